@@ -1,0 +1,89 @@
+#!/bin/bash
+# deps.sh: install what kamrat builds, runs and tests with, when it is missing.
+#
+#   scripts/deps.sh              run it, or
+#   . scripts/deps.sh            source it from a bash script (returns its status)
+#
+# 1. Debian packages: missing ones are installed with apt-get (one `apt-get update`
+#    first). As root this happens unattended; otherwise the apt-get command to run
+#    is printed and the status is 1. Node.js and npm count as present when the
+#    `node` and `npm` commands exist, wherever they came from.
+# 2. Node modules of the repository's package.json: `npm ci` (or `npm install`
+#    when there is no package-lock.json) when node_modules is missing or older
+#    than package.json or package-lock.json.
+#
+# Prints nothing when everything is present. Status 0 when everything is present
+# afterwards, 1 otherwise.
+
+# Debian packages needed by the build, the tests and the scripts. libclang-rt-14-dev
+# holds the ASan/UBSan runtime, which clang only recommends.
+KAMRAT_DEB_PACKAGES=(
+    build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+    libwebsockets-dev libjansson-dev libinih-dev libssl-dev libsqlite3-dev
+    libcmocka-dev libargon2-dev openssl clang-format curl
+)
+
+kamrat_deps() {
+    local root log missing=() pkg status stamp
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || return 1
+
+    # Installed packages show as "ii" in dpkg's status; unknown ones print nothing.
+    for pkg in "${KAMRAT_DEB_PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)
+        [[ $status == ii* ]] || missing+=("$pkg")
+    done
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "deps: missing Debian packages: ${missing[*]}" >&2
+            echo "deps: install them with:" >&2
+            echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+            return 1
+        fi
+        echo "deps: installing ${missing[*]}" >&2
+        log=$(mktemp) || return 1
+        if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update \
+            >"$log" 2>&1 ||
+            ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq -y \
+                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+                install "${missing[@]}" >>"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "deps: apt-get failed" >&2
+            return 1
+        fi
+        rm -f "$log"
+        hash -r
+    fi
+
+    [ -f "$root/package.json" ] || return 0
+    stamp=$root/node_modules/.kamrat-deps-stamp
+    if [ -e "$stamp" ] && [ ! "$root/package.json" -nt "$stamp" ] &&
+        { [ ! -f "$root/package-lock.json" ] || [ ! "$root/package-lock.json" -nt "$stamp" ]; }; then
+        return 0
+    fi
+    log=$(mktemp) || return 1
+    if [ -f "$root/package-lock.json" ]; then
+        set -- ci
+    else
+        set -- install
+    fi
+    if ! (cd "$root" && npm_config_update_notifier=false npm "$@" --no-audit --no-fund \
+        --loglevel=error >"$log" 2>&1); then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "deps: npm $1 failed in $root" >&2
+        return 1
+    fi
+    rm -f "$log"
+    touch "$stamp"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    kamrat_deps
+    exit $?
+else
+    kamrat_deps
+fi

@@ -1,0 +1,342 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "kamrat_build.h"
+#include "util.h"
+
+enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL };
+
+struct key {
+    const char *section;
+    const char *name;
+    enum key_type type;
+    size_t offset; /* into struct config */
+    uint32_t min, max;
+    int required;
+};
+
+#define STR(sec, name, field, req)                                                                 \
+    {                                                                                              \
+        sec, name, KEY_STRING, offsetof(struct config, field), 0, 0, req                           \
+    }
+#define LIM(name, lo, hi)                                                                          \
+    {                                                                                              \
+        "limits", #name, KEY_UINT, offsetof(struct config, limits.name), lo, hi, 0                 \
+    }
+
+static const struct key keys[] = {
+    STR("server", "address", address, 0),
+    {"server", "port", KEY_UINT, offsetof(struct config, port), 1, 65535, 0},
+    STR("server", "origin", origin, 1),
+    STR("server", "web_root", web_root, 0),
+    STR("server", "data_dir", data_dir, 0),
+    {"server", "log_level", KEY_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
+    STR("tls", "cert", tls_cert, 1),
+    STR("tls", "key", tls_key, 1),
+    LIM(max_message_bytes, 1024, 1048576),
+    LIM(max_fragments, 1, 64),
+    LIM(max_text_chars, 1, 16000),
+    LIM(max_name_chars, 1, 100),
+    LIM(max_room_members, 2, 10000),
+    LIM(history_size, 16, 65536),
+    LIM(send_queue_bytes, 65536, 67108864),
+    LIM(send_queue_frames, 16, 65536),
+    LIM(rate_per_sec, 1, 1000),
+    LIM(rate_burst, 1, 10000),
+    LIM(max_conns_per_address, 1, 100000),
+    LIM(hello_timeout, 1, 60),
+    LIM(ping_interval, 5, 3600),
+    LIM(ping_timeout, 10, 7200),
+    LIM(resume_grace, 0, 3600),
+};
+
+void config_default_limits(struct limits *out)
+{
+    *out = (struct limits){
+        .max_message_bytes = 16384,
+        .max_fragments = 8,
+        .max_text_chars = 4000,
+        .max_name_chars = 40,
+        .max_room_members = 500,
+        .history_size = 512,
+        .send_queue_bytes = 1048576,
+        .send_queue_frames = 1024,
+        .rate_per_sec = 2,
+        .rate_burst = 10,
+        .max_conns_per_address = 20,
+        .hello_timeout = 5,
+        .ping_interval = 30,
+        .ping_timeout = 60,
+        .resume_grace = 120,
+    };
+}
+
+struct parse_state {
+    struct config *c;
+    FILE *file;
+    int line; /* the line inih is handling: counted by read_line */
+    int seen_line[ARRAY_LEN(keys)];
+    char *err;
+    size_t errlen;
+    int failed;
+};
+
+static int fail(struct parse_state *st, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct parse_state *st, int line, const char *fmt, ...)
+{
+    if (st->failed)
+        return 0;
+    int n = snprintf(st->err, st->errlen, "%s:%d: ", st->c->path, line);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < st->errlen)
+        vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    st->failed = 1;
+    return 0;
+}
+
+static int parse_uint(const char *s, uint32_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Debian's libinih is built without line numbers in the handler, so the
+ * reader counts the lines it hands to the parser. */
+static char *read_line(char *buf, int size, void *user)
+{
+    struct parse_state *st = user;
+    char *r = fgets(buf, size, st->file);
+    if (r)
+        st->line++;
+    return r;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse_state *st = user;
+    int line = st->line;
+    if (st->failed)
+        return 0;
+    if (!name)
+        return 1; /* a section header alone */
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        const struct key *k = &keys[i];
+        if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
+            continue;
+        if (st->seen_line[i])
+            return fail(st, line, "duplicate key [%s] %s (first set on line %d)", section, name,
+                        st->seen_line[i]);
+        st->seen_line[i] = line;
+        char *field = (char *)st->c + k->offset;
+        switch (k->type) {
+        case KEY_STRING: {
+            if (!*value)
+                return fail(st, line, "[%s] %s must not be empty", section, name);
+            char **slot = (char **)(void *)field;
+            free(*slot);
+            *slot = xstrdup(value);
+            break;
+        }
+        case KEY_UINT: {
+            uint32_t v;
+            if (parse_uint(value, &v) < 0 || v < k->min || v > k->max)
+                return fail(st, line, "[%s] %s = %s is out of range (%u..%u)", section, name, value,
+                            k->min, k->max);
+            memcpy(field, &v, sizeof(v));
+            break;
+        }
+        case KEY_LEVEL: {
+            enum klog_level lv;
+            if (klog_level_parse(value, &lv) < 0)
+                return fail(st, line, "[%s] %s = %s: use error, warn, info or debug", section, name,
+                            value);
+            memcpy(field, &lv, sizeof(lv));
+            break;
+        }
+        }
+        return 1;
+    }
+    return fail(st, line, "unknown key [%s] %s", section, name);
+}
+
+/* Split "https://host[:port]" into the Host header value browsers send. */
+static int origin_to_host(const char *origin, char **host)
+{
+    static const char scheme[] = "https://";
+    if (strncmp(origin, scheme, sizeof(scheme) - 1) != 0)
+        return -1;
+    const char *h = origin + sizeof(scheme) - 1;
+    size_t n = strlen(h);
+    if (n == 0 || strpbrk(h, "/?#@ \t") != NULL)
+        return -1;
+    size_t hostlen = n;
+    const char *colon = strrchr(h, ':');
+    if (colon && !strchr(colon, ']')) {
+        uint32_t port;
+        if (parse_uint(colon + 1, &port) < 0 || port == 0 || port > 65535)
+            return -1;
+        if (port == 443)
+            hostlen = (size_t)(colon - h); /* browsers omit the default port */
+    }
+    *host = xstrndup(h, hostlen);
+    return 0;
+}
+
+struct config *config_load(const char *path, char *err, size_t errlen)
+{
+    struct config *c = xcalloc(1, sizeof(*c));
+    c->path = xstrdup(path);
+    c->port = 8443;
+    c->log_level = KLOG_INFO;
+    config_default_limits(&c->limits);
+
+    struct parse_state st = {.c = c, .err = err, .errlen = errlen};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* A value continued on an indented line would be a silent surprise in a
+     * security-relevant file; treat every line on its own. */
+    ini_allow_multiline = false;
+    st.file = f;
+    int rc = ini_parse_stream(read_line, &st, on_key, &st);
+    fclose(f);
+    if (st.failed)
+        goto fail;
+    if (rc != 0) {
+        fail(&st, rc, "syntax error (expected [section] or key = value)");
+        goto fail;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        if (keys[i].required && !st.seen_line[i]) {
+            fail(&st, 0, "missing required key [%s] %s", keys[i].section, keys[i].name);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        int line = st.seen_line[i];
+        if (keys[i].offset == offsetof(struct config, origin) &&
+            origin_to_host(c->origin, &c->origin_host) < 0) {
+            fail(&st, line, "[server] origin = %s: use https://host or https://host:port",
+                 c->origin);
+            goto fail;
+        }
+        if (keys[i].offset == offsetof(struct config, tls_cert))
+            c->line_cert = line;
+        if (keys[i].offset == offsetof(struct config, tls_key))
+            c->line_key = line;
+        if (keys[i].offset == offsetof(struct config, web_root))
+            c->line_web_root = line;
+        if (keys[i].offset == offsetof(struct config, data_dir))
+            c->line_data_dir = line;
+        if (keys[i].offset == offsetof(struct config, limits.ping_timeout) &&
+            c->limits.ping_timeout <= c->limits.ping_interval) {
+            fail(&st, line, "[limits] ping_timeout must be greater than ping_interval (%u)",
+                 c->limits.ping_interval);
+            goto fail;
+        }
+    }
+    if (c->address && strcmp(c->address, "*") == 0) {
+        free(c->address);
+        c->address = NULL;
+    }
+    if (!c->web_root)
+        c->web_root = xstrdup(KAMRAT_DEFAULT_WEB_ROOT);
+    if (!c->data_dir)
+        c->data_dir = xstrdup(KAMRAT_DEFAULT_DATA_DIR);
+    return c;
+fail:
+    config_free(c);
+    return NULL;
+}
+
+static int check_dir(const struct config *c, const char *dir, int line, int mode, const char *what,
+                     char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s:%d: %s %s is not a directory", c->path, line, what, dir);
+        return -1;
+    }
+    if (access(dir, mode) < 0) {
+        snprintf(err, errlen, "%s:%d: %s %s: %s", c->path, line, what, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int config_check_files(const struct config *c, char *err, size_t errlen)
+{
+    if (check_dir(c, c->web_root, c->line_web_root, R_OK | X_OK, "web_root", err, errlen) < 0)
+        return -1;
+    if (check_dir(c, c->data_dir, c->line_data_dir, R_OK | W_OK | X_OK, "data_dir", err, errlen) <
+        0)
+        return -1;
+
+    int rc = -1;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "%s:%d: cannot create a TLS context", c->path, c->line_cert);
+        return -1;
+    }
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+        snprintf(err, errlen, "%s:%d: [tls] cert %s: %s", c->path, c->line_cert, c->tls_cert,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto out;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errlen, "%s:%d: [tls] key %s: %s", c->path, c->line_key, c->tls_key,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto out;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "%s:%d: [tls] key %s does not match the certificate %s", c->path,
+                 c->line_key, c->tls_key, c->tls_cert);
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+void config_free(struct config *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free(c->address);
+    free(c->origin);
+    free(c->origin_host);
+    free(c->web_root);
+    free(c->data_dir);
+    free(c->tls_cert);
+    free(c->tls_key);
+    free(c);
+}

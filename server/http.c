@@ -1,0 +1,180 @@
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kamrat_build.h"
+#include "klog.h"
+#include "room.h"
+#include "server.h"
+#include "webroot.h"
+
+#define CHUNK 16384
+
+static const struct {
+    const char *name, *value;
+} security_headers[] = {
+    {"strict-transport-security:", "max-age=63072000; includeSubDomains"},
+    {"content-security-policy:",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+     "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+     "frame-ancestors 'none'"},
+    {"x-content-type-options:", "nosniff"},
+    {"referrer-policy:", "no-referrer"},
+    {"permissions-policy:", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
+    {"cross-origin-opener-policy:", "same-origin"},
+    {"cross-origin-resource-policy:", "same-origin"},
+};
+
+/* Write the status line and headers. Returns 0, or 1 when they did not fit. */
+static int write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                         int no_store)
+{
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof(hdr) - 1;
+    if (lws_add_http_header_status(wsi, status | LWSAHH_FLAG_NO_SERVER_NAME, &p, end))
+        return 1;
+    for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
+        const char *v = security_headers[i].value;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
+                                        (const unsigned char *)v, (int)strlen(v), &p, end))
+            return 1;
+    }
+    const char *cache = no_store ? "no-store" : "no-cache";
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)cache, (int)strlen(cache), &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)mime,
+                                     (int)strlen(mime), &p, end) ||
+        lws_add_http_header_content_length(wsi, len, &p, end))
+        return 1;
+    if (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const unsigned char *)"GET, HEAD",
+                                     9, &p, end))
+        return 1;
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? 1 : 0;
+}
+
+/* Write status and headers; queue the body (not for HEAD). Returns what the
+ * lws callback should return. */
+static int respond(struct lws *wsi, struct http_req *req, unsigned int status, const char *mime,
+                   const unsigned char *body, size_t len, int no_store, int head_only)
+{
+    if (write_headers(wsi, status, mime, len, no_store))
+        return -1;
+    if (head_only || len == 0)
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    req->body = body;
+    req->len = len;
+    req->sent = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int respond_text(struct lws *wsi, struct http_req *req, unsigned int status,
+                        const char *text, int head_only)
+{
+    snprintf(req->buf, sizeof(req->buf), "%s\n", text);
+    return respond(wsi, req, status, "text/plain; charset=utf-8", (const unsigned char *)req->buf,
+                   strlen(req->buf), 1, head_only);
+}
+
+static int on_http(struct lws *wsi, struct http_req *req, const char *path)
+{
+    struct server *srv = server_of(wsi);
+    int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+    int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    if (!get && !head)
+        return respond_text(wsi, req, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed", 0);
+
+    if (strcmp(path, "/healthz") == 0) {
+        snprintf(req->buf, sizeof(req->buf),
+                 "{\"status\":\"ok\",\"version\":\"%s\",\"connections\":%u,\"rooms\":%zu}\n",
+                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms));
+        return respond(wsi, req, HTTP_STATUS_OK, "application/json",
+                       (const unsigned char *)req->buf, strlen(req->buf), 1, head);
+    }
+    const struct webfile *f = webroot_find(srv->web, path);
+    if (!f)
+        return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
+    return respond(wsi, req, HTTP_STATUS_OK, f->mime, f->data, f->len, f->is_html, head);
+}
+
+static int on_writable(struct lws *wsi, struct http_req *req)
+{
+    if (!req->body)
+        return 0;
+    unsigned char buf[LWS_PRE + CHUNK];
+    size_t n = req->len - req->sent;
+    if (n > CHUNK)
+        n = CHUNK;
+    memcpy(buf + LWS_PRE, req->body + req->sent, n);
+    req->sent += n;
+    int last = req->sent == req->len;
+    if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+        return -1;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    req->body = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Does the comma-separated header list hold this token? */
+static int header_has_token(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (n == tl && strncmp(p, token, tl) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* The gate in front of the WebSocket API. Returns NULL when the upgrade may
+ * proceed, else why not (for the log). */
+static const char *upgrade_refusal(struct lws *wsi, const struct config *cfg)
+{
+    char buf[512];
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_GET_URI) <= 0 || strcmp(buf, "/ws") != 0)
+        return "path";
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_ORIGIN) <= 0 || strcmp(buf, cfg->origin) != 0)
+        return "origin";
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HOST) <= 0 ||
+        strcasecmp(buf, cfg->origin_host) != 0)
+        return "host";
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) <= 0 ||
+        !header_has_token(buf, "kamrat.v1"))
+        return "subprotocol";
+    return NULL;
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    struct http_req *req = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, req, in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writable(wsi, req);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        const char *why = upgrade_refusal(wsi, server_of(wsi)->cfg);
+        if (!why)
+            return 0;
+        klog_info("authz_fail reason=%s", why);
+        /* Headers only: lws completes the transaction when we return 1. */
+        return write_headers(wsi, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8", 0, 1) ? -1
+                                                                                            : 1;
+    }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* lws bound an upgrade without our subprotocol to this protocol. */
+        return 1;
+    default:
+        return 0;
+    }
+}

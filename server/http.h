@@ -1,0 +1,29 @@
+/*
+ * http: the plain HTTP side of the one TLS port: the static web client,
+ * GET /healthz, and the checks a WebSocket upgrade must pass (path,
+ * Origin, Host, subprotocol) before lws hands it to ws.c.
+ *
+ * Every response carries kamrat's own security headers (CSP, HSTS, ...);
+ * lws's canned "best practice" set is not used (TESTPLAN §0).
+ *
+ * Thread: the lws thread.
+ */
+#ifndef KAMRAT_HTTP_H
+#define KAMRAT_HTTP_H
+
+#include <stddef.h>
+
+#include <libwebsockets.h>
+
+/* Per-request state lws allocates for the http protocol. */
+struct http_req {
+    const unsigned char *body;
+    size_t len, sent;
+    char buf[256]; /* small generated bodies (healthz, errors) */
+};
+
+/* Handle the HTTP callback reasons; others return 0. */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * kamratd: the kamrat chat server. Runs in the foreground (systemd, or a
+ * terminal); never daemonizes, writes no pidfile.
+ *
+ * Exit codes follow sysexits: 0 ok, 64 usage, 78 configuration, 1 runtime.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hmap.h"
+#include "kamrat_build.h"
+#include "klog.h"
+#include "proto.h"
+#include "server.h"
+
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
+#define DEFAULT_CONFIG "/etc/kamrat/kamrat.conf"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kamratd [-c FILE] [-t] [-v]... [-V] [-h]\n"
+                 "\n"
+                 "  -c, --config FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+                 "  -t, --check-config   check the configuration, certificate and directories,\n"
+                 "                       then exit 0, or 78 with file:line: what is wrong\n"
+                 "  -v, --verbose        log more (once: debug, including libwebsockets)\n"
+                 "  -V, --version        print the version and exit\n"
+                 "  -h, --help           print this help and exit\n"
+                 "\n"
+                 "Signals: TERM/INT drain and exit; a second TERM exits at once;\n"
+                 "HUP reloads the TLS certificate and key.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *path = DEFAULT_CONFIG;
+    int check = 0, verbose = 0, opt;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":c:tvVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            check = 1;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'V':
+            printf("kamratd %s\n", KAMRAT_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "kamratd: option %s needs an argument (try --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "kamratd: unknown option %s (try --help)\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kamratd: unexpected argument %s (try --help)\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+
+    char err[1024];
+    struct config *cfg = config_load(path, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "kamratd: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (config_check_files(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "kamratd: %s\n", err);
+        config_free(cfg);
+        return EXIT_CONFIG;
+    }
+    if (check) {
+        printf("kamratd: %s: configuration ok\n", path);
+        config_free(cfg);
+        return 0;
+    }
+
+    klog_init(verbose ? KLOG_DEBUG : cfg->log_level);
+    klog_hook_lws();
+    hmap_seed();
+    proto_init();
+
+    struct server srv = {.cfg = cfg};
+    int rc = server_run(&srv);
+    config_free(cfg);
+    return rc == 0 ? 0 : 1;
+}

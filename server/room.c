@@ -1,0 +1,469 @@
+#include "room.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "hmap.h"
+#include "klog.h"
+#include "ring.h"
+#include "util.h"
+#include "ws.h"
+
+#define RECENT_IDS 64 /* per member, for idempotent resend */
+#define TOKEN_BYTES 32
+
+struct recent {
+    uint64_t id_hash; /* SipHash of the client message id; 0: empty */
+    uint64_t seq;
+};
+
+struct member {
+    struct room *room;
+    struct rooms *rs;
+    struct conn *conn; /* NULL while detached */
+    uint32_t id;
+    uint32_t index; /* in room->members */
+    enum proto_role role;
+    char *name;
+    unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
+    struct recent recent[RECENT_IDS];
+    uint32_t recent_next;
+    double tokens; /* rate bucket */
+    uint64_t tokens_ms;
+    lws_sorted_usec_list_t grace; /* fires when a detached member expires */
+};
+
+struct room {
+    char name[PROTO_ROOM_MAX + 1];
+    uint64_t seq;
+    uint32_t next_member_id;
+    struct member **members;
+    uint32_t count, cap;
+    struct ring *ring;
+    char *topic;
+};
+
+struct rooms {
+    const struct limits *lim;
+    struct lws_context *ctx;
+    uint64_t epoch;
+    struct hmap *by_name;  /* room name -> struct room */
+    struct hmap *by_token; /* token_hash -> struct member */
+};
+
+struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch)
+{
+    struct rooms *rs = xcalloc(1, sizeof(*rs));
+    rs->lim = lim;
+    rs->ctx = ctx;
+    rs->epoch = epoch;
+    rs->by_name = hmap_new();
+    rs->by_token = hmap_new();
+    return rs;
+}
+
+size_t room_count(const struct rooms *rs)
+{
+    return hmap_count(rs->by_name);
+}
+
+/* ---- rooms and members ---- */
+
+static struct room *room_new(struct rooms *rs, const char *name)
+{
+    struct room *r = xcalloc(1, sizeof(*r));
+    strcpy(r->name, name);
+    r->ring = ring_new(rs->lim->history_size);
+    hmap_put(rs->by_name, r->name, strlen(r->name), r);
+    klog_debug("room_open rooms=%zu", hmap_count(rs->by_name));
+    return r;
+}
+
+static void room_free(struct rooms *rs, struct room *r)
+{
+    assert(r->count == 0);
+    hmap_del(rs->by_name, r->name, strlen(r->name));
+    ring_free(r->ring); /* wipes every held event */
+    free(r->members);
+    if (r->topic)
+        wipe(r->topic, strlen(r->topic));
+    free(r->topic);
+    free(r);
+    klog_debug("room_end rooms=%zu", hmap_count(rs->by_name));
+}
+
+static void member_free(struct member *m)
+{
+    wipe(m->name, strlen(m->name));
+    free(m->name);
+    wipe(m, sizeof(*m));
+    free(m);
+}
+
+/* Give the event the next seq, keep it for resume and queue it for every
+ * attached member. Takes ownership of f. */
+static uint64_t broadcast(struct room *r, struct frame *(*encode)(uint64_t seq, void *arg),
+                          void *arg)
+{
+    uint64_t seq = ++r->seq;
+    struct frame *f = encode(seq, arg);
+    ring_push(r->ring, seq, f);
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (r->members[i]->conn)
+            ws_send(r->members[i]->conn, f);
+    }
+    frame_unref(f);
+    return seq;
+}
+
+struct presence_arg {
+    struct member *m;
+    bool joined;
+};
+
+static struct frame *encode_presence(uint64_t seq, void *arg)
+{
+    struct presence_arg *a = arg;
+    return proto_encode_presence(seq, a->m->id, a->m->name, a->m->role, a->joined, util_wall_ms());
+}
+
+/* Remove m from its room for good: tell the others, forget its token, end
+ * the room when it was the last member. Returns the presence event's seq. */
+static uint64_t member_remove(struct rooms *rs, struct member *m)
+{
+    struct room *r = m->room;
+    lws_sul_cancel(&m->grace);
+    if (m->conn)
+        ws_set_member(m->conn, NULL);
+
+    /* Swap-remove keeps the member array dense: O(1). */
+    uint32_t last = --r->count;
+    r->members[m->index] = r->members[last];
+    r->members[m->index]->index = m->index;
+    r->members[last] = NULL;
+    hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
+
+    uint64_t seq = 0;
+    if (r->count > 0)
+        seq = broadcast(r, encode_presence, &(struct presence_arg){m, false});
+    member_free(m);
+    if (r->count == 0)
+        room_free(rs, r);
+    return seq;
+}
+
+static void grace_expired(lws_sorted_usec_list_t *sul)
+{
+    struct member *m = lws_container_of(sul, struct member, grace);
+    klog_debug("member_expired member=%u", m->id);
+    member_remove(m->rs, m);
+}
+
+void room_conn_lost(struct rooms *rs, struct member *m)
+{
+    m->conn = NULL;
+    if (rs->lim->resume_grace == 0) {
+        member_remove(rs, m);
+        return;
+    }
+    lws_sul_schedule(rs->ctx, 0, &m->grace, grace_expired,
+                     (lws_usec_t)rs->lim->resume_grace * LWS_US_PER_SEC);
+}
+
+/* ---- tokens ---- */
+
+static void sha256(const void *data, size_t len, unsigned char out[TOKEN_BYTES])
+{
+    unsigned int n = TOKEN_BYTES;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* A new random resume token in base64url (43 chars) and its digest. */
+static int token_new(char out[PROTO_TOKEN_LEN + 1], unsigned char hash[TOKEN_BYTES])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[TOKEN_BYTES + 1] = {0};
+    if (RAND_bytes(raw, TOKEN_BYTES) != 1)
+        return -1;
+    for (int i = 0, o = 0; i < TOKEN_BYTES; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 |
+                     (i + 2 < TOKEN_BYTES ? raw[i + 2] : 0);
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        if (o < PROTO_TOKEN_LEN)
+            out[o++] = b64[(v >> 6) & 63];
+        if (o < PROTO_TOKEN_LEN)
+            out[o++] = b64[v & 63];
+    }
+    out[PROTO_TOKEN_LEN] = '\0';
+    sha256(out, PROTO_TOKEN_LEN, hash);
+    wipe(raw, sizeof(raw));
+    return 0;
+}
+
+/* ---- replies ---- */
+
+static void send_welcome(struct rooms *rs, struct member *m, const char *ref, const char *token,
+                         bool resumed, bool gap)
+{
+    struct room *r = m->room;
+    struct proto_member *list = xmalloc(r->count * sizeof(*list));
+    for (uint32_t i = 0; i < r->count; i++) {
+        list[i] =
+            (struct proto_member){r->members[i]->id, r->members[i]->name, r->members[i]->role};
+    }
+    struct proto_limits pl = {rs->lim->max_message_bytes, rs->lim->max_text_chars,
+                              rs->lim->max_name_chars};
+    struct proto_welcome w = {
+        .ref = ref,
+        .epoch = rs->epoch,
+        .token = token,
+        .member = m->id,
+        .name = m->name,
+        .role = m->role,
+        .room = r->name,
+        .seq = r->seq,
+        .members = list,
+        .member_count = r->count,
+        .topic = r->topic,
+        .resumed = resumed,
+        .gap = gap,
+        .limits = &pl,
+        .rate_per_sec = rs->lim->rate_per_sec,
+        .rate_burst = rs->lim->rate_burst,
+    };
+    struct frame *f = proto_encode_welcome(&w);
+    ws_send(m->conn, f);
+    frame_unref(f);
+    free(list);
+}
+
+static void send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
+{
+    struct frame *f = proto_encode_ack(ref, seq, duplicate);
+    ws_send(c, f);
+    frame_unref(f);
+}
+
+static const char *ref_of(const struct proto_cmd *cmd)
+{
+    return cmd->id[0] ? cmd->id : NULL;
+}
+
+/* ---- requests ---- */
+
+static bool name_equal(const char *a, const char *b, size_t blen)
+{
+    if (strlen(a) != blen)
+        return false;
+    for (size_t i = 0; i < blen; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
+{
+    const char *ref = ref_of(cmd);
+    struct room *r = hmap_get(rs->by_name, cmd->u.hello.room, strlen(cmd->u.hello.room));
+    if (r) {
+        if (r->count >= rs->lim->max_room_members) {
+            ws_send_error(c, PROTO_E_ROOM_FULL, ref, NULL, NULL, -1);
+            return;
+        }
+        for (uint32_t i = 0; i < r->count; i++) {
+            if (name_equal(r->members[i]->name, cmd->u.hello.name, cmd->u.hello.name_len)) {
+                ws_send_error(c, PROTO_E_NAME_TAKEN, ref, "name", NULL, -1);
+                return;
+            }
+        }
+    }
+
+    char token[PROTO_TOKEN_LEN + 1];
+    struct member *m = xcalloc(1, sizeof(*m));
+    if (token_new(token, m->token_hash) < 0) {
+        free(m);
+        ws_send_error(c, PROTO_E_INTERNAL, ref, NULL, NULL, -1);
+        return;
+    }
+    if (!r)
+        r = room_new(rs, cmd->u.hello.room);
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->members = xrealloc(r->members, r->cap * sizeof(*r->members));
+    }
+    m->rs = rs;
+    m->room = r;
+    m->id = ++r->next_member_id;
+    m->role = PROTO_ROLE_PARTICIPANT;
+    m->name = xstrndup(cmd->u.hello.name, cmd->u.hello.name_len);
+    m->tokens = rs->lim->rate_burst;
+    m->tokens_ms = util_now_ms();
+    m->index = r->count;
+    r->members[r->count++] = m;
+    hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
+    m->conn = c;
+    ws_set_member(c, m);
+
+    send_welcome(rs, m, ref, token, false, false);
+    wipe(token, sizeof(token));
+    broadcast(r, encode_presence, &(struct presence_arg){m, true});
+    klog_debug("member_join member=%u members=%u", m->id, r->count);
+}
+
+static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
+{
+    const char *ref = ref_of(cmd);
+    if (cmd->u.resume.epoch != rs->epoch) {
+        ws_send_error(c, PROTO_E_RESUME_FAILED, ref, NULL, "server_restarted", -1);
+        return;
+    }
+    unsigned char hash[TOKEN_BYTES];
+    sha256(cmd->u.resume.token, PROTO_TOKEN_LEN, hash);
+    /* The table is keyed by the digest, so the lookup compares digests of
+     * the secret, never the secret itself; confirm in constant time. */
+    struct member *m = hmap_get(rs->by_token, hash, sizeof(hash));
+    if (!m || CRYPTO_memcmp(m->token_hash, hash, sizeof(hash)) != 0) {
+        ws_send_error(c, PROTO_E_RESUME_FAILED, ref, NULL, "expired", -1);
+        return;
+    }
+    if (m->conn) {
+        /* A half-dead earlier connection: the newest one wins. */
+        ws_set_member(m->conn, NULL);
+        ws_close(m->conn, WS_CLOSE_REPLACED, "replaced");
+    }
+    lws_sul_cancel(&m->grace);
+    m->conn = c;
+    ws_set_member(c, m);
+
+    struct room *r = m->room;
+    uint64_t after = cmd->u.resume.after_seq;
+    bool gap = !ring_covers(r->ring, after, r->seq);
+    send_welcome(rs, m, ref, cmd->u.resume.token, true, gap);
+    if (!gap) {
+        for (uint64_t s = after + 1; s <= r->seq && m->conn == c; s++)
+            ws_send(c, ring_get(r->ring, s));
+    }
+    klog_debug("member_resume member=%u gap=%d", m->id, gap);
+}
+
+/* Token bucket: rate_per_sec sustained, rate_burst at once. Returns 0, or
+ * the milliseconds until the next message would be allowed. */
+static int64_t rate_take(struct member *m, const struct limits *lim)
+{
+    uint64_t now = util_now_ms();
+    m->tokens += (double)(now - m->tokens_ms) * lim->rate_per_sec / 1000.0;
+    if (m->tokens > lim->rate_burst)
+        m->tokens = lim->rate_burst;
+    m->tokens_ms = now;
+    if (m->tokens >= 1.0) {
+        m->tokens -= 1.0;
+        return 0;
+    }
+    int64_t wait = (int64_t)((1.0 - m->tokens) * 1000.0 / lim->rate_per_sec) + 1;
+    return wait;
+}
+
+struct message_arg {
+    struct member *m;
+    const struct proto_cmd *cmd;
+};
+
+static struct frame *encode_message(uint64_t seq, void *arg)
+{
+    struct message_arg *a = arg;
+    return proto_encode_message(seq, a->m->id, a->m->name, a->cmd->u.say.text,
+                                a->cmd->u.say.text_len, util_wall_ms());
+}
+
+static void do_say(struct rooms *rs, struct conn *c, struct member *m, const struct proto_cmd *cmd)
+{
+    uint64_t idh = hmap_hash(cmd->id, strlen(cmd->id)) | 1; /* never 0: 0 marks empty */
+    for (uint32_t i = 0; i < RECENT_IDS; i++) {
+        if (m->recent[i].id_hash == idh) {
+            send_ack(c, cmd->id, m->recent[i].seq, true);
+            return;
+        }
+    }
+    int64_t wait = rate_take(m, rs->lim);
+    if (wait) {
+        ws_send_error(c, PROTO_E_RATE_LIMITED, cmd->id, NULL, NULL, wait);
+        return;
+    }
+    struct room *r = m->room;
+    /* The ack goes out before the message, so the sender learns the seq
+     * first; both are queued before anything is written. */
+    uint64_t seq = r->seq + 1;
+    send_ack(c, cmd->id, seq, false);
+    broadcast(r, encode_message, &(struct message_arg){m, cmd});
+    m->recent[m->recent_next] = (struct recent){idh, seq};
+    m->recent_next = (m->recent_next + 1) % RECENT_IDS;
+}
+
+static void do_leave(struct rooms *rs, struct conn *c, struct member *m,
+                     const struct proto_cmd *cmd)
+{
+    uint64_t seq = member_remove(rs, m);
+    send_ack(c, ref_of(cmd), seq, false);
+    ws_close(c, WS_CLOSE_NORMAL, "left");
+}
+
+void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
+{
+    struct member *m = ws_member(c);
+    if (cmd->type == PROTO_HELLO || cmd->type == PROTO_RESUME) {
+        if (m) {
+            ws_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL, NULL, -1);
+            return;
+        }
+        if (cmd->type == PROTO_HELLO)
+            do_hello(rs, c, cmd);
+        else
+            do_resume(rs, c, cmd);
+        return;
+    }
+    if (!m) {
+        ws_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL, NULL, -1);
+        ws_close(c, WS_CLOSE_UNAUTHORISED, "hello first");
+        return;
+    }
+    switch (cmd->type) {
+    case PROTO_SAY:
+        do_say(rs, c, m, cmd);
+        break;
+    case PROTO_LEAVE:
+        do_leave(rs, c, m, cmd);
+        break;
+    default:
+        ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL, NULL, -1);
+        break;
+    }
+}
+
+void room_registry_free(struct rooms *rs)
+{
+    if (!rs)
+        return;
+    struct room *r;
+    size_t pos = 0;
+    /* Removing members ends rooms and edits the table: restart each time. */
+    while ((pos = 0, r = hmap_next(rs->by_name, &pos)) != NULL) {
+        while (r->count > 1)
+            member_remove(rs, r->members[r->count - 1]);
+        member_remove(rs, r->members[0]);
+    }
+    hmap_free(rs->by_name);
+    hmap_free(rs->by_token);
+    free(rs);
+}

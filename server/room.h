@@ -1,0 +1,46 @@
+/*
+ * room: live rooms, their members, and the fan-out of room events.
+ *
+ * A room exists while it has members (attached to a connection or detached
+ * and waiting to resume). Each event gets the next seq, is encoded ONCE
+ * into a frame, pushed onto the room's history ring and queued by reference
+ * on every attached member's connection. No SQLite, no blocking call and no
+ * per-recipient encoding happens on this path.
+ *
+ * Privacy: message text lives only in frames (wiped on release). A room's
+ * ring is released when the room ends and at shutdown.
+ *
+ * Thread: the lws thread.
+ */
+#ifndef KAMRAT_ROOM_H
+#define KAMRAT_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "proto.h"
+
+struct rooms;
+struct member;
+struct conn;
+
+/* Borrows lim and ctx for the registry's lifetime. */
+struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch);
+
+/* End every room: release rings and members. Connections must already be
+ * closed or closing. room_registry_free(NULL) is a no-op. */
+void room_registry_free(struct rooms *rs);
+
+/* Carry out one decoded request from c. Replies and events are queued on
+ * connections; cmd stays owned by the caller. */
+void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd);
+
+/* m's connection has closed: detach m, and remove it after resume_grace. */
+void room_conn_lost(struct rooms *rs, struct member *m);
+
+size_t room_count(const struct rooms *rs);
+
+#endif

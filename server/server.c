@@ -1,0 +1,216 @@
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "addrlimit.h"
+#include "http.h"
+#include "kamrat_build.h"
+#include "klog.h"
+#include "room.h"
+#include "tls.h"
+#include "util.h"
+#include "webroot.h"
+#include "ws.h"
+
+#define DRAIN_MS 4000       /* SIGTERM: clients get this long to take their close */
+#define HANDSHAKE_SECS 10   /* TLS + HTTP upgrade must finish within this */
+#define SOCKET_SNDBUF 65536 /* so a stalled reader fills its queue, not kernel memory */
+
+static volatile sig_atomic_t got_stop, got_reload;
+static struct lws_context *wake_ctx;
+static lws_sorted_usec_list_t drain_timer;
+
+struct server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        got_reload = 1;
+    } else {
+        if (sig == SIGTERM && got_stop)
+            _exit(1); /* the second SIGTERM: the admin means it */
+        got_stop = 1;
+    }
+    if (wake_ctx)
+        lws_cancel_service(wake_ctx);
+}
+
+static void drain_expired(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* the service loop checks the deadline */
+}
+
+static void start_drain(struct server *srv)
+{
+    if (srv->draining)
+        return;
+    srv->draining = true;
+    srv->drain_deadline_ms = util_now_ms() + DRAIN_MS;
+    klog_info("shutdown_start connections=%u", srv->conns.count);
+    /* New connections are refused at accept from now on. (Closing the
+     * listener with lws_context_deprecate() crashes lws 4.1.6: it touches
+     * the listen wsi after freeing it.) */
+    ws_close_all(&srv->conns, WS_CLOSE_GOING_AWAY);
+    /* Wake the loop at the deadline even if no socket has anything to say. */
+    lws_sul_schedule(srv->ctx, 0, &drain_timer, drain_expired,
+                     (lws_usec_t)DRAIN_MS * LWS_US_PER_MS);
+}
+
+static void on_wake(struct server *srv)
+{
+    if (got_stop)
+        start_drain(srv);
+    if (got_reload) {
+        got_reload = 0;
+        tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
+    }
+}
+
+static int on_network_connection(struct server *srv, const struct lws_filter_network_conn_args *a)
+{
+    if (srv->draining)
+        return 1;
+    if (addrlimit_accept(srv->addrs, (const struct sockaddr *)&a->cli_addr, a->clilen) < 0) {
+        klog_info("conn_refused reason=per_address_limit");
+        return 1;
+    }
+    int sndbuf = SOCKET_SNDBUF;
+    setsockopt(a->accept_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    return 0;
+}
+
+/* protocols[0]: connection-level events, then HTTP. */
+static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    struct server *srv;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return on_network_connection(server_of(wsi), user);
+    case LWS_CALLBACK_WSI_CREATE:
+        addrlimit_bind(server_of(wsi)->addrs, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        srv = server_of(wsi);
+        if (srv->addrs)
+            addrlimit_release(srv->addrs, wsi);
+        return 0;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        srv = server_of(wsi);
+        srv->ssl_ctx = user;
+        return tls_harden(user) < 0 ? 1 : 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        on_wake(server_of(wsi));
+        return 0;
+    default:
+        return http_callback(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", server_callback, sizeof(struct http_req), 0, 0, NULL, 0},
+    {"kamrat.v1", ws_callback, sizeof(struct conn *), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static int make_context(struct server *srv, lws_retry_bo_t *retry)
+{
+    const struct config *cfg = srv->cfg;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+
+    *retry = (lws_retry_bo_t){
+        .secs_since_valid_ping = (uint16_t)cfg->limits.ping_interval,
+        .secs_since_valid_hangup = (uint16_t)cfg->limits.ping_timeout,
+    };
+    info.port = (int)cfg->port;
+    info.iface = cfg->address;
+    info.protocols = protocols;
+    info.vhost_name = "kamrat";
+    info.user = srv;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->address && strchr(cfg->address, '.'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.ssl_cert_filepath = cfg->tls_cert;
+    info.ssl_private_key_filepath = cfg->tls_key;
+    info.ssl_cipher_list = tls_cipher_list;
+    info.tls1_3_plus_cipher_list = tls13_ciphersuites;
+    info.alpn = "http/1.1";
+    info.server_string = "kamrat";
+    info.timeout_secs = HANDSHAKE_SECS;
+    info.retry_and_idle_policy = retry;
+    /* No info.extensions: permessage-deflate stays off (TESTPLAN §0). */
+
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx) {
+        klog_error("start_failed reason=\"cannot create the listener on port %u\"", cfg->port);
+        return -1;
+    }
+    return 0;
+}
+
+int server_run(struct server *srv)
+{
+    char err[512];
+    lws_retry_bo_t retry;
+    int rc = -1;
+
+    if (RAND_bytes((unsigned char *)&srv->epoch, sizeof(srv->epoch)) != 1) {
+        klog_error("start_failed reason=\"no randomness\"");
+        return -1;
+    }
+    srv->web = webroot_load(srv->cfg->web_root, err, sizeof(err));
+    if (!srv->web) {
+        klog_error("start_failed reason=\"%s\"", err);
+        return -1;
+    }
+    srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (make_context(srv, &retry) < 0)
+        goto out;
+    srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch);
+    wake_ctx = srv->ctx;
+    klog_info("listening address=%s port=%u files=%zu version=%s",
+              srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port, webroot_count(srv->web),
+              KAMRAT_VERSION);
+    if (got_stop)
+        start_drain(srv);
+
+    while (lws_service(srv->ctx, 0) >= 0) {
+        if (srv->draining && (srv->conns.count == 0 || util_now_ms() >= srv->drain_deadline_ms))
+            break;
+    }
+    klog_info("shutdown connections_left=%u", srv->conns.count);
+    rc = 0;
+
+    wake_ctx = NULL;
+    lws_sul_cancel(&drain_timer);
+    room_registry_free(srv->rooms); /* wipes every room's history */
+    srv->rooms = NULL;
+    lws_context_destroy(srv->ctx);
+    srv->ctx = NULL;
+out:
+    addrlimit_free(srv->addrs);
+    srv->addrs = NULL;
+    webroot_free(srv->web);
+    srv->web = NULL;
+    return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * server: the one libwebsockets context, its vhost and the event loop.
+ *
+ * struct server is the daemon's only global state, built by main.c and
+ * reachable from every lws callback through lws_context_user(). Signal
+ * handlers only set flags and wake the loop (lws_cancel_service); the loop
+ * acts on them: SIGTERM/SIGINT drain and exit, SIGHUP reloads certificates.
+ *
+ * Thread: everything here runs on the lws service thread.
+ */
+#ifndef KAMRAT_SERVER_H
+#define KAMRAT_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+
+struct rooms;
+struct webroot;
+struct addrlimit;
+
+struct server {
+    struct config *cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    uint64_t epoch; /* random per process: resume across restarts fails cleanly */
+    struct rooms *rooms;
+    struct webroot *web;
+    struct addrlimit *addrs;
+    struct ssl_ctx_st *ssl_ctx; /* the vhost's, kept to re-apply policy on reload */
+    lws_dll2_owner_t conns;     /* every WebSocket connection (struct conn) */
+    bool draining;
+    uint64_t drain_deadline_ms;
+};
+
+/* The server a callback belongs to. */
+struct server *server_of(struct lws *wsi);
+
+/*
+ * Create the context and vhost from srv->cfg and run until a drain ends.
+ * Returns 0 after a clean shutdown, or -1 when the server could not start
+ * (the reason is logged).
+ */
+int server_run(struct server *srv);
+
+#endif

@@ -1,0 +1,257 @@
+#include "ws.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "klog.h"
+#include "room.h"
+#include "sendq.h"
+#include "server.h"
+#include "util.h"
+
+#define ERROR_WINDOW_MS 10000 /* errors counted per window ... */
+#define ERROR_BUDGET 100      /* ... before the connection is cut with 4429 */
+#define CLOSE_GRACE_SECS 3    /* a closing peer that does not read is dropped */
+
+struct conn {
+    struct lws *wsi;
+    struct server *srv;
+    struct member *member;
+    lws_dll2_t list; /* in srv->conns */
+
+    char *rx; /* the message being assembled */
+    size_t rx_len, rx_cap;
+    uint32_t rx_frames;
+    bool rx_discard; /* the rest of this message is dropped (after too_big) */
+
+    struct sendq q;
+    uint16_t close_code;
+    char close_reason[32];
+
+    uint64_t errors_window_ms;
+    uint32_t errors;
+
+    lws_sorted_usec_list_t hello_deadline;
+};
+
+struct member *ws_member(const struct conn *c)
+{
+    return c->member;
+}
+
+void ws_set_member(struct conn *c, struct member *m)
+{
+    c->member = m;
+    if (m)
+        lws_sul_cancel(&c->hello_deadline);
+}
+
+void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
+{
+    if (c->close_code)
+        return;
+    c->close_code = (uint16_t)code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    if (code == WS_CLOSE_TOO_SLOW)
+        sendq_clear(&c->q); /* free the backlog now: that is the point of the cut */
+    lws_callback_on_writable(c->wsi);
+    /* If the peer never lets us write the close frame, drop it anyway. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
+}
+
+void ws_send(struct conn *c, struct frame *f)
+{
+    if (c->close_code)
+        return;
+    if (sendq_push(&c->q, f) < 0) {
+        klog_info("conn_cut reason=too_slow queued_frames=%u queued_bytes=%zu", c->q.count,
+                  c->q.bytes);
+        ws_close(c, WS_CLOSE_TOO_SLOW, "too slow");
+        return;
+    }
+    if (c->q.count == 1)
+        lws_callback_on_writable(c->wsi);
+}
+
+void ws_send_error(struct conn *c, enum proto_err e, const char *ref, const char *field,
+                   const char *reason, int64_t retry_after_ms)
+{
+    struct frame *f = proto_encode_error(e, ref, field, reason, retry_after_ms);
+    ws_send(c, f);
+    frame_unref(f);
+
+    uint64_t now = util_now_ms();
+    if (now - c->errors_window_ms > ERROR_WINDOW_MS) {
+        c->errors_window_ms = now;
+        c->errors = 0;
+    }
+    if (++c->errors >= ERROR_BUDGET) {
+        klog_info("conn_cut reason=abuse errors=%u", c->errors);
+        ws_close(c, WS_CLOSE_ABUSE, "too many errors");
+    }
+}
+
+void ws_close_all(lws_dll2_owner_t *conns, enum ws_close_code code)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(conns))
+    {
+        ws_close(lws_container_of(d, struct conn, list), code, "going away");
+    }
+    lws_end_foreach_dll(d);
+}
+
+static void hello_expired(lws_sorted_usec_list_t *sul)
+{
+    struct conn *c = lws_container_of(sul, struct conn, hello_deadline);
+    if (!c->member)
+        ws_close(c, WS_CLOSE_UNAUTHORISED, "no hello");
+}
+
+static struct conn *conn_new(struct lws *wsi, struct server *srv)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->wsi = wsi;
+    c->srv = srv;
+    sendq_init(&c->q, srv->cfg->limits.send_queue_frames, srv->cfg->limits.send_queue_bytes);
+    lws_dll2_add_tail(&c->list, &srv->conns);
+    lws_sul_schedule(srv->ctx, 0, &c->hello_deadline, hello_expired,
+                     (lws_usec_t)srv->cfg->limits.hello_timeout * LWS_US_PER_SEC);
+    if (srv->draining)
+        ws_close(c, WS_CLOSE_GOING_AWAY, "going away");
+    return c;
+}
+
+static void conn_free(struct conn *c)
+{
+    lws_sul_cancel(&c->hello_deadline);
+    if (c->member)
+        room_conn_lost(c->srv->rooms, c->member);
+    lws_dll2_remove(&c->list);
+    sendq_clear(&c->q);
+    wipe(c->rx, c->rx_cap);
+    free(c->rx);
+    free(c);
+}
+
+/* Decode one whole message and hand it to the room. */
+static void handle_message(struct conn *c, const char *buf, size_t len)
+{
+    const struct limits *lim = &c->srv->cfg->limits;
+    struct proto_limits pl = {lim->max_message_bytes, lim->max_text_chars, lim->max_name_chars};
+    struct proto_cmd cmd;
+    enum proto_err e = proto_decode(buf, len, &pl, &cmd);
+    if (e)
+        ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL, cmd.field, NULL, -1);
+    else
+        room_dispatch(c->srv->rooms, c, &cmd);
+    proto_cmd_clear(&cmd);
+}
+
+static void too_big(struct conn *c, enum ws_close_code code)
+{
+    ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL, NULL, -1);
+    ws_close(c, code, code == WS_CLOSE_POLICY ? "too many fragments" : "message too big");
+    c->rx_discard = true;
+}
+
+static void on_receive(struct conn *c, const char *in, size_t len)
+{
+    const struct limits *lim = &c->srv->cfg->limits;
+    struct lws *wsi = c->wsi;
+    bool first = lws_is_first_fragment(wsi);
+    bool frame_end = lws_remaining_packet_payload(wsi) == 0;
+    bool message_end = frame_end && lws_is_final_fragment(wsi);
+
+    if (c->close_code || c->rx_discard)
+        return;
+    if (lws_frame_is_binary(wsi)) {
+        ws_close(c, WS_CLOSE_BINARY, "text frames only");
+        return;
+    }
+    if (first && c->rx_len == 0)
+        c->rx_frames = 0;
+    if (frame_end && ++c->rx_frames > lim->max_fragments) {
+        too_big(c, WS_CLOSE_POLICY);
+        return;
+    }
+    if (c->rx_len + len > lim->max_message_bytes) {
+        too_big(c, WS_CLOSE_TOO_BIG);
+        return;
+    }
+    if (message_end && c->rx_len == 0) {
+        handle_message(c, in, len); /* the common case: no copy */
+        return;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 1024;
+        while (cap < c->rx_len + len)
+            cap *= 2;
+        char *nb = xmalloc(cap);
+        if (c->rx) {
+            memcpy(nb, c->rx, c->rx_len);
+            wipe(c->rx, c->rx_cap);
+            free(c->rx);
+        }
+        c->rx = nb;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (message_end) {
+        handle_message(c, c->rx, c->rx_len);
+        wipe(c->rx, c->rx_len);
+        c->rx_len = 0;
+    }
+}
+
+/* Write queued frames until the socket would block. Returns -1 to have lws
+ * close the connection (after the close frame reason is set). */
+static int on_writable(struct conn *c)
+{
+    struct frame *f;
+    while ((f = sendq_peek(&c->q)) != NULL) {
+        if (lws_write(c->wsi, frame_payload(f), f->len, LWS_WRITE_TEXT) < (int)f->len) {
+            klog_debug("conn_write_failed");
+            return -1;
+        }
+        sendq_pop(&c->q);
+        if (lws_send_pipe_choked(c->wsi)) {
+            if (c->q.count || c->close_code)
+                lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    }
+    if (c->close_code) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct conn **pc = user;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        *pc = conn_new(wsi, server_of(wsi));
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (*pc)
+            on_receive(*pc, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return *pc ? on_writable(*pc) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return 0; /* lws echoes the close */
+    case LWS_CALLBACK_CLOSED:
+        if (*pc) {
+            conn_free(*pc);
+            *pc = NULL;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}

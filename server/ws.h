@@ -1,0 +1,65 @@
+/*
+ * ws: WebSocket connections of the kamrat.v1 protocol.
+ *
+ * Owns struct conn: input assembly with the size and fragment caps applied
+ * while bytes arrive (nothing beyond max_message_bytes is ever buffered),
+ * the hello deadline, the error budget, and the capped send queue that
+ * lws drains when the socket is writable. Decoded commands go to room.c.
+ *
+ * Closing is always deferred: ws_close() marks the connection and lws closes
+ * it from its own callback, so rooms may close members while iterating.
+ *
+ * Thread: the lws thread.
+ */
+#ifndef KAMRAT_WS_H
+#define KAMRAT_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "proto.h"
+
+struct conn;
+struct member;
+
+/* Close codes of protocol/README.md §7 that kamrat sends itself. */
+enum ws_close_code {
+    WS_CLOSE_NORMAL = 1000,
+    WS_CLOSE_GOING_AWAY = 1001,
+    WS_CLOSE_BINARY = 1003,
+    WS_CLOSE_POLICY = 1008,
+    WS_CLOSE_TOO_BIG = 1009,
+    WS_CLOSE_INTERNAL = 1011,
+    WS_CLOSE_UNAUTHORISED = 4401,
+    WS_CLOSE_TOO_SLOW = 4408,
+    WS_CLOSE_REPLACED = 4409,
+    WS_CLOSE_ABUSE = 4429,
+};
+
+/* The lws callback of the kamrat.v1 protocol. */
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                size_t len);
+
+/* Queue a new reference to f for c. When the queue passes its cap the
+ * connection is cut with 4408 (too slow) and f is not queued. */
+void ws_send(struct conn *c, struct frame *f);
+
+/* Encode and queue an error reply. */
+void ws_send_error(struct conn *c, enum proto_err e, const char *ref, const char *field,
+                   const char *reason, int64_t retry_after_ms);
+
+/* Close c with code once what is queued has been written (4408: at once,
+ * dropping the queue). The first call's code wins. */
+void ws_close(struct conn *c, enum ws_close_code code, const char *reason);
+
+/* The member this connection speaks for, or NULL before hello/resume. */
+struct member *ws_member(const struct conn *c);
+/* Bind or unbind (NULL) the member. Room.c keeps both sides in step. */
+void ws_set_member(struct conn *c, struct member *m);
+
+/* Close every connection with code (shutdown). */
+void ws_close_all(lws_dll2_owner_t *conns, enum ws_close_code code);
+
+#endif
