@@ -111,7 +111,7 @@ static bool is_control(uint32_t c)
 /* Marks that change the direction of surrounding text. */
 static bool is_bidi_control(uint32_t c)
 {
-    return c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+    return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
            (c >= 0x2066 && c <= 0x2069);
 }
 
@@ -221,10 +221,10 @@ static enum proto_err check_text(const char *s, size_t len, const struct proto_l
         if (is_control(c) && c != '\n' && c != '\t')
             bad = true;
     }
-    if (count > lim->max_text_chars)
-        return PROTO_E_TEXT_TOO_LONG;
     if (count == 0 || bad)
         return PROTO_E_BAD_FIELD;
+    if (count > lim->max_text_chars)
+        return PROTO_E_TEXT_TOO_LONG;
     return PROTO_OK;
 }
 
@@ -344,10 +344,8 @@ static enum proto_err decode_object(json_t *root, const struct proto_limits *lim
     json_object_foreach(root, key, value)
     {
         if (strcmp(key, "type") != 0 && !spec_field(t, key)) {
-            /* Name the key only when it is short and tame: it is the
-             * peer's text, echoed back. */
-            size_t n = strlen(key);
-            cmd->field = n && n <= PROTO_ID_MAX && chars_in(key, n, "_-.:") ? key : NULL;
+            /* The key is the peer's own text; echo it only when short. */
+            cmd->field = strlen(key) <= PROTO_ID_MAX ? key : NULL;
             return PROTO_E_UNKNOWN_FIELD;
         }
     }
@@ -380,7 +378,7 @@ enum proto_err proto_decode(const char *buf, size_t len, const struct proto_limi
         return PROTO_E_TOO_DEEP;
 
     json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         switch (json_error_code(&jerr)) {
         case json_error_duplicate_key:
@@ -540,7 +538,7 @@ struct frame *proto_encode_error(enum proto_err e, const char *ref, const char *
     jw_cstr(w, ref);
     jw_key(w, "message");
     jw_cstr(w, proto_err_message(e));
-    if (field && *field) {
+    if (field) {
         jw_key(w, "field");
         jw_cstr(w, field);
     }

@@ -27,7 +27,8 @@ struct member {
     struct rooms *rs;
     struct conn *conn; /* NULL while detached */
     uint32_t id;
-    uint32_t index; /* in room->members */
+    uint32_t index;      /* in room->members */
+    uint64_t joined_seq; /* room seq at the first welcome: history before it is not ours */
     enum proto_role role;
     char *name;
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
@@ -311,6 +312,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     m->tokens = rs->lim->rate_burst;
     m->tokens_ms = util_now_ms();
     m->index = r->count;
+    m->joined_seq = r->seq;
     r->members[r->count++] = m;
     hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
     m->conn = c;
@@ -349,6 +351,8 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
 
     struct room *r = m->room;
     uint64_t after = cmd->u.resume.after_seq;
+    if (after < m->joined_seq)
+        after = m->joined_seq; /* never replay what was said before this member came */
     bool gap = !ring_covers(r->ring, after, r->seq);
     send_welcome(rs, m, ref, cmd->u.resume.token, true, gap);
     if (!gap) {

@@ -1,0 +1,115 @@
+/* config: defaults, errors with file:line, ranges, duplicates, origins. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char path[] = "/tmp/kamrat-test-config-XXXXXX";
+
+static struct config *load(const char *text, char *err, size_t errlen)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    struct config *c = config_load(path, err, errlen);
+    unlink(path);
+    strcpy(path + strlen(path) - 6, "XXXXXX");
+    return c;
+}
+
+#define MINIMAL "[server]\norigin = https://chat.example.org\n[tls]\ncert = /c.pem\nkey = /k.pem\n"
+
+static void minimal_file_gets_defaults(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load(MINIMAL, err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->port, 8443);
+    assert_null(c->address);
+    assert_string_equal(c->origin_host, "chat.example.org");
+    assert_int_equal(c->limits.max_message_bytes, 16384);
+    assert_int_equal(c->limits.history_size, 512);
+    assert_int_equal(c->line_key, 5);
+    config_free(c);
+}
+
+static void expect_error(const char *text, int line, const char *words)
+{
+    char err[256], want[64];
+    struct config *c = load(text, err, sizeof(err));
+    assert_null(c);
+    snprintf(want, sizeof(want), ":%d: ", line);
+    if (!strstr(err, want) || !strstr(err, words))
+        fail_msg("error '%s' lacks '%s' or '%s'", err, want, words);
+}
+
+static void errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_error(MINIMAL "[limits]\nmax_fragments = 0\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nmax_fragments = 65\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nmax_fragments = 8x\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nmax_fragments = -1\n", 7, "out of range");
+    expect_error(MINIMAL "[server]\nport = 99999\n", 7, "out of range");
+    expect_error(MINIMAL "[server]\nbogus = 1\n", 7, "unknown key [server] bogus");
+    expect_error(MINIMAL "[limit]\nmax_fragments = 8\n", 7, "unknown key");
+    expect_error(MINIMAL "[server]\nport = 1\nport = 2\n", 8, "duplicate key");
+    expect_error(MINIMAL "[server]\nlog_level = loud\n", 7, "log_level");
+    expect_error(MINIMAL "[limits]\nping_interval = 60\nping_timeout = 30\n", 8, "ping_timeout");
+    expect_error("[server]\norigin = http://chat.example.org\n[tls]\ncert = a\nkey = b\n", 2,
+                 "origin");
+    expect_error("[server]\norigin = https://a/b\n[tls]\ncert = a\nkey = b\n", 2, "origin");
+    expect_error("[server]\norigin = https://x\n", 0, "missing required key [tls] cert");
+    expect_error("[server]\nthis is not ini\n", 2, "syntax");
+}
+
+static void origin_port_shapes_host(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load("[server]\norigin = https://localhost:8443\n[tls]\ncert = a\nkey = b\n",
+                            err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->origin_host, "localhost:8443");
+    config_free(c);
+    c = load("[server]\norigin = https://x.org:443\naddress = *\n[tls]\ncert = a\nkey = b\n", err,
+             sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->origin_host, "x.org");
+    assert_null(c->address);
+    config_free(c);
+}
+
+static void check_files_reports_missing_cert(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load("[server]\norigin = https://x.org\nweb_root = /\ndata_dir = /tmp\n"
+                            "[tls]\ncert = /nonexistent.pem\nkey = /nonexistent.key\n",
+                            err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":6: [tls] cert /nonexistent.pem"));
+    config_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(minimal_file_gets_defaults),
+        cmocka_unit_test(errors_name_the_line),
+        cmocka_unit_test(origin_port_shapes_host),
+        cmocka_unit_test(check_files_reports_missing_cert),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
