@@ -1,0 +1,526 @@
+// Checks protocol/schema and protocol/examples against each other and against
+// protocol/README.md. Run with `node --test tests/protocol/`.
+//
+// Besides the JSON Schemas, this file holds a small model of the server's decoder
+// (README section 6, "Which error a frame gets"). Every example in requests.json
+// must get from the model exactly the code and field it lists, so an example that
+// breaks two rules by accident, or expects the wrong one, fails here before it
+// misleads the server's tests.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { render } from '../../protocol/examples/generate.mjs';
+
+const PROTOCOL = new URL('../../protocol/', import.meta.url);
+const SCHEMA_DIR = new URL('schema/', PROTOCOL);
+const EXAMPLES = new URL('examples/', PROTOCOL);
+const SCHEMA_BASE = 'https://kamrat.invalid/schema/';
+
+const readJson = (url) => JSON.parse(readFileSync(url, 'utf8'));
+const README = readFileSync(new URL('README.md', PROTOCOL), 'utf8');
+const REQUESTS = readJson(new URL('requests.json', EXAMPLES));
+
+// Invalid frames that a schema cannot reject, because the fault is in the JSON
+// text rather than in the value JSON.parse makes of it.
+const TEXT_LEVEL_CODES = new Set([
+    'too_big', // frame size in bytes
+    'duplicate_key', // JSON.parse keeps the last value
+    'invalid_utf8', // JSON.parse accepts lone surrogate escapes
+]);
+// Integers written with a fraction or exponent are bad_field, but parse to integers.
+const TEXT_LEVEL_EXAMPLES = new Set([
+    'bad_field: after_seq 1.0 has a fraction',
+    'bad_field: after_seq 1e2 has an exponent',
+]);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LIMITS = { max_message_bytes: 16384, max_text_chars: 4000, max_name_chars: 40 };
+const MAX_DEPTH = 4;
+
+function makeAjv() {
+    // strictRequired would reject `required` inside if/then, which error.json uses.
+    const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
+    addFormats(ajv);
+    for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'))) {
+        ajv.addSchema(readJson(new URL(file, SCHEMA_DIR)));
+    }
+    return ajv;
+}
+const ajv = makeAjv();
+const validator = (file) => {
+    const v = ajv.getSchema(SCHEMA_BASE + file);
+    assert.ok(v, `schema ${file} not found`);
+    return v;
+};
+
+// ---------------------------------------------------------------------------
+// Model decoder
+
+class Fault extends Error {
+    constructor(code, field) {
+        super(field === undefined ? code : `${code} (${field})`);
+        this.code = code;
+        this.field = field;
+    }
+}
+class Int {
+    constructor(value) {
+        this.value = value; // BigInt
+    }
+}
+class Real {
+    constructor(value) {
+        this.value = value;
+    }
+}
+
+/** Deepest nesting of [ and { outside strings; brackets need not balance. */
+function nestingDepth(text) {
+    let depth = 0;
+    let max = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+            if (c === '\\') i++;
+            else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+        else if (c === ']' || c === '}') depth--;
+    }
+    return max;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+/**
+ * Parses JSON the way jansson 2.14 does with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY:
+ * integers outside int64 and reals that overflow are errors, \u0000 is refused, and
+ * the first fault in the text decides the error. Objects become Maps in key order.
+ */
+function parseJson(text) {
+    let i = 0;
+    const fail = (code = 'bad_json') => {
+        throw new Fault(code);
+    };
+    const skipSpace = () => {
+        while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+    };
+    const expect = (c) => {
+        skipSpace();
+        if (text[i] !== c) fail();
+        i++;
+    };
+    function string() {
+        i++; // opening quote
+        const start = i;
+        // First pass, as jansson's lexer: syntax of escapes, no raw control characters.
+        for (;;) {
+            if (i >= text.length) fail();
+            const c = text.charCodeAt(i);
+            if (c === 0x22) break;
+            if (c < 0x20) fail();
+            if (c === 0x5c) {
+                const e = text[i + 1];
+                if (e === 'u') {
+                    if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail();
+                    i += 6;
+                } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+                else fail();
+            } else i++;
+        }
+        const body = text.slice(start, i);
+        i++; // closing quote
+        // Second pass: decode, refusing escapes that are not valid Unicode.
+        let out = '';
+        for (let j = 0; j < body.length; ) {
+            if (body[j] !== '\\') {
+                out += body[j++];
+                continue;
+            }
+            const e = body[j + 1];
+            if (e !== 'u') {
+                out += { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
+                j += 2;
+                continue;
+            }
+            const hi = parseInt(body.slice(j + 2, j + 6), 16);
+            j += 6;
+            if (hi >= 0xdc00 && hi <= 0xdfff) fail('invalid_utf8');
+            if (hi >= 0xd800 && hi <= 0xdbff) {
+                if (body[j] !== '\\' || body[j + 1] !== 'u') fail('invalid_utf8');
+                const lo = parseInt(body.slice(j + 2, j + 6), 16);
+                if (lo < 0xdc00 || lo > 0xdfff) fail('invalid_utf8');
+                j += 6;
+                out += String.fromCharCode(hi, lo);
+            } else out += String.fromCharCode(hi);
+        }
+        if (out.includes('\u0000')) fail();
+        return out;
+    }
+    function number() {
+        NUMBER.lastIndex = i;
+        const m = NUMBER.exec(text);
+        if (!m) fail();
+        i = NUMBER.lastIndex;
+        if (m[1] === undefined && m[2] === undefined) {
+            const v = BigInt(m[0]);
+            if (v < INT64_MIN || v > INT64_MAX) fail();
+            return new Int(v);
+        }
+        const v = Number(m[0]);
+        if (!Number.isFinite(v)) fail();
+        return new Real(v);
+    }
+    function value() {
+        skipSpace();
+        const c = text[i];
+        if (c === '{') {
+            i++;
+            const map = new Map();
+            skipSpace();
+            if (text[i] === '}') {
+                i++;
+                return map;
+            }
+            for (;;) {
+                skipSpace();
+                if (text[i] !== '"') fail();
+                const key = string();
+                if (map.has(key)) fail('duplicate_key');
+                expect(':');
+                map.set(key, value());
+                skipSpace();
+                if (text[i] === ',') i++;
+                else if (text[i] === '}') {
+                    i++;
+                    return map;
+                } else fail();
+            }
+        }
+        if (c === '[') {
+            i++;
+            const arr = [];
+            skipSpace();
+            if (text[i] === ']') {
+                i++;
+                return arr;
+            }
+            for (;;) {
+                arr.push(value());
+                skipSpace();
+                if (text[i] === ',') i++;
+                else if (text[i] === ']') {
+                    i++;
+                    return arr;
+                } else fail();
+            }
+        }
+        if (c === '"') return string();
+        if (c === '-' || (c >= '0' && c <= '9')) return number();
+        for (const [word, v] of [['true', true], ['false', false], ['null', null]]) {
+            if (text.startsWith(word, i)) {
+                i += word.length;
+                return v;
+            }
+        }
+        return fail();
+    }
+    const v = value();
+    skipSpace();
+    if (i !== text.length) fail();
+    return v;
+}
+
+const codePoints = (s) => [...s].length;
+const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const EPOCH = /^[0-9a-f]{16}$/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// Unicode White_Space, written out so the model does not lean on \s.
+const WHITE_SPACE = /[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+const isString = (v) => typeof v === 'string';
+const isUint = (v) => v instanceof Int && v.value >= 0n && v.value <= 2n ** 53n - 1n;
+
+// Field tables of README section 4, in table order: [field, required, check].
+// A check returns nothing when the value is good, else the error code.
+const stringField = (re) => (v) => (isString(v) && re.test(v) ? undefined : 'bad_field');
+const REQUESTS_TABLE = {
+    hello: [
+        ['id', false, stringField(ID)],
+        ['room', true, stringField(ROOM)],
+        ['name', true, (v) => {
+            if (!isString(v)) return 'bad_field';
+            const n = codePoints(v);
+            if (n < 1 || n > LIMITS.max_name_chars) return 'bad_name';
+            if (CONTROL.test(v) || BIDI_CONTROL.test(v)) return 'bad_name';
+            if (WHITE_SPACE.test([...v][0]) || WHITE_SPACE.test([...v].at(-1))) return 'bad_name';
+            return undefined;
+        }],
+    ],
+    resume: [
+        ['id', false, stringField(ID)],
+        ['token', true, stringField(TOKEN)],
+        ['epoch', true, stringField(EPOCH)],
+        ['after_seq', true, (v) => (isUint(v) ? undefined : 'bad_field')],
+    ],
+    say: [
+        ['id', true, stringField(ID)],
+        ['text', true, (v) => {
+            if (!isString(v) || v === '' || TEXT_CONTROL.test(v)) return 'bad_field';
+            return codePoints(v) > LIMITS.max_text_chars ? 'text_too_long' : undefined;
+        }],
+    ],
+    leave: [['id', false, stringField(ID)]],
+};
+
+/** Decodes one frame; returns the request type or throws a Fault. */
+function decode(frame) {
+    if (Buffer.byteLength(frame, 'utf8') > LIMITS.max_message_bytes) throw new Fault('too_big');
+    if (nestingDepth(frame) > MAX_DEPTH) throw new Fault('too_deep');
+    const obj = parseJson(frame);
+    if (!(obj instanceof Map)) throw new Fault('not_object');
+    if (!obj.has('type')) throw new Fault('missing_field', 'type');
+    const type = obj.get('type');
+    if (!isString(type)) throw new Fault('bad_field', 'type');
+    if (!Object.hasOwn(REQUESTS_TABLE, type)) throw new Fault('unknown_type', 'type');
+    const table = REQUESTS_TABLE[type];
+    for (const key of obj.keys()) {
+        if (key !== 'type' && !table.some(([f]) => f === key)) throw new Fault('unknown_field', key);
+    }
+    for (const [f, required] of table) {
+        if (required && !obj.has(f)) throw new Fault('missing_field', f);
+    }
+    for (const [f, , check] of table) {
+        if (!obj.has(f)) continue;
+        const code = check(obj.get(f));
+        if (code) throw new Fault(code, f);
+    }
+    return type;
+}
+
+function tryJsonParse(frame) {
+    try {
+        return { ok: true, value: JSON.parse(frame) };
+    } catch {
+        return { ok: false };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// README helpers
+
+/** The lines of one `## N.` section. */
+function section(number) {
+    const lines = README.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`## ${number}.`));
+    assert.ok(start >= 0, `README has no section ${number}`);
+    const end = lines.findIndex((l, k) => k > start && l.startsWith('## '));
+    return lines.slice(start, end < 0 ? undefined : end);
+}
+
+/** First-column backticked names of the first table after a line matching `heading`. */
+function tableNames(lines, heading) {
+    let k = heading ? lines.findIndex((l) => heading.test(l)) : 0;
+    assert.ok(k >= 0, `README has no heading ${heading}`);
+    while (k < lines.length && !lines[k].startsWith('|')) k++;
+    const names = [];
+    for (k += 2; k < lines.length && lines[k].startsWith('|'); k++) {
+        const m = /^\|\s*`([^`]+)`/.exec(lines[k]);
+        assert.ok(m, `cannot read table row: ${lines[k]}`);
+        names.push(m[1]);
+    }
+    return names;
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+test('every schema compiles', () => {
+    const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'));
+    for (const f of [
+        'hello.json', 'resume.json', 'say.json', 'leave.json', 'welcome.json', 'ack.json',
+        'message.json', 'presence.json', 'error.json', 'client.json', 'server.json',
+    ]) {
+        assert.ok(files.includes(f), `missing schema ${f}`);
+    }
+    for (const f of files) {
+        const schema = readJson(new URL(f, SCHEMA_DIR));
+        assert.equal(schema.$id, SCHEMA_BASE + f);
+        assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+        assert.equal(typeof validator(f), 'function');
+    }
+});
+
+test('requests.json is what generate.mjs writes', () => {
+    const text = readFileSync(new URL('requests.json', EXAMPLES), 'utf8');
+    assert.ok(text === render(), 'requests.json is stale: run node protocol/examples/generate.mjs');
+});
+
+test('example names are unique and frames are well-formed strings', () => {
+    const all = [...REQUESTS.valid, ...REQUESTS.invalid];
+    assert.equal(new Set(all.map((e) => e.name)).size, all.length);
+    for (const e of all) {
+        assert.equal(typeof e.frame, 'string', e.name);
+        // A lone surrogate cannot be sent in a text frame; it is only ever escaped.
+        assert.ok(!LONE_SURROGATE.test(e.frame), `${e.name}: frame holds a lone surrogate`);
+    }
+});
+
+test('every valid frame decodes and matches client.json', () => {
+    const client = validator('client.json');
+    assert.ok(REQUESTS.valid.length > 0);
+    for (const { name, frame } of REQUESTS.valid) {
+        const type = decode(frame);
+        const value = JSON.parse(frame);
+        assert.equal(value.type, type, name);
+        assert.ok(client(value), `${name}: ${JSON.stringify(client.errors)}`);
+        assert.ok(validator(`${type}.json`)(value), name);
+    }
+});
+
+test('every request type has valid examples with and without id', () => {
+    for (const type of ['hello', 'resume', 'say', 'leave']) {
+        const values = REQUESTS.valid.map((e) => JSON.parse(e.frame)).filter((v) => v.type === type);
+        assert.ok(values.some((v) => 'id' in v), `${type} with id`);
+        if (type !== 'say') assert.ok(values.some((v) => !('id' in v)), `${type} without id`);
+    }
+});
+
+test('every invalid frame gets its code and field from the model decoder', () => {
+    for (const { name, frame, code, field } of REQUESTS.invalid) {
+        assert.throws(() => decode(frame), (err) => {
+            assert.ok(err instanceof Fault, `${name}: ${err}`);
+            assert.deepEqual({ code: err.code, field: err.field }, { code, field }, name);
+            return true;
+        }, name);
+    }
+});
+
+test('every invalid frame that JSON.parse accepts fails client.json', () => {
+    const client = validator('client.json');
+    let checked = 0;
+    for (const { name, frame, code } of REQUESTS.invalid) {
+        if (TEXT_LEVEL_CODES.has(code) || TEXT_LEVEL_EXAMPLES.has(name)) continue;
+        const parsed = tryJsonParse(frame);
+        if (!parsed.ok) continue;
+        assert.equal(client(parsed.value), false, `${name} passes client.json`);
+        checked++;
+    }
+    assert.ok(checked >= 60, `only ${checked} invalid frames were checked against the schema`);
+});
+
+test('the text-level exceptions really are beyond the schema', () => {
+    // Keeps the exception lists honest: each listed example must name a real one.
+    const names = new Set(REQUESTS.invalid.map((e) => e.name));
+    for (const n of TEXT_LEVEL_EXAMPLES) assert.ok(names.has(n), `no example named ${n}`);
+    const client = validator('client.json');
+    for (const n of TEXT_LEVEL_EXAMPLES) {
+        const e = REQUESTS.invalid.find((x) => x.name === n);
+        assert.equal(client(JSON.parse(e.frame)), true, `${n} is caught by the schema after all`);
+    }
+});
+
+test('invalid examples cover every decode-level code, at least 60 in all', () => {
+    const codes = new Set(REQUESTS.invalid.map((e) => e.code));
+    for (const code of [
+        'too_big', 'too_deep', 'bad_json', 'invalid_utf8', 'duplicate_key', 'not_object',
+        'missing_field', 'unknown_field', 'bad_field', 'unknown_type', 'text_too_long', 'bad_name',
+    ]) {
+        assert.ok(codes.has(code), `no invalid example for ${code}`);
+    }
+    assert.ok(REQUESTS.invalid.length >= 60);
+    const fieldCodes = new Set(['missing_field', 'unknown_field', 'bad_field', 'unknown_type', 'text_too_long', 'bad_name']);
+    for (const e of REQUESTS.invalid) {
+        assert.equal('field' in e, fieldCodes.has(e.code), `${e.name}: field present iff field error`);
+    }
+});
+
+test('every server example matches server.json and its own schema', () => {
+    const server = validator('server.json');
+    const files = readdirSync(new URL('server/', EXAMPLES)).filter((f) => f.endsWith('.json'));
+    const types = new Set();
+    for (const file of files) {
+        const type = file.replace(/\.json$/, '');
+        const own = validator(`${type}.json`);
+        const examples = readJson(new URL(`server/${file}`, EXAMPLES));
+        assert.ok(Array.isArray(examples) && examples.length > 0, file);
+        for (const { name, message } of examples) {
+            assert.equal(message.type, type, `${file}: ${name}`);
+            assert.ok(server(message), `${file}: ${name}: ${JSON.stringify(server.errors)}`);
+            assert.ok(own(message), `${file}: ${name}`);
+        }
+        types.add(type);
+    }
+    assert.deepEqual([...types].sort(), ['ack', 'error', 'message', 'presence', 'welcome']);
+});
+
+test('server.json rejects messages that break the README', () => {
+    const server = validator('server.json');
+    const welcome = readJson(new URL('server/welcome.json', EXAMPLES))[0].message;
+    const bad = {
+        'welcome with an extra field': { ...welcome, extra: 1 },
+        'welcome with gap but not resumed': { ...welcome, resumed: false, gap: true },
+        'welcome without limits': { ...welcome, limits: undefined },
+        'ack with duplicate false': { type: 'ack', ref: 'm1', seq: 3, duplicate: false },
+        'ack with seq 0': { type: 'ack', ref: 'm1', seq: 0 },
+        'message with seq 0': { type: 'message', seq: 0, member: 1, name: 'Aino', text: 'hi', ts: 1 },
+        'presence in an unknown state': {
+            type: 'presence', seq: 1, member: 1, name: 'Aino', role: 'participant', state: 'away', ts: 1,
+        },
+        'error with an unknown code': { type: 'error', code: 'oops', ref: null, message: 'x' },
+        'resume_failed without reason': { type: 'error', code: 'resume_failed', ref: null, message: 'x' },
+        'reason on another code': { type: 'error', code: 'bad_json', ref: null, message: 'x', reason: 'expired' },
+        'bad_field without field': { type: 'error', code: 'bad_field', ref: null, message: 'x' },
+        'field on bad_json': { type: 'error', code: 'bad_json', ref: null, message: 'x', field: 'type' },
+        'text_too_long about name': { type: 'error', code: 'text_too_long', ref: 'm', message: 'x', field: 'name' },
+        'unknown_type without field': { type: 'error', code: 'unknown_type', ref: null, message: 'x' },
+        'retry_after_ms on not_joined': {
+            type: 'error', code: 'not_joined', ref: null, message: 'x', retry_after_ms: 5,
+        },
+        'error ref that is not an id': { type: 'error', code: 'internal', ref: 'a b', message: 'x' },
+    };
+    for (const [name, msg] of Object.entries(bad)) {
+        const value = JSON.parse(JSON.stringify(msg));
+        assert.equal(server(value), false, name);
+    }
+});
+
+test('error.json lists exactly the codes of README section 6', () => {
+    const readmeCodes = tableNames(section(6), /^\| code \| when/);
+    assert.ok(readmeCodes.length >= 20);
+    const schemaCodes = readJson(new URL('error.json', SCHEMA_DIR)).properties.code.enum;
+    assert.deepEqual([...schemaCodes].sort(), [...readmeCodes].sort());
+});
+
+test('request schemas have exactly the fields of README section 4', () => {
+    const lines = section(4);
+    for (const type of ['hello', 'resume', 'say', 'leave']) {
+        const fields = tableNames(lines, new RegExp(`^### \`${type}\``));
+        const schema = readJson(new URL(`${type}.json`, SCHEMA_DIR));
+        assert.deepEqual(Object.keys(schema.properties), fields, type);
+        const fieldOrder = REQUESTS_TABLE[type].map(([f]) => f);
+        assert.deepEqual(['type', ...fieldOrder], fields, `model decoder order for ${type}`);
+    }
+});
+
+test('welcome and message schemas have the fields of README section 5', () => {
+    const lines = section(5);
+    const welcome = tableNames(lines, /^### `welcome`/);
+    assert.deepEqual(Object.keys(readJson(new URL('welcome.json', SCHEMA_DIR)).properties), welcome);
+    const message = tableNames(lines, /^### `message`/);
+    const props = Object.keys(readJson(new URL('message.json', SCHEMA_DIR)).properties);
+    assert.deepEqual(props.filter((p) => p !== 'type'), message);
+    const error = tableNames(lines, /^### `error`/);
+    const errProps = Object.keys(readJson(new URL('error.json', SCHEMA_DIR)).properties);
+    assert.deepEqual(errProps.filter((p) => p !== 'type'), error);
+});
