@@ -147,6 +147,9 @@ static const char *upgrade_refusal(struct lws *wsi, const struct config *cfg)
     if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HOST) <= 0 ||
         strcasecmp(buf, cfg->origin_host) != 0)
         return "host";
+    /* lws 4.1 would also speak the drafts before RFC 6455 (versions 8 and 7). */
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_VERSION) <= 0 || strcmp(buf, "13") != 0)
+        return "version";
     if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) <= 0 ||
         !header_has_token(buf, "kamrat.v1"))
         return "subprotocol";

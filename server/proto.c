@@ -95,6 +95,37 @@ static uint32_t utf8_next(const unsigned char **s)
     return c;
 }
 
+bool proto_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80)
+            continue;
+        int more;
+        unsigned min, cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1, min = 0x80, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2, min = 0x800, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3, min = 0x10000, cp = c & 0x07;
+        } else {
+            return false; /* stray continuation, C0/C1 overlong lead, or F5-FF */
+        }
+        if (end - p < more)
+            return false;
+        while (more--) {
+            if ((*p & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (*p++ & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+    }
+    return true;
+}
+
 size_t proto_utf8_count(const char *s, size_t len)
 {
     size_t n = 0;

@@ -106,6 +106,10 @@ void proto_cmd_clear(struct proto_cmd *cmd);
  * parsed message text does not linger in freed heap. Call once at start. */
 void proto_init(void);
 
+/* Is len bytes at s well-formed UTF-8 (no overlongs, surrogates or code
+ * points above U+10FFFF)? */
+bool proto_utf8_valid(const char *s, size_t len);
+
 /* Count the code points of valid UTF-8. */
 size_t proto_utf8_count(const char *s, size_t len);
 

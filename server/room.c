@@ -149,9 +149,8 @@ static uint64_t member_remove(struct rooms *rs, struct member *m)
     r->members[last] = NULL;
     hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
 
-    uint64_t seq = 0;
-    if (r->count > 0)
-        seq = broadcast(r, encode_presence, &(struct presence_arg){m, false});
+    /* Even the last member's departure is an event: its seq acks the leave. */
+    uint64_t seq = broadcast(r, encode_presence, &(struct presence_arg){m, false});
     member_free(m);
     if (r->count == 0)
         room_free(rs, r);
@@ -285,7 +284,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
         }
         for (uint32_t i = 0; i < r->count; i++) {
             if (name_equal(r->members[i]->name, cmd->u.hello.name, cmd->u.hello.name_len)) {
-                ws_send_error(c, PROTO_E_NAME_TAKEN, ref, "name", NULL, -1);
+                ws_send_error(c, PROTO_E_NAME_TAKEN, ref, NULL, NULL, -1);
                 return;
             }
         }

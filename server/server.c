@@ -18,8 +18,11 @@
 #include "webroot.h"
 #include "ws.h"
 
-#define DRAIN_MS 4000       /* SIGTERM: clients get this long to take their close */
-#define HANDSHAKE_SECS 10   /* TLS + HTTP upgrade must finish within this */
+#define DRAIN_MS 4000 /* SIGTERM: clients get this long to take their close */
+/* lws's deadline for the TLS and HTTP handshake, and for a peer to answer
+ * our close frame: slow enough for a phone on a bad link, short enough
+ * that slowloris and stalled readers do not hold sockets for long. */
+#define HANDSHAKE_SECS 5
 #define SOCKET_SNDBUF 65536 /* so a stalled reader fills its queue, not kernel memory */
 
 static volatile sig_atomic_t got_stop, got_reload;

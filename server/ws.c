@@ -230,6 +230,20 @@ static int on_writable(struct conn *c)
     return 0;
 }
 
+/* lws 4.1.6 echoes any close frame; RFC 6455 §7.4 says which codes a peer
+ * may send, and that a close payload is empty or a code and UTF-8 text. */
+static bool close_frame_ok(const unsigned char *in, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (len == 1)
+        return false;
+    unsigned code = (unsigned)in[0] << 8 | in[1];
+    bool code_ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                   (code >= 3000 && code <= 4999);
+    return code_ok && proto_utf8_valid((const char *)in + 2, len - 2);
+}
+
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct conn **pc = user;
@@ -244,7 +258,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return *pc ? on_writable(*pc) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return 0; /* lws echoes the close */
+        if (close_frame_ok(in, len))
+            return 0; /* lws echoes it */
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)"bad close", 9);
+        return -1;
     case LWS_CALLBACK_CLOSED:
         if (*pc) {
             conn_free(*pc);

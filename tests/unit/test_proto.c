@@ -257,6 +257,35 @@ static void utf8_count(void **state)
     assert_int_equal(proto_utf8_count("", 0), 0);
 }
 
+static void utf8_validation(void **state)
+{
+    (void)state;
+    static const char *good[] = {"",
+                                 "a",
+                                 "\xc3\xa4",
+                                 "\xe2\x82\xac",
+                                 "\xf0\x9f\x91\x8b",
+                                 "\xef\xbf\xbf",
+                                 "\xf4\x8f\xbf\xbf"};
+    static const char *bad[] = {
+        "\xc0\xaf",         /* overlong '/' */
+        "\xe0\x80\xaf",     /* overlong, 3 bytes */
+        "\xed\xa0\x80",     /* surrogate U+D800 */
+        "\xf4\x90\x80\x80", /* above U+10FFFF */
+        "\x80",             /* stray continuation */
+        "\xe2\x82",         /* truncated */
+        "\xfe",
+        "\xff",  /* never valid */
+        "a\xc3", /* truncated at the end */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(proto_utf8_valid(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (proto_utf8_valid(bad[i], strlen(bad[i])))
+            fail_msg("bad UTF-8 vector %zu accepted", i);
+    }
+}
+
 int main(void)
 {
     proto_init();
@@ -271,6 +300,7 @@ int main(void)
         cmocka_unit_test(welcome_encoding),
         cmocka_unit_test(error_codes_match_the_readme),
         cmocka_unit_test(utf8_count),
+        cmocka_unit_test(utf8_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
