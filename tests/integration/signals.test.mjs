@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { health, join, prepareConfig, runKamratd, startServer, test, uid, within } from './lib/harness.mjs';
+import tls from 'node:tls';
+import { health, join, makeCerts, prepareConfig, runKamratd, startServer, test, uid, within } from './lib/harness.mjs';
 
 test('SIGTERM with clients connected: every client gets 1001, exit 0 within 5 s', async () => {
     const s = await startServer();
@@ -150,4 +151,57 @@ test('SIGHUP with connections open: they survive, messages still flow, the proce
     assert.equal((await health(s)).status, 'ok');
     const exit = await s.stop();
     assert.equal(exit.code, 0);
+});
+
+/** The SHA-256 fingerprint of the certificate a new TLS handshake presents. */
+function servedFingerprint(s) {
+    return new Promise((resolve, reject) => {
+        const sock = tls.connect(
+            { host: '127.0.0.1', port: s.port, servername: 'localhost', rejectUnauthorized: false },
+            () => {
+                const fp = sock.getPeerCertificate().fingerprint256;
+                sock.destroy();
+                resolve(fp);
+            },
+        );
+        sock.on('error', reject);
+    });
+}
+
+async function waitForLog(s, text, ms = 3000) {
+    const deadline = Date.now() + ms;
+    while (!s.logs().includes(text)) {
+        if (Date.now() > deadline) throw new Error(`the log did not say ${text} within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+test('SIGHUP with a new certificate: new handshakes get it, open sessions go on; a broken pair is refused', async () => {
+    const s = await startServer();
+    const room = uid('cert-');
+    const a = await join(s, room, 'Ana');
+    const before = await servedFingerprint(s);
+
+    // Replace the files in place, as certbot's renewal does behind its symlinks.
+    // Same CA (mkcert.sh reuses the one it finds), new key and certificate.
+    const renewed = path.join(s.dir, 'renewed');
+    fs.mkdirSync(renewed);
+    for (const f of ['ca.pem', 'ca.key']) fs.copyFileSync(path.join(s.certDir, f), path.join(renewed, f));
+    const fresh = await makeCerts(renewed);
+    fs.copyFileSync(path.join(fresh.dir, 'server.pem'), path.join(s.certDir, 'server.pem'));
+    fs.copyFileSync(path.join(fresh.dir, 'server.key'), path.join(s.certDir, 'server.key'));
+    s.signal('SIGHUP');
+    await waitForLog(s, 'tls_reloaded');
+    const after = await servedFingerprint(s);
+    assert.notEqual(after, before, 'a new handshake presents the renewed certificate');
+
+    a.client.send({ type: 'say', id: 'after-reload', text: 'still here' });
+    assert.equal((await a.client.next('ack')).ref, 'after-reload', 'the open session goes on');
+
+    // A certificate that does not match its key is refused; the served one stays.
+    fs.copyFileSync(path.join(s.dir, 'certs', 'ca.pem'), path.join(s.certDir, 'server.pem'));
+    s.signal('SIGHUP');
+    await waitForLog(s, 'tls_reload_failed');
+    assert.equal(await servedFingerprint(s), after, 'a broken pair leaves the working certificate in place');
+    assert.equal((await health(s)).status, 'ok');
 });
