@@ -204,4 +204,5 @@ test('SIGHUP with a new certificate: new handshakes get it, open sessions go on;
     await waitForLog(s, 'tls_reload_failed');
     assert.equal(await servedFingerprint(s), after, 'a broken pair leaves the working certificate in place');
     assert.equal((await health(s)).status, 'ok');
+    assert.equal((await s.stop()).code, 0);
 });
