@@ -16,7 +16,7 @@
 #include "kamrat_build.h"
 #include "util.h"
 
-enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL };
+enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL, KEY_BOOL };
 
 struct key {
     const char *section;
@@ -24,7 +24,7 @@ struct key {
     enum key_type type;
     size_t offset; /* into struct config */
     uint32_t min, max;
-    int required;
+    int required; /* 2: required when TLS is on */
 };
 
 #define STR(sec, name, field, req)                                                                 \
@@ -43,8 +43,9 @@ static const struct key keys[] = {
     STR("server", "web_root", web_root, 0),
     STR("server", "data_dir", data_dir, 0),
     {"server", "log_level", KEY_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
-    STR("tls", "cert", tls_cert, 1),
-    STR("tls", "key", tls_key, 1),
+    {"tls", "enabled", KEY_BOOL, offsetof(struct config, tls), 0, 0, 0},
+    STR("tls", "cert", tls_cert, 2),
+    STR("tls", "key", tls_key, 2),
     LIM(max_message_bytes, 1024, 1048576),
     LIM(max_fragments, 1, 64),
     LIM(max_text_chars, 1, 16000),
@@ -168,6 +169,18 @@ static int on_key(void *user, const char *section, const char *name, const char 
             memcpy(field, &v, sizeof(v));
             break;
         }
+        case KEY_BOOL: {
+            bool b;
+            if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "on") == 0)
+                b = true;
+            else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+                     strcmp(value, "off") == 0)
+                b = false;
+            else
+                return fail(st, line, "[%s] %s = %s: use yes or no", section, name, value);
+            memcpy(field, &b, sizeof(b));
+            break;
+        }
         case KEY_LEVEL: {
             enum klog_level lv;
             if (klog_level_parse(value, &lv) < 0)
@@ -182,13 +195,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
     return fail(st, line, "unknown key [%s] %s", section, name);
 }
 
-/* Split "https://host[:port]" into the Host header value browsers send. */
-static int origin_to_host(const char *origin, char **host)
+/* Split "https://host[:port]" (or http:// without TLS) into the Host header
+ * value browsers send. */
+static int origin_to_host(const char *origin, bool tls, char **host)
 {
-    static const char scheme[] = "https://";
-    if (strncmp(origin, scheme, sizeof(scheme) - 1) != 0)
+    const char *scheme = tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    if (strncmp(origin, scheme, sl) != 0)
         return -1;
-    const char *h = origin + sizeof(scheme) - 1;
+    const char *h = origin + sl;
     size_t n = strlen(h);
     if (n == 0 || strpbrk(h, "/?#@ \t") != NULL)
         return -1;
@@ -198,11 +213,16 @@ static int origin_to_host(const char *origin, char **host)
         uint32_t port;
         if (parse_uint(colon + 1, &port) < 0 || port == 0 || port > 65535)
             return -1;
-        if (port == 443)
+        if (port == (tls ? 443u : 80u))
             hostlen = (size_t)(colon - h); /* browsers omit the default port */
     }
     *host = xstrndup(h, hostlen);
     return 0;
+}
+
+static bool is_loopback(const char *address)
+{
+    return address && (strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0);
 }
 
 struct config *config_load(const char *path, char *err, size_t errlen)
@@ -211,6 +231,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     c->path = xstrdup(path);
     c->port = 8443;
     c->log_level = KLOG_INFO;
+    c->tls = true;
     config_default_limits(&c->limits);
 
     struct parse_state st = {.c = c, .err = err, .errlen = errlen};
@@ -232,7 +253,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-        if (keys[i].required && !st.seen_line[i]) {
+        if ((keys[i].required == 1 || (keys[i].required == 2 && c->tls)) && !st.seen_line[i]) {
             fail(&st, 0, "missing required key [%s] %s", keys[i].section, keys[i].name);
             goto fail;
         }
@@ -240,9 +261,15 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
         int line = st.seen_line[i];
         if (keys[i].offset == offsetof(struct config, origin) &&
-            origin_to_host(c->origin, &c->origin_host) < 0) {
-            fail(&st, line, "[server] origin = %s: use https://host or https://host:port",
-                 c->origin);
+            origin_to_host(c->origin, c->tls, &c->origin_host) < 0) {
+            fail(&st, line, "[server] origin = %s: use %s://host or %s://host:port", c->origin,
+                 c->tls ? "https" : "http", c->tls ? "https" : "http");
+            goto fail;
+        }
+        if (keys[i].offset == offsetof(struct config, tls) && !c->tls && !is_loopback(c->address)) {
+            fail(&st, line,
+                 "[tls] enabled = no needs [server] address = 127.0.0.1 or ::1: "
+                 "plain WebSocket serves only loopback (benchmarks, a local TLS proxy)");
             goto fail;
         }
         if (keys[i].offset == offsetof(struct config, tls_cert))
@@ -297,6 +324,8 @@ int config_check_files(const struct config *c, char *err, size_t errlen)
         0)
         return -1;
 
+    if (!c->tls)
+        return 0;
     int rc = -1;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {

@@ -10,6 +10,7 @@
 #ifndef KAMRAT_CONFIG_H
 #define KAMRAT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,7 @@ struct config {
     char *web_root;
     char *data_dir;
     enum klog_level log_level;
+    bool tls; /* false only for benchmarks or a TLS proxy on this host */
     char *tls_cert;
     char *tls_key;
     struct limits limits;

@@ -74,7 +74,8 @@ static void on_wake(struct server *srv)
         start_drain(srv);
     if (got_reload) {
         got_reload = 0;
-        tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
+        if (srv->cfg->tls)
+            tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
     }
 }
 
@@ -143,11 +144,13 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (cfg->address && strchr(cfg->address, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.ssl_cert_filepath = cfg->tls_cert;
-    info.ssl_private_key_filepath = cfg->tls_key;
-    info.ssl_cipher_list = tls_cipher_list;
-    info.tls1_3_plus_cipher_list = tls13_ciphersuites;
-    info.alpn = "http/1.1";
+    if (cfg->tls) {
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        info.ssl_cipher_list = tls_cipher_list;
+        info.tls1_3_plus_cipher_list = tls13_ciphersuites;
+        info.alpn = "http/1.1";
+    }
     info.server_string = "kamrat";
     info.timeout_secs = HANDSHAKE_SECS;
     info.retry_and_idle_policy = retry;
@@ -191,9 +194,9 @@ int server_run(struct server *srv)
         goto out;
     srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch);
     wake_ctx = srv->ctx;
-    klog_info("listening address=%s port=%u files=%zu version=%s",
-              srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port, webroot_count(srv->web),
-              KAMRAT_VERSION);
+    klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
+              srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
+              srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
     if (got_stop)
         start_drain(srv);
 

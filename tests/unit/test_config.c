@@ -103,6 +103,26 @@ static void check_files_reports_missing_cert(void **state)
     config_free(c);
 }
 
+static void plain_websocket_only_on_loopback(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load("[server]\naddress = 127.0.0.1\norigin = http://127.0.0.1:9001\n"
+                            "[tls]\nenabled = no\n",
+                            err, sizeof(err));
+    assert_non_null(c);
+    assert_false(c->tls);
+    assert_null(c->tls_cert);
+    assert_string_equal(c->origin_host, "127.0.0.1:9001");
+    config_free(c);
+    expect_error("[server]\norigin = http://x.org\n[tls]\nenabled = no\n", 4, "loopback");
+    expect_error("[server]\naddress = 127.0.0.1\norigin = https://x.org\n[tls]\nenabled = no\n", 3,
+                 "use http://host");
+    expect_error("[server]\norigin = http://x.org\n[tls]\ncert = a\nkey = b\n", 2,
+                 "use https://host");
+    expect_error(MINIMAL "[tls]\nenabled = maybe\n", 7, "yes or no");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +130,7 @@ int main(void)
         cmocka_unit_test(errors_name_the_line),
         cmocka_unit_test(origin_port_shapes_host),
         cmocka_unit_test(check_files_reports_missing_cert),
+        cmocka_unit_test(plain_websocket_only_on_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
