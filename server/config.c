@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -16,7 +17,7 @@
 #include "kamrat_build.h"
 #include "util.h"
 
-enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL, KEY_BOOL };
+enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL, KEY_BOOL, KEY_OFFSET };
 
 struct key {
     const char *section;
@@ -61,6 +62,7 @@ static const struct key keys[] = {
     LIM(ping_interval, 5, 3600),
     LIM(ping_timeout, 10, 7200),
     LIM(resume_grace, 0, 3600),
+    {"testing", "clock_offset", KEY_OFFSET, offsetof(struct config, clock_offset), 0, 0, 0},
 };
 
 void config_default_limits(struct limits *out)
@@ -167,6 +169,18 @@ static int on_key(void *user, const char *section, const char *name, const char 
                 return fail(st, line, "[%s] %s = %s is out of range (%u..%u)", section, name, value,
                             k->min, k->max);
             memcpy(field, &v, sizeof(v));
+            break;
+        }
+        case KEY_OFFSET: {
+            /* Up to ten years either way: enough for any schedule test. */
+            char *end;
+            errno = 0;
+            long long v = strtoll(value, &end, 10);
+            if (errno || *end || !*value || v < -315360000LL || v > 315360000LL)
+                return fail(st, line, "[%s] %s = %s: seconds, at most ten years either way",
+                            section, name, value);
+            int64_t o = v;
+            memcpy(field, &o, sizeof(o));
             break;
         }
         case KEY_BOOL: {
@@ -353,6 +367,11 @@ out:
     ERR_clear_error();
     SSL_CTX_free(ctx);
     return rc;
+}
+
+int64_t config_now(const struct config *c)
+{
+    return (int64_t)time(NULL) + c->clock_offset;
 }
 
 void config_free(struct config *c)

@@ -47,6 +47,9 @@ struct config {
     char *tls_cert;
     char *tls_key;
     struct limits limits;
+    /* [testing] clock_offset: seconds added to the wall clock for schedules,
+     * invites and sessions, so tests need not wait for real time. 0 in use. */
+    int64_t clock_offset;
     /* Lines where the TLS and directory keys were set, for check errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
 };
@@ -69,5 +72,8 @@ struct config *config_load(const char *path, char *err, size_t errlen);
 int config_check_files(const struct config *c, char *err, size_t errlen);
 
 void config_free(struct config *c);
+
+/* The wall clock as kamrat's schedules see it: Unix seconds plus clock_offset. */
+int64_t config_now(const struct config *c);
 
 #endif

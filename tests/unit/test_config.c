@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -123,6 +124,19 @@ static void plain_websocket_only_on_loopback(void **state)
     expect_error(MINIMAL "[tls]\nenabled = maybe\n", 7, "yes or no");
 }
 
+static void clock_offset_for_tests(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load(MINIMAL "[testing]\nclock_offset = -86400\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_true(c->clock_offset == -86400);
+    int64_t now = (int64_t)time(NULL);
+    assert_true(config_now(c) <= now - 86400 + 1 && config_now(c) >= now - 86400 - 1);
+    config_free(c);
+    expect_error(MINIMAL "[testing]\nclock_offset = 1e3\n", 7, "seconds");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +145,7 @@ int main(void)
         cmocka_unit_test(origin_port_shapes_host),
         cmocka_unit_test(check_files_reports_missing_cert),
         cmocka_unit_test(plain_websocket_only_on_loopback),
+        cmocka_unit_test(clock_offset_for_tests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
