@@ -216,9 +216,10 @@ static int on_writable(struct conn *c)
             return -1;
         }
         sendq_pop(&c->q);
-        if (lws_send_pipe_choked(c->wsi)) {
-            if (c->q.count || c->close_code)
-                lws_callback_on_writable(c->wsi);
+        /* lws_send_pipe_choked() costs a poll(2): ask only when something
+         * else (a frame or the close) would be written back to back. */
+        if ((c->q.count || c->close_code) && lws_send_pipe_choked(c->wsi)) {
+            lws_callback_on_writable(c->wsi);
             return 0;
         }
     }
