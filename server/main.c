@@ -94,6 +94,10 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* schedule.c swaps TZ while it computes local times; with TZ set from the
+     * start each swap only changes a value, never the environment's layout,
+     * which other threads may be reading. */
+    setenv("TZ", ":/etc/localtime", 0);
     klog_init(verbose ? KLOG_DEBUG : cfg->log_level);
     klog_hook_lws();
     hmap_seed();

@@ -1,0 +1,372 @@
+/*
+ * store: the SQLite database of one installation, <data_dir>/kamrat.db.
+ *
+ * Holds configuration-like data only: groups, leaders, weekly schedules and
+ * the sessions made from them, invites, bans and the audit log. Never message
+ * text (DESIGN.md §4): no table has a column for it, and a unit test keeps it
+ * that way.
+ *
+ * Several processes share the file (kamratd and any number of kamratctl):
+ * WAL, a 5 s busy timeout, and every admin change is one transaction that
+ * also writes its audit row. kamratd notices changes made by others with
+ * store_data_version().
+ *
+ * Errors are negative enum store_err values. A function that fails changes
+ * nothing in the database. `now` is always the caller's clock (config_now),
+ * so tests can move it.
+ *
+ * Thread: the caller's; one struct store belongs to one thread. Never called
+ * on kamratd's per-message path: every call may wait for the disk or for
+ * another process's lock.
+ */
+#ifndef KAMRAT_STORE_H
+#define KAMRAT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_err {
+    STORE_OK = 0,
+    STORE_E_NOT_FOUND = -1, /* no such row; also any invite that cannot be redeemed */
+    STORE_E_EXISTS = -2,    /* a unique name or link is already taken */
+    STORE_E_INVALID = -3,   /* a value breaks its rule, or the row's state forbids the change */
+    STORE_E_BUSY = -4,      /* another process held the database longer than the busy timeout */
+    STORE_E_IO = -5,        /* the file cannot be read or written (disk full, permissions) */
+    STORE_E_CORRUPT = -6,   /* not a sound kamrat database */
+    STORE_E_TOO_NEW = -7,   /* made by a newer kamrat: its schema version is unknown here */
+};
+
+/* A short English phrase for err ("not found"). Never NULL. */
+const char *store_strerror(int err);
+
+#define STORE_HASH_LEN 32             /* SHA-256 */
+#define STORE_HORIZON (8 * 7 * 86400) /* how far ahead schedules are expanded by default */
+#define STORE_USERNAME_MAX 32
+#define STORE_PHC_MAX 255
+#define STORE_TZ_MAX 64
+#define STORE_GROUP_NAME_MAX 80    /* characters */
+#define STORE_DESCRIPTION_MAX 2000 /* characters */
+#define STORE_AGREEMENT_MAX 20000  /* characters */
+#define STORE_ACTOR_MAX 64         /* bytes */
+#define STORE_TARGET_MAX 400       /* bytes: holds any group name */
+
+/* ---- opening ---------------------------------------------------------- */
+
+enum store_flags {
+    STORE_CREATE = 1, /* create the file (mode 0600) when it does not exist */
+};
+
+struct store;
+
+/*
+ * Open the database at path. An existing file is first opened read-only and
+ * must pass PRAGMA quick_check, carry kamrat's application_id (or be empty)
+ * and have a schema version this binary knows; otherwise nothing at all is
+ * written to it and the error is STORE_E_CORRUPT or STORE_E_TOO_NEW. Then the
+ * connection is set up (WAL, foreign keys, secure_delete, synchronous=FULL,
+ * busy timeout) and the missing migrations are applied, one transaction each.
+ *
+ * Returns 0 and *out (free with store_close), or a negative store_err with a
+ * sentence naming path in err. A missing file without STORE_CREATE is
+ * STORE_E_NOT_FOUND.
+ */
+int store_open(const char *path, int flags, struct store **out, char *err, size_t errlen);
+
+/* Finalize every statement and close. store_close(NULL) is a no-op. */
+void store_close(struct store *s);
+
+/* SQLite's message for the last failure of a call on s, for logs; "" when
+ * none. Borrowed until the next call on s. Never holds row contents. */
+const char *store_errmsg(const struct store *s);
+
+/* The schema version of the open database (PRAGMA user_version). */
+int store_schema_version(struct store *s);
+
+/* The schema version this binary migrates to. */
+int store_schema_latest(void);
+
+/*
+ * PRAGMA data_version: a number that changes whenever another connection (any
+ * process) commits. kamratd polls it to reload what kamratctl changed.
+ * Returns it (>= 0) or a negative store_err.
+ */
+int64_t store_data_version(struct store *s);
+
+/* PRAGMA integrity_check and foreign_key_check. Returns 0, or
+ * STORE_E_CORRUPT with SQLite's first complaint in err. */
+int store_check(struct store *s, char *err, size_t errlen);
+
+/*
+ * Copy the database to a new file dest (mode 0600; never overwrites: an
+ * existing dest is STORE_E_EXISTS) with the online backup API, a few pages at
+ * a time so other processes keep working, then PRAGMA quick_check the copy.
+ * The copy is a single file in rollback-journal mode. On failure dest is
+ * removed and err says why.
+ */
+int store_backup(struct store *s, const char *dest, char *err, size_t errlen);
+
+/* ---- audit ------------------------------------------------------------ */
+
+/*
+ * Append a row to the audit log. actor is who did it ("admin:alice",
+ * "leader:bob", a participant's pseudonymous id), action a snake_case verb
+ * ("kick"), both 1..64 bytes; target what it was done to (at most 400
+ * bytes) or NULL; group_id and session_id are 0 when none. Never pass
+ * message text or free-text reasons. Every store function that changes
+ * admin data writes its own row in the same transaction; this one is for
+ * kamratd's moderation events and for kamratctl's backups.
+ */
+int store_audit(struct store *s, int64_t now, const char *actor, const char *action,
+                const char *target, int64_t group_id, int64_t session_id);
+
+struct store_audit_row {
+    int64_t id;
+    int64_t ts;
+    char *actor;
+    char *action;
+    char *target; /* NULL when none */
+    int64_t group_id;
+    int64_t session_id;
+};
+
+struct store_audit_filter {
+    int64_t group_id; /* 0: any */
+    int64_t since;    /* ts >= since */
+    int64_t until;    /* ts < until; 0: no bound */
+    int limit;        /* the newest `limit` rows; 0: 100 */
+};
+
+/* The matching rows, oldest first, in a new array of *n (free with
+ * store_audit_free). */
+int store_audit_query(struct store *s, const struct store_audit_filter *f,
+                      struct store_audit_row **out, size_t *n);
+void store_audit_free(struct store_audit_row *rows, size_t n);
+
+/* ---- groups ----------------------------------------------------------- */
+
+/*
+ * A group's settings. The strings belong to the struct (store_group_defaults,
+ * get and list make them; store_group_clear and store_group_list_free free
+ * them); add and edit only read them.
+ *
+ * language: "fi", "sv" or "en"; history: "since_admitted" or "whole_session";
+ * private_messages: "off", "leaders" or "everyone".
+ */
+struct store_group {
+    int64_t id;
+    char *name; /* 1..80 characters, unique ignoring ASCII case */
+    char language[3];
+    char *description;    /* up to 2000 characters, one paragraph */
+    char *agreement;      /* up to 20000 characters, may hold newlines */
+    int max_participants; /* 1..500 */
+    char history[16];
+    char private_messages[10];
+    int64_t created_at;
+};
+
+/* Fill g with the schema's defaults (max 12, since_admitted, leaders, empty
+ * texts) and no name. */
+void store_group_defaults(struct store_group *g);
+
+/* NULL when store_group_add would accept g's settings, else the name of the
+ * first field that breaks its rule ("name", "language", "description",
+ * "agreement", "max_participants", "history", "private_messages"). Names and
+ * descriptions are UTF-8 without control characters (names also without
+ * leading or trailing spaces); the agreement may hold newlines and tabs. */
+const char *store_group_invalid(const struct store_group *g);
+
+/* Insert g (g->id and g->created_at are ignored). *id gets the new id when
+ * id is not NULL. STORE_E_EXISTS when the name is taken. */
+int store_group_add(struct store *s, int64_t now, const char *actor, const struct store_group *g,
+                    int64_t *id);
+
+/* Overwrite every setting of group g->id with g's. */
+int store_group_edit(struct store *s, int64_t now, const char *actor, const struct store_group *g);
+
+/* Delete the group with its schedules, sessions, invites, bans and leader
+ * links. Its audit rows stay. */
+int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/* Fill *out with the group named name (ASCII case ignored) or with id. */
+int store_group_get(struct store *s, const char *name, struct store_group *out);
+int store_group_get_id(struct store *s, int64_t id, struct store_group *out);
+
+/* Every group, by name, in a new array of *n. */
+int store_group_list(struct store *s, struct store_group **out, size_t *n);
+
+void store_group_clear(struct store_group *g);
+void store_group_list_free(struct store_group *v, size_t n);
+
+/* ---- leaders ---------------------------------------------------------- */
+
+struct store_leader {
+    int64_t id;
+    char username[STORE_USERNAME_MAX + 1];
+    char password_hash[STORE_PHC_MAX + 1]; /* PHC string; "" in lists */
+    bool disabled;
+    int64_t created_at;
+};
+
+/* 3..32 characters of a-z 0-9 . _ - */
+bool store_username_valid(const char *username);
+
+/* Add a leader with an already computed PHC hash (auth_hash_password). */
+int store_leader_add(struct store *s, int64_t now, const char *actor, const char *username,
+                     const char *phc, int64_t *id);
+int store_leader_set_password(struct store *s, int64_t now, const char *actor, int64_t id,
+                              const char *phc);
+/* Disable or enable login. STORE_E_INVALID when it already is so. */
+int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
+                              bool disabled);
+
+/* Fill *out (with the password hash) for username, ASCII case ignored. */
+int store_leader_get(struct store *s, const char *username, struct store_leader *out);
+
+/* Every leader by username, without hashes; free(*out). */
+int store_leader_list(struct store *s, struct store_leader **out, size_t *n);
+
+/* Link or unlink a leader and a group. Adding an existing link is
+ * STORE_E_EXISTS; removing a missing one STORE_E_NOT_FOUND. */
+int store_group_leader_add(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                           int64_t leader_id);
+int store_group_leader_remove(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                              int64_t leader_id);
+
+/* The leaders of a group (free(*out)); the groups of a leader
+ * (store_group_list_free). */
+int store_group_leaders(struct store *s, int64_t group_id, struct store_leader **out, size_t *n);
+int store_leader_groups(struct store *s, int64_t leader_id, struct store_group **out, size_t *n);
+
+/* ---- schedules and sessions ------------------------------------------- */
+
+/* A weekly meeting: weekday 1 (Monday) .. 7 at minute_of_day local time in tz. */
+struct store_schedule {
+    int64_t id;
+    int64_t group_id;
+    int weekday;       /* 1..7, ISO */
+    int minute_of_day; /* 0..1439 */
+    int duration_min;  /* 15..600 */
+    int lobby_min;     /* 0..120: the lobby opens this long before the start */
+    char tz[STORE_TZ_MAX + 1];
+    int64_t starts_on; /* occurrences start at or after this instant */
+    int64_t until;     /* ... and before this one; 0: no end */
+    int64_t created_at;
+};
+
+/* Insert sc (id, created_at ignored); tz must pass schedule_tz_valid.
+ * Sessions appear with the next store_expand_schedules. */
+int store_schedule_add(struct store *s, int64_t now, const char *actor,
+                       const struct store_schedule *sc, int64_t *id);
+
+/* Schedules of group_id (0: of every group); free(*out). */
+int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n);
+
+/* Delete a schedule and its sessions that have not started by now; the
+ * sessions already held stay, as one-offs. */
+int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/*
+ * Make a session row for every occurrence of every schedule that starts in
+ * [max(now, starts_on), min(now + horizon, until)). Occurrences that already
+ * have a row (cancelled ones included) are left alone, so running this again
+ * changes nothing. Returns the number of sessions added, or a negative
+ * store_err (STORE_E_INVALID for a horizon outside 1 s .. 2 years). Not
+ * audited: it only carries out what schedule_add recorded. kamratd runs it
+ * daily. It calls schedule_occurrences, so schedule.h's rule on TZ and
+ * local time applies to the calling thread.
+ */
+int store_expand_schedules(struct store *s, int64_t now, int64_t horizon);
+
+enum store_session_state {
+    STORE_SESSION_SCHEDULED, /* before the lobby opens */
+    STORE_SESSION_LOBBY,     /* lobby open, not started */
+    STORE_SESSION_RUNNING,   /* between start and end */
+    STORE_SESSION_ENDED,
+    STORE_SESSION_CANCELLED,
+};
+
+struct store_session {
+    int64_t id;
+    int64_t group_id;
+    int64_t schedule_id; /* 0: a one-off */
+    int64_t starts_at;
+    int64_t ends_at;
+    int lobby_min;
+    char tz[STORE_TZ_MAX + 1]; /* the zone its times are shown in */
+    int64_t cancelled_at;      /* 0: not cancelled */
+};
+
+enum store_session_state store_session_state(const struct store_session *se, int64_t now);
+/* "scheduled", "lobby", "running", "ended", "cancelled" */
+const char *store_session_state_name(enum store_session_state st);
+
+/* Insert a one-off session (id, schedule_id, cancelled_at ignored). The
+ * duration must be 15..600 minutes. */
+int store_session_add(struct store *s, int64_t now, const char *actor,
+                      const struct store_session *se, int64_t *id);
+
+int store_session_get(struct store *s, int64_t id, struct store_session *out);
+
+/* Sessions of group_id (0: every group) that end after `after`, by start
+ * time; free(*out). Pass INT64_MIN for all of them. */
+int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
+                       size_t *n);
+
+/* Cancel a session that has not ended. STORE_E_INVALID when it has ended or
+ * is cancelled already. */
+int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/* ---- invites ---------------------------------------------------------- */
+
+enum store_invite_kind {
+    STORE_INVITE_GROUP,    /* many people, until it expires or is revoked */
+    STORE_INVITE_PERSONAL, /* one redemption */
+};
+
+enum store_invite_state {
+    STORE_INVITE_ACTIVE,
+    STORE_INVITE_USED,
+    STORE_INVITE_EXPIRED,
+    STORE_INVITE_REVOKED,
+};
+
+/* Never holds the code: only its hash is stored, and not returned. */
+struct store_invite {
+    int64_t id;
+    int64_t group_id;
+    enum store_invite_kind kind;
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t revoked_at; /* 0: not revoked */
+    int64_t used_at;    /* 0: not used */
+};
+
+enum store_invite_state store_invite_state(const struct store_invite *inv, int64_t now);
+/* "active", "used", "expired", "revoked"; and "group", "personal" */
+const char *store_invite_state_name(enum store_invite_state st);
+const char *store_invite_kind_name(enum store_invite_kind kind);
+
+/* Record an invite by the hash of its code (auth_invite_code_new); it
+ * expires at expires_at, which must be after now. */
+int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                        enum store_invite_kind kind, const uint8_t code_hash[STORE_HASH_LEN],
+                        int64_t expires_at, int64_t *id);
+
+/* Invites of group_id (0: every group), newest first; free(*out). */
+int store_invite_list(struct store *s, int64_t group_id, struct store_invite **out, size_t *n);
+
+/* Revoke an invite. STORE_E_INVALID when it is revoked already. */
+int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/*
+ * Redeem the invite whose code hashes to code_hash: 0 with *group_id and
+ * *invite_id, or STORE_E_NOT_FOUND alike for unknown, expired, revoked and
+ * used invites (an attacker learns nothing from the difference). A personal
+ * invite is marked used in the same statement that checks it, so of many
+ * processes redeeming it at once exactly one succeeds.
+ */
+int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                        int64_t *group_id, int64_t *invite_id);
+
+#endif

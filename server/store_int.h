@@ -1,0 +1,158 @@
+/*
+ * store internals shared by store*.c: the connection, its prepared
+ * statements, transactions and error mapping. Not for other modules.
+ *
+ * Every statement the store runs after opening is in STORE_STATEMENTS,
+ * prepared once by store_open (SQLITE_PREPARE_PERSISTENT) and reset after
+ * each use, so a statement never keeps a read transaction open.
+ */
+#ifndef KAMRAT_STORE_INT_H
+#define KAMRAT_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_GROUP_COLS                                                                           \
+    "id, name, language, description, agreement, max_participants, history, "                      \
+    "private_messages, created_at"
+#define STORE_LEADER_COLS "id, username, disabled, created_at"
+#define STORE_SCHEDULE_COLS                                                                        \
+    "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
+    "created_at"
+#define STORE_SESSION_COLS                                                                         \
+    "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at"
+#define STORE_INVITE_COLS "id, group_id, kind, created_at, expires_at, revoked_at, used_at"
+
+/* X(name, sql): every statement, by the file that uses it. A NULL id binds
+ * as SQL NULL (store__bind_id), hence the `?1 IS NULL OR` filters. */
+#define STORE_STATEMENTS(X)                                                                        \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(DATA_VERSION, "PRAGMA data_version")                                                         \
+    X(USER_VERSION, "PRAGMA user_version")                                                         \
+    X(AUDIT_ADD, "INSERT INTO audit(ts, actor, action, target, group_id, session_id) "             \
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                 \
+    X(AUDIT_QUERY, "SELECT id, ts, actor, action, target, group_id, session_id FROM "              \
+                   "(SELECT * FROM audit WHERE (?1 IS NULL OR group_id = ?1) "                     \
+                   "AND ts >= ?2 AND (?3 IS NULL OR ts < ?3) ORDER BY id DESC LIMIT ?4) "          \
+                   "ORDER BY id")                                                                  \
+    /* store_group.c */                                                                            \
+    X(GROUP_ADD, "INSERT INTO groups(name, language, description, agreement, "                     \
+                 "max_participants, history, private_messages, created_at) "                       \
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                         \
+    X(GROUP_EDIT, "UPDATE groups SET name = ?2, language = ?3, description = ?4, "                 \
+                  "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8 "    \
+                  "WHERE id = ?1")                                                                 \
+    X(GROUP_REMOVE, "DELETE FROM groups WHERE id = ?1")                                            \
+    X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups WHERE name = ?1")                        \
+    X(GROUP_GET_ID, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id = ?1")                       \
+    X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY name")                         \
+    X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at) VALUES(?1, ?2, ?3)")   \
+    X(LEADER_SET_PASSWORD, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1")                  \
+    X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2 WHERE id = ?1 AND disabled != ?2")    \
+    X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE username = ?1")  \
+    X(LEADER_GET_ID, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE id = ?1")     \
+    X(LEADER_LIST, "SELECT " STORE_LEADER_COLS " FROM leaders ORDER BY username")                  \
+    X(GROUP_LEADER_ADD, "INSERT INTO group_leaders(group_id, leader_id) VALUES(?1, ?2)")           \
+    X(GROUP_LEADER_REMOVE, "DELETE FROM group_leaders WHERE group_id = ?1 AND leader_id = ?2")     \
+    X(GROUP_LEADERS,                                                                               \
+      "SELECT " STORE_LEADER_COLS " FROM leaders WHERE id IN "                                     \
+      "(SELECT leader_id FROM group_leaders WHERE group_id = ?1) ORDER BY username")               \
+    X(LEADER_GROUPS, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id IN "                        \
+                     "(SELECT group_id FROM group_leaders WHERE leader_id = ?1) ORDER BY name")    \
+    /* store_session.c */                                                                          \
+    X(SCHEDULE_ADD, "INSERT INTO schedules(group_id, weekday, minute_of_day, duration_min, "       \
+                    "lobby_min, tz, starts_on, until, created_at) "                                \
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                  \
+    X(SCHEDULE_GET, "SELECT " STORE_SCHEDULE_COLS " FROM schedules WHERE id = ?1")                 \
+    X(SCHEDULE_LIST, "SELECT " STORE_SCHEDULE_COLS " FROM schedules "                              \
+                     "WHERE ?1 IS NULL OR group_id = ?1 ORDER BY group_id, weekday, "              \
+                     "minute_of_day, id")                                                          \
+    X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
+    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2")      \
+    X(SESSION_EXPAND, "INSERT INTO sessions(group_id, schedule_id, starts_at, ends_at, "           \
+                      "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
+                      "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \
+    X(SESSION_ADD, "INSERT INTO sessions(group_id, starts_at, ends_at, lobby_min, tz, "            \
+                   "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                   \
+    X(SESSION_GET, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE id = ?1")                    \
+    X(SESSION_LIST, "SELECT " STORE_SESSION_COLS " FROM sessions "                                 \
+                    "WHERE (?1 IS NULL OR group_id = ?1) AND ends_at > ?2 ORDER BY starts_at, id") \
+    X(SESSION_CANCEL, "UPDATE sessions SET cancelled_at = ?2 "                                     \
+                      "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                   \
+    /* store_invite.c */                                                                           \
+    X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
+                  "VALUES(?1, ?2, ?3, ?4, ?5)")                                                    \
+    X(INVITE_GET, "SELECT " STORE_INVITE_COLS " FROM invites WHERE id = ?1")                       \
+    X(INVITE_LIST, "SELECT " STORE_INVITE_COLS " FROM invites "                                    \
+                   "WHERE ?1 IS NULL OR group_id = ?1 ORDER BY id DESC")                           \
+    X(INVITE_REVOKE, "UPDATE invites SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")    \
+    X(INVITE_FIND, "SELECT id, group_id, kind FROM invites WHERE code_hash = ?1 "                  \
+                   "AND revoked_at IS NULL AND used_at IS NULL AND expires_at > ?2")               \
+    X(INVITE_USE, "UPDATE invites SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL "             \
+                  "AND revoked_at IS NULL AND expires_at > ?2")
+
+#define STORE__ENUM(name, sql) ST_##name,
+enum store__stmt { STORE_STATEMENTS(STORE__ENUM) ST__COUNT };
+#undef STORE__ENUM
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST__COUNT];
+    char errmsg[256];
+};
+
+/* One numbered migration: the SQL that takes the schema from version
+ * (index) to (index + 1). store_schema.c. */
+extern const char *const store__migrations[];
+extern const int store__migration_count;
+
+/* The statement for id, reset and with no bindings. */
+sqlite3_stmt *store__stmt(struct store *s, enum store__stmt id);
+
+/* Bind v, or NULL when v is 0 (ids and optional times). */
+void store__bind_id(sqlite3_stmt *st, int i, int64_t v);
+void store__bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* Map an SQLite result code to a store_err, keeping SQLite's message for
+ * store_errmsg. */
+int store__err(struct store *s, int sqlite_rc);
+
+/* Reset st and clear its bindings. Every statement ends so after use:
+ * borrowed text bound with SQLITE_STATIC must not outlive the call that
+ * bound it, and a statement left on a row holds a read transaction. */
+void store__reset(sqlite3_stmt *st);
+
+/* Step st, which must yield no row, and reset it. Returns 0 or a store_err. */
+int store__exec(struct store *s, sqlite3_stmt *st);
+
+/* Step st once: 1 for a row (st stays on it), 0 at the end (st reset), or a
+ * store_err (st reset). Call store__reset after reading the rows wanted. */
+int store__row(struct store *s, sqlite3_stmt *st);
+
+/* A new copy of column i's text, or NULL for SQL NULL. */
+char *store__col_dup(sqlite3_stmt *st, int i);
+/* Copy column i's text into dst of size dstlen (truncating; "" for NULL). */
+void store__col_copy(sqlite3_stmt *st, int i, char *dst, size_t dstlen);
+
+/* BEGIN IMMEDIATE / COMMIT; rollback undoes the open transaction and keeps
+ * the first error's message. */
+int store__begin(struct store *s);
+int store__commit(struct store *s);
+void store__rollback(struct store *s);
+
+/* Append an audit row inside the caller's transaction. */
+int store__audit(struct store *s, int64_t now, const char *actor, const char *action,
+                 const char *target, int64_t group_id, int64_t session_id);
+
+/* Append-only growth for list functions: room for one more element of size
+ * `size` in *v holding *n of *cap. */
+void *store__grow(void *v, size_t *cap, size_t n, size_t size);
+
+/* Is s valid UTF-8 of at most max characters, without control characters
+ * other than newline and tab when multiline? */
+bool store__text_valid(const char *s, size_t max, bool multiline);
+
+#endif

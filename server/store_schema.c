@@ -1,0 +1,116 @@
+/*
+ * The store's schema as numbered migrations. Entry i takes a database from
+ * PRAGMA user_version i to i + 1; store_open runs each missing one in its own
+ * transaction and sets user_version with it. Never edit a migration that has
+ * shipped: append the next one.
+ *
+ * No table may hold message text (DESIGN.md §4); test_store's canary lists
+ * every TEXT column, so a new one has to be looked at.
+ */
+#include "store_int.h"
+
+#include "util.h"
+
+const char *const store__migrations[] = {
+    /* 1: the first schema. application_id marks the file as kamrat's, so
+     * store_open can refuse some other program's SQLite database. */
+    "PRAGMA application_id = 1263358548;" /* 'KMRT' */
+
+    "CREATE TABLE groups ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " language TEXT NOT NULL CHECK (language IN ('fi', 'sv', 'en')),"
+    " description TEXT NOT NULL DEFAULT '',"
+    " agreement TEXT NOT NULL DEFAULT '',"
+    " max_participants INTEGER NOT NULL DEFAULT 12 CHECK (max_participants BETWEEN 1 AND 500),"
+    " history TEXT NOT NULL DEFAULT 'since_admitted'"
+    "  CHECK (history IN ('since_admitted', 'whole_session')),"
+    " private_messages TEXT NOT NULL DEFAULT 'leaders'"
+    "  CHECK (private_messages IN ('off', 'leaders', 'everyone')),"
+    " created_at INTEGER NOT NULL);"
+
+    "CREATE TABLE leaders ("
+    " id INTEGER PRIMARY KEY,"
+    " username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " password_hash TEXT NOT NULL,"
+    " disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+    " created_at INTEGER NOT NULL);"
+
+    "CREATE TABLE group_leaders ("
+    " group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    " leader_id INTEGER NOT NULL REFERENCES leaders (id) ON DELETE CASCADE,"
+    " PRIMARY KEY (group_id, leader_id)) WITHOUT ROWID;"
+    "CREATE INDEX group_leaders_leader ON group_leaders (leader_id);"
+
+    "CREATE TABLE schedules ("
+    " id INTEGER PRIMARY KEY,"
+    " group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    " weekday INTEGER NOT NULL CHECK (weekday BETWEEN 1 AND 7),"
+    " minute_of_day INTEGER NOT NULL CHECK (minute_of_day BETWEEN 0 AND 1439),"
+    " duration_min INTEGER NOT NULL CHECK (duration_min BETWEEN 15 AND 600),"
+    " tz TEXT NOT NULL,"
+    " lobby_min INTEGER NOT NULL CHECK (lobby_min BETWEEN 0 AND 120),"
+    " starts_on INTEGER NOT NULL,"
+    " until INTEGER CHECK (until IS NULL OR until > starts_on),"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX schedules_group ON schedules (group_id);"
+
+    /* tz: the zone a session's times are shown in; a one-off has no
+     * schedule to take it from. */
+    "CREATE TABLE sessions ("
+    " id INTEGER PRIMARY KEY,"
+    " group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    " schedule_id INTEGER REFERENCES schedules (id) ON DELETE SET NULL,"
+    " starts_at INTEGER NOT NULL,"
+    " ends_at INTEGER NOT NULL,"
+    " lobby_min INTEGER NOT NULL CHECK (lobby_min BETWEEN 0 AND 120),"
+    " tz TEXT NOT NULL,"
+    " cancelled_at INTEGER,"
+    " created_at INTEGER NOT NULL,"
+    " CHECK (ends_at > starts_at),"
+    " UNIQUE (schedule_id, starts_at));"
+    "CREATE INDEX sessions_group ON sessions (group_id, starts_at);"
+    "CREATE INDEX sessions_ends ON sessions (ends_at);"
+
+    "CREATE TABLE invites ("
+    " id INTEGER PRIMARY KEY,"
+    " group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    " code_hash BLOB NOT NULL UNIQUE CHECK (length(code_hash) = 32)," /* SHA-256 of the code */
+    " kind TEXT NOT NULL CHECK (kind IN ('group', 'personal')),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL CHECK (expires_at > created_at),"
+    " revoked_at INTEGER,"
+    " used_at INTEGER);"
+    "CREATE INDEX invites_group ON invites (group_id);"
+
+    "CREATE TABLE bans ("
+    " id INTEGER PRIMARY KEY,"
+    " group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,"
+    " invite_id INTEGER REFERENCES invites (id) ON DELETE SET NULL,"
+    " participant_key_hash BLOB,"
+    " created_at INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " lifted_at INTEGER);"
+    "CREATE INDEX bans_group ON bans (group_id);"
+    "CREATE INDEX bans_invite ON bans (invite_id);"
+
+    /* No foreign keys: the audit outlives the rows it names. Append-only;
+     * the retention job (TESTPLAN F4) will get its own way past these
+     * triggers when it is written. */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " ts INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " target TEXT,"
+    " group_id INTEGER,"
+    " session_id INTEGER);"
+    "CREATE INDEX audit_group ON audit (group_id);"
+    "CREATE INDEX audit_ts ON audit (ts);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+};
+
+const int store__migration_count = (int)ARRAY_LEN(store__migrations);

@@ -1,0 +1,339 @@
+/* store: weekly schedules, the sessions made from them, and one-offs. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "klog.h"
+#include "schedule.h"
+#include "store_int.h"
+#include "util.h"
+
+#define WEEK INT64_C(604800)
+#define MAX_HORIZON (106 * WEEK) /* two years: bounds the work of one call */
+
+static void read_schedule(sqlite3_stmt *st, struct store_schedule *sc)
+{
+    *sc = (struct store_schedule){
+        .id = sqlite3_column_int64(st, 0),
+        .group_id = sqlite3_column_int64(st, 1),
+        .weekday = sqlite3_column_int(st, 2),
+        .minute_of_day = sqlite3_column_int(st, 3),
+        .duration_min = sqlite3_column_int(st, 4),
+        .lobby_min = sqlite3_column_int(st, 5),
+        .starts_on = sqlite3_column_int64(st, 7),
+        .until = sqlite3_column_int64(st, 8),
+        .created_at = sqlite3_column_int64(st, 9),
+    };
+    store__col_copy(st, 6, sc->tz, sizeof(sc->tz));
+}
+
+static void read_session(sqlite3_stmt *st, struct store_session *se)
+{
+    *se = (struct store_session){
+        .id = sqlite3_column_int64(st, 0),
+        .group_id = sqlite3_column_int64(st, 1),
+        .schedule_id = sqlite3_column_int64(st, 2),
+        .starts_at = sqlite3_column_int64(st, 3),
+        .ends_at = sqlite3_column_int64(st, 4),
+        .lobby_min = sqlite3_column_int(st, 5),
+        .cancelled_at = sqlite3_column_int64(st, 7),
+    };
+    store__col_copy(st, 6, se->tz, sizeof(se->tz));
+}
+
+static int schedule_rows(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n)
+{
+    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_LIST);
+    store__bind_id(st, 1, group_id);
+    struct store_schedule *v = NULL;
+    size_t cap = 0, count = 0;
+    int r;
+    while ((r = store__row(s, st)) == 1) {
+        v = store__grow(v, &cap, count, sizeof(*v));
+        read_schedule(st, &v[count++]);
+    }
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+int store_schedule_add(struct store *s, int64_t now, const char *actor,
+                       const struct store_schedule *sc, int64_t *id)
+{
+    if (sc->weekday < 1 || sc->weekday > 7 || sc->minute_of_day < 0 || sc->minute_of_day > 1439 ||
+        sc->duration_min < 15 || sc->duration_min > 600 || sc->lobby_min < 0 ||
+        sc->lobby_min > 120 || !schedule_tz_valid(sc->tz) ||
+        (sc->until && sc->until <= sc->starts_on))
+        return STORE_E_INVALID;
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_ADD);
+    sqlite3_bind_int64(st, 1, sc->group_id);
+    sqlite3_bind_int(st, 2, sc->weekday);
+    sqlite3_bind_int(st, 3, sc->minute_of_day);
+    sqlite3_bind_int(st, 4, sc->duration_min);
+    sqlite3_bind_int(st, 5, sc->lobby_min);
+    store__bind_text(st, 6, sc->tz);
+    sqlite3_bind_int64(st, 7, sc->starts_on);
+    store__bind_id(st, 8, sc->until);
+    sqlite3_bind_int64(st, 9, now);
+    if ((e = store__exec(s, st)) < 0)
+        goto fail;
+    int64_t new_id = sqlite3_last_insert_rowid(s->db);
+    char target[32];
+    snprintf(target, sizeof(target), "schedule:%lld", (long long)new_id);
+    if ((e = store__audit(s, now, actor, "schedule_add", target, sc->group_id, 0)) < 0 ||
+        (e = store__commit(s)) < 0)
+        goto fail;
+    if (id)
+        *id = new_id;
+    return 0;
+fail:
+    store__rollback(s);
+    return e;
+}
+
+int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n)
+{
+    return schedule_rows(s, group_id, out, n);
+}
+
+int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id)
+{
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    struct store_schedule sc;
+    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_GET);
+    sqlite3_bind_int64(st, 1, id);
+    int r = store__row(s, st);
+    if (r != 1) {
+        e = r < 0 ? r : STORE_E_NOT_FOUND;
+        goto fail;
+    }
+    read_schedule(st, &sc);
+    store__reset(st);
+
+    st = store__stmt(s, ST_SCHEDULE_DROP_FUTURE);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    if ((e = store__exec(s, st)) < 0)
+        goto fail;
+    st = store__stmt(s, ST_SCHEDULE_REMOVE);
+    sqlite3_bind_int64(st, 1, id);
+    char target[32];
+    snprintf(target, sizeof(target), "schedule:%lld", (long long)id);
+    if ((e = store__exec(s, st)) < 0 ||
+        (e = store__audit(s, now, actor, "schedule_remove", target, sc.group_id, 0)) < 0 ||
+        (e = store__commit(s)) < 0)
+        goto fail;
+    return 0;
+fail:
+    store__rollback(s);
+    return e;
+}
+
+/* Insert the sessions of one schedule in [from, until). Returns how many
+ * were new, or a store_err. */
+static int expand_one(struct store *s, int64_t now, const struct store_schedule *sc, int64_t from,
+                      int64_t until)
+{
+    size_t max = (size_t)((until - from) / WEEK) + 2;
+    int64_t *starts = xmalloc(max * sizeof(*starts));
+    struct weekly w = {.weekday = sc->weekday, .minute_of_day = sc->minute_of_day, .tz = sc->tz};
+    int count = schedule_occurrences(&w, from, until, starts, max);
+    int added = 0;
+    if (count < 0) {
+        /* Checked when the schedule was added; a tzdata update may have
+         * dropped the zone since. Skip it rather than block the rest. */
+        klog_warn("schedule_expand_skipped schedule=%lld reason=%s", (long long)sc->id,
+                  schedule_strerror(count));
+        free(starts);
+        return 0;
+    }
+    sqlite3_stmt *st = store__stmt(s, ST_SESSION_EXPAND);
+    for (int i = 0; i < count; i++) {
+        sqlite3_bind_int64(st, 1, sc->group_id);
+        sqlite3_bind_int64(st, 2, sc->id);
+        sqlite3_bind_int64(st, 3, starts[i]);
+        sqlite3_bind_int64(st, 4, starts[i] + (int64_t)sc->duration_min * 60);
+        sqlite3_bind_int(st, 5, sc->lobby_min);
+        store__bind_text(st, 6, sc->tz);
+        sqlite3_bind_int64(st, 7, now);
+        int e = store__exec(s, st);
+        if (e < 0) {
+            free(starts);
+            return e;
+        }
+        added += sqlite3_changes(s->db);
+    }
+    free(starts);
+    return added;
+}
+
+int store_expand_schedules(struct store *s, int64_t now, int64_t horizon)
+{
+    if (horizon <= 0 || horizon > MAX_HORIZON)
+        return STORE_E_INVALID;
+    struct store_schedule *v = NULL;
+    size_t n = 0;
+    int added = 0;
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    if ((e = schedule_rows(s, 0, &v, &n)) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        int64_t from = v[i].starts_on > now ? v[i].starts_on : now;
+        int64_t until = now + horizon;
+        if (v[i].until && v[i].until < until)
+            until = v[i].until;
+        if (from >= until)
+            continue;
+        if ((e = expand_one(s, now, &v[i], from, until)) < 0)
+            goto fail;
+        added += e;
+    }
+    if ((e = store__commit(s)) < 0)
+        goto fail;
+    free(v);
+    return added;
+fail:
+    store__rollback(s);
+    free(v);
+    return e;
+}
+
+/* ---- sessions --------------------------------------------------------- */
+
+enum store_session_state store_session_state(const struct store_session *se, int64_t now)
+{
+    if (se->cancelled_at)
+        return STORE_SESSION_CANCELLED;
+    if (now >= se->ends_at)
+        return STORE_SESSION_ENDED;
+    if (now >= se->starts_at)
+        return STORE_SESSION_RUNNING;
+    if (now >= se->starts_at - (int64_t)se->lobby_min * 60)
+        return STORE_SESSION_LOBBY;
+    return STORE_SESSION_SCHEDULED;
+}
+
+const char *store_session_state_name(enum store_session_state st)
+{
+    switch (st) {
+    case STORE_SESSION_SCHEDULED:
+        return "scheduled";
+    case STORE_SESSION_LOBBY:
+        return "lobby";
+    case STORE_SESSION_RUNNING:
+        return "running";
+    case STORE_SESSION_ENDED:
+        return "ended";
+    case STORE_SESSION_CANCELLED:
+        return "cancelled";
+    }
+    return "unknown";
+}
+
+int store_session_add(struct store *s, int64_t now, const char *actor,
+                      const struct store_session *se, int64_t *id)
+{
+    int64_t minutes = (se->ends_at - se->starts_at) / 60;
+    if (se->ends_at <= se->starts_at || minutes < 15 || minutes > 600 || se->lobby_min < 0 ||
+        se->lobby_min > 120 || !schedule_tz_valid(se->tz))
+        return STORE_E_INVALID;
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    sqlite3_stmt *st = store__stmt(s, ST_SESSION_ADD);
+    sqlite3_bind_int64(st, 1, se->group_id);
+    sqlite3_bind_int64(st, 2, se->starts_at);
+    sqlite3_bind_int64(st, 3, se->ends_at);
+    sqlite3_bind_int(st, 4, se->lobby_min);
+    store__bind_text(st, 5, se->tz);
+    sqlite3_bind_int64(st, 6, now);
+    if ((e = store__exec(s, st)) < 0)
+        goto fail;
+    int64_t new_id = sqlite3_last_insert_rowid(s->db);
+    char target[32];
+    snprintf(target, sizeof(target), "session:%lld", (long long)new_id);
+    if ((e = store__audit(s, now, actor, "session_add", target, se->group_id, new_id)) < 0 ||
+        (e = store__commit(s)) < 0)
+        goto fail;
+    if (id)
+        *id = new_id;
+    return 0;
+fail:
+    store__rollback(s);
+    return e;
+}
+
+int store_session_get(struct store *s, int64_t id, struct store_session *out)
+{
+    sqlite3_stmt *st = store__stmt(s, ST_SESSION_GET);
+    sqlite3_bind_int64(st, 1, id);
+    int r = store__row(s, st);
+    if (r != 1)
+        return r < 0 ? r : STORE_E_NOT_FOUND;
+    read_session(st, out);
+    store__reset(st);
+    return 0;
+}
+
+int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
+                       size_t *n)
+{
+    sqlite3_stmt *st = store__stmt(s, ST_SESSION_LIST);
+    store__bind_id(st, 1, group_id);
+    sqlite3_bind_int64(st, 2, after);
+    struct store_session *v = NULL;
+    size_t cap = 0, count = 0;
+    int r;
+    while ((r = store__row(s, st)) == 1) {
+        v = store__grow(v, &cap, count, sizeof(*v));
+        read_session(st, &v[count++]);
+    }
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id)
+{
+    struct store_session se;
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    if ((e = store_session_get(s, id, &se)) < 0)
+        goto fail;
+    sqlite3_stmt *st = store__stmt(s, ST_SESSION_CANCEL);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    if ((e = store__exec(s, st)) < 0)
+        goto fail;
+    if (sqlite3_changes(s->db) != 1) {
+        e = STORE_E_INVALID;
+        goto fail;
+    }
+    char target[32];
+    snprintf(target, sizeof(target), "session:%lld", (long long)id);
+    if ((e = store__audit(s, now, actor, "session_cancel", target, se.group_id, id)) < 0 ||
+        (e = store__commit(s)) < 0)
+        goto fail;
+    return 0;
+fail:
+    store__rollback(s);
+    return e;
+}

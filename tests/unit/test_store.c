@@ -1,0 +1,924 @@
+/* store: migrations, refusing bad files untouched, cascades, the invite
+ * race, schedule expansion, the audit log, backups and the no-text canary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "store_int.h" /* white box: the connection, for pragmas and raw SQL */
+#include "util.h"
+
+#define ACTOR "admin:test"
+#define PHC                                                                                        \
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"                                       \
+    "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+/* Monday 2026-03-02 00:00 UTC: Europe/Helsinki changes to summer time on
+ * Sunday 2026-03-29, inside the default eight-week horizon. */
+#define T0 INT64_C(1772409600)
+#define DAY INT64_C(86400)
+#define WEEK (7 * DAY)
+
+struct fixture {
+    char dir[64];
+    char path[96];
+    struct store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/kamrat-test-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/kamrat.db", f->dir);
+    char err[512];
+    if (store_open(f->path, STORE_CREATE, &f->s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "# %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+/* One integer from SQL run on the store's own connection. */
+static int64_t sql_int(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int64_t add_group(struct store *s, const char *name)
+{
+    struct store_group g;
+    store_group_defaults(&g);
+    g.name = xstrdup(name);
+    memcpy(g.language, "fi", 3);
+    int64_t id = 0;
+    assert_int_equal(store_group_add(s, T0, ACTOR, &g, &id), 0);
+    store_group_clear(&g);
+    assert_true(id > 0);
+    return id;
+}
+
+static void hash_of(int n, uint8_t out[STORE_HASH_LEN])
+{
+    memset(out, 0, STORE_HASH_LEN);
+    memcpy(out, &n, sizeof(n));
+    out[STORE_HASH_LEN - 1] = 0xa5;
+}
+
+/* ---- opening ---------------------------------------------------------- */
+
+static void migrates_from_empty(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_schema_version(f->s), store_schema_latest());
+    assert_true(store_schema_latest() >= 1);
+    assert_int_equal(sql_int(f->s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                   "name IN ('groups', 'leaders', 'group_leaders', 'schedules', "
+                                   "'sessions', 'invites', 'bans', 'audit')"),
+                     8);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+static void pragmas_hold(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(sql_int(f->s, "PRAGMA secure_delete"), 1);
+    assert_int_equal(sql_int(f->s, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(sql_int(f->s, "PRAGMA synchronous"), 2);
+    assert_int_equal(sql_int(f->s, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+}
+
+static void reopening_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    add_group(f->s, "Keskiviikon ryhmä");
+    int64_t audit = sql_int(f->s, "SELECT count(*) FROM audit");
+    store_close(f->s);
+    char err[512];
+    assert_int_equal(store_open(f->path, 0, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(store_schema_version(f->s), store_schema_latest());
+    assert_int_equal(sql_int(f->s, "SELECT count(*) FROM groups"), 1);
+    assert_int_equal(sql_int(f->s, "SELECT count(*) FROM audit"), audit);
+}
+
+static void missing_file_needs_create(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[512];
+    snprintf(path, sizeof(path), "%s/absent.db", f->dir);
+    struct store *s = NULL;
+    assert_int_equal(store_open(path, 0, &s, err, sizeof(err)), STORE_E_NOT_FOUND);
+    assert_null(s);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+struct snapshot {
+    char *bytes;
+    size_t len;
+    struct timespec mtime;
+};
+
+static void take(const char *path, struct snapshot *snap)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    snap->mtime = sb.st_mtim;
+    snap->bytes = util_read_file(path, 64 << 20, &snap->len);
+    assert_non_null(snap->bytes);
+}
+
+/* store_open must refuse path with want, leaving it byte for byte as it was
+ * and its mtime unchanged, and say why in words containing `words`. */
+static void expect_refused(const char *path, int want, const char *words)
+{
+    struct snapshot before, after;
+    take(path, &before);
+    char err[512] = "";
+    struct store *s = NULL;
+    int rc = store_open(path, STORE_CREATE, &s, err, sizeof(err));
+    assert_int_equal(rc, want);
+    assert_null(s);
+    if (!strstr(err, words) || !strstr(err, path))
+        fail_msg("error '%s' lacks '%s' or the path", err, words);
+    take(path, &after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.bytes, after.bytes, before.len);
+    assert_true(before.mtime.tv_sec == after.mtime.tv_sec &&
+                before.mtime.tv_nsec == after.mtime.tv_nsec);
+    /* Nor did anything appear beside it. */
+    char side[256];
+    snprintf(side, sizeof(side), "%s-wal", path);
+    assert_int_equal(access(side, F_OK), -1);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    assert_int_equal(access(side, F_OK), -1);
+    free(before.bytes);
+    free(after.bytes);
+}
+
+static void newer_schema_refused_untouched(void **state)
+{
+    struct fixture *f = *state;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
+    assert_int_equal(sqlite3_exec(f->s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    store_close(f->s);
+    f->s = NULL;
+    expect_refused(f->path, STORE_E_TOO_NEW, "newer");
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = -1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    expect_refused(f->path, STORE_E_CORRUPT, "not written by kamrat");
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void garbage_refused_untouched(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+    unsigned char junk[8192];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (unsigned char)(i * 131 + 7);
+    write_file(path, junk, sizeof(junk));
+    expect_refused(path, STORE_E_CORRUPT, "not a database");
+
+    snprintf(path, sizeof(path), "%s/text.db", f->dir);
+    write_file(path, "[server]\norigin = https://x\n", 28);
+    expect_refused(path, STORE_E_CORRUPT, "not a database");
+}
+
+static void foreign_database_refused_untouched(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/other.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    expect_refused(path, STORE_E_CORRUPT, "not a kamrat database");
+}
+
+static void truncated_copy_refused_untouched(void **state)
+{
+    struct fixture *f = *state;
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "Ryhmä %03d", i);
+        add_group(f->s, name);
+    }
+    store_close(f->s); /* the last close checkpoints the WAL into the file */
+    f->s = NULL;
+    size_t len;
+    char *bytes = util_read_file(f->path, 64 << 20, &len);
+    assert_non_null(bytes);
+    assert_true(len >= 4 * 4096);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/truncated.db", f->dir);
+    write_file(path, bytes, len / 2);
+    free(bytes);
+    expect_refused(path, STORE_E_CORRUPT, "malformed");
+}
+
+/* ---- groups, leaders, validation -------------------------------------- */
+
+static void groups_and_leaders(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t g1 = add_group(s, "Tiistai");
+    struct store_group g;
+    store_group_defaults(&g);
+    g.name = xstrdup("TIISTAI");
+    memcpy(g.language, "sv", 3);
+    assert_int_equal(store_group_add(s, T0, ACTOR, &g, NULL), STORE_E_EXISTS);
+    memcpy(g.language, "de", 3);
+    free(g.name);
+    g.name = xstrdup("Other");
+    assert_int_equal(store_group_add(s, T0, ACTOR, &g, NULL), STORE_E_INVALID);
+    store_group_clear(&g);
+
+    char long_name[STORE_GROUP_NAME_MAX + 2];
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    const char *bad_names[] = {"", " lead", "trail ", "tab\there", "\xc3\x28", long_name};
+    store_group_defaults(&g);
+    memcpy(g.language, "en", 3);
+    for (size_t i = 0; i < ARRAY_LEN(bad_names); i++) {
+        g.name = (char *)bad_names[i];
+        assert_string_equal(store_group_invalid(&g), "name");
+    }
+    g.name = "Nuorten vertaistuki – ryhmä 2";
+    assert_null(store_group_invalid(&g));
+    long_name[STORE_GROUP_NAME_MAX] = '\0';
+    g.name = long_name;
+    assert_null(store_group_invalid(&g));
+    /* The longest name in bytes still fits its audit row. */
+    char wide[STORE_GROUP_NAME_MAX * 4 + 1] = "";
+    for (int i = 0; i < STORE_GROUP_NAME_MAX; i++)
+        strcat(wide, "\xf0\x9f\x8c\xb1"); /* U+1F331 seedling */
+    g.name = wide;
+    assert_int_equal(store_group_add(s, T0, ACTOR, &g, NULL), 0);
+    memcpy(g.history, "forever", 8);
+    assert_string_equal(store_group_invalid(&g), "history");
+    g.name = NULL;
+    store_group_clear(&g);
+
+    assert_int_equal(store_group_get(s, "tiistai", &g), 0);
+    assert_int_equal(g.id, g1);
+    assert_string_equal(g.history, "since_admitted");
+    assert_int_equal(g.max_participants, 12);
+    g.max_participants = 8;
+    memcpy(g.private_messages, "off", 4);
+    free(g.agreement);
+    g.agreement = xstrdup("1. Luottamuksellisuus\n2. Kunnioitus\n");
+    assert_int_equal(store_group_edit(s, T0, ACTOR, &g), 0);
+    store_group_clear(&g);
+    assert_int_equal(store_group_get_id(s, g1, &g), 0);
+    assert_int_equal(g.max_participants, 8);
+    assert_string_equal(g.private_messages, "off");
+    assert_string_equal(g.agreement, "1. Luottamuksellisuus\n2. Kunnioitus\n");
+    g.max_participants = 501;
+    assert_int_equal(store_group_edit(s, T0, ACTOR, &g), STORE_E_INVALID);
+    store_group_clear(&g);
+    assert_int_equal(store_group_get(s, "nobody", &g), STORE_E_NOT_FOUND);
+
+    assert_false(store_username_valid("al"));
+    assert_false(store_username_valid("Alice"));
+    assert_false(store_username_valid("alice smith"));
+    assert_false(store_username_valid("a23456789012345678901234567890123"));
+    assert_true(store_username_valid("alice.s_1-x"));
+    int64_t alice = 0;
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "alice", PHC, &alice), 0);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "alice", PHC, NULL), STORE_E_EXISTS);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "Bob", PHC, NULL), STORE_E_INVALID);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "bob", "plain", NULL), STORE_E_INVALID);
+
+    struct store_leader l;
+    assert_int_equal(store_leader_get(s, "ALICE", &l), 0);
+    assert_string_equal(l.password_hash, PHC);
+    assert_false(l.disabled);
+    assert_int_equal(store_leader_set_password(s, T0, ACTOR, alice, "$new$hash"), 0);
+    assert_int_equal(store_leader_set_disabled(s, T0, ACTOR, alice, true), 0);
+    assert_int_equal(store_leader_set_disabled(s, T0, ACTOR, alice, true), STORE_E_INVALID);
+    assert_int_equal(store_leader_get(s, "alice", &l), 0);
+    assert_string_equal(l.password_hash, "$new$hash");
+    assert_true(l.disabled);
+
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, g1, alice), 0);
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, g1, alice), STORE_E_EXISTS);
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, g1 + 100, alice), STORE_E_NOT_FOUND);
+    struct store_leader *ls;
+    struct store_group *gs;
+    size_t n;
+    assert_int_equal(store_group_leaders(s, g1, &ls, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ls[0].username, "alice");
+    assert_string_equal(ls[0].password_hash, "");
+    free(ls);
+    assert_int_equal(store_leader_groups(s, alice, &gs, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(gs[0].name, "Tiistai");
+    store_group_list_free(gs, n);
+    assert_int_equal(store_group_leader_remove(s, T0, ACTOR, g1, alice), 0);
+    assert_int_equal(store_group_leader_remove(s, T0, ACTOR, g1, alice), STORE_E_NOT_FOUND);
+}
+
+/* ---- cascades --------------------------------------------------------- */
+
+static void removing_a_group_cascades_but_audit_stays(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Poistuva");
+    int64_t keep = add_group(s, "Jää");
+    int64_t lid;
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "carol", PHC, &lid), 0);
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, gid, lid), 0);
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, keep, lid), 0);
+    struct store_schedule sc = {.group_id = gid,
+                                .weekday = 3,
+                                .minute_of_day = 17 * 60,
+                                .duration_min = 90,
+                                .lobby_min = 15,
+                                .tz = "Europe/Helsinki",
+                                .starts_on = T0};
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), 0);
+    assert_true(store_expand_schedules(s, T0, STORE_HORIZON) > 0);
+    struct store_session one = {
+        .group_id = gid, .starts_at = T0 + DAY, .ends_at = T0 + DAY + 3600, .tz = "UTC"};
+    assert_int_equal(store_session_add(s, T0, ACTOR, &one, NULL), 0);
+    uint8_t h[STORE_HASH_LEN];
+    hash_of(1, h);
+    assert_int_equal(store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, h, T0 + WEEK, NULL),
+                     0);
+    hash_of(2, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, keep, STORE_INVITE_GROUP, h, T0 + WEEK, NULL), 0);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO bans(group_id, created_at, created_by) VALUES(%lld, 1, 'leader:carol')",
+             (long long)gid);
+    assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE group_id = %lld", (long long)gid);
+    int64_t audit_rows = sql_int(s, sql);
+
+    assert_int_equal(store_group_remove(s, T0, ACTOR, gid), 0);
+    assert_int_equal(store_group_remove(s, T0, ACTOR, gid), STORE_E_NOT_FOUND);
+    const char *tables[] = {"schedules", "sessions", "invites", "group_leaders", "bans"};
+    for (size_t i = 0; i < ARRAY_LEN(tables); i++) {
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE group_id = %lld", tables[i],
+                 (long long)gid);
+        assert_int_equal(sql_int(s, sql), 0);
+    }
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM group_leaders"), 1);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM invites"), 1);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM leaders"), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE group_id = %lld", (long long)gid);
+    assert_int_equal(sql_int(s, sql), audit_rows + 1);
+    char err[256];
+    assert_int_equal(store_check(s, err, sizeof(err)), 0);
+}
+
+/* ---- invites ---------------------------------------------------------- */
+
+static void invite_failures_look_alike(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Kutsut");
+    uint8_t h[STORE_HASH_LEN];
+    int64_t g, inv, used, revoked;
+
+    hash_of(10, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, &used), 0);
+    assert_int_equal(store_redeem_invite(s, h, T0 + 60, &g, &inv), 0);
+    assert_int_equal(g, gid);
+    assert_int_equal(inv, used);
+    assert_int_equal(store_redeem_invite(s, h, T0 + 61, &g, &inv), STORE_E_NOT_FOUND); /* used */
+
+    hash_of(11, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, NULL), 0);
+    assert_int_equal(store_redeem_invite(s, h, T0 + DAY, &g, &inv), STORE_E_NOT_FOUND); /* exp. */
+
+    hash_of(12, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, &revoked), 0);
+    assert_int_equal(store_invite_revoke(s, T0, ACTOR, revoked), 0);
+    assert_int_equal(store_invite_revoke(s, T0, ACTOR, revoked), STORE_E_INVALID);
+    assert_int_equal(store_redeem_invite(s, h, T0 + 1, &g, &inv), STORE_E_NOT_FOUND);
+
+    hash_of(13, h);
+    assert_int_equal(store_redeem_invite(s, h, T0 + 1, &g, &inv), STORE_E_NOT_FOUND); /* unknown */
+
+    /* A group invite admits many until it expires or is revoked. */
+    hash_of(14, h);
+    int64_t group_inv;
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, h, T0 + DAY, &group_inv), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(store_redeem_invite(s, h, T0 + i, &g, &inv), 0);
+    assert_int_equal(store_redeem_invite(s, h, T0 + DAY, &g, &inv), STORE_E_NOT_FOUND);
+    assert_int_equal(store_invite_revoke(s, T0, ACTOR, group_inv), 0);
+    assert_int_equal(store_redeem_invite(s, h, T0 + 10, &g, &inv), STORE_E_NOT_FOUND);
+
+    assert_int_equal(store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, h, T0 + DAY, NULL),
+                     STORE_E_EXISTS);
+    hash_of(15, h);
+    assert_int_equal(store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, h, T0, NULL),
+                     STORE_E_INVALID);
+
+    struct store_invite *v;
+    size_t n;
+    assert_int_equal(store_invite_list(s, gid, &v, &n), 0);
+    assert_int_equal(n, 4);
+    int states[4] = {0};
+    for (size_t i = 0; i < n; i++)
+        states[store_invite_state(&v[i], T0 + 100)]++;
+    free(v);
+    assert_int_equal(states[STORE_INVITE_USED], 1);
+    assert_int_equal(states[STORE_INVITE_REVOKED], 2);
+    assert_int_equal(states[STORE_INVITE_ACTIVE], 1);
+    assert_int_equal(states[STORE_INVITE_EXPIRED], 0);
+}
+
+#define RACERS 8
+#define ROUNDS 50
+
+/* Each round: RACERS processes, each with its own connection, wait at a
+ * pipe and then redeem the same personal invite once. Exactly one wins. */
+static void invite_race_has_one_winner(void **state)
+{
+    struct fixture *f = *state;
+    int64_t gid = add_group(f->s, "Kilpa");
+    for (int round = 0; round < ROUNDS; round++) {
+        uint8_t h[STORE_HASH_LEN];
+        hash_of(1000 + round, h);
+        assert_int_equal(
+            store_invite_create(f->s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, NULL), 0);
+        int gate[2], ready[2];
+        assert_int_equal(pipe(gate), 0);
+        assert_int_equal(pipe(ready), 0);
+        pid_t pids[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0) {
+                close(gate[1]);
+                close(ready[0]);
+                struct store *s;
+                char err[256], c;
+                int code = 3;
+                if (store_open(f->path, 0, &s, err, sizeof(err)) == 0) {
+                    if (write(ready[1], "r", 1) == 1 && read(gate[0], &c, 1) == 0) {
+                        int64_t g, inv;
+                        int rc = store_redeem_invite(s, h, T0 + 1, &g, &inv);
+                        code = rc == 0 ? 0 : rc == STORE_E_NOT_FOUND ? 1 : 2;
+                    }
+                    store_close(s);
+                }
+                _exit(code);
+            }
+        }
+        close(gate[0]);
+        close(ready[1]);
+        char c;
+        for (int i = 0; i < RACERS; i++)
+            assert_int_equal(read(ready[0], &c, 1), 1);
+        close(gate[1]); /* every racer's read returns 0 at once */
+        close(ready[0]);
+        int winners = 0, losers = 0;
+        for (int i = 0; i < RACERS; i++) {
+            int status;
+            assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+            assert_true(WIFEXITED(status));
+            int code = WEXITSTATUS(status);
+            if (code == 0)
+                winners++;
+            else if (code == 1)
+                losers++;
+            else
+                fail_msg("round %d: a racer failed with %d", round, code);
+        }
+        assert_int_equal(winners, 1);
+        assert_int_equal(losers, RACERS - 1);
+    }
+}
+
+/* ---- schedules -------------------------------------------------------- */
+
+static size_t count_sessions(struct store *s, int64_t gid, struct store_session **out)
+{
+    struct store_session *v;
+    size_t n;
+    assert_int_equal(store_session_list(s, gid, INT64_MIN, &v, &n), 0);
+    if (out)
+        *out = v;
+    else
+        free(v);
+    return n;
+}
+
+static void expansion_is_idempotent_and_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Maanantai");
+    /* Mondays 18:00 in Helsinki: 16:00 UTC in winter, 15:00 UTC in summer. */
+    struct store_schedule sc = {.group_id = gid,
+                                .weekday = 1,
+                                .minute_of_day = 18 * 60,
+                                .duration_min = 90,
+                                .lobby_min = 15,
+                                .tz = "Europe/Helsinki",
+                                .starts_on = T0};
+    int64_t sid;
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, &sid), 0);
+    assert_int_equal(store_expand_schedules(s, T0, STORE_HORIZON), 8);
+    struct store_session *first, *second;
+    assert_int_equal(count_sessions(s, gid, &first), 8);
+    assert_int_equal(first[0].starts_at, T0 + 16 * 3600);
+    assert_int_equal(first[0].ends_at, T0 + 16 * 3600 + 90 * 60);
+    assert_int_equal(first[4].starts_at, T0 + 4 * WEEK + 15 * 3600); /* March 30, EEST */
+    assert_int_equal(first[0].schedule_id, sid);
+    assert_string_equal(first[0].tz, "Europe/Helsinki");
+
+    assert_int_equal(store_expand_schedules(s, T0, STORE_HORIZON), 0);
+    assert_int_equal(count_sessions(s, gid, &second), 8);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(second[i].id, first[i].id);
+        assert_int_equal(second[i].starts_at, first[i].starts_at);
+        assert_int_equal(second[i].ends_at, first[i].ends_at);
+        assert_int_equal(second[i].schedule_id, first[i].schedule_id);
+        assert_int_equal(second[i].cancelled_at, 0);
+    }
+    free(second);
+
+    /* A cancelled occurrence stays cancelled and is not made again. */
+    assert_int_equal(store_session_cancel(s, T0, ACTOR, first[1].id), 0);
+    assert_int_equal(store_session_cancel(s, T0, ACTOR, first[1].id), STORE_E_INVALID);
+    assert_int_equal(store_expand_schedules(s, T0 + WEEK, STORE_HORIZON), 1);
+    assert_int_equal(count_sessions(s, gid, &second), 9);
+    assert_int_equal(second[1].id, first[1].id);
+    assert_int_equal(store_session_state(&second[1], T0), STORE_SESSION_CANCELLED);
+    free(second);
+
+    /* until bounds the expansion: three Mondays before it. */
+    sc.weekday = 3;
+    sc.until = T0 + 3 * WEEK;
+    int64_t gid2 = add_group(s, "Keskiviikko");
+    sc.group_id = gid2;
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), 0);
+    assert_int_equal(store_expand_schedules(s, T0, STORE_HORIZON), 3);
+    assert_int_equal(count_sessions(s, gid2, NULL), 3);
+    sc.until = sc.starts_on;
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), STORE_E_INVALID);
+    sc.until = 0;
+    memcpy(sc.tz, "Mars/Olympus", 13);
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), STORE_E_INVALID);
+
+    /* Removing the schedule drops its sessions that have not started and
+     * keeps the ones held, as one-offs. */
+    int64_t later = first[2].starts_at + 60;
+    assert_int_equal(store_schedule_remove(s, later, ACTOR, sid), 0);
+    assert_int_equal(store_schedule_remove(s, later, ACTOR, sid), STORE_E_NOT_FOUND);
+    assert_int_equal(count_sessions(s, gid, &second), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(second[i].id, first[i].id);
+        assert_int_equal(second[i].schedule_id, 0);
+    }
+    free(second);
+    free(first);
+}
+
+static void session_states_and_one_offs(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Kerta");
+    struct store_session se = {.group_id = gid,
+                               .starts_at = T0 + 3600,
+                               .ends_at = T0 + 3600 + 60 * 60,
+                               .lobby_min = 10,
+                               .tz = "Europe/Stockholm"};
+    int64_t id;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &id), 0);
+    assert_int_equal(store_session_get(s, id, &se), 0);
+    assert_int_equal(store_session_state(&se, T0), STORE_SESSION_SCHEDULED);
+    assert_int_equal(store_session_state(&se, T0 + 3000), STORE_SESSION_LOBBY);
+    assert_int_equal(store_session_state(&se, T0 + 3600), STORE_SESSION_RUNNING);
+    assert_int_equal(store_session_state(&se, T0 + 7200), STORE_SESSION_ENDED);
+    assert_string_equal(store_session_state_name(STORE_SESSION_LOBBY), "lobby");
+    assert_int_equal(store_session_cancel(s, T0 + 7200, ACTOR, id), STORE_E_INVALID);
+
+    struct store_session *v;
+    size_t n;
+    assert_int_equal(store_session_list(s, gid, T0 + 7200, &v, &n), 0);
+    assert_int_equal(n, 0);
+    free(v);
+    assert_int_equal(store_session_list(s, 0, T0, &v, &n), 0);
+    assert_int_equal(n, 1);
+    free(v);
+
+    se.ends_at = se.starts_at + 14 * 60;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
+    se.ends_at = se.starts_at + 601 * 60;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
+    se.ends_at = se.starts_at + 60 * 60;
+    se.group_id = gid + 99;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_NOT_FOUND);
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static int64_t audit_count(struct store *s)
+{
+    return sql_int(s, "SELECT count(*) FROM audit");
+}
+
+/* Run one admin change and check it wrote exactly one audit row. */
+#define ONE_ROW(call)                                                                              \
+    do {                                                                                           \
+        int64_t before_ = audit_count(s);                                                          \
+        assert_int_equal((call), 0);                                                               \
+        assert_int_equal(audit_count(s), before_ + 1);                                             \
+    } while (0)
+
+static void audit_one_row_per_change_and_append_only(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    struct store_group g;
+    store_group_defaults(&g);
+    g.name = xstrdup("Auditoitu");
+    memcpy(g.language, "en", 3);
+    int64_t gid, lid, sid, iid, one;
+    ONE_ROW(store_group_add(s, T0, ACTOR, &g, &gid));
+    g.id = gid;
+    g.max_participants = 20;
+    ONE_ROW(store_group_edit(s, T0 + 1, ACTOR, &g));
+    store_group_clear(&g);
+    ONE_ROW(store_leader_add(s, T0 + 2, ACTOR, "dave", PHC, &lid));
+    ONE_ROW(store_leader_set_password(s, T0 + 3, ACTOR, lid, PHC));
+    ONE_ROW(store_leader_set_disabled(s, T0 + 4, ACTOR, lid, true));
+    ONE_ROW(store_leader_set_disabled(s, T0 + 5, ACTOR, lid, false));
+    ONE_ROW(store_group_leader_add(s, T0 + 6, ACTOR, gid, lid));
+    ONE_ROW(store_group_leader_remove(s, T0 + 7, ACTOR, gid, lid));
+    struct store_schedule sc = {.group_id = gid,
+                                .weekday = 2,
+                                .minute_of_day = 600,
+                                .duration_min = 60,
+                                .tz = "Europe/Helsinki",
+                                .starts_on = T0};
+    ONE_ROW(store_schedule_add(s, T0 + 8, ACTOR, &sc, &sid));
+    struct store_session se = {
+        .group_id = gid, .starts_at = T0 + DAY, .ends_at = T0 + DAY + 3600, .tz = "UTC"};
+    ONE_ROW(store_session_add(s, T0 + 9, ACTOR, &se, &one));
+    ONE_ROW(store_session_cancel(s, T0 + 10, ACTOR, one));
+    ONE_ROW(store_schedule_remove(s, T0 + 11, ACTOR, sid));
+    uint8_t h[STORE_HASH_LEN];
+    hash_of(77, h);
+    ONE_ROW(store_invite_create(s, T0 + 12, ACTOR, gid, STORE_INVITE_GROUP, h, T0 + DAY, &iid));
+    ONE_ROW(store_invite_revoke(s, T0 + 13, ACTOR, iid));
+    ONE_ROW(store_audit(s, T0 + 14, "leader:dave", "kick", "member:3", gid, one));
+    ONE_ROW(store_group_remove(s, T0 + 15, ACTOR, gid));
+
+    /* Failed changes leave no row. */
+    int64_t before = audit_count(s);
+    assert_int_equal(store_group_remove(s, T0, ACTOR, gid), STORE_E_NOT_FOUND);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "dave", PHC, NULL), STORE_E_EXISTS);
+    assert_int_equal(audit_count(s), before);
+
+    struct store_audit_row *rows;
+    size_t n;
+    struct store_audit_filter all = {.group_id = gid};
+    assert_int_equal(store_audit_query(s, &all, &rows, &n), 0);
+    assert_int_equal(n, 12); /* the leader rows name no group */
+    assert_string_equal(rows[0].action, "group_add");
+    assert_string_equal(rows[0].actor, ACTOR);
+    assert_string_equal(rows[0].target, "Auditoitu");
+    assert_string_equal(rows[n - 1].action, "group_remove");
+    store_audit_free(rows, n);
+    struct store_audit_filter window = {.since = T0 + 2, .until = T0 + 6, .limit = 3};
+    assert_int_equal(store_audit_query(s, &window, &rows, &n), 0);
+    assert_int_equal(n, 3); /* the newest three of four */
+    assert_string_equal(rows[0].action, "leader_passwd");
+    assert_string_equal(rows[2].action, "leader_enable");
+    assert_int_equal(rows[2].ts, T0 + 5);
+    store_audit_free(rows, n);
+
+    before = audit_count(s);
+    assert_int_not_equal(sqlite3_exec(s->db, "UPDATE audit SET actor = 'x'", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_non_null(strstr(sqlite3_errmsg(s->db), "append-only"));
+    assert_int_not_equal(sqlite3_exec(s->db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(audit_count(s), before);
+}
+
+/* ---- backup, check, data_version -------------------------------------- */
+
+static void backup_opens_and_holds_the_groups(void **state)
+{
+    struct fixture *f = *state;
+    add_group(f->s, "Varmuuskopio");
+    add_group(f->s, "Toinen");
+    char dest[128], err[512];
+    snprintf(dest, sizeof(dest), "%s/backup.db", f->dir);
+    assert_int_equal(store_backup(f->s, dest, err, sizeof(err)), 0);
+    assert_int_equal(store_backup(f->s, dest, err, sizeof(err)), STORE_E_EXISTS);
+    struct stat sb;
+    assert_int_equal(stat(dest, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    struct store *copy;
+    assert_int_equal(store_open(dest, 0, &copy, err, sizeof(err)), 0);
+    assert_int_equal(sql_int(copy, "SELECT count(*) FROM groups"), 2);
+    assert_int_equal(store_check(copy, err, sizeof(err)), 0);
+    struct store_group g;
+    assert_int_equal(store_group_get(copy, "varmuuskopio", &g), 0);
+    store_group_clear(&g);
+    store_close(copy);
+
+    /* The copy stands alone: a rollback-journal file until opened. */
+    char dest2[128];
+    snprintf(dest2, sizeof(dest2), "%s/backup2.db", f->dir);
+    assert_int_equal(store_backup(f->s, dest2, err, sizeof(err)), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(dest2, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void data_version_sees_other_processes(void **state)
+{
+    struct fixture *f = *state;
+    int64_t v0 = store_data_version(f->s);
+    assert_true(v0 >= 0);
+    add_group(f->s, "Oma");
+    assert_int_equal(store_data_version(f->s), v0); /* own commits do not count */
+    struct store *other;
+    char err[256];
+    assert_int_equal(store_open(f->path, 0, &other, err, sizeof(err)), 0);
+    add_group(other, "Toisen");
+    store_close(other);
+    assert_true(store_data_version(f->s) != v0);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    size_t len;
+    char *bytes = util_read_file(path, 64 << 20, &len);
+    if (!bytes)
+        return false; /* absent: holds nothing */
+    bool found = memmem(bytes, len, needle, strlen(needle)) != NULL;
+    free(bytes);
+    return found;
+}
+
+/* TESTPLAN F2 for admin data: deleted text is gone from every file. */
+static void secure_delete_leaves_no_remnant(void **state)
+{
+    struct fixture *f = *state;
+    const char *canary = "KMRT-CANARY-7f3e2a";
+    struct store_group g;
+    store_group_defaults(&g);
+    g.name = xstrdup("Kanarialintu");
+    memcpy(g.language, "fi", 3);
+    free(g.description);
+    g.description = xstrdup(canary);
+    int64_t id;
+    assert_int_equal(store_group_add(f->s, T0, ACTOR, &g, &id), 0);
+    store_group_clear(&g);
+    assert_int_equal(sqlite3_exec(f->s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(file_contains(f->path, canary)); /* the control: the check can fail */
+    assert_int_equal(store_group_remove(f->s, T0, ACTOR, id), 0);
+    assert_int_equal(sqlite3_exec(f->s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    char path[128];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+        snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
+        if (file_contains(path, canary))
+            fail_msg("%s still holds the deleted text", path);
+    }
+}
+
+/* ---- the canary: no column for message text ----------------------------- */
+
+/* Every TEXT column in the schema. A new one fails this test on purpose:
+ * look at it, make sure it can never hold message text, then add it here. */
+static const char *const text_columns[] = {
+    "groups.name",      "groups.language",       "groups.description",
+    "groups.agreement", "groups.history",        "groups.private_messages",
+    "leaders.username", "leaders.password_hash", "schedules.tz",
+    "sessions.tz",      "invites.kind",          "bans.created_by",
+    "audit.actor",      "audit.action",          "audit.target",
+};
+
+static void no_column_for_message_text(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(f->s->db,
+                           "SELECT m.name, p.name, upper(p.type) FROM sqlite_schema m, "
+                           "pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1, 2",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    int columns = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char full[128];
+        const char *table = (const char *)sqlite3_column_text(st, 0);
+        const char *column = (const char *)sqlite3_column_text(st, 1);
+        const char *type = (const char *)sqlite3_column_text(st, 2);
+        snprintf(full, sizeof(full), "%s.%s", table, column);
+        columns++;
+        /* private_messages is a setting: who may send them. */
+        if (strcmp(full, "groups.private_messages") != 0 &&
+            (strstr(column, "message") || strstr(column, "text") || strstr(column, "body") ||
+             strstr(column, "content")))
+            fail_msg("column %s looks meant for message text", full);
+        bool listed = false;
+        for (size_t i = 0; i < ARRAY_LEN(text_columns); i++)
+            listed = listed || strcmp(full, text_columns[i]) == 0;
+        if (strcmp(type, "INTEGER") != 0 && strcmp(type, "BLOB") != 0 && !listed)
+            fail_msg("column %s (%s) is not in the list of known text columns", full, type);
+    }
+    sqlite3_finalize(st);
+    assert_true(columns > 40);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(migrates_from_empty),
+        T(pragmas_hold),
+        T(reopening_changes_nothing),
+        T(missing_file_needs_create),
+        T(newer_schema_refused_untouched),
+        T(garbage_refused_untouched),
+        T(foreign_database_refused_untouched),
+        T(truncated_copy_refused_untouched),
+        T(groups_and_leaders),
+        T(removing_a_group_cascades_but_audit_stays),
+        T(invite_failures_look_alike),
+        T(invite_race_has_one_winner),
+        T(expansion_is_idempotent_and_bounded),
+        T(session_states_and_one_offs),
+        T(audit_one_row_per_change_and_append_only),
+        T(backup_opens_and_holds_the_groups),
+        T(data_version_sees_other_processes),
+        T(secure_delete_leaves_no_remnant),
+        T(no_column_for_message_text),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
