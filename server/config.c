@@ -62,7 +62,9 @@ static const struct key keys[] = {
     LIM(ping_interval, 5, 3600),
     LIM(ping_timeout, 10, 7200),
     LIM(resume_grace, 0, 3600),
+    LIM(session_grace, 0, 3600),
     {"testing", "clock_offset", KEY_OFFSET, offsetof(struct config, clock_offset), 0, 0, 0},
+    {"testing", "open_rooms", KEY_BOOL, offsetof(struct config, open_rooms), 0, 0, 0},
 };
 
 void config_default_limits(struct limits *out)
@@ -83,6 +85,7 @@ void config_default_limits(struct limits *out)
         .ping_interval = 30,
         .ping_timeout = 60,
         .resume_grace = 120,
+        .session_grace = 300,
     };
 }
 
@@ -278,6 +281,13 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             origin_to_host(c->origin, c->tls, &c->origin_host) < 0) {
             fail(&st, line, "[server] origin = %s: use %s://host or %s://host:port", c->origin,
                  c->tls ? "https" : "http", c->tls ? "https" : "http");
+            goto fail;
+        }
+        if (keys[i].offset == offsetof(struct config, open_rooms) && c->open_rooms &&
+            !is_loopback(c->address)) {
+            fail(&st, line,
+                 "[testing] open_rooms = yes needs [server] address = 127.0.0.1 or "
+                 "::1: rooms without invites are for tests and benchmarks only");
             goto fail;
         }
         if (keys[i].offset == offsetof(struct config, tls) && !c->tls && !is_loopback(c->address)) {

@@ -32,6 +32,7 @@ struct limits {
     uint32_t ping_interval;
     uint32_t ping_timeout;
     uint32_t resume_grace;
+    uint32_t session_grace;
 };
 
 struct config {
@@ -50,6 +51,10 @@ struct config {
     /* [testing] clock_offset: seconds added to the wall clock for schedules,
      * invites and sessions, so tests need not wait for real time. 0 in use. */
     int64_t clock_offset;
+    /* [testing] open_rooms: hello may name any room, with no invite, group or
+     * session, as in the core protocol; for protocol tests and benchmarks,
+     * loopback only. */
+    bool open_rooms;
     /* Lines where the TLS and directory keys were set, for check errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
 };

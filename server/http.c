@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api.h"
+#include "authq.h"
 #include "kamrat_build.h"
 #include "klog.h"
 #include "room.h"
@@ -26,9 +28,8 @@ static const struct {
     {"cross-origin-resource-policy:", "same-origin"},
 };
 
-/* Write the status line and headers. Returns 0, or 1 when they did not fit. */
-static int write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
-                         int no_store)
+int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                       int no_store, const char *allow)
 {
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
@@ -42,16 +43,30 @@ static int write_headers(struct lws *wsi, unsigned int status, const char *mime,
     }
     const char *cache = no_store ? "no-store" : "no-cache";
     if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)cache, (int)strlen(cache), &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)mime,
-                                     (int)strlen(mime), &p, end) ||
-        lws_add_http_header_content_length(wsi, len, &p, end))
+                                     (const unsigned char *)cache, (int)strlen(cache), &p, end))
         return 1;
-    if (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const unsigned char *)"GET, HEAD",
-                                     9, &p, end))
+    /* RFC 9110 §8.6: a 204 carries no Content-Length. */
+    if (status != HTTP_STATUS_NO_CONTENT) {
+        if (mime &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                         (const unsigned char *)mime, (int)strlen(mime), &p, end))
+            return 1;
+        if (lws_add_http_header_content_length(wsi, len, &p, end))
+            return 1;
+    }
+    if (allow &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const unsigned char *)allow,
+                                     (int)strlen(allow), &p, end))
         return 1;
     return lws_finalize_write_http_header(wsi, start, &p, end) ? 1 : 0;
+}
+
+/* Write the status line and headers. Returns 0, or 1 when they did not fit. */
+static int write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                         int no_store)
+{
+    return http_write_headers(wsi, status, mime, len, no_store,
+                              status == HTTP_STATUS_METHOD_NOT_ALLOWED ? "GET, HEAD" : NULL);
 }
 
 /* Write status and headers; queue the body (not for HEAD). Returns what the
@@ -83,13 +98,19 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
     struct server *srv = server_of(wsi);
     int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    if (api_path(path))
+        return api_on_http(wsi, &req->api, path);
     if (!get && !head)
         return respond_text(wsi, req, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed", 0);
 
     if (strcmp(path, "/healthz") == 0) {
+        struct authq_stats kdf = {0};
+        if (srv->authq)
+            authq_stats(srv->authq, &kdf);
         snprintf(req->buf, sizeof(req->buf),
-                 "{\"status\":\"ok\",\"version\":\"%s\",\"connections\":%u,\"rooms\":%zu}\n",
-                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms));
+                 "{\"status\":\"ok\",\"version\":\"%s\",\"connections\":%u,\"rooms\":%zu,"
+                 "\"kdf_max_running\":%u}\n",
+                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms), kdf.max_running);
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
     }
@@ -164,7 +185,16 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, req, in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return on_writable(wsi, req);
+        return req->api ? api_on_writable(wsi, &req->api) : on_writable(wsi, req);
+    case LWS_CALLBACK_HTTP_BODY:
+        return api_on_body(wsi, &req->api, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return api_on_body_done(wsi, &req->api);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (req)
+            api_on_closed(&req->api);
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         const char *why = upgrade_refusal(wsi, server_of(wsi)->cfg);
         if (!why)

@@ -15,12 +15,25 @@
 
 #include <libwebsockets.h>
 
+struct api_req;
+
 /* Per-request state lws allocates for the http protocol. */
 struct http_req {
     const unsigned char *body;
     size_t len, sent;
-    char buf[256]; /* small generated bodies (healthz, errors) */
+    char buf[256];       /* small generated bodies (healthz, errors) */
+    struct api_req *api; /* a request under /api/ (api.c), or NULL */
 };
+
+/*
+ * Write the status line, kamrat's security headers, Cache-Control
+ * (no-store, or no-cache when no_store is 0), Content-Type mime and
+ * Content-Length len; with allow, an Allow header. A 204 gets neither
+ * Content-Type nor Content-Length. Returns 0, or 1 when they did not fit
+ * or could not be written (close the connection).
+ */
+int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                       int no_store, const char *allow);
 
 /* Handle the HTTP callback reasons; others return 0. */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -37,6 +37,11 @@ static const struct {
     [PROTO_E_RATE_LIMITED] = {"rate_limited", "too many messages; wait and resend"},
     [PROTO_E_FORBIDDEN] = {"forbidden", "your role does not permit this"},
     [PROTO_E_TOO_BIG] = {"too_big", "the message is too big"},
+    [PROTO_E_INVITE_INVALID] = {"invite_invalid", "the invite is not valid"},
+    [PROTO_E_TOKEN_INVALID] = {"token_invalid", "log in again"},
+    [PROTO_E_NO_SESSION] = {"no_session", "the group has no session open now"},
+    [PROTO_E_IN_LOBBY] = {"in_lobby", "the session has not been opened yet"},
+    [PROTO_E_AGREEMENT_REQUIRED] = {"agreement_required", "accept the group agreement first"},
     [PROTO_E_INTERNAL] = {"internal", "server error; the request had no effect"},
 };
 
@@ -56,8 +61,13 @@ const char *proto_err_message(enum proto_err e)
 
 const char *proto_role_name(enum proto_role r)
 {
-    (void)r;
-    return "participant";
+    return r == PROTO_ROLE_LEADER ? "leader" : "participant";
+}
+
+const char *proto_state_name(enum proto_state st)
+{
+    static const char *const names[] = {"open", "lobby", "ended"};
+    return names[st];
 }
 
 /* ---- jansson memory: wipe on free ---- */
@@ -196,7 +206,18 @@ static int nesting_depth(const char *s, size_t len, int stop)
 
 #define MAX_DEPTH 4
 
-enum field_kind { F_ID, F_ROOM, F_NAME, F_TOKEN, F_EPOCH, F_SEQ, F_TEXT };
+enum field_kind {
+    F_ID,
+    F_ROOM,
+    F_NAME,
+    F_INVITE,
+    F_LEADER_TOKEN,
+    F_SESSION,
+    F_TOKEN,
+    F_EPOCH,
+    F_SEQ,
+    F_TEXT
+};
 
 struct field_spec {
     const char *name;
@@ -207,11 +228,18 @@ struct field_spec {
 struct type_spec {
     const char *type;
     enum proto_type t;
-    struct field_spec fields[5];
+    struct field_spec fields[6];
 };
 
 static const struct type_spec types[] = {
-    {"hello", PROTO_HELLO, {{"id", F_ID, false}, {"room", F_ROOM, true}, {"name", F_NAME, true}}},
+    {"hello",
+     PROTO_HELLO,
+     {{"id", F_ID, false},
+      {"invite", F_INVITE, false},
+      {"token", F_LEADER_TOKEN, false},
+      {"session", F_SESSION, false},
+      {"room", F_ROOM, false},
+      {"name", F_NAME, false}}},
     {"resume",
      PROTO_RESUME,
      {{"id", F_ID, false},
@@ -220,6 +248,8 @@ static const struct type_spec types[] = {
       {"after_seq", F_SEQ, true}}},
     {"say", PROTO_SAY, {{"id", F_ID, true}, {"text", F_TEXT, true}}},
     {"leave", PROTO_LEAVE, {{"id", F_ID, false}}},
+    {"agree", PROTO_AGREE, {{"id", F_ID, false}}},
+    {"open", PROTO_OPEN, {{"id", F_ID, false}}},
 };
 
 static bool chars_in(const char *s, size_t len, const char *extra)
@@ -293,11 +323,26 @@ static enum proto_err decode_field(const struct field_spec *f, json_t *v,
         cmd->u.hello.name = s;
         cmd->u.hello.name_len = n;
         return PROTO_OK;
+    case F_INVITE:
+        if (!s || n != PROTO_INVITE_LEN || !chars_in(s, n, "_-"))
+            return PROTO_E_BAD_FIELD;
+        memcpy(cmd->u.hello.invite, s, n + 1);
+        return PROTO_OK;
+    case F_LEADER_TOKEN:
     case F_TOKEN:
         if (!s || n != PROTO_TOKEN_LEN || !chars_in(s, n, "_-"))
             return PROTO_E_BAD_FIELD;
-        memcpy(cmd->u.resume.token, s, n + 1);
+        memcpy(f->kind == F_TOKEN ? cmd->u.resume.token : cmd->u.hello.token, s, n + 1);
         return PROTO_OK;
+    case F_SESSION: {
+        if (!json_is_integer(v))
+            return PROTO_E_BAD_FIELD;
+        json_int_t i = json_integer_value(v);
+        if (i < 1 || (uint64_t)i > PROTO_SEQ_MAX)
+            return PROTO_E_BAD_FIELD;
+        cmd->u.hello.session = (uint64_t)i;
+        return PROTO_OK;
+    }
     case F_EPOCH: {
         if (!s || n != 16)
             return PROTO_E_BAD_FIELD;
@@ -341,6 +386,40 @@ static const struct field_spec *spec_field(const struct type_spec *t, const char
             return &t->fields[i];
     }
     return NULL;
+}
+
+/* hello comes in three forms (protocol/README.md §4): with an invite and a
+ * name, with a leader's token and a session, or (testing) with a room and a
+ * name. The fields are valid one by one; here they must form one of them. */
+static enum proto_err check_hello(json_t *root, struct proto_cmd *cmd)
+{
+    static const char *const ways[] = {"invite", "token", "room"};
+    const char *way = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(ways); i++) {
+        if (!json_object_get(root, ways[i]))
+            continue;
+        if (way) {
+            cmd->field = ways[i];
+            return PROTO_E_BAD_FIELD;
+        }
+        way = ways[i];
+    }
+    bool leader = way && strcmp(way, "token") == 0;
+    bool has_name = json_object_get(root, "name") != NULL;
+    bool has_session = json_object_get(root, "session") != NULL;
+    if (!way)
+        cmd->field = "invite";
+    else if (leader && !has_session)
+        cmd->field = "session";
+    else if (!leader && !has_name)
+        cmd->field = "name";
+    if (cmd->field)
+        return PROTO_E_MISSING_FIELD;
+    if (leader && has_name)
+        cmd->field = "name";
+    else if (!leader && has_session)
+        cmd->field = "session";
+    return cmd->field ? PROTO_E_BAD_FIELD : PROTO_OK;
 }
 
 static enum proto_err decode_object(json_t *root, const struct proto_limits *lim,
@@ -396,7 +475,7 @@ static enum proto_err decode_object(json_t *root, const struct proto_limits *lim
             return e;
     }
     cmd->field = NULL;
-    return PROTO_OK;
+    return cmd->type == PROTO_HELLO ? check_hello(root, cmd) : PROTO_OK;
 }
 
 enum proto_err proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
@@ -559,8 +638,8 @@ struct frame *proto_encode_ack(const char *ref, uint64_t seq, bool duplicate)
     return jw_finish(w);
 }
 
-struct frame *proto_encode_error(enum proto_err e, const char *ref, const char *field,
-                                 const char *reason, int64_t retry_after_ms)
+struct frame *proto_encode_error(enum proto_err e, const char *ref,
+                                 const struct proto_error_detail *d)
 {
     struct jw *w = jw_begin("error");
     jw_key(w, "code");
@@ -569,18 +648,37 @@ struct frame *proto_encode_error(enum proto_err e, const char *ref, const char *
     jw_cstr(w, ref);
     jw_key(w, "message");
     jw_cstr(w, proto_err_message(e));
-    if (field) {
+    if (d && d->field) {
         jw_key(w, "field");
-        jw_cstr(w, field);
+        jw_cstr(w, d->field);
     }
-    if (reason) {
+    if (d && d->reason) {
         jw_key(w, "reason");
-        jw_cstr(w, reason);
+        jw_cstr(w, d->reason);
     }
-    if (retry_after_ms >= 0) {
+    if (d && d->retry_after_ms >= 0) {
         jw_key(w, "retry_after_ms");
-        jw_u64(w, (uint64_t)retry_after_ms);
+        jw_u64(w, (uint64_t)d->retry_after_ms);
     }
+    if (e == PROTO_E_NO_SESSION) {
+        jw_key(w, "next_start");
+        if (d && d->next_start >= 0)
+            jw_u64(w, (uint64_t)d->next_start);
+        else
+            jw_lit(w, "null");
+    }
+    return jw_finish(w);
+}
+
+struct frame *proto_encode_state(uint64_t seq, enum proto_state st, uint64_t ts)
+{
+    struct jw *w = jw_begin("state");
+    jw_key(w, "seq");
+    jw_u64(w, seq);
+    jw_key(w, "state");
+    jw_cstr(w, proto_state_name(st));
+    jw_key(w, "ts");
+    jw_u64(w, ts);
     return jw_finish(w);
 }
 
@@ -659,6 +757,31 @@ struct frame *proto_encode_welcome(const struct proto_welcome *wl)
     jw_lit(w, "]");
     jw_key(w, "topic");
     jw_cstr(w, wl->topic);
+    jw_key(w, "state");
+    jw_cstr(w, proto_state_name(wl->state));
+    jw_key(w, "agreed");
+    jw_raw(w, wl->agreed ? "true" : "false", wl->agreed ? 4 : 5);
+    jw_key(w, "session");
+    if (wl->session) {
+        const struct proto_session_info *si = wl->session;
+        jw_lit(w, "{\"id\":");
+        jw_u64(w, si->id);
+        jw_key(w, "group");
+        jw_cstr(w, si->group);
+        jw_key(w, "language");
+        jw_cstr(w, si->language);
+        jw_key(w, "description");
+        jw_cstr(w, si->description);
+        jw_key(w, "agreement");
+        jw_cstr(w, si->agreement);
+        jw_key(w, "starts_at");
+        jw_u64(w, si->starts_at);
+        jw_key(w, "ends_at");
+        jw_u64(w, si->ends_at);
+        jw_lit(w, "}");
+    } else {
+        jw_lit(w, "null");
+    }
     jw_key(w, "resumed");
     jw_raw(w, wl->resumed ? "true" : "false", wl->resumed ? 4 : 5);
     jw_key(w, "gap");

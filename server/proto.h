@@ -43,6 +43,11 @@ enum proto_err {
     PROTO_E_RATE_LIMITED,
     PROTO_E_FORBIDDEN,
     PROTO_E_TOO_BIG,
+    PROTO_E_INVITE_INVALID,
+    PROTO_E_TOKEN_INVALID,
+    PROTO_E_NO_SESSION,
+    PROTO_E_IN_LOBBY,
+    PROTO_E_AGREEMENT_REQUIRED,
     PROTO_E_INTERNAL,
     PROTO_E_COUNT
 };
@@ -52,11 +57,12 @@ const char *proto_strerror(enum proto_err e);
 /* A short English explanation for the error's `message` field. */
 const char *proto_err_message(enum proto_err e);
 
-enum proto_type { PROTO_HELLO, PROTO_RESUME, PROTO_SAY, PROTO_LEAVE };
+enum proto_type { PROTO_HELLO, PROTO_RESUME, PROTO_SAY, PROTO_LEAVE, PROTO_AGREE, PROTO_OPEN };
 
 #define PROTO_ID_MAX 64
 #define PROTO_ROOM_MAX 64
 #define PROTO_TOKEN_LEN 43                /* base64url of 32 bytes, no padding */
+#define PROTO_INVITE_LEN 22               /* base64url of 16 bytes, no padding */
 #define PROTO_SEQ_MAX 9007199254740991ull /* 2^53-1: exact in JavaScript */
 
 struct proto_limits {
@@ -74,8 +80,12 @@ struct proto_cmd {
     const char *field;         /* on error: the field concerned, or NULL */
     union {
         struct {
+            /* exactly one of room (testing only), invite, token is set */
             char room[PROTO_ROOM_MAX + 1];
-            const char *name;
+            char invite[PROTO_INVITE_LEN + 1];
+            char token[PROTO_TOKEN_LEN + 1]; /* a leader's login token */
+            uint64_t session;                /* with token: which session */
+            const char *name;                /* with room or invite */
             size_t name_len;
         } hello;
         struct {
@@ -115,13 +125,27 @@ size_t proto_utf8_count(const char *s, size_t len);
 
 /* ---- encoding ---- */
 
-enum proto_role { PROTO_ROLE_PARTICIPANT };
+enum proto_role { PROTO_ROLE_PARTICIPANT, PROTO_ROLE_LEADER };
 const char *proto_role_name(enum proto_role r);
 
 struct proto_member {
     uint32_t member;
     const char *name;
     enum proto_role role;
+};
+
+/* The room's state as members see it. */
+enum proto_state { PROTO_STATE_OPEN, PROTO_STATE_LOBBY, PROTO_STATE_ENDED };
+const char *proto_state_name(enum proto_state st);
+
+/* What a session room tells its members about the group and the session. */
+struct proto_session_info {
+    uint64_t id;
+    const char *group;
+    const char *language;
+    const char *description;
+    const char *agreement;
+    uint64_t starts_at, ends_at; /* ms since the epoch */
 };
 
 struct proto_welcome {
@@ -136,6 +160,9 @@ struct proto_welcome {
     const struct proto_member *members;
     size_t member_count;
     const char *topic; /* NULL: none */
+    enum proto_state state;
+    const struct proto_session_info *session; /* NULL: an open room of the testing mode */
+    bool agreed;
     bool resumed, gap;
     const struct proto_limits *limits;
     uint32_t rate_per_sec, rate_burst;
@@ -146,12 +173,23 @@ struct frame *proto_encode_welcome(const struct proto_welcome *w);
 /* seq 0: no seq field. */
 struct frame *proto_encode_ack(const char *ref, uint64_t seq, bool duplicate);
 
-/* ref, field, reason may be NULL; retry_after_ms < 0 leaves it out. */
-struct frame *proto_encode_error(enum proto_err e, const char *ref, const char *field,
-                                 const char *reason, int64_t retry_after_ms);
+/* What an error may say beyond its code; NULL members and negative numbers
+ * are left out. */
+struct proto_error_detail {
+    const char *field;
+    const char *reason;
+    int64_t retry_after_ms;
+    int64_t next_start; /* no_session: ms since the epoch */
+};
+
+/* ref and d may be NULL. */
+struct frame *proto_encode_error(enum proto_err e, const char *ref,
+                                 const struct proto_error_detail *d);
 
 struct frame *proto_encode_message(uint64_t seq, uint32_t member, const char *name,
                                    const char *text, size_t text_len, uint64_t ts);
+
+struct frame *proto_encode_state(uint64_t seq, enum proto_state st, uint64_t ts);
 
 struct frame *proto_encode_presence(uint64_t seq, uint32_t member, const char *name,
                                     enum proto_role role, bool joined, uint64_t ts);

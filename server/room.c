@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "gate.h"
 #include "hmap.h"
 #include "klog.h"
 #include "ring.h"
@@ -30,6 +31,8 @@ struct member {
     uint32_t index;      /* in room->members */
     uint64_t joined_seq; /* room seq at the first welcome: history before it is not ours */
     enum proto_role role;
+    bool in_lobby; /* waiting for a leader to open the session: sees nothing */
+    bool agreed;   /* has accepted the group agreement (leaders need not) */
     char *name;
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
     struct recent recent[RECENT_IDS];
@@ -40,7 +43,13 @@ struct member {
 };
 
 struct room {
-    char name[PROTO_ROOM_MAX + 1];
+    struct rooms *rs;
+    char key[GATE_KEY_MAX + 1];     /* a name, or "#<session id>" */
+    char label[PROTO_ROOM_MAX + 1]; /* what members are told: the name, or "s<session id>" */
+    enum proto_state state;
+    struct proto_session_info session; /* id 0: an open room (testing) */
+    uint32_t max_participants, participants;
+    lws_sorted_usec_list_t end_timer;
     uint64_t seq;
     uint32_t next_member_id;
     struct member **members;
@@ -52,15 +61,18 @@ struct room {
 struct rooms {
     const struct limits *lim;
     struct lws_context *ctx;
+    struct gate *gate;
     uint64_t epoch;
     struct hmap *by_name;  /* room name -> struct room */
     struct hmap *by_token; /* token_hash -> struct member */
 };
 
-struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch)
+struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch,
+                                struct gate *gate)
 {
     struct rooms *rs = xcalloc(1, sizeof(*rs));
     rs->lim = lim;
+    rs->gate = gate;
     rs->ctx = ctx;
     rs->epoch = epoch;
     rs->by_name = hmap_new();
@@ -75,21 +87,46 @@ size_t room_count(const struct rooms *rs)
 
 /* ---- rooms and members ---- */
 
-static struct room *room_new(struct rooms *rs, const char *name)
+static void session_over(lws_sorted_usec_list_t *sul);
+
+/* A new room for the ticket; a session room takes over the ticket's session
+ * facts and closes session_grace seconds after the session's end. */
+static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
 {
     struct room *r = xcalloc(1, sizeof(*r));
-    strcpy(r->name, name);
+    r->rs = rs;
+    strcpy(r->key, t->key);
     r->ring = ring_new(rs->lim->history_size);
-    hmap_put(rs->by_name, r->name, strlen(r->name), r);
-    klog_debug("room_open rooms=%zu", hmap_count(rs->by_name));
+    if (t->session.id) {
+        r->state = PROTO_STATE_LOBBY;
+        r->session = t->session;
+        memset(&t->session, 0, sizeof(t->session)); /* the room owns the strings now */
+        r->max_participants = t->max_participants;
+        snprintf(r->label, sizeof(r->label), "s%llu", (unsigned long long)r->session.id);
+        int64_t left = t->ends_at + rs->lim->session_grace - gate_now(rs->gate);
+        lws_sul_schedule(rs->ctx, 0, &r->end_timer, session_over,
+                         (lws_usec_t)(left > 0 ? left : 0) * LWS_US_PER_SEC);
+    } else {
+        r->state = PROTO_STATE_OPEN;
+        r->max_participants = UINT32_MAX;
+        strcpy(r->label, t->key);
+    }
+    hmap_put(rs->by_name, r->key, strlen(r->key), r);
+    klog_debug("room_open rooms=%zu session=%llu", hmap_count(rs->by_name),
+               (unsigned long long)r->session.id);
     return r;
 }
 
 static void room_free(struct rooms *rs, struct room *r)
 {
     assert(r->count == 0);
-    hmap_del(rs->by_name, r->name, strlen(r->name));
+    hmap_del(rs->by_name, r->key, strlen(r->key));
+    lws_sul_cancel(&r->end_timer);
     ring_free(r->ring); /* wipes every held event */
+    free((char *)r->session.group);
+    free((char *)r->session.language);
+    free((char *)r->session.description);
+    free((char *)r->session.agreement);
     free(r->members);
     if (r->topic)
         wipe(r->topic, strlen(r->topic));
@@ -115,8 +152,9 @@ static uint64_t broadcast(struct room *r, struct frame *(*encode)(uint64_t seq, 
     struct frame *f = encode(seq, arg);
     ring_push(r->ring, seq, f);
     for (uint32_t i = 0; i < r->count; i++) {
-        if (r->members[i]->conn)
-            ws_send(r->members[i]->conn, f);
+        struct member *m = r->members[i];
+        if (m->conn && !m->in_lobby)
+            ws_send(m->conn, f);
     }
     frame_unref(f);
     return seq;
@@ -133,9 +171,8 @@ static struct frame *encode_presence(uint64_t seq, void *arg)
     return proto_encode_presence(seq, a->m->id, a->m->name, a->m->role, a->joined, util_wall_ms());
 }
 
-/* Remove m from its room for good: tell the others, forget its token, end
- * the room when it was the last member. Returns the presence event's seq. */
-static uint64_t member_remove(struct rooms *rs, struct member *m)
+/* Take m out of its room's tables, keeping the room. */
+static void member_unlink(struct rooms *rs, struct member *m)
 {
     struct room *r = m->room;
     lws_sul_cancel(&m->grace);
@@ -148,13 +185,47 @@ static uint64_t member_remove(struct rooms *rs, struct member *m)
     r->members[m->index]->index = m->index;
     r->members[last] = NULL;
     hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
+    if (m->role == PROTO_ROLE_PARTICIPANT)
+        r->participants--;
+}
 
+/* Remove m from its room for good: tell the others (unless m only waited in
+ * the lobby, unseen), forget its token, end the room when it was the last
+ * member. Returns the presence event's seq, or 0 when there was none. */
+static uint64_t member_remove(struct rooms *rs, struct member *m)
+{
+    struct room *r = m->room;
+    member_unlink(rs, m);
     /* Even the last member's departure is an event: its seq acks the leave. */
-    uint64_t seq = broadcast(r, encode_presence, &(struct presence_arg){m, false});
+    uint64_t seq =
+        m->in_lobby ? 0 : broadcast(r, encode_presence, &(struct presence_arg){m, false});
     member_free(m);
-    if (r->count == 0)
+    /* A session's room lives until the session ends, however empty it gets. */
+    if (r->count == 0 && r->session.id == 0)
         room_free(rs, r);
     return seq;
+}
+
+/* The session is over: say so to everyone, lobby included, close every
+ * connection with 4410 and wipe the room. */
+static void session_over(lws_sorted_usec_list_t *sul)
+{
+    struct room *r = lws_container_of(sul, struct room, end_timer);
+    struct rooms *rs = r->rs;
+    uint64_t seq = ++r->seq;
+    struct frame *f = proto_encode_state(seq, PROTO_STATE_ENDED, util_wall_ms());
+    while (r->count > 0) {
+        struct member *m = r->members[r->count - 1];
+        if (m->conn) {
+            ws_send(m->conn, f);
+            ws_close(m->conn, WS_CLOSE_SESSION_ENDED, "session ended");
+        }
+        member_unlink(rs, m);
+        member_free(m);
+    }
+    frame_unref(f);
+    klog_info("session_end session=%llu", (unsigned long long)r->session.id);
+    room_free(rs, r);
 }
 
 static void grace_expired(lws_sorted_usec_list_t *sul)
@@ -208,14 +279,18 @@ static int token_new(char out[PROTO_TOKEN_LEN + 1], unsigned char hash[TOKEN_BYT
 
 /* ---- replies ---- */
 
+/* The welcome snapshot. token is NULL in the snapshot sent on admission from
+ * the lobby (the member keeps the token it got first). */
 static void send_welcome(struct rooms *rs, struct member *m, const char *ref, const char *token,
                          bool resumed, bool gap)
 {
     struct room *r = m->room;
     struct proto_member *list = xmalloc(r->count * sizeof(*list));
-    for (uint32_t i = 0; i < r->count; i++) {
-        list[i] =
-            (struct proto_member){r->members[i]->id, r->members[i]->name, r->members[i]->role};
+    size_t n = 0;
+    for (uint32_t i = 0; i < r->count && !m->in_lobby; i++) {
+        const struct member *o = r->members[i];
+        if (!o->in_lobby)
+            list[n++] = (struct proto_member){o->id, o->name, o->role};
     }
     struct proto_limits pl = {rs->lim->max_message_bytes, rs->lim->max_text_chars,
                               rs->lim->max_name_chars};
@@ -226,11 +301,14 @@ static void send_welcome(struct rooms *rs, struct member *m, const char *ref, co
         .member = m->id,
         .name = m->name,
         .role = m->role,
-        .room = r->name,
+        .room = r->label,
         .seq = r->seq,
         .members = list,
-        .member_count = r->count,
-        .topic = r->topic,
+        .member_count = n,
+        .topic = m->in_lobby ? NULL : r->topic,
+        .state = r->state,
+        .session = r->session.id ? &r->session : NULL,
+        .agreed = m->agreed,
         .resumed = resumed,
         .gap = gap,
         .limits = &pl,
@@ -273,32 +351,46 @@ static bool name_equal(const char *a, const char *b, size_t blen)
     return true;
 }
 
+/* Why the room cannot take this ticket's holder, or PROTO_OK. */
+static enum proto_err room_admits(struct rooms *rs, const struct room *r,
+                                  const struct gate_ticket *t)
+{
+    if (r->count >= rs->lim->max_room_members ||
+        (t->role == PROTO_ROLE_PARTICIPANT && r->participants >= r->max_participants))
+        return PROTO_E_ROOM_FULL;
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (name_equal(r->members[i]->name, t->name, t->name_len))
+            return PROTO_E_NAME_TAKEN;
+    }
+    return PROTO_OK;
+}
+
 static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
     const char *ref = ref_of(cmd);
-    struct room *r = hmap_get(rs->by_name, cmd->u.hello.room, strlen(cmd->u.hello.room));
-    if (r) {
-        if (r->count >= rs->lim->max_room_members) {
-            ws_send_error(c, PROTO_E_ROOM_FULL, ref, NULL, NULL, -1);
-            return;
-        }
-        for (uint32_t i = 0; i < r->count; i++) {
-            if (name_equal(r->members[i]->name, cmd->u.hello.name, cmd->u.hello.name_len)) {
-                ws_send_error(c, PROTO_E_NAME_TAKEN, ref, NULL, NULL, -1);
-                return;
-            }
-        }
-    }
-
+    struct gate_ticket t;
+    struct proto_error_detail d;
+    enum proto_err e = gate_check(rs->gate, cmd, &t, &d);
+    struct room *r = e ? NULL : hmap_get(rs->by_name, t.key, strlen(t.key));
+    if (!e && r)
+        e = room_admits(rs, r, &t);
+    if (!e)
+        e = gate_redeem(rs->gate, &t); /* last: a refused holder keeps a personal invite */
     char token[PROTO_TOKEN_LEN + 1];
-    struct member *m = xcalloc(1, sizeof(*m));
-    if (token_new(token, m->token_hash) < 0) {
+    struct member *m = NULL;
+    if (!e) {
+        m = xcalloc(1, sizeof(*m));
+        if (token_new(token, m->token_hash) < 0)
+            e = PROTO_E_INTERNAL;
+    }
+    if (e) {
         free(m);
-        ws_send_error(c, PROTO_E_INTERNAL, ref, NULL, NULL, -1);
+        ws_send_error(c, e, ref, &d);
+        gate_ticket_clear(&t);
         return;
     }
     if (!r)
-        r = room_new(rs, cmd->u.hello.room);
+        r = room_new(rs, &t);
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 8;
         r->members = xrealloc(r->members, r->cap * sizeof(*r->members));
@@ -306,28 +398,35 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     m->rs = rs;
     m->room = r;
     m->id = ++r->next_member_id;
-    m->role = PROTO_ROLE_PARTICIPANT;
-    m->name = xstrndup(cmd->u.hello.name, cmd->u.hello.name_len);
+    m->role = t.role;
+    m->in_lobby = t.role == PROTO_ROLE_PARTICIPANT && r->state == PROTO_STATE_LOBBY;
+    m->agreed = t.role == PROTO_ROLE_LEADER || r->session.id == 0;
+    m->name = xstrndup(t.name, t.name_len);
     m->tokens = rs->lim->rate_burst;
     m->tokens_ms = util_now_ms();
     m->index = r->count;
     m->joined_seq = r->seq;
     r->members[r->count++] = m;
+    if (m->role == PROTO_ROLE_PARTICIPANT)
+        r->participants++;
     hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
     m->conn = c;
     ws_set_member(c, m);
+    gate_ticket_clear(&t);
 
     send_welcome(rs, m, ref, token, false, false);
     wipe(token, sizeof(token));
-    broadcast(r, encode_presence, &(struct presence_arg){m, true});
-    klog_debug("member_join member=%u members=%u", m->id, r->count);
+    if (!m->in_lobby)
+        broadcast(r, encode_presence, &(struct presence_arg){m, true});
+    klog_debug("member_join member=%u members=%u lobby=%d", m->id, r->count, m->in_lobby);
 }
 
 static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
     const char *ref = ref_of(cmd);
     if (cmd->u.resume.epoch != rs->epoch) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref, NULL, "server_restarted", -1);
+        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                      &(struct proto_error_detail){NULL, "server_restarted", -1, -1});
         return;
     }
     unsigned char hash[TOKEN_BYTES];
@@ -336,7 +435,8 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
      * the secret, never the secret itself; confirm in constant time. */
     struct member *m = hmap_get(rs->by_token, hash, sizeof(hash));
     if (!m || CRYPTO_memcmp(m->token_hash, hash, sizeof(hash)) != 0) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref, NULL, "expired", -1);
+        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                      &(struct proto_error_detail){NULL, "expired", -1, -1});
         return;
     }
     if (m->conn) {
@@ -392,6 +492,11 @@ static struct frame *encode_message(uint64_t seq, void *arg)
 
 static void do_say(struct rooms *rs, struct conn *c, struct member *m, const struct proto_cmd *cmd)
 {
+    if (m->in_lobby || !m->agreed) {
+        ws_send_error(c, m->in_lobby ? PROTO_E_IN_LOBBY : PROTO_E_AGREEMENT_REQUIRED, cmd->id,
+                      NULL);
+        return;
+    }
     uint64_t idh = hmap_hash(cmd->id, strlen(cmd->id)) | 1; /* never 0: 0 marks empty */
     for (uint32_t i = 0; i < RECENT_IDS; i++) {
         if (m->recent[i].id_hash == idh) {
@@ -401,7 +506,8 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     }
     int64_t wait = rate_take(m, rs->lim);
     if (wait) {
-        ws_send_error(c, PROTO_E_RATE_LIMITED, cmd->id, NULL, NULL, wait);
+        ws_send_error(c, PROTO_E_RATE_LIMITED, cmd->id,
+                      &(struct proto_error_detail){NULL, NULL, wait, -1});
         return;
     }
     struct room *r = m->room;
@@ -422,12 +528,56 @@ static void do_leave(struct rooms *rs, struct conn *c, struct member *m,
     ws_close(c, WS_CLOSE_NORMAL, "left");
 }
 
+static void do_agree(struct conn *c, struct member *m, const struct proto_cmd *cmd)
+{
+    m->agreed = true;
+    send_ack(c, ref_of(cmd), 0, false);
+}
+
+struct state_arg {
+    enum proto_state st;
+};
+
+static struct frame *encode_state(uint64_t seq, void *arg)
+{
+    return proto_encode_state(seq, ((struct state_arg *)arg)->st, util_wall_ms());
+}
+
+/* A leader opens the session: the room says so, and everyone waiting in the
+ * lobby comes in (a fresh snapshot each, then their presence). */
+static void do_open(struct rooms *rs, struct conn *c, struct member *m, const struct proto_cmd *cmd)
+{
+    struct room *r = m->room;
+    if (m->role != PROTO_ROLE_LEADER) {
+        ws_send_error(c, PROTO_E_FORBIDDEN, ref_of(cmd), NULL);
+        return;
+    }
+    if (r->state != PROTO_STATE_LOBBY) {
+        send_ack(c, ref_of(cmd), 0, false); /* open already */
+        return;
+    }
+    r->state = PROTO_STATE_OPEN;
+    send_ack(c, ref_of(cmd), r->seq + 1, false);
+    broadcast(r, encode_state, &(struct state_arg){PROTO_STATE_OPEN});
+    for (uint32_t i = 0; i < r->count; i++) {
+        struct member *w = r->members[i];
+        if (!w->in_lobby)
+            continue;
+        w->in_lobby = false;
+        w->joined_seq = r->seq;
+        if (w->conn)
+            send_welcome(rs, w, NULL, NULL, false, false);
+        broadcast(r, encode_presence, &(struct presence_arg){w, true});
+    }
+    klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
+}
+
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
     struct member *m = ws_member(c);
     if (cmd->type == PROTO_HELLO || cmd->type == PROTO_RESUME) {
         if (m) {
-            ws_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL, NULL, -1);
+            ws_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL);
             return;
         }
         if (cmd->type == PROTO_HELLO)
@@ -437,7 +587,7 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         return;
     }
     if (!m) {
-        ws_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL, NULL, -1);
+        ws_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL);
         ws_close(c, WS_CLOSE_UNAUTHORISED, "hello first");
         return;
     }
@@ -448,8 +598,14 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
     case PROTO_LEAVE:
         do_leave(rs, c, m, cmd);
         break;
+    case PROTO_AGREE:
+        do_agree(c, m, cmd);
+        break;
+    case PROTO_OPEN:
+        do_open(rs, c, m, cmd);
+        break;
     default:
-        ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL, NULL, -1);
+        ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
         break;
     }
 }
@@ -460,11 +616,14 @@ void room_registry_free(struct rooms *rs)
         return;
     struct room *r;
     size_t pos = 0;
-    /* Removing members ends rooms and edits the table: restart each time. */
+    /* Ending rooms edits the table: restart the walk each time. */
     while ((pos = 0, r = hmap_next(rs->by_name, &pos)) != NULL) {
-        while (r->count > 1)
-            member_remove(rs, r->members[r->count - 1]);
-        member_remove(rs, r->members[0]);
+        while (r->count > 0) {
+            struct member *m = r->members[r->count - 1];
+            member_unlink(rs, m);
+            member_free(m);
+        }
+        room_free(rs, r); /* wipes the history */
     }
     hmap_free(rs->by_name);
     hmap_free(rs->by_token);

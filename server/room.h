@@ -27,8 +27,12 @@ struct rooms;
 struct member;
 struct conn;
 
-/* Borrows lim and ctx for the registry's lifetime. */
-struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch);
+struct gate;
+
+/* Borrows lim, ctx and gate (who may enter which room) for the registry's
+ * lifetime. */
+struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch,
+                                struct gate *gate);
 
 /* End every room: release rings and members. Connections must already be
  * closed or closing. room_registry_free(NULL) is a no-op. */

@@ -9,10 +9,15 @@
 #include <openssl/rand.h>
 
 #include "addrlimit.h"
+#include "authq.h"
+#include "gate.h"
 #include "http.h"
 #include "kamrat_build.h"
 #include "klog.h"
+#include "leaders.h"
 #include "room.h"
+#include "store.h"
+#include "throttle.h"
 #include "tls.h"
 #include "util.h"
 #include "webroot.h"
@@ -25,9 +30,29 @@
 #define HANDSHAKE_SECS 5
 #define SOCKET_SNDBUF 65536 /* so a stalled reader fills its queue, not kernel memory */
 
+#define LOGIN_KDF_THREADS 2
+#define LOGIN_KDF_QUEUE 64
+#define LOGIN_THROTTLE_ACCOUNTS 10000
+#define LOGIN_THROTTLE_ADDRESSES 10000
+
+#define EXPAND_EVERY_SECS (6 * 3600) /* weekly schedules are turned into sessions ahead */
+
 static volatile sig_atomic_t got_stop, got_reload;
 static struct lws_context *wake_ctx;
-static lws_sorted_usec_list_t drain_timer;
+
+/* Keep every weekly schedule's sessions materialised STORE_HORIZON ahead, so
+ * a schedule yields its sessions without an admin doing anything. */
+static void expand_schedules(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, expand_timer);
+    int n = store_expand_schedules(srv->store, config_now(srv->cfg), STORE_HORIZON);
+    if (n < 0)
+        klog_error("schedule_expand_failed reason=\"%s\"", store_strerror(n));
+    else
+        klog_info("schedule_expanded sessions_added=%d", n);
+    lws_sul_schedule(srv->ctx, 0, sul, expand_schedules,
+                     (lws_usec_t)EXPAND_EVERY_SECS * LWS_US_PER_SEC);
+}
 
 struct server *server_of(struct lws *wsi)
 {
@@ -47,6 +72,38 @@ static void on_signal(int sig)
         lws_cancel_service(wake_ctx);
 }
 
+/* Runs on an authq worker: have the loop drain the finished jobs. */
+static void wake_for_kdf(void *ctx)
+{
+    lws_cancel_service(ctx);
+}
+
+/* Leader logins (api.c): at most LOGIN_KDF_THREADS key derivations at once
+ * (TESTPLAN §2), LOGIN_KDF_QUEUE waiting or running, then "busy". */
+static int start_logins(struct server *srv)
+{
+    srv->authq = authq_new(LOGIN_KDF_THREADS, LOGIN_KDF_QUEUE, wake_for_kdf, srv->ctx);
+    if (!srv->authq) {
+        klog_error("start_failed reason=\"cannot start the password-hash workers\"");
+        return -1;
+    }
+    srv->throttle = throttle_new(LOGIN_THROTTLE_ACCOUNTS, LOGIN_THROTTLE_ADDRESSES);
+    srv->leaders = leaders_new();
+    return 0;
+}
+
+/* Before lws_context_destroy: authq_free runs the done function of every
+ * job still held, and those need the throttle, the registry and the store. */
+static void stop_logins(struct server *srv)
+{
+    authq_free(srv->authq);
+    srv->authq = NULL;
+    throttle_free(srv->throttle);
+    srv->throttle = NULL;
+    leaders_free(srv->leaders); /* wipes every login's digest */
+    srv->leaders = NULL;
+}
+
 static void drain_expired(lws_sorted_usec_list_t *sul)
 {
     (void)sul; /* the service loop checks the deadline */
@@ -64,7 +121,7 @@ static void start_drain(struct server *srv)
      * the listen wsi after freeing it.) */
     ws_close_all(&srv->conns, WS_CLOSE_GOING_AWAY);
     /* Wake the loop at the deadline even if no socket has anything to say. */
-    lws_sul_schedule(srv->ctx, 0, &drain_timer, drain_expired,
+    lws_sul_schedule(srv->ctx, 0, &srv->drain_timer, drain_expired,
                      (lws_usec_t)DRAIN_MS * LWS_US_PER_MS);
 }
 
@@ -113,7 +170,10 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         srv->ssl_ctx = user;
         return tls_harden(user) < 0 ? 1 : 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        on_wake(server_of(wsi));
+        srv = server_of(wsi);
+        on_wake(srv);
+        if (srv->authq)
+            authq_drain(srv->authq);
         return 0;
     default:
         return http_callback(wsi, reason, user, in, len);
@@ -179,6 +239,14 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"%s\"", err);
         return -1;
     }
+    char dbpath[4096];
+    snprintf(dbpath, sizeof(dbpath), "%s/kamrat.db", srv->cfg->data_dir);
+    if (store_open(dbpath, STORE_CREATE, &srv->store, err, sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"%s\"", err);
+        webroot_free(srv->web);
+        srv->web = NULL;
+        return -1;
+    }
     srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address);
 
     struct sigaction sa;
@@ -192,8 +260,15 @@ int server_run(struct server *srv)
 
     if (make_context(srv, &retry) < 0)
         goto out;
-    srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch);
+    if (start_logins(srv) < 0) {
+        lws_context_destroy(srv->ctx);
+        srv->ctx = NULL;
+        goto out;
+    }
+    srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
+    srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch, srv->gate);
     wake_ctx = srv->ctx;
+    expand_schedules(&srv->expand_timer);
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
               srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
@@ -208,12 +283,18 @@ int server_run(struct server *srv)
     rc = 0;
 
     wake_ctx = NULL;
-    lws_sul_cancel(&drain_timer);
+    lws_sul_cancel(&srv->drain_timer);
+    lws_sul_cancel(&srv->expand_timer);
     room_registry_free(srv->rooms); /* wipes every room's history */
     srv->rooms = NULL;
+    gate_free(srv->gate);
+    srv->gate = NULL;
+    stop_logins(srv);
     lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
 out:
+    store_close(srv->store);
+    srv->store = NULL;
     addrlimit_free(srv->addrs);
     srv->addrs = NULL;
     webroot_free(srv->web);

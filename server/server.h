@@ -21,6 +21,11 @@
 struct rooms;
 struct webroot;
 struct addrlimit;
+struct store;
+struct gate;
+struct authq;
+struct throttle;
+struct leaders;
 
 struct server {
     struct config *cfg;
@@ -28,12 +33,19 @@ struct server {
     struct lws_vhost *vhost;
     uint64_t epoch; /* random per process: resume across restarts fails cleanly */
     struct rooms *rooms;
+    struct gate *gate;   /* who may enter which room */
+    struct store *store; /* <data_dir>/kamrat.db; never used on the message path */
     struct webroot *web;
     struct addrlimit *addrs;
     struct ssl_ctx_st *ssl_ctx; /* the vhost's, kept to re-apply policy on reload */
     lws_dll2_owner_t conns;     /* every WebSocket connection (struct conn) */
+    struct authq *authq;        /* password checks off the lws thread (api.c) */
+    struct throttle *throttle;  /* login attempts per account and address */
+    struct leaders *leaders;    /* live leader logins, by token digest */
     bool draining;
     uint64_t drain_deadline_ms;
+    lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */
+    lws_sorted_usec_list_t expand_timer; /* materialises scheduled sessions */
 };
 
 /* The server a callback belongs to. */

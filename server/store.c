@@ -137,6 +137,57 @@ void store__col_copy(sqlite3_stmt *st, int i, char *dst, size_t dstlen)
     snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
 }
 
+void *store__rows(struct store *s, sqlite3_stmt *st, size_t size, store__read_fn *read,
+                  store__clear_fn *clear, size_t *n, int *err)
+{
+    char *v = NULL;
+    size_t cap = 0, count = 0;
+    int r;
+    while ((r = store__row(s, st)) == 1) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = xrealloc(v, cap * size);
+        }
+        read(st, v + count++ * size);
+    }
+    if (r < 0) {
+        for (size_t i = 0; clear && i < count; i++)
+            clear(v + i * size);
+        free(v);
+        v = NULL;
+        count = 0;
+    }
+    *err = r;
+    *n = count;
+    return v;
+}
+
+int store__one(struct store *s, sqlite3_stmt *st, store__read_fn *read, void *row)
+{
+    int r = store__row(s, st);
+    if (r != 1)
+        return r < 0 ? r : STORE_E_NOT_FOUND;
+    read(st, row);
+    store__reset(st);
+    return 0;
+}
+
+int store__insert(struct store *s, sqlite3_stmt *st, int64_t *id)
+{
+    int e = store__exec(s, st);
+    if (e == 0)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return e;
+}
+
+int store__change_one(struct store *s, sqlite3_stmt *st, int none)
+{
+    int e = store__exec(s, st);
+    if (e == 0 && sqlite3_changes(s->db) != 1)
+        e = none;
+    return e;
+}
+
 int store__begin(struct store *s)
 {
     return store__exec(s, s->stmt[ST_BEGIN]);
@@ -156,12 +207,22 @@ void store__rollback(struct store *s)
     store__reset(st);
 }
 
-void *store__grow(void *v, size_t *cap, size_t n, size_t size)
+int store__end(struct store *s, int e, int64_t now, const char *actor, const char *action,
+               const char *target, int64_t group_id, int64_t session_id)
 {
-    if (n < *cap)
-        return v;
-    *cap = *cap ? *cap * 2 : 8;
-    return xrealloc(v, *cap * size);
+    if (e == 0)
+        e = store__audit(s, now, actor, action, target, group_id, session_id);
+    if (e == 0)
+        e = store__commit(s);
+    if (e < 0)
+        store__rollback(s);
+    return e;
+}
+
+const char *store__target(char buf[STORE__TARGET_LEN], const char *kind, int64_t id)
+{
+    snprintf(buf, STORE__TARGET_LEN, "%s:%lld", kind, (long long)id);
+    return buf;
 }
 
 bool store__text_valid(const char *s, size_t max, bool multiline)
@@ -624,6 +685,27 @@ int store_audit(struct store *s, int64_t now, const char *actor, const char *act
     return store__audit(s, now, actor, action, target, group_id, session_id);
 }
 
+static void read_audit_row(sqlite3_stmt *st, void *row)
+{
+    *(struct store_audit_row *)row = (struct store_audit_row){
+        .id = sqlite3_column_int64(st, 0),
+        .ts = sqlite3_column_int64(st, 1),
+        .actor = store__col_dup(st, 2),
+        .action = store__col_dup(st, 3),
+        .target = store__col_dup(st, 4),
+        .group_id = sqlite3_column_int64(st, 5),
+        .session_id = sqlite3_column_int64(st, 6),
+    };
+}
+
+static void clear_audit_row(void *row)
+{
+    struct store_audit_row *a = row;
+    free(a->actor);
+    free(a->action);
+    free(a->target);
+}
+
 int store_audit_query(struct store *s, const struct store_audit_filter *f,
                       struct store_audit_row **out, size_t *n)
 {
@@ -632,37 +714,14 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f,
     sqlite3_bind_int64(st, 2, f->since);
     store__bind_id(st, 3, f->until);
     sqlite3_bind_int(st, 4, f->limit > 0 ? f->limit : 100);
-    struct store_audit_row *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        v[count++] = (struct store_audit_row){
-            .id = sqlite3_column_int64(st, 0),
-            .ts = sqlite3_column_int64(st, 1),
-            .actor = store__col_dup(st, 2),
-            .action = store__col_dup(st, 3),
-            .target = store__col_dup(st, 4),
-            .group_id = sqlite3_column_int64(st, 5),
-            .session_id = sqlite3_column_int64(st, 6),
-        };
-    }
-    store__reset(st);
-    if (r < 0) {
-        store_audit_free(v, count);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_audit_row, clear_audit_row, n, &e);
+    return e;
 }
 
 void store_audit_free(struct store_audit_row *rows, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].actor);
-        free(rows[i].action);
-        free(rows[i].target);
-    }
+    for (size_t i = 0; i < n; i++)
+        clear_audit_row(&rows[i]);
     free(rows);
 }

@@ -359,6 +359,16 @@ int store_invite_list(struct store *s, int64_t group_id, struct store_invite **o
 /* Revoke an invite. STORE_E_INVALID when it is revoked already. */
 int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id);
 
+/* The active invite whose code hashes to code_hash: 0 with id, group_id and
+ * kind in *out (the rest zero), or STORE_E_NOT_FOUND alike for unknown,
+ * expired, revoked and used invites. Consumes nothing. */
+int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                      struct store_invite *out);
+
+/* Use up the personal invite id: 0, or STORE_E_NOT_FOUND when it is no
+ * longer active (another redemption won, or it expired or was revoked). */
+int store_invite_use(struct store *s, int64_t id, int64_t now);
+
 /*
  * Redeem the invite whose code hashes to code_hash: 0 with *group_id and
  * *invite_id, or STORE_E_NOT_FOUND alike for unknown, expired, revoked and

@@ -67,8 +67,9 @@ static void bind_group(sqlite3_stmt *st, int first, const struct store_group *g)
     store__bind_text(st, first + 6, g->private_messages);
 }
 
-static void read_group(sqlite3_stmt *st, struct store_group *g)
+static void read_group(sqlite3_stmt *st, void *row)
 {
+    struct store_group *g = row;
     *g = (struct store_group){
         .id = sqlite3_column_int64(st, 0),
         .name = store__col_dup(st, 1),
@@ -82,76 +83,55 @@ static void read_group(sqlite3_stmt *st, struct store_group *g)
     store__col_copy(st, 7, g->private_messages, sizeof(g->private_messages));
 }
 
-static void read_leader(sqlite3_stmt *st, struct store_leader *l, bool with_hash)
+static void clear_group(void *row)
 {
+    store_group_clear(row);
+}
+
+/* A leader row; the password hash too when the query selects it (the gets,
+ * not the lists). */
+static void read_leader(sqlite3_stmt *st, void *row)
+{
+    struct store_leader *l = row;
     *l = (struct store_leader){
         .id = sqlite3_column_int64(st, 0),
         .disabled = sqlite3_column_int(st, 2) != 0,
         .created_at = sqlite3_column_int64(st, 3),
     };
     store__col_copy(st, 1, l->username, sizeof(l->username));
-    if (with_hash)
+    if (sqlite3_column_count(st) > 4)
         store__col_copy(st, 4, l->password_hash, sizeof(l->password_hash));
 }
 
 /* Run a query of STORE_GROUP_COLS rows into a new array. */
 static int group_rows(struct store *s, sqlite3_stmt *st, struct store_group **out, size_t *n)
 {
-    struct store_group *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        read_group(st, &v[count++]);
-    }
-    if (r < 0) {
-        store_group_list_free(v, count);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_group, clear_group, n, &e);
+    return e;
 }
 
 static int leader_rows(struct store *s, sqlite3_stmt *st, struct store_leader **out, size_t *n)
 {
-    struct store_leader *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        read_leader(st, &v[count++], false);
-    }
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_leader, NULL, n, &e);
+    return e;
 }
 
-/* One row of st into *out, or STORE_E_NOT_FOUND. */
-static int group_one(struct store *s, sqlite3_stmt *st, struct store_group *out)
+/* The group or leader with id, inside the caller's transaction when there is
+ * one (for the audit target). */
+static int group_by_id(struct store *s, int64_t id, struct store_group *out)
 {
-    int r = store__row(s, st);
-    if (r == 1) {
-        read_group(st, out);
-        store__reset(st);
-        return 0;
-    }
-    return r < 0 ? r : STORE_E_NOT_FOUND;
+    sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
+    sqlite3_bind_int64(st, 1, id);
+    return store__one(s, st, read_group, out);
 }
 
-static int leader_one(struct store *s, sqlite3_stmt *st, struct store_leader *out)
+static int leader_by_id(struct store *s, int64_t id, struct store_leader *out)
 {
-    int r = store__row(s, st);
-    if (r == 1) {
-        read_leader(st, out, true);
-        store__reset(st);
-        return 0;
-    }
-    return r < 0 ? r : STORE_E_NOT_FOUND;
+    sqlite3_stmt *st = store__stmt(s, ST_LEADER_GET_ID);
+    sqlite3_bind_int64(st, 1, id);
+    return store__one(s, st, read_leader, out);
 }
 
 int store_group_add(struct store *s, int64_t now, const char *actor, const struct store_group *g,
@@ -165,17 +145,11 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
     sqlite3_stmt *st = store__stmt(s, ST_GROUP_ADD);
     bind_group(st, 1, g);
     sqlite3_bind_int64(st, 8, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
-    if ((e = store__audit(s, now, actor, "group_add", g->name, new_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    if (id)
+    int64_t new_id = 0;
+    e = store__insert(s, st, &new_id);
+    e = store__end(s, e, now, actor, "group_add", g->name, new_id, 0);
+    if (e == 0 && id)
         *id = new_id;
-    return 0;
-fail:
-    store__rollback(s);
     return e;
 }
 
@@ -189,19 +163,8 @@ int store_group_edit(struct store *s, int64_t now, const char *actor, const stru
     sqlite3_stmt *st = store__stmt(s, ST_GROUP_EDIT);
     sqlite3_bind_int64(st, 1, g->id);
     bind_group(st, 2, g);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        e = STORE_E_NOT_FOUND;
-        goto fail;
-    }
-    if ((e = store__audit(s, now, actor, "group_edit", g->name, g->id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    e = store__change_one(s, st, STORE_E_NOT_FOUND);
+    return store__end(s, e, now, actor, "group_edit", g->name, g->id, 0);
 }
 
 int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t id)
@@ -210,20 +173,12 @@ int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t 
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
-    sqlite3_bind_int64(st, 1, id);
-    if ((e = group_one(s, st, &g)) < 0)
-        goto fail;
-    st = store__stmt(s, ST_GROUP_REMOVE);
-    sqlite3_bind_int64(st, 1, id);
-    if ((e = store__exec(s, st)) < 0 ||
-        (e = store__audit(s, now, actor, "group_remove", g.name, id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    store_group_clear(&g);
-    return 0;
-fail:
-    store__rollback(s);
+    if ((e = group_by_id(s, id, &g)) == 0) {
+        sqlite3_stmt *st = store__stmt(s, ST_GROUP_REMOVE);
+        sqlite3_bind_int64(st, 1, id);
+        e = store__exec(s, st);
+    }
+    e = store__end(s, e, now, actor, "group_remove", g.name, id, 0);
     store_group_clear(&g);
     return e;
 }
@@ -232,14 +187,12 @@ int store_group_get(struct store *s, const char *name, struct store_group *out)
 {
     sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET);
     store__bind_text(st, 1, name);
-    return group_one(s, st, out);
+    return store__one(s, st, read_group, out);
 }
 
 int store_group_get_id(struct store *s, int64_t id, struct store_group *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
-    sqlite3_bind_int64(st, 1, id);
-    return group_one(s, st, out);
+    return group_by_id(s, id, out);
 }
 
 int store_group_list(struct store *s, struct store_group **out, size_t *n)
@@ -290,26 +243,33 @@ int store_leader_add(struct store *s, int64_t now, const char *actor, const char
     store__bind_text(st, 1, username);
     store__bind_text(st, 2, phc);
     sqlite3_bind_int64(st, 3, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
-    if ((e = store__audit(s, now, actor, "leader_add", username, 0, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    if (id)
+    int64_t new_id = 0;
+    e = store__insert(s, st, &new_id);
+    e = store__end(s, e, now, actor, "leader_add", username, 0, 0);
+    if (e == 0 && id)
         *id = new_id;
-    return 0;
-fail:
-    store__rollback(s);
     return e;
 }
 
-/* Look up leader id inside the caller's transaction, for the audit target. */
-static int leader_by_id(struct store *s, int64_t id, struct store_leader *out)
+/*
+ * Change leader id with st, whose ?1 is the leader's id and whose other
+ * parameters the caller bound, in a transaction that first looks the leader
+ * up (a missing one is STORE_E_NOT_FOUND) and ends with an audit row of
+ * action about it and group_id. When st changes no row the result is none.
+ */
+static int leader_change(struct store *s, int64_t now, const char *actor, int64_t id,
+                         sqlite3_stmt *st, const char *action, int64_t group_id, int none)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_GET_ID);
-    sqlite3_bind_int64(st, 1, id);
-    return leader_one(s, st, out);
+    struct store_leader l = {0};
+    int e = store__begin(s);
+    if (e == 0 && (e = leader_by_id(s, id, &l)) == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        e = store__change_one(s, st, none);
+    }
+    store__reset(st); /* when begin or the lookup failed, st still holds bindings */
+    e = store__end(s, e, now, actor, action, l.username, group_id, 0);
+    wipe(&l, sizeof(l));
+    return e;
 }
 
 int store_leader_set_password(struct store *s, int64_t now, const char *actor, int64_t id,
@@ -317,58 +277,25 @@ int store_leader_set_password(struct store *s, int64_t now, const char *actor, i
 {
     if (!phc_valid(phc))
         return STORE_E_INVALID;
-    struct store_leader l;
-    int e = store__begin(s);
-    if (e < 0)
-        return e;
-    if ((e = leader_by_id(s, id, &l)) < 0)
-        goto fail;
     sqlite3_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
-    sqlite3_bind_int64(st, 1, id);
     store__bind_text(st, 2, phc);
-    if ((e = store__exec(s, st)) < 0 ||
-        (e = store__audit(s, now, actor, "leader_passwd", l.username, 0, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    return leader_change(s, now, actor, id, st, "leader_passwd", 0, STORE_E_NOT_FOUND);
 }
 
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
                               bool disabled)
 {
-    struct store_leader l;
-    int e = store__begin(s);
-    if (e < 0)
-        return e;
-    if ((e = leader_by_id(s, id, &l)) < 0)
-        goto fail;
     sqlite3_stmt *st = store__stmt(s, ST_LEADER_SET_DISABLED);
-    sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, disabled);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        e = STORE_E_INVALID;
-        goto fail;
-    }
-    if ((e = store__audit(s, now, actor, disabled ? "leader_disable" : "leader_enable", l.username,
-                          0, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    return leader_change(s, now, actor, id, st, disabled ? "leader_disable" : "leader_enable", 0,
+                         STORE_E_INVALID);
 }
 
 int store_leader_get(struct store *s, const char *username, struct store_leader *out)
 {
     sqlite3_stmt *st = store__stmt(s, ST_LEADER_GET);
     store__bind_text(st, 1, username);
-    return leader_one(s, st, out);
+    return store__one(s, st, read_leader, out);
 }
 
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n)
@@ -382,29 +309,11 @@ int store_leader_list(struct store *s, struct store_leader **out, size_t *n)
 static int group_leader_change(struct store *s, int64_t now, const char *actor, int64_t group_id,
                                int64_t leader_id, bool add)
 {
-    struct store_leader l;
-    int e = store__begin(s);
-    if (e < 0)
-        return e;
-    if ((e = leader_by_id(s, leader_id, &l)) < 0)
-        goto fail;
     sqlite3_stmt *st = store__stmt(s, add ? ST_GROUP_LEADER_ADD : ST_GROUP_LEADER_REMOVE);
-    sqlite3_bind_int64(st, 1, group_id);
-    sqlite3_bind_int64(st, 2, leader_id);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        e = STORE_E_NOT_FOUND;
-        goto fail;
-    }
-    if ((e = store__audit(s, now, actor, add ? "group_leader_add" : "group_leader_remove",
-                          l.username, group_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    sqlite3_bind_int64(st, 2, group_id);
+    return leader_change(s, now, actor, leader_id, st,
+                         add ? "group_leader_add" : "group_leader_remove", group_id,
+                         STORE_E_NOT_FOUND);
 }
 
 int store_group_leader_add(struct store *s, int64_t now, const char *actor, int64_t group_id,

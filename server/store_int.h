@@ -55,8 +55,8 @@
     X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE username = ?1")  \
     X(LEADER_GET_ID, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE id = ?1")     \
     X(LEADER_LIST, "SELECT " STORE_LEADER_COLS " FROM leaders ORDER BY username")                  \
-    X(GROUP_LEADER_ADD, "INSERT INTO group_leaders(group_id, leader_id) VALUES(?1, ?2)")           \
-    X(GROUP_LEADER_REMOVE, "DELETE FROM group_leaders WHERE group_id = ?1 AND leader_id = ?2")     \
+    X(GROUP_LEADER_ADD, "INSERT INTO group_leaders(group_id, leader_id) VALUES(?2, ?1)")           \
+    X(GROUP_LEADER_REMOVE, "DELETE FROM group_leaders WHERE leader_id = ?1 AND group_id = ?2")     \
     X(GROUP_LEADERS,                                                                               \
       "SELECT " STORE_LEADER_COLS " FROM leaders WHERE id IN "                                     \
       "(SELECT leader_id FROM group_leaders WHERE group_id = ?1) ORDER BY username")               \
@@ -137,8 +137,34 @@ char *store__col_dup(sqlite3_stmt *st, int i);
 /* Copy column i's text into dst of size dstlen (truncating; "" for NULL). */
 void store__col_copy(sqlite3_stmt *st, int i, char *dst, size_t dstlen);
 
-/* BEGIN IMMEDIATE / COMMIT; rollback undoes the open transaction and keeps
- * the first error's message. */
+/* Reads the row st is on into *row, an element of a list or one result. */
+typedef void store__read_fn(sqlite3_stmt *st, void *row);
+/* Frees what one element owns (not the element itself). */
+typedef void store__clear_fn(void *row);
+
+/*
+ * Step st through all its rows, reading each with read into a new array of
+ * elements of `size` bytes. Returns the array (NULL when empty) with *n and
+ * *err = 0, or NULL with *n = 0 and *err a store_err; then nothing stays
+ * allocated (clear, when not NULL, frees each element read). st is reset.
+ */
+void *store__rows(struct store *s, sqlite3_stmt *st, size_t size, store__read_fn *read,
+                  store__clear_fn *clear, size_t *n, int *err);
+
+/* Read the first row of st into *row and reset st. Returns 0,
+ * STORE_E_NOT_FOUND when st yields no row, or a store_err. */
+int store__one(struct store *s, sqlite3_stmt *st, store__read_fn *read, void *row);
+
+/* Step the INSERT st. Returns 0 with the new row's id in *id, or a
+ * store_err. */
+int store__insert(struct store *s, sqlite3_stmt *st, int64_t *id);
+
+/* Step st, which must change exactly one row. Returns 0, `none` when it
+ * changed none, or a store_err. */
+int store__change_one(struct store *s, sqlite3_stmt *st, int none);
+
+/* BEGIN IMMEDIATE / COMMIT; rollback undoes the open transaction, if any,
+ * and keeps the first error's message. */
 int store__begin(struct store *s);
 int store__commit(struct store *s);
 void store__rollback(struct store *s);
@@ -147,9 +173,18 @@ void store__rollback(struct store *s);
 int store__audit(struct store *s, int64_t now, const char *actor, const char *action,
                  const char *target, int64_t group_id, int64_t session_id);
 
-/* Append-only growth for list functions: room for one more element of size
- * `size` in *v holding *n of *cap. */
-void *store__grow(void *v, size_t *cap, size_t n, size_t size);
+/*
+ * End the transaction store__begin opened for one admin change: when e is 0,
+ * append its audit row (as store__audit) and COMMIT; when e is an error, or
+ * either step fails, roll back. Returns e or the later error, so that a
+ * change is written with its audit row or not at all.
+ */
+int store__end(struct store *s, int e, int64_t now, const char *actor, const char *action,
+               const char *target, int64_t group_id, int64_t session_id);
+
+/* "kind:id" in buf: the audit target of a row without a name. */
+#define STORE__TARGET_LEN 32
+const char *store__target(char buf[STORE__TARGET_LEN], const char *kind, int64_t id);
 
 /* Is s valid UTF-8 of at most max characters, without control characters
  * other than newline and tab when multiline? */

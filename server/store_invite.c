@@ -8,8 +8,9 @@
 #include "store_int.h"
 #include "util.h"
 
-static void read_invite(sqlite3_stmt *st, struct store_invite *inv)
+static void read_invite(sqlite3_stmt *st, void *row)
 {
+    struct store_invite *inv = row;
     const char *kind = (const char *)sqlite3_column_text(st, 2);
     *inv = (struct store_invite){
         .id = sqlite3_column_int64(st, 0),
@@ -68,19 +69,13 @@ int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t
     store__bind_text(st, 3, store_invite_kind_name(kind));
     sqlite3_bind_int64(st, 4, now);
     sqlite3_bind_int64(st, 5, expires_at);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
-    char target[32];
-    snprintf(target, sizeof(target), "invite:%lld", (long long)new_id);
-    if ((e = store__audit(s, now, actor, "invite_create", target, group_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    if (id)
+    int64_t new_id = 0;
+    char target[STORE__TARGET_LEN];
+    e = store__insert(s, st, &new_id);
+    e = store__end(s, e, now, actor, "invite_create", store__target(target, "invite", new_id),
+                   group_id, 0);
+    if (e == 0 && id)
         *id = new_id;
-    return 0;
-fail:
-    store__rollback(s);
     return e;
 }
 
@@ -88,66 +83,32 @@ int store_invite_list(struct store *s, int64_t group_id, struct store_invite **o
 {
     sqlite3_stmt *st = store__stmt(s, ST_INVITE_LIST);
     store__bind_id(st, 1, group_id);
-    struct store_invite *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        read_invite(st, &v[count++]);
-    }
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_invite, NULL, n, &e);
+    return e;
 }
 
 int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id)
 {
-    struct store_invite inv;
+    struct store_invite inv = {0};
     int e = store__begin(s);
     if (e < 0)
         return e;
     sqlite3_stmt *st = store__stmt(s, ST_INVITE_GET);
     sqlite3_bind_int64(st, 1, id);
-    int r = store__row(s, st);
-    if (r != 1) {
-        e = r < 0 ? r : STORE_E_NOT_FOUND;
-        goto fail;
+    if ((e = store__one(s, st, read_invite, &inv)) == 0) {
+        st = store__stmt(s, ST_INVITE_REVOKE);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        e = store__change_one(s, st, STORE_E_INVALID);
     }
-    read_invite(st, &inv);
-    store__reset(st);
-
-    st = store__stmt(s, ST_INVITE_REVOKE);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        e = STORE_E_INVALID;
-        goto fail;
-    }
-    char target[32];
-    snprintf(target, sizeof(target), "invite:%lld", (long long)id);
-    if ((e = store__audit(s, now, actor, "invite_revoke", target, inv.group_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    char target[STORE__TARGET_LEN];
+    return store__end(s, e, now, actor, "invite_revoke", store__target(target, "invite", id),
+                      inv.group_id, 0);
 }
 
-/*
- * No transaction: INVITE_FIND only narrows the search, and INVITE_USE
- * checks every condition again in the one statement that claims the
- * invite. SQLite runs writers one at a time, so under concurrent
- * redemption exactly one UPDATE sees used_at IS NULL and changes a row.
- */
-int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
-                        int64_t *group_id, int64_t *invite_id)
+int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                      struct store_invite *out)
 {
     sqlite3_stmt *st = store__stmt(s, ST_INVITE_FIND);
     sqlite3_bind_blob(st, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -155,22 +116,43 @@ int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN]
     int r = store__row(s, st);
     if (r != 1)
         return r < 0 ? r : STORE_E_NOT_FOUND;
-    int64_t id = sqlite3_column_int64(st, 0);
-    int64_t group = sqlite3_column_int64(st, 1);
-    bool personal = strcmp((const char *)sqlite3_column_text(st, 2), "personal") == 0;
+    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    *out = (struct store_invite){
+        .id = sqlite3_column_int64(st, 0),
+        .group_id = sqlite3_column_int64(st, 1),
+        .kind = kind && strcmp(kind, "personal") == 0 ? STORE_INVITE_PERSONAL : STORE_INVITE_GROUP,
+    };
     store__reset(st);
+    return 0;
+}
 
-    if (personal) {
-        st = store__stmt(s, ST_INVITE_USE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        int e = store__exec(s, st);
-        if (e < 0)
-            return e;
-        if (sqlite3_changes(s->db) != 1)
-            return STORE_E_NOT_FOUND;
-    }
-    *group_id = group;
-    *invite_id = id;
+/*
+ * No transaction: INVITE_USE checks every condition again in the one
+ * statement that claims the invite. SQLite runs writers one at a time, so
+ * under concurrent redemption exactly one UPDATE sees used_at IS NULL and
+ * changes a row.
+ */
+int store_invite_use(struct store *s, int64_t id, int64_t now)
+{
+    sqlite3_stmt *st = store__stmt(s, ST_INVITE_USE);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    int e = store__exec(s, st);
+    if (e < 0)
+        return e;
+    return sqlite3_changes(s->db) == 1 ? 0 : STORE_E_NOT_FOUND;
+}
+
+int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                        int64_t *group_id, int64_t *invite_id)
+{
+    struct store_invite inv;
+    int e = store_invite_find(s, code_hash, now, &inv);
+    if (e == 0 && inv.kind == STORE_INVITE_PERSONAL)
+        e = store_invite_use(s, inv.id, now);
+    if (e < 0)
+        return e;
+    *group_id = inv.group_id;
+    *invite_id = inv.id;
     return 0;
 }

@@ -13,8 +13,9 @@
 #define WEEK INT64_C(604800)
 #define MAX_HORIZON (106 * WEEK) /* two years: bounds the work of one call */
 
-static void read_schedule(sqlite3_stmt *st, struct store_schedule *sc)
+static void read_schedule(sqlite3_stmt *st, void *row)
 {
+    struct store_schedule *sc = row;
     *sc = (struct store_schedule){
         .id = sqlite3_column_int64(st, 0),
         .group_id = sqlite3_column_int64(st, 1),
@@ -29,8 +30,9 @@ static void read_schedule(sqlite3_stmt *st, struct store_schedule *sc)
     store__col_copy(st, 6, sc->tz, sizeof(sc->tz));
 }
 
-static void read_session(sqlite3_stmt *st, struct store_session *se)
+static void read_session(sqlite3_stmt *st, void *row)
 {
+    struct store_session *se = row;
     *se = (struct store_session){
         .id = sqlite3_column_int64(st, 0),
         .group_id = sqlite3_column_int64(st, 1),
@@ -47,20 +49,9 @@ static int schedule_rows(struct store *s, int64_t group_id, struct store_schedul
 {
     sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_LIST);
     store__bind_id(st, 1, group_id);
-    struct store_schedule *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        read_schedule(st, &v[count++]);
-    }
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_schedule, NULL, n, &e);
+    return e;
 }
 
 int store_schedule_add(struct store *s, int64_t now, const char *actor,
@@ -84,19 +75,13 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
     sqlite3_bind_int64(st, 7, sc->starts_on);
     store__bind_id(st, 8, sc->until);
     sqlite3_bind_int64(st, 9, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
-    char target[32];
-    snprintf(target, sizeof(target), "schedule:%lld", (long long)new_id);
-    if ((e = store__audit(s, now, actor, "schedule_add", target, sc->group_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    if (id)
+    int64_t new_id = 0;
+    char target[STORE__TARGET_LEN];
+    e = store__insert(s, st, &new_id);
+    e = store__end(s, e, now, actor, "schedule_add", store__target(target, "schedule", new_id),
+                   sc->group_id, 0);
+    if (e == 0 && id)
         *id = new_id;
-    return 0;
-fail:
-    store__rollback(s);
     return e;
 }
 
@@ -107,37 +92,26 @@ int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule
 
 int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id)
 {
+    struct store_schedule sc = {0};
     int e = store__begin(s);
     if (e < 0)
         return e;
-    struct store_schedule sc;
     sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_GET);
     sqlite3_bind_int64(st, 1, id);
-    int r = store__row(s, st);
-    if (r != 1) {
-        e = r < 0 ? r : STORE_E_NOT_FOUND;
-        goto fail;
+    if ((e = store__one(s, st, read_schedule, &sc)) == 0) {
+        st = store__stmt(s, ST_SCHEDULE_DROP_FUTURE);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        e = store__exec(s, st);
     }
-    read_schedule(st, &sc);
-    store__reset(st);
-
-    st = store__stmt(s, ST_SCHEDULE_DROP_FUTURE);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    st = store__stmt(s, ST_SCHEDULE_REMOVE);
-    sqlite3_bind_int64(st, 1, id);
-    char target[32];
-    snprintf(target, sizeof(target), "schedule:%lld", (long long)id);
-    if ((e = store__exec(s, st)) < 0 ||
-        (e = store__audit(s, now, actor, "schedule_remove", target, sc.group_id, 0)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    if (e == 0) {
+        st = store__stmt(s, ST_SCHEDULE_REMOVE);
+        sqlite3_bind_int64(st, 1, id);
+        e = store__exec(s, st);
+    }
+    char target[STORE__TARGET_LEN];
+    return store__end(s, e, now, actor, "schedule_remove", store__target(target, "schedule", id),
+                      sc.group_id, 0);
 }
 
 /* Insert the sessions of one schedule in [from, until). Returns how many
@@ -260,19 +234,13 @@ int store_session_add(struct store *s, int64_t now, const char *actor,
     sqlite3_bind_int(st, 4, se->lobby_min);
     store__bind_text(st, 5, se->tz);
     sqlite3_bind_int64(st, 6, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
-    char target[32];
-    snprintf(target, sizeof(target), "session:%lld", (long long)new_id);
-    if ((e = store__audit(s, now, actor, "session_add", target, se->group_id, new_id)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    if (id)
+    int64_t new_id = 0;
+    char target[STORE__TARGET_LEN];
+    e = store__insert(s, st, &new_id);
+    e = store__end(s, e, now, actor, "session_add", store__target(target, "session", new_id),
+                   se->group_id, new_id);
+    if (e == 0 && id)
         *id = new_id;
-    return 0;
-fail:
-    store__rollback(s);
     return e;
 }
 
@@ -280,12 +248,7 @@ int store_session_get(struct store *s, int64_t id, struct store_session *out)
 {
     sqlite3_stmt *st = store__stmt(s, ST_SESSION_GET);
     sqlite3_bind_int64(st, 1, id);
-    int r = store__row(s, st);
-    if (r != 1)
-        return r < 0 ? r : STORE_E_NOT_FOUND;
-    read_session(st, out);
-    store__reset(st);
-    return 0;
+    return store__one(s, st, read_session, out);
 }
 
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
@@ -294,46 +257,24 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     sqlite3_stmt *st = store__stmt(s, ST_SESSION_LIST);
     store__bind_id(st, 1, group_id);
     sqlite3_bind_int64(st, 2, after);
-    struct store_session *v = NULL;
-    size_t cap = 0, count = 0;
-    int r;
-    while ((r = store__row(s, st)) == 1) {
-        v = store__grow(v, &cap, count, sizeof(*v));
-        read_session(st, &v[count++]);
-    }
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *out = v;
-    *n = count;
-    return 0;
+    int e;
+    *out = store__rows(s, st, sizeof(**out), read_session, NULL, n, &e);
+    return e;
 }
 
 int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id)
 {
-    struct store_session se;
+    struct store_session se = {0};
     int e = store__begin(s);
     if (e < 0)
         return e;
-    if ((e = store_session_get(s, id, &se)) < 0)
-        goto fail;
-    sqlite3_stmt *st = store__stmt(s, ST_SESSION_CANCEL);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    if ((e = store__exec(s, st)) < 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        e = STORE_E_INVALID;
-        goto fail;
+    if ((e = store_session_get(s, id, &se)) == 0) {
+        sqlite3_stmt *st = store__stmt(s, ST_SESSION_CANCEL);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        e = store__change_one(s, st, STORE_E_INVALID);
     }
-    char target[32];
-    snprintf(target, sizeof(target), "session:%lld", (long long)id);
-    if ((e = store__audit(s, now, actor, "session_cancel", target, se.group_id, id)) < 0 ||
-        (e = store__commit(s)) < 0)
-        goto fail;
-    return 0;
-fail:
-    store__rollback(s);
-    return e;
+    char target[STORE__TARGET_LEN];
+    return store__end(s, e, now, actor, "session_cancel", store__target(target, "session", id),
+                      se.group_id, id);
 }

@@ -74,10 +74,10 @@ void ws_send(struct conn *c, struct frame *f)
         lws_callback_on_writable(c->wsi);
 }
 
-void ws_send_error(struct conn *c, enum proto_err e, const char *ref, const char *field,
-                   const char *reason, int64_t retry_after_ms)
+void ws_send_error(struct conn *c, enum proto_err e, const char *ref,
+                   const struct proto_error_detail *d)
 {
-    struct frame *f = proto_encode_error(e, ref, field, reason, retry_after_ms);
+    struct frame *f = proto_encode_error(e, ref, d);
     ws_send(c, f);
     frame_unref(f);
 
@@ -142,7 +142,8 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     struct proto_cmd cmd;
     enum proto_err e = proto_decode(buf, len, &pl, &cmd);
     if (e)
-        ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL, cmd.field, NULL, -1);
+        ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL,
+                      &(struct proto_error_detail){cmd.field, NULL, -1, -1});
     else
         room_dispatch(c->srv->rooms, c, &cmd);
     proto_cmd_clear(&cmd);
@@ -150,7 +151,7 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
 
 static void too_big(struct conn *c, enum ws_close_code code)
 {
-    ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL, NULL, -1);
+    ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL);
     ws_close(c, code, code == WS_CLOSE_POLICY ? "too many fragments" : "message too big");
     c->rx_discard = true;
 }

@@ -35,6 +35,7 @@ enum ws_close_code {
     WS_CLOSE_UNAUTHORISED = 4401,
     WS_CLOSE_TOO_SLOW = 4408,
     WS_CLOSE_REPLACED = 4409,
+    WS_CLOSE_SESSION_ENDED = 4410,
     WS_CLOSE_ABUSE = 4429,
 };
 
@@ -46,9 +47,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
  * connection is cut with 4408 (too slow) and f is not queued. */
 void ws_send(struct conn *c, struct frame *f);
 
-/* Encode and queue an error reply. */
-void ws_send_error(struct conn *c, enum proto_err e, const char *ref, const char *field,
-                   const char *reason, int64_t retry_after_ms);
+/* Encode and queue an error reply; ref and d may be NULL. Counts against
+ * the connection's error budget (4429 when spent). */
+void ws_send_error(struct conn *c, enum proto_err e, const char *ref,
+                   const struct proto_error_detail *d);
 
 /* Close c with code once what is queued has been written (4408: at once,
  * dropping the queue). The first call's code wins. */

@@ -20,9 +20,21 @@ const MAX_NAME = 40;
 // 32 bytes in base64url, no padding: 43 characters, with both - and _.
 const TOKEN = 'q7Kx2-Vb9_LmT4cWz8NfR1hJ0sYdPa3uE6gQoI5nXkA';
 const EPOCH = '3f9a1c0b7d2e4f68';
+// An invite code: 16 bytes in base64url, no padding: 22 characters, with both - and _.
+const INVITE = 'Xk3_pQ9-vT2mLw8aZr5cYb';
+// A leader's login token: 43 characters of base64url, like a resume token.
+const LOGIN = 'Lr8_Wq2-Nx5tKc9vBm1hJd4sYf7gPa0uE3oQiZ6nXkA';
+const SESSION = 17;
+const MAX_SAFE = '9007199254740991'; // 2^53-1
+if (TOKEN.length !== 43 || LOGIN.length !== 43 || INVITE.length !== 22) throw new Error('bad constant');
 
 const frame = (obj) => JSON.stringify(obj);
+// The three forms of hello (README section 4): room (testing only), invite, leader.
 const hello = (name, extra = {}) => frame({ type: 'hello', room: 'tuesday-group', name, ...extra });
+const helloInvite = (extra = {}) => frame({ type: 'hello', invite: INVITE, name: 'Aino', ...extra });
+const helloLeader = (extra = {}) => frame({ type: 'hello', token: LOGIN, session: SESSION, ...extra });
+// A leader hello with `session` written out as raw JSON text.
+const helloSession = (num) => `{"type":"hello","token":"${LOGIN}","session":${num}}`;
 const say = (text, id = 'm1') => frame({ type: 'say', id, text });
 const resume = (extra = {}) =>
     frame({ type: 'resume', token: TOKEN, epoch: EPOCH, after_seq: 41, ...extra });
@@ -55,6 +67,16 @@ const valid = [
     ['hello, id of 64 characters', hello('Aino', { id: 'a'.repeat(64) })],
     ['hello, id using every allowed punctuation', hello('Aino', { id: 'A.b:c-d_9' })],
     ['hello, white space around and inside the object', ` \n{ "type" : "hello",\t"room" : "r", "name" : "Aino" }\r\n `],
+    ['hello with an invite', helloInvite()],
+    ['hello with an invite and id', helloInvite({ id: 'h1' })],
+    ['hello with an invite, fields in another order', frame({ name: 'Åsa', id: 'h2', invite: INVITE, type: 'hello' })],
+    ['hello with an invite of only letters and digits', helloInvite({ invite: 'AbCdEfGhIjKlMnOpQrStUv' })],
+    ['hello with an invite, name of 40 code points', helloInvite({ name: 'ä'.repeat(MAX_NAME) })],
+    ['hello as a leader', helloLeader()],
+    ['hello as a leader with id', helloLeader({ id: 'L1' })],
+    ['hello as a leader, fields in another order', frame({ session: SESSION, id: 'L2', token: LOGIN, type: 'hello' })],
+    ['hello as a leader, session 1', helloLeader({ session: 1 })],
+    ['hello as a leader, session 2^53-1', helloSession(MAX_SAFE)],
     // resume
     ['resume without id', resume()],
     ['resume with id', resume({ id: 'r-1' })],
@@ -76,6 +98,12 @@ const valid = [
     ['say 4000 two-byte characters (8000 bytes)', say('ä'.repeat(MAX_TEXT))],
     ['say 4000 three-byte characters (12000 bytes)', say('中'.repeat(MAX_TEXT))],
     ['say 4000 emoji (16000 bytes, under max_message_bytes)', say('🌻'.repeat(MAX_TEXT))],
+    // agree
+    ['agree', frame({ type: 'agree' })],
+    ['agree with id', frame({ type: 'agree', id: 'a1' })],
+    // open
+    ['open', frame({ type: 'open' })],
+    ['open with id', frame({ type: 'open', id: 'o1' })],
     // leave
     ['leave', frame({ type: 'leave' })],
     ['leave with id', frame({ type: 'leave', id: 'bye' })],
@@ -159,12 +187,22 @@ const invalid = [
     ['unknown_type: empty string', '{"type":""}', 'unknown_type', 'type'],
     ['unknown_type: Say (case matters)', '{"type":"Say","id":"m1","text":"hi"}', 'unknown_type', 'type'],
     ['unknown_type: a server message type', '{"type":"welcome"}', 'unknown_type', 'type'],
+    ['unknown_type: state is a server event', '{"type":"state"}', 'unknown_type', 'type'],
+    ['unknown_type: Open (case matters)', '{"type":"Open"}', 'unknown_type', 'type'],
     ['unknown_type wins over unknown fields', '{"type":"kick","member":3}', 'unknown_type', 'type'],
 
     // (6) fields: unknown, then missing, then values in table order
     ['unknown_field: leave with text', '{"type":"leave","text":"bye"}', 'unknown_field', 'text'],
     ['unknown_field: say with name', frame({ type: 'say', id: 'm1', text: 'hi', name: 'Aino' }), 'unknown_field', 'name'],
-    ['unknown_field: hello with token', hello('Aino', { token: TOKEN }), 'unknown_field', 'token'],
+    ['unknown_field: hello with epoch', hello('Aino', { epoch: EPOCH }), 'unknown_field', 'epoch'],
+    ['unknown_field: invite hello with after_seq', helloInvite({ after_seq: 1 }), 'unknown_field', 'after_seq'],
+    ['unknown_field: leader hello with password', helloLeader({ password: 'hunter2' }), 'unknown_field', 'password'],
+    ['unknown_field: hello with group', helloInvite({ group: 3 }), 'unknown_field', 'group'],
+    ['unknown_field wins over the form rules', '{"type":"hello","session":1,"x":1}', 'unknown_field', 'x'],
+    ['unknown_field: agree with text', '{"type":"agree","text":"yes"}', 'unknown_field', 'text'],
+    ['unknown_field: agree with agreed', frame({ type: 'agree', id: 'a1', agreed: true }), 'unknown_field', 'agreed'],
+    ['unknown_field: open with session', frame({ type: 'open', id: 'o1', session: SESSION }), 'unknown_field', 'session'],
+    ['unknown_field: open with state', '{"type":"open","state":"open"}', 'unknown_field', 'state'],
     ['unknown_field: resume with room', resume({ room: 'tuesday-group' }), 'unknown_field', 'room'],
     ['unknown_field: keys are case-sensitive', '{"type":"leave","ID":"x"}', 'unknown_field', 'ID'],
     ['unknown_field: empty key', '{"type":"leave","":1}', 'unknown_field', ''],
@@ -176,9 +214,9 @@ const invalid = [
     ['missing_field: say without text', '{"type":"say","id":"m1"}', 'missing_field', 'text'],
     ['missing_field: say without id or text names id first', '{"type":"say"}', 'missing_field', 'id'],
     ['missing_field wins over bad_field', '{"type":"say","id":""}', 'missing_field', 'text'],
-    ['missing_field: hello without room', '{"type":"hello","name":"Aino"}', 'missing_field', 'room'],
+    ['missing_field: hello with only a name names invite', '{"type":"hello","name":"Aino"}', 'missing_field', 'invite'],
     ['missing_field: hello without name', '{"type":"hello","room":"tuesday-group"}', 'missing_field', 'name'],
-    ['missing_field: hello without room or name names room first', '{"type":"hello","id":"h1"}', 'missing_field', 'room'],
+    ['missing_field: hello with neither a way in nor a name names invite', '{"type":"hello","id":"h1"}', 'missing_field', 'invite'],
     ['missing_field: resume without token', frame({ type: 'resume', epoch: EPOCH, after_seq: 3 }), 'missing_field', 'token'],
     ['missing_field: resume without epoch', frame({ type: 'resume', token: TOKEN, after_seq: 3 }), 'missing_field', 'epoch'],
     ['missing_field: resume without after_seq', frame({ type: 'resume', token: TOKEN, epoch: EPOCH }), 'missing_field', 'after_seq'],
@@ -229,6 +267,67 @@ const invalid = [
     ['bad_field: after_seq is a string', resumeSeq('"5"'), 'bad_field', 'after_seq'],
     ['bad_field: after_seq is null', resumeSeq('null'), 'bad_field', 'after_seq'],
     ['bad_field: after_seq is true', resumeSeq('true'), 'bad_field', 'after_seq'],
+    ['bad_field: agree id is a number', '{"type":"agree","id":1}', 'bad_field', 'id'],
+    ['bad_field: open id with a space', frame({ type: 'open', id: 'o 1' }), 'bad_field', 'id'],
+
+    // hello: each field on its own (table order: id, invite, token, session, room, name)
+    ['bad_field: invite of 21 characters', helloInvite({ invite: INVITE.slice(1) }), 'bad_field', 'invite'],
+    ['bad_field: invite of 23 characters', helloInvite({ invite: INVITE + 'A' }), 'bad_field', 'invite'],
+    ['bad_field: invite is empty', helloInvite({ invite: '' }), 'bad_field', 'invite'],
+    ['bad_field: invite of 43 characters (a token)', helloInvite({ invite: TOKEN }), 'bad_field', 'invite'],
+    ['bad_field: invite in standard base64 (+ and /)', helloInvite({ invite: INVITE.replace('-', '+').replace('_', '/') }), 'bad_field', 'invite'],
+    ['bad_field: invite with = padding', helloInvite({ invite: INVITE.slice(2) + '==' }), 'bad_field', 'invite'],
+    ['bad_field: invite with a dot', helloInvite({ invite: INVITE.slice(1) + '.' }), 'bad_field', 'invite'],
+    ['bad_field: invite with a non-ASCII letter', helloInvite({ invite: INVITE.slice(1) + 'ä' }), 'bad_field', 'invite'],
+    ['bad_field: invite as a whole link', helloInvite({ invite: `https://chat.example.org/j/${INVITE}` }), 'bad_field', 'invite'],
+    ['bad_field: invite is a number', helloInvite({ invite: 1234567890 }), 'bad_field', 'invite'],
+    ['bad_field: invite is null', helloInvite({ invite: null }), 'bad_field', 'invite'],
+    ['bad_field: leader token of 42 characters', helloLeader({ token: LOGIN.slice(1) }), 'bad_field', 'token'],
+    ['bad_field: leader token of 44 characters', helloLeader({ token: LOGIN + 'A' }), 'bad_field', 'token'],
+    ['bad_field: leader token in standard base64 (+ and /)', helloLeader({ token: LOGIN.replace('-', '+').replace('_', '/') }), 'bad_field', 'token'],
+    ['bad_field: leader token with = padding', helloLeader({ token: LOGIN.slice(1) + '=' }), 'bad_field', 'token'],
+    ['bad_field: leader token of 22 characters (an invite)', helloLeader({ token: INVITE }), 'bad_field', 'token'],
+    ['bad_field: leader token is a number', helloLeader({ token: 42 }), 'bad_field', 'token'],
+    ['bad_field: session 0', helloSession('0'), 'bad_field', 'session'],
+    ['bad_field: session -1', helloSession('-1'), 'bad_field', 'session'],
+    ['bad_field: session 1.5', helloSession('1.5'), 'bad_field', 'session'],
+    ['bad_field: session 1.0 has a fraction', helloSession('1.0'), 'bad_field', 'session'],
+    ['bad_field: session 1e1 has an exponent', helloSession('1e1'), 'bad_field', 'session'],
+    ['bad_field: session is a string', helloSession('"1"'), 'bad_field', 'session'],
+    ['bad_field: session 2^53', helloSession('9007199254740992'), 'bad_field', 'session'],
+    ['bad_field: session 2^63-1 fits int64 but is over 2^53-1', helloSession('9223372036854775807'), 'bad_field', 'session'],
+    ['bad_field: session is null', helloSession('null'), 'bad_field', 'session'],
+    ['bad_field: session is true', helloSession('true'), 'bad_field', 'session'],
+    ['bad_field invite wins over bad_field token (table order)', frame({ type: 'hello', invite: 'x', token: 'y' }), 'bad_field', 'invite'],
+    ['bad_field token wins over bad_field session (table order)', helloLeader({ token: 'x', session: 0 }), 'bad_field', 'token'],
+    ['bad_field session wins over bad_field room (table order)', frame({ type: 'hello', session: 0, room: 'a b' }), 'bad_field', 'session'],
+    ['bad_field id wins over bad_field invite (table order)', helloInvite({ id: '', invite: '' }), 'bad_field', 'id'],
+
+    // (7) hello: the form rules, once every field is valid on its own
+    ['form: no way in names invite', frame({ type: 'hello', id: 'h1', name: 'Aino' }), 'missing_field', 'invite'],
+    ['form: only a session names invite', frame({ type: 'hello', session: SESSION }), 'missing_field', 'invite'],
+    ['form: only type names invite', '{"type":"hello"}', 'missing_field', 'invite'],
+    ['form: invite and token names token', helloInvite({ token: LOGIN }), 'bad_field', 'token'],
+    ['form: invite and room names room', helloInvite({ room: 'tuesday-group' }), 'bad_field', 'room'],
+    ['form: token and room names room', helloLeader({ room: 'tuesday-group' }), 'bad_field', 'room'],
+    ['form: invite, token and room names token', helloInvite({ token: LOGIN, session: SESSION, room: 'r' }), 'bad_field', 'token'],
+    ['form: two ways are named in the fixed order, not the frame order',
+        frame({ type: 'hello', room: 'tuesday-group', name: 'Aino', invite: INVITE }), 'bad_field', 'room'],
+    ['form: two ways wins over a missing name', frame({ type: 'hello', invite: INVITE, room: 'r' }), 'bad_field', 'room'],
+    ['form: two ways wins over a missing session', frame({ type: 'hello', token: LOGIN, invite: INVITE, name: 'Aino' }), 'bad_field', 'token'],
+    ['form: token without session', frame({ type: 'hello', token: LOGIN }), 'missing_field', 'session'],
+    ['form: token without session, with id', frame({ type: 'hello', id: 'L1', token: LOGIN }), 'missing_field', 'session'],
+    ['form: token with a name but no session names session', frame({ type: 'hello', token: LOGIN, name: 'helena' }), 'missing_field', 'session'],
+    ['form: invite without name', frame({ type: 'hello', invite: INVITE }), 'missing_field', 'name'],
+    ['form: invite without name, with id', frame({ type: 'hello', id: 'h1', invite: INVITE }), 'missing_field', 'name'],
+    ['form: room without name', frame({ type: 'hello', room: 'tuesday-group', id: 'h1' }), 'missing_field', 'name'],
+    ['form: invite with a session but no name names name', frame({ type: 'hello', invite: INVITE, session: SESSION }), 'missing_field', 'name'],
+    ['form: name with token', helloLeader({ name: 'helena' }), 'bad_field', 'name'],
+    ['form: session without token (invite)', helloInvite({ session: SESSION }), 'bad_field', 'session'],
+    ['form: session without token (room)', hello('Aino', { session: SESSION }), 'bad_field', 'session'],
+    ['bad_name wins over the form rules', frame({ type: 'hello', token: LOGIN, name: ' ' }), 'bad_name', 'name'],
+    ['bad_field invite wins over the form rules', frame({ type: 'hello', invite: 'short' }), 'bad_field', 'invite'],
+    ['bad_field session wins over the form rules', frame({ type: 'hello', session: 0 }), 'bad_field', 'session'],
 
     ['text_too_long: 4001 ASCII characters', say('a'.repeat(MAX_TEXT + 1)), 'text_too_long', 'text'],
     ['text_too_long: 4001 two-byte characters (8002 bytes)', say('ä'.repeat(MAX_TEXT + 1)), 'text_too_long', 'text'],

@@ -32,18 +32,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cmd.type == PROTO_SAY) {
             assert(cmd.id[0] != '\0');
             assert(cmd.u.say.text_len > 0);
-            struct frame *f = proto_encode_message(1, 1, "fuzz", cmd.u.say.text,
-                                                   cmd.u.say.text_len, 0);
+            struct frame *f =
+                proto_encode_message(1, 1, "fuzz", cmd.u.say.text, cmd.u.say.text_len, 0);
             frame_unref(f);
         } else if (cmd.type == PROTO_HELLO) {
-            assert(cmd.u.hello.name_len > 0);
-            assert(proto_utf8_count(cmd.u.hello.name, cmd.u.hello.name_len) <= lim.max_name_chars);
+            /* exactly one way in */
+            assert(!!cmd.u.hello.invite[0] + !!cmd.u.hello.token[0] + !!cmd.u.hello.room[0] == 1);
+            if (cmd.u.hello.token[0]) {
+                assert(strlen(cmd.u.hello.token) == PROTO_TOKEN_LEN);
+                assert(cmd.u.hello.session >= 1 && cmd.u.hello.session <= PROTO_SEQ_MAX);
+                assert(cmd.u.hello.name == NULL);
+            } else {
+                assert(cmd.u.hello.session == 0);
+                assert(cmd.u.hello.name_len > 0);
+                assert(proto_utf8_count(cmd.u.hello.name, cmd.u.hello.name_len) <=
+                       lim.max_name_chars);
+            }
         } else if (cmd.type == PROTO_RESUME) {
             assert(strlen(cmd.u.resume.token) == PROTO_TOKEN_LEN);
             assert(cmd.u.resume.after_seq <= PROTO_SEQ_MAX);
         }
     } else {
-        struct frame *f = proto_encode_error(e, cmd.id[0] ? cmd.id : NULL, cmd.field, NULL, -1);
+        struct frame *f = proto_encode_error(e, cmd.id[0] ? cmd.id : NULL,
+                                             &(struct proto_error_detail){cmd.field, NULL, -1, -1});
         frame_unref(f);
     }
     proto_cmd_clear(&cmd);

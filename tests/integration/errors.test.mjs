@@ -217,7 +217,17 @@ test('requests.json: every valid frame is accepted', async (t) => {
         await t.test(v.name, async () => {
             assert.ok(obj, 'a valid frame is a JSON object');
             const ref = typeof obj.id === 'string' ? obj.id : null;
-            if (obj.type === 'hello') {
+            if (obj.type === 'hello' && !('room' in obj)) {
+                // Invites and leader tokens this server never issued: the decoder
+                // took the frame, the gate refuses it (session.test.mjs covers real ones).
+                const c = await connect(s);
+                await c.sendRaw(v.frame);
+                const e = await c.nextReply();
+                assert.equal(e.type, 'error', JSON.stringify(e));
+                assert.equal(e.code, 'invite' in obj ? 'invite_invalid' : 'token_invalid', JSON.stringify(e));
+                assert.equal(e.ref, ref);
+                await c.close();
+            } else if (obj.type === 'hello') {
                 // Each in a room of its own, so the shared example names never collide.
                 const frame = v.frame.replace(/("room"\s*:\s*")[^"]*"/, `$1${uid('valid-')}"`);
                 const c = await connect(s);
@@ -253,6 +263,20 @@ test('requests.json: every valid frame is accepted', async (t) => {
                 assert.equal(ack.type, 'ack', JSON.stringify(ack));
                 assert.equal(ack.ref, ref);
                 assert.equal((await client.expectClose()).code, 1000);
+            } else if (obj.type === 'agree') {
+                const { client } = await join(s, uid('valid-'), 'Agreer');
+                await client.sendRaw(v.frame);
+                const ack = await client.nextReply();
+                assert.equal(ack.type, 'ack', JSON.stringify(ack));
+                assert.equal(ack.ref, ref);
+                assert.equal(ack.seq, undefined, 'agree causes no event');
+            } else if (obj.type === 'open') {
+                // Only leaders open sessions; an open room's participant is refused.
+                const { client } = await join(s, uid('valid-'), 'Opener');
+                await client.sendRaw(v.frame);
+                const e = await client.nextReply();
+                assert.equal(e.code, 'forbidden', JSON.stringify(e));
+                assert.equal(e.ref, ref);
             } else {
                 assert.fail(`no check for a valid "${obj.type}" frame`);
             }

@@ -2,7 +2,8 @@
 // protocol/README.md. Run with `node --test tests/protocol/`.
 //
 // Besides the JSON Schemas, this file holds a small model of the server's decoder
-// (README section 6, "Which error a frame gets"). Every example in requests.json
+// (README section 6, "Which error a frame gets", with the form rules of hello from
+// section 4). Every example in requests.json
 // must get from the model exactly the code and field it lists, so an example that
 // breaks two rules by accident, or expects the wrong one, fails here before it
 // misleads the server's tests.
@@ -34,6 +35,8 @@ const TEXT_LEVEL_CODES = new Set([
 const TEXT_LEVEL_EXAMPLES = new Set([
     'bad_field: after_seq 1.0 has a fraction',
     'bad_field: after_seq 1e2 has an exponent',
+    'bad_field: session 1.0 has a fraction',
+    'bad_field: session 1e1 has an exponent',
 ]);
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -241,6 +244,7 @@ const codePoints = (s) => [...s].length;
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const INVITE = /^[A-Za-z0-9_-]{22}$/;
 const EPOCH = /^[0-9a-f]{16}$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
@@ -250,15 +254,21 @@ const WHITE_SPACE = /[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u
 
 const isString = (v) => typeof v === 'string';
 const isUint = (v) => v instanceof Int && v.value >= 0n && v.value <= 2n ** 53n - 1n;
+const isSession = (v) => isUint(v) && v.value >= 1n;
 
 // Field tables of README section 4, in table order: [field, required, check].
-// A check returns nothing when the value is good, else the error code.
+// A check returns nothing when the value is good, else the error code. hello's
+// fields are all optional one by one; its form rules come after (checkHello).
 const stringField = (re) => (v) => (isString(v) && re.test(v) ? undefined : 'bad_field');
+const idOnly = [['id', false, stringField(ID)]];
 const REQUESTS_TABLE = {
     hello: [
         ['id', false, stringField(ID)],
-        ['room', true, stringField(ROOM)],
-        ['name', true, (v) => {
+        ['invite', false, stringField(INVITE)],
+        ['token', false, stringField(TOKEN)],
+        ['session', false, (v) => (isSession(v) ? undefined : 'bad_field')],
+        ['room', false, stringField(ROOM)],
+        ['name', false, (v) => {
             if (!isString(v)) return 'bad_field';
             const n = codePoints(v);
             if (n < 1 || n > LIMITS.max_name_chars) return 'bad_name';
@@ -280,8 +290,25 @@ const REQUESTS_TABLE = {
             return codePoints(v) > LIMITS.max_text_chars ? 'text_too_long' : undefined;
         }],
     ],
-    leave: [['id', false, stringField(ID)]],
+    agree: idOnly,
+    open: idOnly,
+    leave: idOnly,
 };
+
+// The ways into a room, in the order that decides which one a frame with two names.
+const HELLO_WAYS = ['invite', 'token', 'room'];
+
+/** The form rules of hello (README section 4), once every field is valid on its own. */
+function checkHello(obj) {
+    const ways = HELLO_WAYS.filter((w) => obj.has(w));
+    if (ways.length > 1) throw new Fault('bad_field', ways[1]);
+    if (ways.length === 0) throw new Fault('missing_field', 'invite');
+    const leader = ways[0] === 'token';
+    if (leader && !obj.has('session')) throw new Fault('missing_field', 'session');
+    if (!leader && !obj.has('name')) throw new Fault('missing_field', 'name');
+    if (leader && obj.has('name')) throw new Fault('bad_field', 'name');
+    if (!leader && obj.has('session')) throw new Fault('bad_field', 'session');
+}
 
 /** Decodes one frame; returns the request type or throws a Fault. */
 function decode(frame) {
@@ -305,6 +332,7 @@ function decode(frame) {
         const code = check(obj.get(f));
         if (code) throw new Fault(code, f);
     }
+    if (type === 'hello') checkHello(obj);
     return type;
 }
 
@@ -328,11 +356,15 @@ function section(number) {
     return lines.slice(start, end < 0 ? undefined : end);
 }
 
-/** First-column backticked names of the first table after a line matching `heading`. */
-function tableNames(lines, heading) {
+/**
+ * First-column backticked names of the first table after a line matching `heading`
+ * (whose header row matches `header`, when given).
+ */
+function tableNames(lines, heading, header) {
     let k = heading ? lines.findIndex((l) => heading.test(l)) : 0;
     assert.ok(k >= 0, `README has no heading ${heading}`);
-    while (k < lines.length && !lines[k].startsWith('|')) k++;
+    while (k < lines.length && !(lines[k].startsWith('|') && (!header || header.test(lines[k])))) k++;
+    assert.ok(k < lines.length, `README has no table ${header} after ${heading}`);
     const names = [];
     for (k += 2; k < lines.length && lines[k].startsWith('|'); k++) {
         const m = /^\|\s*`([^`]+)`/.exec(lines[k]);
@@ -342,14 +374,31 @@ function tableNames(lines, heading) {
     return names;
 }
 
+/** The lines of a `### \`type\`` subsection of `lines`. */
+function subsection(lines, type) {
+    const start = lines.findIndex((l) => l.startsWith(`### \`${type}\``));
+    assert.ok(start >= 0, `README has no subsection ${type}`);
+    const end = lines.findIndex((l, k) => k > start && l.startsWith('#'));
+    return lines.slice(start, end < 0 ? undefined : end);
+}
+
+/** The keys of the first inline JSON object `{"type":"…",…}` in `lines`. */
+function inlineKeys(lines, type) {
+    const text = lines.join(' ');
+    const m = new RegExp(`\`(\\{"type":"${type}"[^\`]*\\})\``).exec(text);
+    assert.ok(m, `README shows no inline ${type} object`);
+    return [...m[1].matchAll(/"([a-z_]+)":/g)].map((k) => k[1]);
+}
+
 // ---------------------------------------------------------------------------
 // Tests
 
 test('every schema compiles', () => {
     const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'));
     for (const f of [
-        'hello.json', 'resume.json', 'say.json', 'leave.json', 'welcome.json', 'ack.json',
-        'message.json', 'presence.json', 'error.json', 'client.json', 'server.json',
+        'hello.json', 'resume.json', 'say.json', 'agree.json', 'open.json', 'leave.json',
+        'welcome.json', 'ack.json', 'message.json', 'presence.json', 'state.json', 'error.json',
+        'client.json', 'server.json',
     ]) {
         assert.ok(files.includes(f), `missing schema ${f}`);
     }
@@ -389,10 +438,35 @@ test('every valid frame decodes and matches client.json', () => {
 });
 
 test('every request type has valid examples with and without id', () => {
-    for (const type of ['hello', 'resume', 'say', 'leave']) {
+    for (const type of Object.keys(REQUESTS_TABLE)) {
         const values = REQUESTS.valid.map((e) => JSON.parse(e.frame)).filter((v) => v.type === type);
         assert.ok(values.some((v) => 'id' in v), `${type} with id`);
         if (type !== 'say') assert.ok(values.some((v) => !('id' in v)), `${type} without id`);
+    }
+});
+
+test('every form of hello has valid examples, with and without id', () => {
+    const hellos = REQUESTS.valid.map((e) => JSON.parse(e.frame)).filter((v) => v.type === 'hello');
+    for (const way of HELLO_WAYS) {
+        const values = hellos.filter((v) => way in v);
+        assert.ok(values.some((v) => 'id' in v), `hello with ${way} and id`);
+        assert.ok(values.some((v) => !('id' in v)), `hello with ${way} without id`);
+    }
+});
+
+test('every form rule of hello has an invalid example', () => {
+    const got = new Set();
+    for (const { frame, code, field } of REQUESTS.invalid) {
+        const v = tryJsonParse(frame);
+        if (!v.ok || v.value?.type !== 'hello') continue;
+        got.add(`${code} ${field}`);
+    }
+    for (const want of [
+        'missing_field invite', 'missing_field session', 'missing_field name',
+        'bad_field token', 'bad_field room', 'bad_field name', 'bad_field session',
+        'bad_field invite',
+    ]) {
+        assert.ok(got.has(want), `no invalid hello example for ${want}`);
     }
 });
 
@@ -461,8 +535,29 @@ test('every server example matches server.json and its own schema', () => {
         }
         types.add(type);
     }
-    assert.deepEqual([...types].sort(), ['ack', 'error', 'message', 'presence', 'welcome']);
+    assert.deepEqual([...types].sort(), ['ack', 'error', 'message', 'presence', 'state', 'welcome']);
 });
+
+/** Broken variants of the session examples of server/welcome.json. */
+function sessionWelcomes() {
+    const all = readJson(new URL('server/welcome.json', EXAMPLES)).map((e) => e.message);
+    const lobby = all.find((m) => m.state === 'lobby' && m.role === 'participant');
+    const leader = all.find((m) => m.role === 'leader');
+    assert.ok(lobby && leader, 'server/welcome.json lacks a lobby or a leader example');
+    return {
+        'welcome in the lobby with members': { ...lobby, members: leader.members },
+        'welcome in the lobby with a null token': { ...lobby, token: null },
+        'welcome resumed with a null token': { ...lobby, state: 'open', members: leader.members, token: null, resumed: true },
+        'welcome for a leader with a null token': { ...leader, token: null },
+        'welcome for a leader not agreed': { ...leader, agreed: false },
+        'welcome for a leader without session': { ...leader, session: null },
+        'welcome with a session in an unknown language': { ...lobby, session: { ...lobby.session, language: 'de' } },
+        'welcome with a session without agreement': { ...lobby, session: { ...lobby.session, agreement: undefined } },
+        'welcome with a session with an extra field': { ...lobby, session: { ...lobby.session, leader: 'x' } },
+        'welcome with session id 0': { ...lobby, session: { ...lobby.session, id: 0 } },
+        'welcome with a session whose room is not s<id>': { ...lobby, room: 'tuesday-group' },
+    };
+}
 
 test('server.json rejects messages that break the README', () => {
     const server = validator('server.json');
@@ -488,6 +583,27 @@ test('server.json rejects messages that break the README', () => {
             type: 'error', code: 'not_joined', ref: null, message: 'x', retry_after_ms: 5,
         },
         'error ref that is not an id': { type: 'error', code: 'internal', ref: 'a b', message: 'x' },
+        'no_session without next_start': { type: 'error', code: 'no_session', ref: null, message: 'x' },
+        'no_session with a negative next_start': {
+            type: 'error', code: 'no_session', ref: null, message: 'x', next_start: -1,
+        },
+        'next_start on another code': { type: 'error', code: 'invite_invalid', ref: null, message: 'x', next_start: null },
+        'field on forbidden other than room': { type: 'error', code: 'forbidden', ref: null, message: 'x', field: 'invite' },
+        'field on invite_invalid': { type: 'error', code: 'invite_invalid', ref: null, message: 'x', field: 'invite' },
+        'state in an unknown state': { type: 'state', seq: 2, state: 'lobby', ts: 1 },
+        'state without seq': { type: 'state', state: 'open', ts: 1 },
+        'ack with duplicate but no seq': { type: 'ack', ref: 'm1', duplicate: true },
+        'presence with an unknown role': {
+            type: 'presence', seq: 1, member: 1, name: 'Aino', role: 'co_leader', state: 'joined', ts: 1,
+        },
+        'welcome without state': { ...welcome, state: undefined },
+        'welcome in the ended state': { ...welcome, state: 'ended' },
+        'welcome without session': { ...welcome, session: undefined },
+        'welcome without agreed': { ...welcome, agreed: undefined },
+        'welcome in the testing mode not agreed': { ...welcome, session: null, agreed: false },
+        'welcome with no members in an open room': { ...welcome, members: [] },
+        'welcome with a token of 42 characters': { ...welcome, token: welcome.token.slice(1) },
+        ...sessionWelcomes(),
     };
     for (const [name, msg] of Object.entries(bad)) {
         const value = JSON.parse(JSON.stringify(msg));
@@ -504,13 +620,49 @@ test('error.json lists exactly the codes of README section 6', () => {
 
 test('request schemas have exactly the fields of README section 4', () => {
     const lines = section(4);
-    for (const type of ['hello', 'resume', 'say', 'leave']) {
-        const fields = tableNames(lines, new RegExp(`^### \`${type}\``));
+    const requests = lines.filter((l) => l.startsWith('### `')).map((l) => /^### `([a-z_]+)`/.exec(l)[1]);
+    assert.deepEqual([...requests].sort(), Object.keys(REQUESTS_TABLE).sort(), 'requests of section 4');
+    const clientTypes = readJson(new URL('client.json', SCHEMA_DIR)).properties.type.enum;
+    assert.deepEqual([...clientTypes].sort(), [...requests].sort(), 'client.json types');
+    for (const type of requests) {
+        const sub = subsection(lines, type);
+        // A request with a field table lists its fields there; the others show one inline object.
+        const fields = sub.some((l) => /^\| field \|/.test(l))
+            ? tableNames(sub, null, /^\| field \|/)
+            : inlineKeys(sub, type);
         const schema = readJson(new URL(`${type}.json`, SCHEMA_DIR));
         assert.deepEqual(Object.keys(schema.properties), fields, type);
         const fieldOrder = REQUESTS_TABLE[type].map(([f]) => f);
         assert.deepEqual(['type', ...fieldOrder], fields, `model decoder order for ${type}`);
     }
+    // Section 6 repeats hello's field table order, which decides between bad_field errors.
+    const m = /`hello`'s field table is: ([^)]*)\)/.exec(section(6).join(' '));
+    assert.ok(m, 'README section 6 does not give hello\'s field table');
+    const order = [...m[1].matchAll(/`([a-z_]+)`/g)].map((k) => k[1]);
+    assert.deepEqual(['type', ...order], Object.keys(readJson(new URL('hello.json', SCHEMA_DIR)).properties));
+});
+
+test('hello.json has exactly the forms of README section 4', () => {
+    const sub = subsection(section(4), 'hello');
+    let k = sub.findIndex((l) => /^\| form \|/.test(l));
+    assert.ok(k >= 0, 'README has no table of hello forms');
+    const forms = {};
+    for (k += 2; k < sub.length && sub[k].startsWith('|'); k++) {
+        const [, form, fields] = sub[k].split('|').map((c) => c.trim());
+        forms[form] = [...fields.matchAll(/`([a-z_]+)`/g)].map((f) => f[1]);
+    }
+    const schema = readJson(new URL('hello.json', SCHEMA_DIR));
+    const branches = Object.fromEntries(schema.oneOf.map((b) => [b.title.replace(/ form$/, ''), b]));
+    assert.deepEqual(Object.keys(branches).sort(), Object.keys(forms).sort());
+    for (const [form, fields] of Object.entries(forms)) {
+        const b = branches[form];
+        assert.deepEqual(b.required, ['type', ...fields], `${form} form: required`);
+        assert.deepEqual(Object.keys(b.properties), ['type', 'id', ...fields], `${form} form: fields`);
+        assert.equal(b.additionalProperties, false, `${form} form`);
+    }
+    // The ways in, in the order that names the second of two.
+    assert.deepEqual(Object.values(forms).map((f) => f[0]), HELLO_WAYS);
+    assert.match(sub.join(' '), new RegExp(`order ${HELLO_WAYS.join(', ')}`));
 });
 
 test('welcome and message schemas have the fields of README section 5', () => {
@@ -523,4 +675,24 @@ test('welcome and message schemas have the fields of README section 5', () => {
     const error = tableNames(lines, /^### `error`/);
     const errProps = Object.keys(readJson(new URL('error.json', SCHEMA_DIR)).properties);
     assert.deepEqual(errProps.filter((p) => p !== 'type'), error);
+});
+
+test('welcome.session, presence and state have the fields of README section 5', () => {
+    const lines = section(5);
+    const welcome = readJson(new URL('welcome.json', SCHEMA_DIR));
+    const row = lines.find((l) => l.startsWith('| `session` |'));
+    assert.ok(row, 'README welcome table has no session row');
+    const m = /`\{([^}]*)\}`/.exec(row);
+    assert.ok(m, 'README session row lists no fields');
+    const sessionFields = m[1].split(',').map((f) => f.trim());
+    const sessionSchema = welcome.properties.session.anyOf.find((s) => s.type === 'object');
+    assert.deepEqual(Object.keys(sessionSchema.properties), sessionFields);
+    assert.deepEqual(sessionSchema.required, sessionFields);
+    for (const type of ['presence', 'state']) {
+        const keys = inlineKeys(subsection(lines, type), type);
+        assert.deepEqual(Object.keys(readJson(new URL(`${type}.json`, SCHEMA_DIR)).properties), keys, type);
+    }
+    const server = readJson(new URL('server.json', SCHEMA_DIR)).properties.type.enum;
+    const messages = lines.filter((l) => l.startsWith('### `')).map((l) => /^### `([a-z_]+)`/.exec(l)[1]);
+    assert.deepEqual([...server].sort(), [...messages].sort(), 'server.json types');
 });

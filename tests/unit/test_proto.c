@@ -155,14 +155,15 @@ static void message_encoding_round_trips(void **state)
 static void error_and_ack_encoding(void **state)
 {
     (void)state;
-    json_t *j = frame_json(proto_encode_error(PROTO_E_RATE_LIMITED, "m1", NULL, NULL, 250));
+    json_t *j = frame_json(proto_encode_error(PROTO_E_RATE_LIMITED, "m1",
+                                              &(struct proto_error_detail){NULL, NULL, 250, -1}));
     assert_string_equal(json_string_value(json_object_get(j, "code")), "rate_limited");
     assert_string_equal(json_string_value(json_object_get(j, "ref")), "m1");
     assert_int_equal(json_integer_value(json_object_get(j, "retry_after_ms")), 250);
     assert_null(json_object_get(j, "field"));
     json_decref(j);
 
-    j = frame_json(proto_encode_error(PROTO_E_BAD_JSON, NULL, NULL, NULL, -1));
+    j = frame_json(proto_encode_error(PROTO_E_BAD_JSON, NULL, NULL));
     assert_true(json_is_null(json_object_get(j, "ref")));
     assert_null(json_object_get(j, "retry_after_ms"));
     json_decref(j);

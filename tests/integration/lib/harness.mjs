@@ -8,7 +8,8 @@
 // protocol/schema/server.json, and terminates the clients the test opened.
 //
 // Environment: KAMRATD (path of the binary; default build/server/kamratd under the
-// repository root), KAMRAT_ROOT (the repository root; default: found from this
+// repository root), KAMRATCTL (the admin tool; default build/tools/kamratctl),
+// KAMRAT_ROOT (the repository root; default: found from this
 // file), KAMRAT_KEEP_TMP=1 (keep the temporary directories).
 
 import { spawn } from 'node:child_process';
@@ -29,6 +30,9 @@ export const REPO = process.env.KAMRAT_ROOT
 export const KAMRATD = process.env.KAMRATD
     ? path.resolve(process.env.KAMRATD)
     : path.join(REPO, 'build/server/kamratd');
+export const KAMRATCTL = process.env.KAMRATCTL
+    ? path.resolve(process.env.KAMRATCTL)
+    : path.join(REPO, 'build/tools/kamratctl');
 export const SUBPROTOCOL = 'kamrat.v1';
 
 // Checks once a second: gone when the server ($1) is gone; kills the server when
@@ -242,11 +246,17 @@ export function makeTempDir(prefix = 'kamrat-it-') {
 
 /**
  * Runs a program to completion. Resolves {code, signal, stdout, stderr}; kills it
- * (by its PID) with SIGKILL after timeoutMs.
+ * (by its PID) with SIGKILL after timeoutMs. input (a string) is written to its
+ * stdin, which is otherwise /dev/null.
  */
-export function run(cmd, args, { timeout = 10000, env, cwd } = {}) {
+export function run(cmd, args, { timeout = 10000, env, cwd, input } = {}) {
     return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, cwd });
+        const stdin = input === undefined ? 'ignore' : 'pipe';
+        const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: env ?? process.env, cwd });
+        if (input !== undefined) {
+            child.stdin.on('error', () => {}); // a program may exit without reading it
+            child.stdin.end(input);
+        }
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));
@@ -269,6 +279,12 @@ export function run(cmd, args, { timeout = 10000, env, cwd } = {}) {
 export function runKamratd(args, opts = {}) {
     if (!fs.existsSync(KAMRATD)) throw new Error(`kamratd not found at ${KAMRATD} (set KAMRATD)`);
     return run(KAMRATD, args, opts);
+}
+
+/** Runs kamratctl with args; see run(). */
+export function runKamratctl(args, opts = {}) {
+    if (!fs.existsSync(KAMRATCTL)) throw new Error(`kamratctl not found at ${KAMRATCTL} (set KAMRATCTL)`);
+    return run(KAMRATCTL, args, opts);
 }
 
 /**
@@ -317,7 +333,8 @@ async function opensslCerts(dir) {
 /**
  * Makes a temporary directory with certificates, a data directory and a config
  * file, without starting anything. opts: limits, server (extra [server] keys or
- * overrides), tls (overrides), extra (raw text appended), logLevel, port.
+ * overrides), tls (overrides), testing ([testing] keys), openRooms (default true:
+ * hello may name a room), extra (raw text appended), logLevel, port.
  * Returns {dir, port, origin, ca, configPath, dataDir, certDir, configText}.
  */
 export async function prepareConfig(opts = {}) {
@@ -345,6 +362,11 @@ export async function prepareConfig(opts = {}) {
         return [`[${name}]`, ...lines].join('\n');
     };
     const parts = [section('server', serverKeys), section('tls', tlsKeys)];
+    // The core protocol tests join rooms by name ([testing] open_rooms); tests of
+    // groups, sessions and invites pass openRooms: false. [limits] stays last:
+    // some tests append keys to it.
+    const testing = { open_rooms: opts.openRooms === false ? undefined : 'yes', ...opts.testing };
+    if (Object.values(testing).some((v) => v !== undefined)) parts.push(section('testing', testing));
     if (opts.limits && Object.keys(opts.limits).length) parts.push(section('limits', opts.limits));
     if (opts.extra) parts.push(opts.extra);
     const configText = `${parts.join('\n\n')}\n`;
@@ -363,7 +385,7 @@ export async function startServer(opts = {}) {
     if (!fs.existsSync(KAMRATD)) {
         throw new Error(`kamratd not found at ${KAMRATD}; build it (meson setup build && ninja -C build) or set KAMRATD`);
     }
-    const cfg = await prepareConfig(opts);
+    const cfg = opts.config ?? (await prepareConfig(opts));
     const proc = spawn(KAMRATD, ['-c', cfg.configPath, ...(opts.args ?? [])], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...opts.env },
@@ -493,7 +515,11 @@ export function serverFixture(opts = {}) {
         const s = await started.catch(() => null);
         if (s) await s.stop();
     });
-    return () => (started ??= startServer(opts));
+    return () =>
+        (started ??= startServer(opts).then((srv) => {
+            srv.fixture = true; // lives for the whole file
+            return srv;
+        }));
 }
 
 // ---------------------------------------------------------------------------
@@ -1208,6 +1234,11 @@ export function test(name, opts, fn) {
         const conns = [...openConns];
         openConns.clear();
         for (const c of conns) c.terminate();
+        // A server a test started for itself ends with the test (fixtures live on),
+        // so no process keeps the runner waiting.
+        for (const srv of allServers) {
+            if (!srv.fixture && srv.alive()) await srv.stop();
+        }
         if (!failure) {
             const v = conns.flatMap((c) => c.violations.map((x) => `${c.label}: server ${x}`));
             if (v.length) failure = new Error(`server messages broke the protocol schema:\n${v.slice(0, 10).join('\n')}`);

@@ -1,0 +1,386 @@
+#include "api.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "authq.h"
+#include "config.h"
+#include "http.h"
+#include "klog.h"
+#include "leaders.h"
+#include "server.h"
+#include "store.h"
+#include "throttle.h"
+#include "util.h"
+
+#define BUSY_RETRY_MS 1000 /* what a client is told to wait when the KDF queue is full */
+#define ANSWER_MAX 512     /* the longest answer: a login's token, name and numbers */
+#define HTTP_STATUS_TOO_MANY_REQUESTS 429 /* RFC 6585; lws 4.1 has no name for it */
+
+enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT };
+
+enum req_state {
+    READING,  /* collecting the body */
+    CHECKING, /* the password check runs on a worker; the job holds the request */
+    ANSWERED, /* the answer waits for the socket to become writable */
+};
+
+struct api_req {
+    struct lws *wsi; /* NULL once the connection forgot the request */
+    struct server *srv;
+    enum endpoint ep;
+    enum req_state state;
+    bool head_only;
+    /* The answer. */
+    unsigned int status;
+    const char *allow; /* the Allow header of a 405 */
+    size_t out_len;
+    char out[ANSWER_MAX];
+    /* A login whose password is being checked. */
+    char *name;        /* as typed: the throttle key */
+    int64_t leader_id; /* 0 when no leader has this name */
+    bool disabled;
+    char username[STORE_USERNAME_MAX + 1]; /* as stored */
+    /* The request body. */
+    size_t body_len;
+    char body[API_BODY_MAX + 1];
+};
+
+bool api_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0;
+}
+
+uint64_t api_now_ms(const struct server *srv)
+{
+    return (uint64_t)((int64_t)util_wall_ms() + srv->cfg->clock_offset * 1000);
+}
+
+static void req_free(struct api_req *r)
+{
+    if (r->name) {
+        wipe(r->name, strlen(r->name));
+        free(r->name);
+    }
+    wipe(r, sizeof(*r));
+    free(r);
+}
+
+/* Settle on an answer and ask to write it. fmt makes the JSON body; with
+ * fmt NULL the answer has no body (204). */
+static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
+{
+    r->status = status;
+    r->out_len = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(r->out, sizeof(r->out), fmt, ap);
+        va_end(ap);
+        assert(n > 0 && (size_t)n < sizeof(r->out));
+        r->out_len = (size_t)n;
+    }
+    r->state = ANSWERED;
+    if (r->wsi)
+        lws_callback_on_writable(r->wsi);
+}
+
+static void answer_error(struct api_req *r, unsigned int status, const char *code)
+{
+    answer(r, status, "{\"error\":\"%s\"}\n", code);
+}
+
+static void answer_busy(struct api_req *r)
+{
+    answer(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "{\"error\":\"busy\",\"retry_after_ms\":%d}\n",
+           BUSY_RETRY_MS);
+}
+
+/* Is the header tok exactly `want`? */
+static bool header_is(struct lws *wsi, enum lws_token_indexes tok, const char *want)
+{
+    char buf[512];
+    return lws_hdr_copy(wsi, buf, sizeof(buf), tok) > 0 && strcmp(buf, want) == 0;
+}
+
+/* application/json, with or without parameters such as a charset. */
+static bool is_json(struct lws *wsi)
+{
+    char buf[128];
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        return false;
+    size_t n = strcspn(buf, "; \t");
+    return n == 16 && strncasecmp(buf, "application/json", 16) == 0;
+}
+
+/* The declared body length, or -1 when there is none or it is not a number. */
+static long long content_length(struct lws *wsi)
+{
+    char buf[32], *end;
+    if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -1;
+    long long n = strtoll(buf, &end, 10);
+    return end == buf || *end || n < 0 ? -1 : n;
+}
+
+/* ---- logout ---- */
+
+/* Every answer is 204, so a client learns nothing about the token. */
+static void logout(struct lws *wsi, struct api_req *r)
+{
+    char auth[128];
+    int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0)
+        leaders_logout(r->srv->leaders, auth + 7);
+    if (n > 0)
+        wipe(auth, (size_t)n);
+    answer(r, HTTP_STATUS_NO_CONTENT, NULL);
+}
+
+/* ---- login ---- */
+
+/* The end of a login: throttling, audit and the answer. Runs from
+ * authq_drain (or authq_free) on the lws thread, also after the connection
+ * went away, and frees the request in that case. */
+static void login_done(void *arg, const struct auth_result *res)
+{
+    struct api_req *r = arg;
+    struct server *srv = r->srv;
+    uint64_t now = util_now_ms();
+    char actor[STORE_ACTOR_MAX + 1];
+    snprintf(actor, sizeof(actor), "leader:%s", r->username);
+
+    if (res->outcome == AUTH_CANCELLED) {
+        throttle_record(srv->throttle, r->name, THROTTLE_ABORTED, now);
+        answer_busy(r);
+    } else if (res->outcome == AUTH_OK && r->leader_id && !r->disabled) {
+        throttle_record(srv->throttle, r->name, THROTTLE_SUCCESS, now);
+        if (res->phc[0] && store_leader_set_password(srv->store, config_now(srv->cfg), actor,
+                                                     r->leader_id, res->phc) < 0)
+            klog_warn("login_rehash_failed leader_id=%" PRId64 " reason=\"%s\"", r->leader_id,
+                      store_errmsg(srv->store));
+        char token[LEADERS_TOKEN_LEN + 1];
+        uint64_t expires;
+        if (leaders_login(srv->leaders, r->leader_id, r->username, api_now_ms(srv), token,
+                          &expires) < 0) {
+            klog_error("login_error reason=\"no randomness\"");
+            answer_busy(r);
+        } else {
+            klog_info("authn_login leader_id=%" PRId64, r->leader_id);
+            answer(r, HTTP_STATUS_OK,
+                   "{\"token\":\"%s\",\"username\":\"%s\",\"expires_at\":%" PRIu64
+                   ",\"idle_timeout_s\":%llu}\n",
+                   token, r->username, expires, LEADERS_IDLE_MS / 1000);
+            wipe(token, sizeof(token));
+        }
+    } else {
+        /* A wrong password, a name no leader has, or a disabled account:
+         * one answer for all, so none can be told from another. */
+        uint64_t lock = throttle_record(srv->throttle, r->name, THROTTLE_FAILURE, now);
+        if (r->leader_id) {
+            int64_t t = config_now(srv->cfg);
+            store_audit(srv->store, t, actor, "login_failed", r->disabled ? "disabled" : NULL, 0,
+                        0);
+            if (lock)
+                store_audit(srv->store, t, actor, "login_lock", NULL, 0, 0);
+        }
+        if (lock)
+            klog_info("authn_login_lock lock_ms=%" PRIu64, lock);
+        answer_error(r, HTTP_STATUS_UNAUTHORIZED, "login_failed");
+    }
+    if (!r->wsi)
+        req_free(r);
+}
+
+/* Parse {"username": "...", "password": "..."}: two non-empty strings and
+ * nothing else. Returns 0 with *name (the caller frees it) and the password
+ * in pw (wiped by the caller), or -1. */
+static int parse_login(const char *body, size_t len, char **name, char *pw, size_t pwlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    int rc = -1;
+    if (!root || !json_is_object(root) || json_object_size(root) != 2)
+        goto out;
+    json_t *u = json_object_get(root, "username"), *p = json_object_get(root, "password");
+    if (!json_is_string(u) || !json_is_string(p) || json_string_length(u) == 0 ||
+        json_string_length(p) == 0 || json_string_length(p) >= pwlen)
+        goto out;
+    /* jansson refuses \u0000, so lengths and C strings agree. */
+    memcpy(pw, json_string_value(p), json_string_length(p) + 1);
+    *name = xstrdup(json_string_value(u));
+    rc = 0;
+out:
+    json_decref(root); /* proto_init made jansson wipe what it frees */
+    return rc;
+}
+
+static void login(struct api_req *r)
+{
+    struct server *srv = r->srv;
+    char pw[API_BODY_MAX + 1];
+    int rc = parse_login(r->body, r->body_len, &r->name, pw, sizeof(pw));
+    wipe(r->body, r->body_len);
+    r->body_len = 0;
+    if (rc < 0) {
+        answer_error(r, HTTP_STATUS_BAD_REQUEST, "bad_request");
+        return;
+    }
+
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    memset(&peer, 0, sizeof(peer));
+    if (getpeername(lws_get_socket_fd(r->wsi), (struct sockaddr *)&peer, &plen) < 0)
+        plen = 0; /* throttle counts it with every other unknown address */
+    uint64_t wait =
+        throttle_check(srv->throttle, r->name, (struct sockaddr *)&peer, plen, util_now_ms());
+    if (wait) {
+        answer(r, HTTP_STATUS_TOO_MANY_REQUESTS,
+               "{\"error\":\"throttled\",\"retry_after_ms\":%" PRIu64 "}\n", wait);
+        goto out;
+    }
+
+    /* From here on, every path records the attempt exactly once. */
+    struct store_leader leader;
+    memset(&leader, 0, sizeof(leader));
+    const char *phc = NULL; /* NULL: nobody has this name, check against the dummy */
+    if (strlen(r->name) <= STORE_USERNAME_MAX) {
+        int e = store_leader_get(srv->store, r->name, &leader);
+        if (e == 0) {
+            phc = leader.password_hash;
+            r->leader_id = leader.id;
+            r->disabled = leader.disabled;
+            snprintf(r->username, sizeof(r->username), "%s", leader.username);
+        } else if (e != STORE_E_NOT_FOUND) {
+            klog_warn("login_store_failed reason=\"%s\"", store_strerror(e));
+            throttle_record(srv->throttle, r->name, THROTTLE_ABORTED, util_now_ms());
+            answer_busy(r);
+            goto out;
+        }
+    }
+    if (auth_submit_verify(srv->authq, phc, pw, login_done, r) < 0) {
+        throttle_record(srv->throttle, r->name, THROTTLE_ABORTED, util_now_ms());
+        klog_info("authn_login_busy");
+        answer_busy(r);
+        goto out;
+    }
+    r->state = CHECKING;
+out:
+    wipe(&leader, sizeof(leader));
+    wipe(pw, sizeof(pw));
+}
+
+/* ---- lws callbacks ---- */
+
+int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
+{
+    api_on_closed(slot); /* lws starts each request on fresh user space; be sure */
+    struct api_req *r = xcalloc(1, sizeof(*r));
+    r->wsi = wsi;
+    r->srv = server_of(wsi);
+    r->state = READING;
+    *slot = r;
+
+    r->ep = EP_NONE;
+    if (strcmp(path, "/api/login") == 0)
+        r->ep = EP_LOGIN;
+    else if (strcmp(path, "/api/logout") == 0)
+        r->ep = EP_LOGOUT;
+    r->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    long long clen = content_length(wsi);
+
+    if (r->ep == EP_NONE) {
+        answer_error(r, HTTP_STATUS_NOT_FOUND, "not_found");
+    } else if (!post) {
+        r->allow = "POST";
+        answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");
+    } else if (!header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
+        /* The same rule as the WebSocket upgrade: another site's page must
+         * not be able to log in or out through a visitor's browser. */
+        klog_info("authz_fail reason=origin path=%s", r->ep == EP_LOGIN ? "login" : "logout");
+        answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
+    } else if (r->ep == EP_LOGOUT) {
+        logout(wsi, r);
+    } else if (clen > API_BODY_MAX) {
+        answer_error(r, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_large");
+    } else if (clen < 0) {
+        /* lws 4.1 reads no chunked request bodies. */
+        answer_error(r, HTTP_STATUS_LENGTH_REQUIRED, "length_required");
+    } else if (!is_json(wsi)) {
+        answer_error(r, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    }
+    return 0;
+}
+
+int api_on_body(struct lws *wsi, struct api_req **slot, const void *in, size_t len)
+{
+    struct api_req *r = *slot;
+    (void)wsi;
+    /* A body after an early answer is read and dropped by lws. */
+    if (!r || r->state != READING || r->ep != EP_LOGIN)
+        return 0;
+    if (len > API_BODY_MAX - r->body_len) {
+        wipe(r->body, r->body_len);
+        r->body_len = 0;
+        answer_error(r, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_large");
+        return 0;
+    }
+    if (len) /* lws passes in NULL for an empty body */
+        memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    return 0;
+}
+
+int api_on_body_done(struct lws *wsi, struct api_req **slot)
+{
+    struct api_req *r = *slot;
+    (void)wsi;
+    if (r && r->state == READING && r->ep == EP_LOGIN)
+        login(r);
+    return 0;
+}
+
+int api_on_writable(struct lws *wsi, struct api_req **slot)
+{
+    struct api_req *r = *slot;
+    if (!r || r->state != ANSWERED)
+        return 0;
+    const char *mime = r->out_len ? "application/json" : NULL;
+    if (http_write_headers(wsi, r->status, mime, r->out_len, 1, r->allow))
+        return -1;
+    if (r->out_len && !r->head_only) {
+        unsigned char buf[LWS_PRE + ANSWER_MAX];
+        memcpy(buf + LWS_PRE, r->out, r->out_len);
+        int n = lws_write(wsi, buf + LWS_PRE, r->out_len, LWS_WRITE_HTTP_FINAL);
+        wipe(buf + LWS_PRE, r->out_len);
+        if (n < (int)r->out_len)
+            return -1;
+    }
+    *slot = NULL;
+    req_free(r);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void api_on_closed(struct api_req **slot)
+{
+    struct api_req *r = *slot;
+    if (!r)
+        return;
+    *slot = NULL;
+    if (r->state == CHECKING)
+        r->wsi = NULL; /* login_done frees it */
+    else
+        req_free(r);
+}

@@ -1,0 +1,194 @@
+#include "gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "klog.h"
+#include "leaders.h"
+#include "store.h"
+#include "util.h"
+
+struct gate {
+    const struct config *cfg;
+    struct store *store;
+    struct leaders *leaders;
+};
+
+struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders)
+{
+    struct gate *g = xcalloc(1, sizeof(*g));
+    g->cfg = cfg;
+    g->store = store;
+    g->leaders = leaders;
+    return g;
+}
+
+void gate_free(struct gate *g)
+{
+    free(g);
+}
+
+int64_t gate_now(const struct gate *g)
+{
+    return config_now(g->cfg);
+}
+
+void gate_ticket_clear(struct gate_ticket *t)
+{
+    free((char *)t->session.group);
+    free((char *)t->session.description);
+    free((char *)t->session.agreement);
+    free((char *)t->session.language);
+    free(t->leader_name);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The session of group_id a member may be in now (lobby open or running), or
+ * 0 with *next_start the next one's start (-1: none planned). */
+static int64_t current_session(struct gate *g, int64_t group_id, int64_t now,
+                               struct store_session *out, int64_t *next_start)
+{
+    struct store_session *list = NULL;
+    size_t n = 0;
+    int64_t found = 0;
+    *next_start = -1;
+    if (store_session_list(g->store, group_id, now, &list, &n) < 0)
+        return 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        enum store_session_state st = store_session_state(&list[i], now);
+        if (st == STORE_SESSION_LOBBY || st == STORE_SESSION_RUNNING) {
+            *out = list[i];
+            found = list[i].id;
+        } else if (st == STORE_SESSION_SCHEDULED && *next_start < 0) {
+            *next_start = list[i].starts_at;
+        }
+    }
+    free(list);
+    return found;
+}
+
+/* Fill the ticket's session facts from the store. */
+static enum proto_err fill_session(struct gate *g, const struct store_session *se,
+                                   struct gate_ticket *t)
+{
+    struct store_group grp;
+    if (store_group_get_id(g->store, se->group_id, &grp) < 0)
+        return PROTO_E_INTERNAL;
+    snprintf(t->key, sizeof(t->key), "#%lld", (long long)se->id);
+    t->session = (struct proto_session_info){
+        .id = (uint64_t)se->id,
+        .group = xstrdup(grp.name),
+        .language = xstrdup(grp.language),
+        .description = xstrdup(grp.description),
+        .agreement = xstrdup(grp.agreement),
+        .starts_at = (uint64_t)se->starts_at * 1000u,
+        .ends_at = (uint64_t)se->ends_at * 1000u,
+    };
+    t->ends_at = se->ends_at;
+    t->max_participants = (uint32_t)grp.max_participants;
+    store_group_clear(&grp);
+    return PROTO_OK;
+}
+
+static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
+                                   struct gate_ticket *t, struct proto_error_detail *d)
+{
+    int64_t now = gate_now(g);
+    unsigned char hash[AUTH_DIGEST_LEN];
+    struct store_invite inv;
+    if (auth_token_hash(cmd->u.hello.invite, hash) < 0 ||
+        store_invite_find(g->store, hash, now, &inv) < 0)
+        return PROTO_E_INVITE_INVALID;
+    struct store_session se;
+    int64_t next;
+    if (!current_session(g, inv.group_id, now, &se, &next)) {
+        d->next_start = next < 0 ? -1 : next * 1000;
+        return PROTO_E_NO_SESSION;
+    }
+    t->role = PROTO_ROLE_PARTICIPANT;
+    t->name = cmd->u.hello.name;
+    t->name_len = cmd->u.hello.name_len;
+    t->personal_invite = inv.kind == STORE_INVITE_PERSONAL ? inv.id : 0;
+    return fill_session(g, &se, t);
+}
+
+static bool leads_group(struct gate *g, int64_t leader_id, int64_t group_id)
+{
+    struct store_group *groups = NULL;
+    size_t n = 0;
+    bool yes = false;
+    if (store_leader_groups(g->store, leader_id, &groups, &n) < 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        yes |= groups[i].id == group_id;
+    store_group_list_free(groups, n);
+    return yes;
+}
+
+static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
+                                   struct gate_ticket *t, struct proto_error_detail *d)
+{
+    const struct leader_login *login =
+        leaders_lookup(g->leaders, cmd->u.hello.token,
+                       (uint64_t)((int64_t)util_wall_ms() + g->cfg->clock_offset * 1000));
+    struct store_leader who;
+    if (!login || store_leader_get(g->store, login->username, &who) < 0 || who.disabled ||
+        who.id != login->leader_id)
+        return PROTO_E_TOKEN_INVALID;
+    int64_t now = gate_now(g);
+    struct store_session se;
+    /* A session of another group and one that does not exist answer alike. */
+    if (store_session_get(g->store, (int64_t)cmd->u.hello.session, &se) < 0 ||
+        !leads_group(g, who.id, se.group_id))
+        return PROTO_E_FORBIDDEN;
+    enum store_session_state st = store_session_state(&se, now);
+    if (st != STORE_SESSION_LOBBY && st != STORE_SESSION_RUNNING) {
+        d->next_start = st == STORE_SESSION_SCHEDULED ? se.starts_at * 1000 : -1;
+        return PROTO_E_NO_SESSION;
+    }
+    t->role = PROTO_ROLE_LEADER;
+    t->leader_name = xstrdup(who.username);
+    t->name = t->leader_name;
+    t->name_len = strlen(who.username);
+    return fill_session(g, &se, t);
+}
+
+enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct gate_ticket *t,
+                          struct proto_error_detail *d)
+{
+    memset(t, 0, sizeof(*t));
+    *d = (struct proto_error_detail){NULL, NULL, -1, -1};
+    enum proto_err e;
+    if (cmd->u.hello.invite[0]) {
+        e = check_invite(g, cmd, t, d);
+    } else if (cmd->u.hello.token[0]) {
+        e = check_leader(g, cmd, t, d);
+    } else if (g->cfg->open_rooms) {
+        snprintf(t->key, sizeof(t->key), "%s", cmd->u.hello.room);
+        t->role = PROTO_ROLE_PARTICIPANT;
+        t->name = cmd->u.hello.name;
+        t->name_len = cmd->u.hello.name_len;
+        return PROTO_OK;
+    } else {
+        d->field = "room";
+        return PROTO_E_FORBIDDEN; /* rooms are entered by invite */
+    }
+    if (e)
+        gate_ticket_clear(t);
+    return e;
+}
+
+enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t)
+{
+    if (!t->personal_invite)
+        return PROTO_OK;
+    int rc = store_invite_use(g->store, t->personal_invite, gate_now(g));
+    if (rc < 0) {
+        if (rc != STORE_E_NOT_FOUND)
+            klog_error("invite_redeem_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INVITE_INVALID;
+    }
+    return PROTO_OK;
+}

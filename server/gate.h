@@ -1,0 +1,67 @@
+/*
+ * gate: who may enter which room. Turns a hello into a ticket: the room it
+ * opens onto, the role and the name, and for a session room the group and
+ * session facts members are shown.
+ *
+ * Participants come with an invite: it must be valid for a group whose
+ * session is open now (lobby or running); a personal invite is consumed only
+ * when its holder actually enters (gate_redeem), so arriving early does not
+ * burn it. Leaders come with a login token and name a session of a group
+ * they lead. Expired, revoked, used and unknown invites are alike to the
+ * client (invite_invalid).
+ *
+ * [testing] open_rooms lets a hello name a room instead (core protocol tests
+ * and benchmarks, loopback only).
+ *
+ * Side path: gate reads the store (SQLite) once per hello, never per message.
+ * Thread: the lws thread.
+ */
+#ifndef KAMRAT_GATE_H
+#define KAMRAT_GATE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "proto.h"
+
+struct gate;
+struct store;
+struct leaders;
+
+#define GATE_KEY_MAX (PROTO_ROOM_MAX + 2)
+
+struct gate_ticket {
+    char key[GATE_KEY_MAX + 1]; /* the room: a name, or "#<session id>" */
+    enum proto_role role;
+    const char *name; /* the pseudonym (borrowed from the command) or the leader's username */
+    size_t name_len;
+    /* Session rooms only (session.id == 0 for an open room): */
+    struct proto_session_info session; /* strings owned by the ticket */
+    int64_t ends_at;                   /* Unix seconds */
+    uint32_t max_participants;
+    int64_t personal_invite; /* 0, or the personal invite gate_redeem consumes */
+    char *leader_name;       /* owned copy behind name, for leaders */
+};
+
+/* Borrows cfg, store and leaders for the gate's lifetime. */
+struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders);
+void gate_free(struct gate *g);
+
+/*
+ * Check a decoded hello. Returns PROTO_OK and fills t (release it with
+ * gate_ticket_clear), or an error code with d filled (next_start for
+ * no_session). Nothing is consumed.
+ */
+enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct gate_ticket *t,
+                          struct proto_error_detail *d);
+
+/* Consume the ticket's personal invite, if it has one. Returns PROTO_OK, or
+ * PROTO_E_INVITE_INVALID when another redemption won the race. */
+enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t);
+
+void gate_ticket_clear(struct gate_ticket *t);
+
+/* The wall clock schedules run on (config_now), in seconds. */
+int64_t gate_now(const struct gate *g);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * leaders: the leader login sessions kamratd holds in memory, one per
+ * successful POST /api/login (DESIGN.md §5, TESTPLAN §2 "Secrets").
+ *
+ * A login is found by its token, a 43-character base64url string the client
+ * keeps and sends in its WebSocket hello. The registry never holds the
+ * token itself, only its SHA-256 digest with the leader's id and username,
+ * and wipes the digest when the login is dropped. A login ends when it is
+ * logged out, revoked, unused for LEADERS_IDLE_MS, or LEADERS_ABSOLUTE_MS
+ * after it began, whichever comes first. The registry holds at most
+ * LEADERS_MAX logins: a new one evicts the oldest.
+ *
+ * Expiry is checked lazily on every lookup; leaders_sweep drops every
+ * expired login at once and is meant for a timer, so memory does not wait
+ * for the next lookup.
+ *
+ * Time is passed in as milliseconds of one clock the caller chooses and
+ * keeps using (kamratd: api_now_ms(), the wall clock in ms plus
+ * [testing] clock_offset), so tests need no sleeping.
+ *
+ * Nothing here logs. Thread: the owner's only (the lws thread).
+ */
+#ifndef KAMRAT_LEADERS_H
+#define KAMRAT_LEADERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEADERS_IDLE_MS (30 * 60 * 1000ULL)          /* unused this long: expired */
+#define LEADERS_ABSOLUTE_MS (12 * 60 * 60 * 1000ULL) /* this long after the login: expired */
+#define LEADERS_MAX 10000                            /* logins held at once */
+#define LEADERS_TOKEN_LEN 43                         /* AUTH_TOKEN_LEN */
+
+struct leaders;
+
+/* What a lookup tells about a live login. */
+struct leader_login {
+    int64_t leader_id;
+    const char *username; /* as stored, e.g. "aino" */
+};
+
+/* An empty registry (never NULL: allocation failure aborts). */
+struct leaders *leaders_new(void);
+
+/* Drop (and wipe) every login and free the registry. leaders_free(NULL) is
+ * a no-op. */
+void leaders_free(struct leaders *l);
+
+/*
+ * Start a login for leader_id and username (copied; at most 64 bytes are
+ * kept) at now_ms. Writes the new token (43 characters and a NUL) into
+ * token_out: give it to the client and forget it. *expires_at_ms gets the
+ * absolute expiry, now_ms + LEADERS_ABSOLUTE_MS. When the registry is full
+ * the oldest login is dropped first. Returns 0, or -1 when no random token
+ * could be made (then token_out is "" and nothing changed).
+ */
+int leaders_login(struct leaders *l, int64_t leader_id, const char *username, uint64_t now_ms,
+                  char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms);
+
+/*
+ * The live login whose token is `token` (a NUL-terminated string a client
+ * sent; any length), or NULL when there is none. A login found expired at
+ * now_ms is dropped and NULL returned; a live one's idle timer restarts at
+ * now_ms. Digests are compared in constant time. The result is borrowed
+ * until the next call that may drop logins (leaders_login, _logout,
+ * _revoke_leader, _sweep, _free, or a lookup that finds this one expired):
+ * copy what you keep.
+ */
+const struct leader_login *leaders_lookup(struct leaders *l, const char *token, uint64_t now_ms);
+
+/* End the login whose token is `token`; nothing happens when there is
+ * none (a logout answers the same either way). */
+void leaders_logout(struct leaders *l, const char *token);
+
+/* End every login of leader_id (the account was disabled or its password
+ * changed). Returns how many ended. */
+size_t leaders_revoke_leader(struct leaders *l, int64_t leader_id);
+
+/* Drop every login expired at now_ms. Returns how many were dropped. */
+size_t leaders_sweep(struct leaders *l, uint64_t now_ms);
+
+/* Logins held now, expired ones not yet swept included. */
+size_t leaders_count(const struct leaders *l);
+
+#endif

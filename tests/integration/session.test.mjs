@@ -1,0 +1,190 @@
+// Rooms are sessions of groups (protocol/README.md §4): participants enter with
+// an invite and wait in the lobby until a leader of the group opens the session;
+// they must accept the agreement before posting; the room closes at the end.
+// Everything is set up with the real kamratctl and a leader login over HTTPS.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO, connect, httpRequest, prepareConfig, startServer, test, uid, within } from './lib/harness.mjs';
+
+const KAMRATCTL = process.env.KAMRATCTL ?? path.join(REPO, 'build/tools/kamratctl');
+const PASSWORD = 'lived experience 2026';
+
+/** Runs kamratctl on cfg's configuration, input (if any) on its stdin. */
+function ctl(cfg, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(KAMRATCTL, ['-c', cfg.configPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('error', reject);
+        child.stdin.on('error', () => {}); // it may exit before reading: its status tells
+        child.on('close', (code) => {
+            if (code === 0) resolve(out);
+            else reject(new Error(`kamratctl ${args.join(' ')} exited ${code}: ${err}`));
+        });
+        child.stdin.end(input ?? '');
+    });
+}
+
+/** "YYYY-MM-DD HH:MM" in UTC, minutes from now (rounded down). */
+function utcStamp(minutesFromNow) {
+    const d = new Date(Date.now() + minutesFromNow * 60000);
+    return d.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** A group with a leader, a session whose lobby is open now, and a group invite. */
+async function setUpGroup(cfg, group, leader, { start = 5, duration = 60, personal = false } = {}) {
+    await ctl(cfg, ['group', 'add', group, '--language', 'fi', '--description', 'Vertaistukea', '--max', '4']);
+    fs.writeFileSync(path.join(cfg.dir, 'agreement.txt'), 'What is said here stays here.\n');
+    await ctl(cfg, ['group', 'edit', group, '--agreement-file', path.join(cfg.dir, 'agreement.txt')]);
+    await ctl(cfg, ['leader', 'add', leader, '--password-stdin'], PASSWORD);
+    await ctl(cfg, ['group', 'leader', 'add', group, leader]);
+    await ctl(cfg, ['session', 'add', group, '--start', utcStamp(start), '--duration', String(duration), '--tz', 'UTC', '--lobby', '15']);
+    const sessions = JSON.parse(await ctl(cfg, ['--json', 'session', 'list', group]));
+    const link = await ctl(cfg, ['invite', 'create', group, ...(personal ? ['--personal'] : [])]);
+    const code = link.match(/\/j\/([A-Za-z0-9_-]{22})/)[1];
+    return { session: sessions[0].id, code };
+}
+
+async function login(server, username, password = PASSWORD) {
+    const r = await httpRequest(server, {
+        method: 'POST',
+        path: '/api/login',
+        headers: { 'Content-Type': 'application/json', Origin: server.origin },
+        body: JSON.stringify({ username, password }),
+    });
+    assert.equal(r.status, 200, `login: ${r.status} ${r.body}`);
+    return JSON.parse(r.body).token;
+}
+
+async function hello(server, fields, label) {
+    const client = await connect(server, { label });
+    client.send({ type: 'hello', id: uid('h'), ...fields });
+    const reply = await client.nextReply(5000);
+    return { client, reply };
+}
+
+test('invite -> lobby -> agree -> a leader opens -> chat; the lobby sees nothing before', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const { session, code } = await setUpGroup(cfg, 'Torstairyhmä', 'aino');
+    const s = await startServer({ config: cfg });
+
+    const p = await hello(s, { invite: code, name: 'Sol' }, 'Sol');
+    assert.equal(p.reply.type, 'welcome', JSON.stringify(p.reply));
+    assert.equal(p.reply.state, 'lobby');
+    assert.deepEqual(p.reply.members, [], 'the lobby shows nobody');
+    assert.equal(p.reply.session.group, 'Torstairyhmä');
+    assert.equal(p.reply.session.agreement, 'What is said here stays here.\n');
+    assert.equal(p.reply.agreed, false);
+
+    p.client.send({ type: 'say', id: 'early', text: 'hello?' });
+    assert.equal((await p.client.next({ type: 'error' })).code, 'in_lobby');
+    p.client.send({ type: 'open', id: 'not-mine' });
+    assert.equal((await p.client.next({ type: 'error' })).code, 'forbidden');
+    p.client.send({ type: 'agree', id: 'ok' });
+    const agreed = await p.client.next({ type: 'ack' });
+    assert.equal(agreed.ref, 'ok');
+    assert.equal(agreed.seq, undefined);
+
+    const token = await login(s, 'aino');
+    const l = await hello(s, { token, session }, 'Aino');
+    assert.equal(l.reply.type, 'welcome', JSON.stringify(l.reply));
+    assert.equal(l.reply.role, 'leader');
+    assert.equal(l.reply.name, 'aino');
+    assert.equal(l.reply.state, 'lobby');
+    assert.deepEqual(l.reply.members.map((m) => m.name), ['aino'], 'the leader does not see the lobby as members');
+
+    l.client.send({ type: 'open', id: 'open' });
+    const opened = await l.client.next({ type: 'ack' });
+    const state = await l.client.next({ type: 'state' });
+    assert.equal(state.state, 'open');
+    assert.equal(opened.seq, state.seq);
+
+    const snapshot = await p.client.next({ type: 'welcome' });
+    assert.equal(snapshot.state, 'open');
+    assert.equal(snapshot.token, null);
+    assert.deepEqual(snapshot.members.map((m) => m.name).sort(), ['Sol', 'aino']);
+    await p.client.next((m) => m.type === 'presence' && m.name === 'Sol');
+    await l.client.next((m) => m.type === 'presence' && m.name === 'Sol');
+
+    p.client.send({ type: 'say', id: 'hi', text: 'Kiitos että olette täällä' });
+    const ack = await p.client.next({ type: 'ack' });
+    const seen = await l.client.next({ type: 'message' });
+    assert.equal(seen.seq, ack.seq);
+    assert.equal(seen.text, 'Kiitos että olette täällä');
+
+    // Someone who has not agreed may not post.
+    const q = await hello(s, { invite: code, name: 'Kim' }, 'Kim');
+    assert.equal(q.reply.state, 'open');
+    q.client.send({ type: 'say', id: 'x', text: 'hi' });
+    assert.equal((await q.client.next({ type: 'error' })).code, 'agreement_required');
+});
+
+test('invites: personal ones work once; revoked and unknown ones are refused alike', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const { code } = await setUpGroup(cfg, 'Stödgruppen', 'britt', { personal: true });
+    const s = await startServer({ config: cfg });
+    const first = await hello(s, { invite: code, name: 'Ada' }, 'Ada');
+    assert.equal(first.reply.type, 'welcome');
+    const again = await hello(s, { invite: code, name: 'Bea' }, 'Bea');
+    assert.equal(again.reply.code, 'invite_invalid', 'a personal invite is used up');
+
+    const link = await ctl(cfg, ['invite', 'create', 'Stödgruppen']);
+    const group = link.match(/\/j\/([A-Za-z0-9_-]{22})/)[1];
+    assert.equal((await hello(s, { invite: group, name: 'Cy' }, 'Cy')).reply.type, 'welcome');
+    const list = JSON.parse(await ctl(cfg, ['--json', 'invite', 'list']));
+    const active = list.find((i) => i.kind === 'group');
+    await ctl(cfg, ['invite', 'revoke', String(active.id)]);
+    const revoked = await hello(s, { invite: group, name: 'Dee' }, 'Dee');
+    const unknown = await hello(s, { invite: 'A'.repeat(22), name: 'Eve' }, 'Eve');
+    assert.equal(revoked.reply.code, 'invite_invalid', 'a revoked invite is refused at once');
+    assert.equal(unknown.reply.code, 'invite_invalid');
+    assert.equal(revoked.reply.message, unknown.reply.message);
+});
+
+test('outside a session: no_session with the next start; leaders of other groups are refused', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const later = await setUpGroup(cfg, 'Later', 'lena', { start: 120 });
+    const now = await setUpGroup(cfg, 'Now', 'nils');
+    const s = await startServer({ config: cfg });
+    const early = await hello(s, { invite: later.code, name: 'Ola' }, 'Ola');
+    assert.equal(early.reply.code, 'no_session');
+    assert.equal(typeof early.reply.next_start, 'number');
+    assert.ok(early.reply.next_start > Date.now() + 60 * 60000, 'next_start is the session in two hours');
+    // It was only early: the personal-or-group invite still works once the lobby opens (not consumed).
+
+    const lenaToken = await login(s, 'lena');
+    const other = await hello(s, { token: lenaToken, session: now.session }, 'lena');
+    assert.equal(other.reply.code, 'forbidden', "a leader cannot enter another group's session");
+    const none = await hello(s, { token: lenaToken, session: 999999 }, 'lena2');
+    assert.equal(none.reply.code, 'forbidden', 'a missing session answers the same');
+    const bogus = await hello(s, { token: 'x'.repeat(43), session: now.session }, 'nobody');
+    assert.equal(bogus.reply.code, 'token_invalid');
+    const noRoom = await hello(s, { room: 'lobby', name: 'Old' }, 'old');
+    assert.equal(noRoom.reply.code, 'forbidden', 'rooms by name are for the testing mode only');
+});
+
+test('the session ends: everyone gets state ended and close 4410', async () => {
+    const cfg = await prepareConfig({ openRooms: false, limits: { session_grace: 0 } });
+    // A 15-minute session; kamratd's clock is set 3 s before its end.
+    const { session, code } = await setUpGroup(cfg, 'Ending', 'erik', { start: 1, duration: 15 });
+    const sessions = JSON.parse(await ctl(cfg, ['--json', 'session', 'list', 'Ending']));
+    const endsAt = Date.parse(sessions[0].ends_at) / 1000;
+    assert.ok(Number.isFinite(endsAt), `session list gives the end: ${JSON.stringify(sessions[0])}`);
+    const offset = Math.floor(endsAt - 3 - Date.now() / 1000);
+    fs.writeFileSync(cfg.configPath, fs.readFileSync(cfg.configPath, 'utf8') + `\n[testing]\nclock_offset = ${offset}\n`);
+    const s = await startServer({ config: cfg });
+    const p = await hello(s, { invite: code, name: 'Pia' }, 'Pia');
+    assert.equal(p.reply.type, 'welcome', JSON.stringify(p.reply));
+    const l = await hello(s, { token: await login(s, 'erik'), session }, 'erik');
+    assert.equal(l.reply.type, 'welcome', JSON.stringify(l.reply));
+    const ended = await l.client.next({ type: 'state' }, 8000);
+    assert.equal(ended.state, 'ended');
+    assert.equal((await p.client.next({ type: 'state' }, 2000)).state, 'ended', 'the lobby hears it too');
+    assert.equal((await within(l.client.closed, 3000, 'leader closed')).code, 4410);
+    assert.equal((await within(p.client.closed, 3000, 'participant closed')).code, 4410);
+});

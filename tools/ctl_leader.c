@@ -1,0 +1,299 @@
+/*
+ * kamratctl leader ...: leader accounts. Passwords come from the terminal
+ * (twice, echo off) or one line of stdin, never from argv; only their
+ * Argon2id hashes reach the store, and every copy is wiped after use.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "ctl.h"
+#include "util.h"
+
+#define PASSWORD_MIN 10
+#define PASSWORD_MAX 128
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Strip a trailing "\n" or "\r\n"; false when line had none (too long). */
+static bool chomp(char *line)
+{
+    size_t n = strlen(line);
+    if (n == 0 || line[n - 1] != '\n')
+        return false;
+    line[--n] = '\0';
+    if (n && line[n - 1] == '\r')
+        line[n - 1] = '\0';
+    return true;
+}
+
+/* Read one line from the terminal with echo off. Returns 0, or -1 when
+ * there is no terminal, -2 when interrupted or the line is too long. */
+static int tty_line(const char *prompt, char *buf, size_t buflen)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct termios old, quiet;
+    if (tcgetattr(fd, &old) < 0) {
+        close(fd);
+        return -1;
+    }
+    /* Signals only set a flag; read() returns EINTR and echo comes back. */
+    struct sigaction sa = {.sa_handler = on_signal}, saved[3];
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &sa, &saved[i]);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    int rc = -2;
+    if (write(fd, prompt, strlen(prompt)) >= 0 && tcsetattr(fd, TCSAFLUSH, &quiet) == 0) {
+        size_t n = 0;
+        char ch;
+        while (!interrupted && n + 1 < buflen) {
+            ssize_t r = read(fd, &ch, 1);
+            if (r != 1)
+                break;
+            buf[n++] = ch;
+            if (ch == '\n')
+                break;
+        }
+        buf[n] = '\0';
+        rc = !interrupted && chomp(buf) ? 0 : -2;
+        tcsetattr(fd, TCSAFLUSH, &old);
+        if (interrupted && write(fd, "\n", 1) < 0)
+            rc = -2; /* the message that follows starts on a new line anyway */
+    }
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &saved[i], NULL);
+    close(fd);
+    return rc;
+}
+
+/* The password typed twice on the terminal into buf. Returns 0 or an exit
+ * code. */
+static int password_from_tty(struct ctl *c, const char *username, char *buf, size_t buflen)
+{
+    char again[1024], prompt[96];
+    snprintf(prompt, sizeof(prompt), "New password for %s: ", username);
+    int r = tty_line(prompt, buf, buflen), rc = 0;
+    if (r == 0)
+        r = tty_line("Repeat the password: ", again, sizeof(again));
+    if (r == -1)
+        rc = ctl_complain(c, EXIT_USAGE,
+                          "no terminal to ask for the password on: use --password-stdin");
+    else if (r < 0)
+        rc = ctl_complain(c, EXIT_FAIL, "password entry interrupted");
+    else if (strcmp(buf, again) != 0)
+        rc = ctl_complain(c, EXIT_FAIL, "the passwords differ; nothing changed");
+    wipe(again, sizeof(again));
+    return rc;
+}
+
+/* A new password for username into buf, from one line of stdin or the
+ * terminal (twice), within the policy. Returns 0 or an exit code; buf is
+ * wiped on failure. */
+static int read_new_password(struct ctl *c, bool from_stdin, const char *username, char *buf,
+                             size_t buflen)
+{
+    int rc = 0;
+    if (from_stdin) {
+        if (!fgets(buf, (int)buflen, stdin) || (!chomp(buf) && !feof(stdin)))
+            rc = ctl_complain(c, EXIT_USAGE, "expected one line of at most %d characters on stdin",
+                              PASSWORD_MAX);
+    } else {
+        rc = password_from_tty(c, username, buf, buflen);
+    }
+    size_t chars = rc ? 0 : ctl_width(buf);
+    if (rc == 0 && (chars < PASSWORD_MIN || chars > PASSWORD_MAX))
+        rc = ctl_complain(c, EXIT_FAIL, "a password has %d to %d characters, this one %zu",
+                          PASSWORD_MIN, PASSWORD_MAX, chars);
+    if (rc)
+        wipe(buf, buflen);
+    return rc;
+}
+
+/* The options of leader add and passwd: only --password-stdin. */
+static int password_options(struct ctl *c, int argc, char **argv, int *from_stdin)
+{
+    const struct option longopts[] = {
+        {"password-stdin", no_argument, from_stdin, 1},
+        {NULL, 0, NULL, 0},
+    };
+    return ctl_options(c, argc, argv, longopts, NULL, NULL, 1, 1);
+}
+
+/* Ask for a new password and hash it into phc. Returns 0 or an exit code. */
+static int new_password_hash(struct ctl *c, bool from_stdin, const char *username,
+                             char phc[AUTH_PHC_MAX])
+{
+    char pw[1024];
+    int rc = read_new_password(c, from_stdin, username, pw, sizeof(pw));
+    if (rc == 0 && auth_hash_password(pw, phc, AUTH_PHC_MAX) < 0)
+        rc = ctl_complain(c, EXIT_FAIL, "cannot hash the password");
+    wipe(pw, sizeof(pw));
+    return rc;
+}
+
+static int cmd_leader_add(struct ctl *c, int argc, char **argv)
+{
+    int from_stdin = 0;
+    int rc = password_options(c, argc, argv, &from_stdin);
+    if (rc)
+        return rc;
+    const char *username = argv[optind];
+    if (!store_username_valid(username))
+        return ctl_complain(c, EXIT_USAGE, "a username has 3 to %d characters of a-z 0-9 . _ -",
+                            STORE_USERNAME_MAX);
+    struct store_leader l;
+    if (store_leader_get(c->store, username, &l) == 0) {
+        wipe(&l, sizeof(l));
+        return ctl_complain(c, EXIT_FAIL, "a leader named \"%s\" already exists", username);
+    }
+    char phc[AUTH_PHC_MAX];
+    if ((rc = new_password_hash(c, from_stdin, username, phc)))
+        return rc;
+    int64_t id;
+    int e = store_leader_add(c->store, c->now, c->actor, username, phc, &id);
+    wipe(phc, sizeof(phc));
+    if (e == STORE_E_EXISTS)
+        return ctl_complain(c, EXIT_FAIL, "a leader named \"%s\" already exists", username);
+    if (e < 0)
+        return ctl_store_failed(c, e, "leader");
+    return ctl_done(c, json_pack("{sI ss}", "id", (json_int_t)id, "username", username),
+                    "leader %s added\n", username);
+}
+
+static int cmd_leader_passwd(struct ctl *c, int argc, char **argv)
+{
+    int from_stdin = 0;
+    int rc = password_options(c, argc, argv, &from_stdin);
+    if (rc)
+        return rc;
+    struct store_leader l;
+    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+        return rc;
+    char phc[AUTH_PHC_MAX];
+    if ((rc = new_password_hash(c, from_stdin, l.username, phc)) == 0) {
+        int e = store_leader_set_password(c->store, c->now, c->actor, l.id, phc);
+        if (e < 0)
+            rc = ctl_store_failed(c, e, "leader");
+        else
+            rc = ctl_done(c, json_pack("{ss sb}", "username", l.username, "password_changed", 1),
+                          "password of %s changed\n", l.username);
+    }
+    wipe(phc, sizeof(phc));
+    wipe(&l, sizeof(l));
+    return rc;
+}
+
+static int leader_set_disabled(struct ctl *c, int argc, char **argv, bool disabled)
+{
+    int rc = ctl_plain_args(c, argc, argv, 1, 1);
+    if (rc)
+        return rc;
+    struct store_leader l;
+    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+        return rc;
+    int e = store_leader_set_disabled(c->store, c->now, c->actor, l.id, disabled);
+    const char *state = disabled ? "disabled" : "enabled";
+    if (e == STORE_E_INVALID)
+        rc = ctl_complain(c, EXIT_FAIL, "%s is already %s", l.username, state);
+    else if (e < 0)
+        rc = ctl_store_failed(c, e, "leader");
+    else
+        rc = ctl_done(c, json_pack("{ss sb}", "username", l.username, "disabled", disabled),
+                      "leader %s %s\n", l.username, state);
+    wipe(&l, sizeof(l));
+    return rc;
+}
+
+static int cmd_leader_disable(struct ctl *c, int argc, char **argv)
+{
+    return leader_set_disabled(c, argc, argv, true);
+}
+
+static int cmd_leader_enable(struct ctl *c, int argc, char **argv)
+{
+    return leader_set_disabled(c, argc, argv, false);
+}
+
+/* The names of the groups leader_id leads: as a JSON array, and joined with
+ * ", " into names (cut at its size). */
+static int leader_groups(struct ctl *c, int64_t leader_id, json_t **arr, char *names, size_t len)
+{
+    struct store_group *gs;
+    size_t ng, used = 0;
+    int e = store_leader_groups(c->store, leader_id, &gs, &ng);
+    if (e < 0)
+        return ctl_store_failed(c, e, "leaders");
+    *arr = json_array();
+    snprintf(names, len, "%s", ng ? "" : "-");
+    for (size_t k = 0; k < ng; k++) {
+        json_array_append_new(*arr, json_string(gs[k].name));
+        int w = snprintf(names + used, len - used, "%s%s", k ? ", " : "", gs[k].name);
+        if (w > 0 && (size_t)w < len - used)
+            used += (size_t)w;
+    }
+    store_group_list_free(gs, ng);
+    return 0;
+}
+
+static int cmd_leader_list(struct ctl *c, int argc, char **argv)
+{
+    int rc = ctl_plain_args(c, argc, argv, 0, 0);
+    if (rc)
+        return rc;
+    struct store_leader *v;
+    size_t n;
+    int e = store_leader_list(c->store, &v, &n);
+    if (e < 0)
+        return ctl_store_failed(c, e, "leaders");
+    struct ctl_list l;
+    ctl_list_init(c, &l, 4, "USERNAME", "STATE", "CREATED", "GROUPS");
+    for (size_t i = 0; i < n; i++) {
+        char names[1024], created[CTL_TIME_LEN];
+        json_t *groups = NULL;
+        if ((rc = leader_groups(c, v[i].id, &groups, names, sizeof(names))))
+            break;
+        if (l.arr) {
+            json_array_append_new(l.arr,
+                                  json_pack("{ss sb so so}", "username", v[i].username, "disabled",
+                                            v[i].disabled, "created_at",
+                                            ctl_json_time(v[i].created_at), "groups", groups));
+        } else {
+            json_decref(groups);
+            ctl_list_row(&l, v[i].username, v[i].disabled ? "disabled" : "enabled",
+                         ctl_fmt_utc(v[i].created_at, false, created), names);
+        }
+    }
+    free(v);
+    return ctl_list_finish(&l, rc);
+}
+
+const struct ctl_command ctl_leader_commands[] = {
+    {"leader add", "USERNAME [--password-stdin]",
+     "add a leader account (username: 3-32 of a-z 0-9 . _ -)",
+     "      --password-stdin              read the password from one line of stdin\n"
+     "                                    (otherwise asked twice on the terminal)\n",
+     cmd_leader_add},
+    {"leader passwd", "USERNAME [--password-stdin]", "set a leader's password (10-128 characters)",
+     "      --password-stdin              read the password from one line of stdin\n",
+     cmd_leader_passwd},
+    {"leader disable", "USERNAME", "stop a leader from logging in", NULL, cmd_leader_disable},
+    {"leader enable", "USERNAME", "let a disabled leader log in again", NULL, cmd_leader_enable},
+    {"leader list", "", "list the leaders and their groups", NULL, cmd_leader_list},
+    {0},
+};
