@@ -87,9 +87,31 @@ cert = $root/certs/dev/server.pem
 key = $root/certs/dev/server.key
 EOF
 
+# A demo group with a leader, a session whose lobby is open now, and an
+# invite link, made with the admin tool the way an association would.
+ctl() { build/tools/kamratctl -c demo/kamrat.conf "$@"; }
+group="Demo group"
+if ! ctl group show "$group" >/dev/null 2>&1; then
+    printf 'We keep what is said here to ourselves.\nWe listen and do not judge.\n' >demo/agreement.txt
+    ctl group add "$group" --language en --description "A demonstration of kamrat" \
+        --agreement-file demo/agreement.txt --max 12 >/dev/null
+fi
+if [ ! -s demo/leader-password ]; then
+    (umask 077 && openssl rand -base64 15 >demo/leader-password)
+    ctl leader add demo --password-stdin <demo/leader-password >/dev/null
+    ctl group leader add "$group" demo >/dev/null
+fi
+if ! ctl --json session list "$group" | grep -Eq '"state": "(lobby|running)"'; then
+    ctl session add "$group" --start "$(date -u -d '+2 minutes' '+%Y-%m-%d %H:%M')" \
+        --duration 180 --tz UTC --lobby 15 >/dev/null
+fi
+invite=$(ctl invite create "$group" --expires 1 | grep -o 'https://[^ ]*/j/[A-Za-z0-9_-]*')
+
 cat <<EOF
 
 kamrat demo
+  participant  $invite
+  leader       $origin/leader   user: demo   password: $(cat demo/leader-password)
   open    $origin/
   trust   $root/certs/dev/ca.pem
           (import it as a certificate authority in a development browser

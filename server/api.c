@@ -23,10 +23,10 @@
 #include "util.h"
 
 #define BUSY_RETRY_MS 1000 /* what a client is told to wait when the KDF queue is full */
-#define ANSWER_MAX 512     /* the longest answer: a login's token, name and numbers */
+#define ANSWER_MAX 8192    /* the longest answer: a leader's list of sessions */
 #define HTTP_STATUS_TOO_MANY_REQUESTS 429 /* RFC 6585; lws 4.1 has no name for it */
 
-enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT };
+enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS };
 
 enum req_state {
     READING,  /* collecting the body */
@@ -146,6 +146,69 @@ static void logout(struct lws *wsi, struct api_req *r)
     if (n > 0)
         wipe(auth, (size_t)n);
     answer(r, HTTP_STATUS_NO_CONTENT, NULL);
+}
+
+/* The leader behind the request's "Authorization: Bearer" token, or NULL. */
+static const struct leader_login *bearer(struct lws *wsi, struct api_req *r)
+{
+    char auth[128];
+    int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+    const struct leader_login *who = NULL;
+    if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0)
+        who = leaders_lookup(r->srv->leaders, auth + 7, api_now_ms(r->srv));
+    if (n > 0)
+        wipe(auth, (size_t)n);
+    return who;
+}
+
+#define SESSIONS_MAX 40 /* a leader's list fits one answer */
+
+/*
+ * GET /api/sessions: the sessions a logged-in leader may enter or will lead
+ * (from now on, by start), so the leader's page can offer them:
+ * {"sessions":[{"id","group","state","starts_at","ends_at"}]} (times in ms).
+ */
+static void list_sessions(struct lws *wsi, struct api_req *r)
+{
+    const struct leader_login *who = bearer(wsi, r);
+    struct server *srv = r->srv;
+    struct store_leader account;
+    if (!who || store_leader_get(srv->store, who->username, &account) < 0 || account.disabled) {
+        answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
+        return;
+    }
+    int64_t now = config_now(srv->cfg);
+    struct store_group *groups = NULL;
+    size_t ng = 0;
+    if (store_leader_groups(srv->store, who->leader_id, &groups, &ng) < 0) {
+        answer_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal");
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < ng && json_array_size(list) < SESSIONS_MAX; i++) {
+        struct store_session *ss = NULL;
+        size_t ns = 0;
+        if (store_session_list(srv->store, groups[i].id, now, &ss, &ns) < 0)
+            continue;
+        for (size_t j = 0; j < ns && json_array_size(list) < SESSIONS_MAX; j++) {
+            enum store_session_state st = store_session_state(&ss[j], now);
+            json_array_append_new(list,
+                                  json_pack("{sI ss ss sI sI}", "id", (json_int_t)ss[j].id, "group",
+                                            groups[i].name, "state", store_session_state_name(st),
+                                            "starts_at", (json_int_t)ss[j].starts_at * 1000,
+                                            "ends_at", (json_int_t)ss[j].ends_at * 1000));
+        }
+        free(ss);
+    }
+    store_group_list_free(groups, ng);
+    json_t *doc = json_pack("{so}", "sessions", list);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text && strlen(text) < sizeof(r->out) - 2)
+        answer(r, HTTP_STATUS_OK, "%s\n", text);
+    else
+        answer_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal");
+    free(text);
 }
 
 /* ---- login ---- */
@@ -297,12 +360,22 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
         r->ep = EP_LOGIN;
     else if (strcmp(path, "/api/logout") == 0)
         r->ep = EP_LOGOUT;
+    else if (strcmp(path, "/api/sessions") == 0)
+        r->ep = EP_SESSIONS;
     r->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     long long clen = content_length(wsi);
 
+    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     if (r->ep == EP_NONE) {
         answer_error(r, HTTP_STATUS_NOT_FOUND, "not_found");
+    } else if (r->ep == EP_SESSIONS) {
+        if (get)
+            list_sessions(wsi, r);
+        else {
+            r->allow = "GET";
+            answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");
+        }
     } else if (!post) {
         r->allow = "POST";
         answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");

@@ -180,6 +180,21 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
     return e;
 }
 
+bool gate_session_on(struct gate *g, uint64_t session_id)
+{
+    struct store_session se;
+    int rc = store_session_get(g->store, (int64_t)session_id, &se);
+    /* Only a definite answer ends a session: a busy database does not. */
+    return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !se.cancelled_at;
+}
+
+bool gate_leader_enabled(struct gate *g, const char *username)
+{
+    struct store_leader who;
+    int rc = store_leader_get(g->store, username, &who);
+    return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !who.disabled;
+}
+
 enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t)
 {
     if (!t->personal_invite)

@@ -19,6 +19,7 @@
 #ifndef KAMRAT_GATE_H
 #define KAMRAT_GATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -60,6 +61,12 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct 
 enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t);
 
 void gate_ticket_clear(struct gate_ticket *t);
+
+/* Is the session still on (not cancelled, not removed)? */
+bool gate_session_on(struct gate *g, uint64_t session_id);
+
+/* May this leader still lead (the account exists and is enabled)? */
+bool gate_leader_enabled(struct gate *g, const char *username);
 
 /* The wall clock schedules run on (config_now), in seconds. */
 int64_t gate_now(const struct gate *g);

@@ -1,10 +1,14 @@
 #include "http.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "authq.h"
+#include "feed.h"
 #include "kamrat_build.h"
 #include "klog.h"
 #include "room.h"
@@ -93,6 +97,31 @@ static int respond_text(struct lws *wsi, struct http_req *req, unsigned int stat
                    strlen(req->buf), 1, head_only);
 }
 
+/* "/j/" followed by an invite code of AUTH_INVITE_LEN base64url characters. */
+static bool is_invite_code_at(const char *p)
+{
+    for (int i = 0; i < AUTH_INVITE_LEN; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_invite_link(const char *path)
+{
+    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN &&
+           is_invite_code_at(path + 3);
+}
+
+static bool is_calendar(const char *path)
+{
+    static const char tail[] = "/calendar.ics";
+    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN + sizeof(tail) - 1 &&
+           is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
+}
+
 static int on_http(struct lws *wsi, struct http_req *req, const char *path)
 {
     struct server *srv = server_of(wsi);
@@ -114,6 +143,22 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
     }
+    if (is_calendar(path)) {
+        char code[AUTH_INVITE_LEN + 1];
+        memcpy(code, path + 3, AUTH_INVITE_LEN);
+        code[AUTH_INVITE_LEN] = '\0';
+        size_t len = 0;
+        req->owned =
+            feed_calendar(srv->store, code, config_now(srv->cfg), srv->cfg->origin_host, &len);
+        if (!req->owned)
+            return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
+        return respond(wsi, req, HTTP_STATUS_OK, "text/calendar; charset=utf-8",
+                       (const unsigned char *)req->owned, len, 1, head);
+    }
+    /* The web client's own routes (an invite link, the leader's page) all
+     * load the one page; the client reads the path. */
+    if (is_invite_link(path) || strcmp(path, "/leader") == 0)
+        path = "/index.html";
     const struct webfile *f = webroot_find(srv->web, path);
     if (!f)
         return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
@@ -138,6 +183,8 @@ static int on_writable(struct lws *wsi, struct http_req *req)
         return 0;
     }
     req->body = NULL;
+    free(req->owned);
+    req->owned = NULL;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -192,8 +239,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return api_on_body_done(wsi, &req->api);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (req)
+        if (req) {
             api_on_closed(&req->api);
+            free(req->owned);
+            req->owned = NULL;
+        }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         const char *why = upgrade_refusal(wsi, server_of(wsi)->cfg);

@@ -22,6 +22,7 @@ struct http_req {
     const unsigned char *body;
     size_t len, sent;
     char buf[256];       /* small generated bodies (healthz, errors) */
+    char *owned;         /* a generated body this request frees (the calendar) */
     struct api_req *api; /* a request under /api/ (api.c), or NULL */
 };
 

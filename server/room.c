@@ -208,9 +208,8 @@ static uint64_t member_remove(struct rooms *rs, struct member *m)
 
 /* The session is over: say so to everyone, lobby included, close every
  * connection with 4410 and wipe the room. */
-static void session_over(lws_sorted_usec_list_t *sul)
+static void room_end(struct room *r)
 {
-    struct room *r = lws_container_of(sul, struct room, end_timer);
     struct rooms *rs = r->rs;
     uint64_t seq = ++r->seq;
     struct frame *f = proto_encode_state(seq, PROTO_STATE_ENDED, util_wall_ms());
@@ -226,6 +225,11 @@ static void session_over(lws_sorted_usec_list_t *sul)
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
     room_free(rs, r);
+}
+
+static void session_over(lws_sorted_usec_list_t *sul)
+{
+    room_end(lws_container_of(sul, struct room, end_timer));
 }
 
 static void grace_expired(lws_sorted_usec_list_t *sul)
@@ -608,6 +612,35 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
         break;
     }
+}
+
+/* Collect, then act: ending rooms and removing members edits the tables
+ * being walked. */
+void room_store_changed(struct rooms *rs)
+{
+    size_t n = hmap_count(rs->by_name), k = 0, pos = 0;
+    struct room **ended = xmalloc((n ? n : 1) * sizeof(*ended));
+    struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        if (r->session.id && !gate_session_on(rs->gate, r->session.id)) {
+            ended[k++] = r;
+            continue;
+        }
+        for (uint32_t i = r->count; i-- > 0;) {
+            struct member *m = r->members[i];
+            if (m->role != PROTO_ROLE_LEADER || gate_leader_enabled(rs->gate, m->name))
+                continue;
+            klog_info("leader_cut reason=disabled member=%u", m->id);
+            if (m->conn)
+                ws_close(m->conn, WS_CLOSE_UNAUTHORISED, "account disabled");
+            member_remove(rs, m);
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        klog_info("session_cancelled session=%llu", (unsigned long long)ended[i]->session.id);
+        room_end(ended[i]);
+    }
+    free(ended);
 }
 
 void room_registry_free(struct rooms *rs)

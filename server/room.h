@@ -45,6 +45,11 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
 /* m's connection has closed: detach m, and remove it after resume_grace. */
 void room_conn_lost(struct rooms *rs, struct member *m);
 
+/* The store changed (another process committed): end the rooms of sessions
+ * that were cancelled, and cut the connections of leaders who were disabled
+ * (4401; the caller revokes their logins). */
+void room_store_changed(struct rooms *rs);
+
 size_t room_count(const struct rooms *rs);
 
 #endif

@@ -72,6 +72,23 @@ static void on_signal(int sig)
         lws_cancel_service(wake_ctx);
 }
 
+#define WATCH_EVERY_MS 1000
+
+/* kamratctl writes the database from its own process; PRAGMA data_version
+ * tells when anyone else committed (one cheap read a second, no socket to
+ * secure), and then the rooms check what they depend on: a cancelled session
+ * ends, a disabled leader is cut off. */
+static void watch_store(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, watch_timer);
+    int64_t v = store_data_version(srv->store);
+    if (v >= 0 && v != srv->store_version) {
+        srv->store_version = v;
+        room_store_changed(srv->rooms);
+    }
+    lws_sul_schedule(srv->ctx, 0, sul, watch_store, (lws_usec_t)WATCH_EVERY_MS * LWS_US_PER_MS);
+}
+
 /* Runs on an authq worker: have the loop drain the finished jobs. */
 static void wake_for_kdf(void *ctx)
 {
@@ -269,6 +286,8 @@ int server_run(struct server *srv)
     srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch, srv->gate);
     wake_ctx = srv->ctx;
     expand_schedules(&srv->expand_timer);
+    srv->store_version = store_data_version(srv->store);
+    watch_store(&srv->watch_timer);
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
               srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
@@ -285,6 +304,7 @@ int server_run(struct server *srv)
     wake_ctx = NULL;
     lws_sul_cancel(&srv->drain_timer);
     lws_sul_cancel(&srv->expand_timer);
+    lws_sul_cancel(&srv->watch_timer);
     room_registry_free(srv->rooms); /* wipes every room's history */
     srv->rooms = NULL;
     gate_free(srv->gate);

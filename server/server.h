@@ -46,6 +46,8 @@ struct server {
     uint64_t drain_deadline_ms;
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */
     lws_sorted_usec_list_t expand_timer; /* materialises scheduled sessions */
+    lws_sorted_usec_list_t watch_timer;  /* notices what kamratctl changed */
+    int64_t store_version;               /* PRAGMA data_version last seen */
 };
 
 /* The server a callback belongs to. */

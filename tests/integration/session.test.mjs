@@ -188,3 +188,54 @@ test('the session ends: everyone gets state ended and close 4410', async () => {
     assert.equal((await within(l.client.closed, 3000, 'leader closed')).code, 4410);
     assert.equal((await within(p.client.closed, 3000, 'participant closed')).code, 4410);
 });
+
+test('the invite link serves the client and a calendar; a leader lists their sessions', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const { session, code } = await setUpGroup(cfg, 'Kalender', 'kaisa');
+    const s = await startServer({ config: cfg });
+
+    const page = await httpRequest(s, { path: `/j/${code}` });
+    assert.equal(page.status, 200);
+    assert.match(page.headers['content-type'], /text\/html/);
+    assert.match(page.headers['referrer-policy'], /no-referrer/, 'the code never leaks in a Referer');
+
+    const cal = await httpRequest(s, { path: `/j/${code}/calendar.ics` });
+    assert.equal(cal.status, 200);
+    assert.match(cal.headers['content-type'], /^text\/calendar/);
+    const lines = cal.body.split('\r\n');
+    assert.equal(lines[0], 'BEGIN:VCALENDAR');
+    assert.ok(lines.includes('SUMMARY:Kalender'), cal.body);
+    assert.ok(lines.some((l) => /^DTSTART:\d{8}T\d{6}Z$/.test(l)), 'a session with a UTC start');
+    assert.ok(!/ORGANIZER|ATTENDEE/.test(cal.body), 'no personal data');
+    assert.equal((await httpRequest(s, { path: `/j/${'B'.repeat(22)}/calendar.ics` })).status, 404);
+
+    const unauthorised = await httpRequest(s, { path: '/api/sessions' });
+    assert.equal(unauthorised.status, 401);
+    const token = await login(s, 'kaisa');
+    const mine = await httpRequest(s, { path: '/api/sessions', headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(mine.status, 200, mine.body);
+    const list = JSON.parse(mine.body).sessions;
+    assert.deepEqual(list.map((x) => x.id), [session]);
+    assert.equal(list[0].group, 'Kalender');
+    assert.equal(list[0].state, 'lobby');
+});
+
+test('kamratctl changes reach a running kamratd: a cancelled session ends, a disabled leader is cut off', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const a = await setUpGroup(cfg, 'Peruttu', 'pekka');
+    const b = await setUpGroup(cfg, 'Jatkuu', 'jonna');
+    const s = await startServer({ config: cfg });
+    const p = await hello(s, { invite: a.code, name: 'Pia' }, 'Pia');
+    assert.equal(p.reply.state, 'lobby');
+    const l = await hello(s, { token: await login(s, 'jonna'), session: b.session }, 'jonna');
+    assert.equal(l.reply.role, 'leader');
+
+    await ctl(cfg, ['session', 'cancel', String(a.session)]);
+    assert.equal((await p.client.next({ type: 'state' }, 4000)).state, 'ended');
+    assert.equal((await within(p.client.closed, 3000, 'cancelled session closed')).code, 4410);
+
+    await ctl(cfg, ['leader', 'disable', 'jonna']);
+    assert.equal((await within(l.client.closed, 4000, 'disabled leader cut off')).code, 4401);
+    const again = await hello(s, { invite: a.code, name: 'Pia' }, 'Pia again');
+    assert.equal(again.reply.code, 'no_session', 'the cancelled session is gone for good');
+});
