@@ -116,12 +116,22 @@ test('invite -> lobby -> agree -> a leader opens -> chat; the lobby sees nothing
     const seen = await l.client.next({ type: 'message' });
     assert.equal(seen.seq, ack.seq);
     assert.equal(seen.text, 'Kiitos että olette täällä');
+    const canary = `KMRT-CANARY-${uid('c')}`;
+    p.client.send({ type: 'say', id: 'canary', text: canary });
+    await l.client.next((m) => m.type === 'message' && m.text === canary);
 
     // Someone who has not agreed may not post.
     const q = await hello(s, { invite: code, name: 'Kim' }, 'Kim');
     assert.equal(q.reply.state, 'open');
     q.client.send({ type: 'say', id: 'x', text: 'hi' });
     assert.equal((await q.client.next({ type: 'error' })).code, 'agreement_required');
+
+    // Message text never reaches the disk: not the database, its WAL, or anything else.
+    for (const f of fs.readdirSync(cfg.dataDir)) {
+        const bytes = fs.readFileSync(path.join(cfg.dataDir, f));
+        assert.equal(bytes.indexOf(canary), -1, `${f} holds message text`);
+        assert.equal(bytes.indexOf('Kiitos että'), -1, `${f} holds message text`);
+    }
 });
 
 test('invites: personal ones work once; revoked and unknown ones are refused alike', async () => {

@@ -75,3 +75,28 @@ test('kamratd expands weekly schedules into sessions by itself', async () => {
         await s.stop();
     }
 });
+
+test('kill -9 of kamratd during a burst of kamratctl writes: the database is sound and every acknowledged write is there', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const s = await startServer({ config: cfg });
+    const made = [];
+    const writers = [0, 1, 2].map(async (w) => {
+        for (let i = 0; i < 12; i++) {
+            const name = `Burst ${w}-${i}`;
+            const r = await ctl(cfg.configPath, ['group', 'add', name, '--language', 'en']);
+            if (r.code === 0) made.push(name);
+        }
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    const killed = s.stop('SIGKILL'); // by PID, mid-burst
+    await Promise.all([writers, killed].flat());
+    const check = await ctl(cfg.configPath, ['check']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /database: .* ok/);
+    const listed = JSON.parse((await ctl(cfg.configPath, ['--json', 'group', 'list'])).stdout).map((g) => g.name);
+    for (const name of made) assert.ok(listed.includes(name), `${name} was acknowledged but is gone`);
+    assert.equal(made.length, 36, 'kamratctl does not depend on kamratd');
+    // And kamratd starts again on the same database.
+    const again = await startServer({ config: cfg });
+    assert.ok(again.alive());
+});
