@@ -195,6 +195,18 @@ bool gate_leader_enabled(struct gate *g, const char *username)
     return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !who.disabled;
 }
 
+void gate_audit_session(struct gate *g, uint64_t session_id, const char *action, const char *actor)
+{
+    struct store_session se;
+    char target[32];
+    snprintf(target, sizeof(target), "session:%llu", (unsigned long long)session_id);
+    int rc = store_session_get(g->store, (int64_t)session_id, &se);
+    if (rc == 0)
+        rc = store_audit(g->store, gate_now(g), actor, action, target, se.group_id, se.id);
+    if (rc < 0)
+        klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
+}
+
 enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t)
 {
     if (!t->personal_invite)

@@ -68,6 +68,11 @@ bool gate_session_on(struct gate *g, uint64_t session_id);
 /* May this leader still lead (the account exists and is enabled)? */
 bool gate_leader_enabled(struct gate *g, const char *username);
 
+/* Record a session event (session_open, session_end) in the audit log, by
+ * actor ("leader:<name>", or "kamratd"). Failures are logged, not returned:
+ * the room goes on either way. */
+void gate_audit_session(struct gate *g, uint64_t session_id, const char *action, const char *actor);
+
 /* The wall clock schedules run on (config_now), in seconds. */
 int64_t gate_now(const struct gate *g);
 

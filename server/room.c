@@ -1,6 +1,7 @@
 #include "room.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,7 @@ static void room_end(struct room *r)
     }
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
+    gate_audit_session(rs->gate, r->session.id, "session_end", "kamratd");
     room_free(rs, r);
 }
 
@@ -574,6 +576,9 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
         broadcast(r, encode_presence, &(struct presence_arg){w, true});
     }
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
+    char actor[PROTO_ROOM_MAX + 16];
+    snprintf(actor, sizeof(actor), "leader:%s", m->name);
+    gate_audit_session(rs->gate, r->session.id, "session_open", actor);
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)

@@ -103,6 +103,8 @@ test('invite -> lobby -> agree -> a leader opens -> chat; the lobby sees nothing
     const state = await l.client.next({ type: 'state' });
     assert.equal(state.state, 'open');
     assert.equal(opened.seq, state.seq);
+    const audit = JSON.parse(await ctl(cfg, ['--json', 'audit', '--group', 'Torstairyhmä']));
+    assert.ok(audit.some((row) => row.action === 'session_open' && row.actor === 'leader:aino'), JSON.stringify(audit));
 
     const snapshot = await p.client.next({ type: 'welcome' });
     assert.equal(snapshot.state, 'open');
@@ -197,6 +199,8 @@ test('the session ends: everyone gets state ended and close 4410', async () => {
     assert.equal((await p.client.next({ type: 'state' }, 2000)).state, 'ended', 'the lobby hears it too');
     assert.equal((await within(l.client.closed, 3000, 'leader closed')).code, 4410);
     assert.equal((await within(p.client.closed, 3000, 'participant closed')).code, 4410);
+    const audit = JSON.parse(await ctl(cfg, ['--json', 'audit', '--group', 'Ending']));
+    assert.ok(audit.some((row) => row.action === 'session_end' && row.actor === 'kamratd'), JSON.stringify(audit));
 });
 
 test('the invite link serves the client and a calendar; a leader lists their sessions', async () => {
