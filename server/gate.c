@@ -88,6 +88,7 @@ static enum proto_err fill_session(struct gate *g, const struct store_session *s
     };
     t->ends_at = se->ends_at;
     t->max_participants = (uint32_t)grp.max_participants;
+    t->whole_history = strcmp(grp.history, "whole_session") == 0;
     store_group_clear(&grp);
     return PROTO_OK;
 }

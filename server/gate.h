@@ -40,6 +40,7 @@ struct gate_ticket {
     struct proto_session_info session; /* strings owned by the ticket */
     int64_t ends_at;                   /* Unix seconds */
     uint32_t max_participants;
+    bool whole_history;      /* the group lets late joiners read the session from its start */
     int64_t personal_invite; /* 0, or the personal invite gate_redeem consumes */
     char *leader_name;       /* owned copy behind name, for leaders */
 };

@@ -50,6 +50,7 @@ struct room {
     enum proto_state state;
     struct proto_session_info session; /* id 0: an open room (testing) */
     uint32_t max_participants, participants;
+    bool whole_history; /* late joiners get what the ring still holds */
     lws_sorted_usec_list_t end_timer;
     uint64_t seq;
     uint32_t next_member_id;
@@ -103,6 +104,7 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
         r->session = t->session;
         memset(&t->session, 0, sizeof(t->session)); /* the room owns the strings now */
         r->max_participants = t->max_participants;
+        r->whole_history = t->whole_history;
         snprintf(r->label, sizeof(r->label), "s%llu", (unsigned long long)r->session.id);
         int64_t left = t->ends_at + rs->lim->session_grace - gate_now(rs->gate);
         lws_sul_schedule(rs->ctx, 0, &r->end_timer, session_over,
@@ -357,6 +359,21 @@ static bool name_equal(const char *a, const char *b, size_t blen)
     return true;
 }
 
+/* m has just come into the open room (its welcome is queued): in a group
+ * whose history setting is whole_session, it reads the session so far, as
+ * far as the ring still holds it, before its own presence. */
+static void share_history(struct room *r, struct member *m)
+{
+    if (!r->whole_history || m->in_lobby || !m->conn)
+        return;
+    m->joined_seq = 0; /* a resume may replay from the start too */
+    for (uint64_t s = r->seq - ring_count(r->ring) + 1; s <= r->seq && m->conn; s++) {
+        struct frame *f = ring_get(r->ring, s);
+        if (f)
+            ws_send(m->conn, f);
+    }
+}
+
 /* Why the room cannot take this ticket's holder, or PROTO_OK. */
 static enum proto_err room_admits(struct rooms *rs, const struct room *r,
                                   const struct gate_ticket *t)
@@ -422,6 +439,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
 
     send_welcome(rs, m, ref, token, false, false);
     wipe(token, sizeof(token));
+    share_history(r, m);
     if (!m->in_lobby)
         broadcast(r, encode_presence, &(struct presence_arg){m, true});
     klog_debug("member_join member=%u members=%u lobby=%d", m->id, r->count, m->in_lobby);
@@ -573,6 +591,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
         w->joined_seq = r->seq;
         if (w->conn)
             send_welcome(rs, w, NULL, NULL, false, false);
+        share_history(r, w);
         broadcast(r, encode_presence, &(struct presence_arg){w, true});
     }
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);

@@ -253,3 +253,29 @@ test('kamratctl changes reach a running kamratd: a cancelled session ends, a dis
     const again = await hello(s, { invite: a.code, name: 'Pia' }, 'Pia again');
     assert.equal(again.reply.code, 'no_session', 'the cancelled session is gone for good');
 });
+
+test('history: since_admitted by default; whole_session lets a late joiner read the session so far', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const quiet = await setUpGroup(cfg, 'Hiljainen', 'hanna');
+    const open = await setUpGroup(cfg, 'Avoin', 'oskar');
+    await ctl(cfg, ['group', 'edit', 'Avoin', '--history', 'whole_session']);
+    const s = await startServer({ config: cfg });
+    for (const [g, leader, expectHistory] of [[quiet, 'hanna', false], [open, 'oskar', true]]) {
+        const l = await hello(s, { token: await login(s, leader), session: g.session }, leader);
+        l.client.send({ type: 'open', id: 'o' });
+        await l.client.next({ type: 'state' });
+        l.client.send({ type: 'say', id: 'early', text: `said before anyone came (${leader})` });
+        const early = await l.client.next({ type: 'ack', ref: 'early' });
+        const p = await hello(s, { invite: g.code, name: `Late ${leader}` }, `late-${leader}`);
+        assert.equal(p.reply.type, 'welcome', JSON.stringify(p.reply));
+        // The joiner's own presence comes after any history.
+        await p.client.next((m) => m.type === 'presence' && m.member === p.reply.member);
+        const got = p.client.all().filter((m) => m.type === 'message');
+        if (expectHistory) {
+            assert.deepEqual(got.map((m) => m.seq), [early.seq], 'the late joiner reads the session so far');
+            assert.ok(got[0].seq <= p.reply.seq, 'history is up to the welcome snapshot');
+        } else {
+            assert.deepEqual(got, [], 'nothing from before the joiner came');
+        }
+    }
+});
