@@ -86,6 +86,17 @@ void klog_write(enum klog_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* lws's info lines name request paths, and an invite link's path holds the
+ * invite code: blank out whatever follows "/j/" before the line is kept. */
+static void redact_invites(char *text)
+{
+    for (char *p = strstr(text, "/j/"); p; p = strstr(p, "/j/")) {
+        p += 3;
+        while (*p && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p))
+            *p++ = '*';
+    }
+}
+
 static void lws_emit(int lws_level, const char *line)
 {
     enum klog_level level = KLOG_DEBUG;
@@ -93,7 +104,10 @@ static void lws_emit(int lws_level, const char *line)
         level = KLOG_ERROR;
     else if (lws_level & LLL_WARN)
         level = KLOG_WARN;
-    klog_write(level, "lws msg=\"%.*s\"", (int)strcspn(line, "\n"), line);
+    char text[512];
+    snprintf(text, sizeof(text), "%.*s", (int)strcspn(line, "\n"), line);
+    redact_invites(text);
+    klog_write(level, "lws msg=\"%s\"", text);
 }
 
 void klog_hook_lws(void)

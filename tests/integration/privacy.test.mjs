@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connect, join, resume, startServer, test, uid } from './lib/harness.mjs';
+import { connect, httpRequest, join, resume, startServer, test, uid } from './lib/harness.mjs';
 
 /** Every regular file under dir, recursively. */
 function filesUnder(dir) {
@@ -111,5 +111,26 @@ test('no message text, pseudonym or token in the logs or the data directory (log
                 assert.equal(bytes.indexOf(Buffer.from(secret, enc)), -1, `${f} holds a secret (${enc})`);
             }
         }
+    }
+});
+
+test('invite codes from links and hellos, usernames and passwords stay out of the logs (-v)', async () => {
+    const s = await startServer({ args: ['-v'], logLevel: 'debug' });
+    const code = `${uid('c').replace(/[^A-Za-z0-9]/g, '')}QQQQQQQQQQQQQQQQQQQQQQ`.slice(0, 22);
+    await httpRequest(s, { path: `/j/${code}` });
+    await httpRequest(s, { path: `/j/${code}/calendar.ics` });
+    const c = await connect(s);
+    c.send({ type: 'hello', id: 'h', invite: code, name: 'Pseudo' });
+    assert.equal((await c.nextReply()).code, 'invite_invalid');
+    await httpRequest(s, {
+        method: 'POST',
+        path: '/api/login',
+        headers: { 'Content-Type': 'application/json', Origin: s.origin },
+        body: JSON.stringify({ username: 'secretleader', password: 'secret password 1' }),
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the log lines land
+    const logs = s.logs();
+    for (const secret of [code, 'secretleader', 'secret password 1']) {
+        assert.equal(logs.includes(secret), false, `the log holds ${secret}`);
     }
 });
