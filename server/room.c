@@ -476,9 +476,10 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
     uint64_t after = cmd->u.resume.after_seq;
     if (after < m->joined_seq)
         after = m->joined_seq; /* never replay what was said before this member came */
-    bool gap = !ring_covers(r->ring, after, r->seq);
+    /* Someone still in the lobby has seen nothing of the room: nothing to replay. */
+    bool gap = !m->in_lobby && !ring_covers(r->ring, after, r->seq);
     send_welcome(rs, m, ref, cmd->u.resume.token, true, gap);
-    if (!gap) {
+    if (!gap && !m->in_lobby) {
         for (uint64_t s = after + 1; s <= r->seq && m->conn == c; s++)
             ws_send(c, ring_get(r->ring, s));
     }

@@ -1,9 +1,9 @@
 /*
  * throttle: login throttling, in memory only (TESTPLAN §2 and E3).
  *
- * Per account: the first THROTTLE_FREE_FAILURES failures cost nothing; each
- * one after them locks the account for THROTTLE_FIRST_LOCK_MS, doubling
- * with every further failure up to THROTTLE_MAX_LOCK_MS. Failures count
+ * Per account: after THROTTLE_FREE_FAILURES failures in a row (TESTPLAN:
+ * "after 3 failures") the account is locked for THROTTLE_FIRST_LOCK_MS, and
+ * each further failure locks it twice as long, up to THROTTLE_MAX_LOCK_MS. Failures count
  * whatever address they come from, and are forgotten after a day without
  * one. While an account is locked every attempt is refused before any
  * password is checked, so even the right password gets the generic failure.

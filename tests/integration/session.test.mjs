@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, connect, httpRequest, prepareConfig, startServer, test, uid, within } from './lib/harness.mjs';
+import { REPO, connect, httpRequest, prepareConfig, resume, startServer, test, uid, within } from './lib/harness.mjs';
 
 const KAMRATCTL = process.env.KAMRATCTL ?? path.join(REPO, 'build/tools/kamratctl');
 const PASSWORD = 'lived experience 2026';
@@ -278,4 +278,25 @@ test('history: since_admitted by default; whole_session lets a late joiner read 
             assert.deepEqual(got, [], 'nothing from before the joiner came');
         }
     }
+});
+
+test('a participant who resumes while still in the lobby gets nothing of the room', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const g = await setUpGroup(cfg, 'Odotus', 'olli');
+    const s = await startServer({ config: cfg });
+    const p = await hello(s, { invite: g.code, name: 'Waiting' }, 'waiting');
+    const l = await hello(s, { token: await login(s, 'olli'), session: g.session }, 'olli');
+    l.client.send({ type: 'say', id: 'private', text: 'leaders only, before opening' });
+    await l.client.next({ type: 'ack', ref: 'private' });
+    p.client.terminate();
+    const back = await resume(s, { token: p.reply.token, epoch: p.reply.epoch, after_seq: p.reply.seq, label: 'back' });
+    assert.equal(back.reply.type, 'welcome', JSON.stringify(back.reply));
+    assert.equal(back.reply.state, 'lobby');
+    assert.deepEqual(back.reply.members, []);
+    assert.equal(back.reply.gap, false);
+    // Anything the server sends now would arrive before this answer.
+    back.client.send({ type: 'agree', id: 'fence' });
+    await back.client.next({ type: 'ack', ref: 'fence' });
+    const leaked = back.client.all().filter((m) => m.type === 'message' || m.type === 'presence');
+    assert.deepEqual(leaked, [], 'the lobby sees nothing of the room');
 });

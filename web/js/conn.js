@@ -2,21 +2,29 @@
 // hands on room events once each in seq order, and keeps every typed message in an
 // outbox until it is acknowledged, resending it with its id so nothing posts twice.
 //
+// A hello takes one of the protocol's forms: {invite, name}, {token, session} or
+// {room, name}; it is kept with the membership so a lost one can be entered again.
+//
 // Events (CustomEvent detail):
 //   state {state: connecting|open|reconnecting|closed, delay?, code?}
-//   welcome {welcome, gap}: joined or resumed; gap: events may be missing
-//   event {msg, applied, own}: message or presence; applied: already in welcome.members
+//   welcome {welcome, gap}: joined, resumed or admitted from the lobby; gap: events may be missing
+//   event {msg, applied, own, history}: message, presence or state; applied: already in
+//     welcome.members; history: from before we came (groups whose late joiners read the session)
 //   gap {}: a seq was skipped
 //   ack {id, seq, duplicate} / failed {id, code, text}: one of our messages
-//   joinerror {code}: hello refused, connection closed
+//   agreed {}: the server took our agree
+//   reqerror {code}: an agree or open was refused
+//   joinerror {code, error}: hello refused, connection closed
 //   left {}: after leave
+//   ended {}: the session is over (state ended or close 4410); nothing reconnects
 
 const SUBPROTOCOL = 'kamrat.v1';
 const STORE_KEY = 'kamrat.session';
 const DEFAULT_LIMITS = { max_text_chars: 4000, max_message_bytes: 16384, rate_per_sec: 2, rate_burst: 10 };
 
 /** Close codes after which reconnecting cannot help (README section 7). */
-export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4409, 4429]);
+export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4409, 4410, 4429]);
+const ENDED = 4410;
 
 /** Reconnect delay in ms: 0.5 s x 2^attempt, capped at 30 s, full jitter. */
 export function backoff(attempt, random = Math.random) {
@@ -27,7 +35,9 @@ export class Conn extends EventTarget {
     #url;
     #storage;
     #ws = null;
-    #session = null; // {room, name, token, epoch, member, firstSeq, lastSeq}
+    // {hello, room, name, role, state, token, epoch, member, firstSeq, lastSeq, agreement, agree, agreed};
+    // agree: the agreement text the user accepted
+    #session = null;
     #outbox = new Map(); // id -> {text, sent, retries}
     #joinId = null;
     #joined = false;
@@ -37,6 +47,10 @@ export class Conn extends EventTarget {
     #timer = 0;
     #stopped = false;
     #leaveId = null;
+    #agreeId = null;
+    #openId = null;
+    #fresh = false; // just let in from the lobby: the first event may skip seqs
+    #history = -1; // after a hello: the last history event (seq <= welcome.seq) handed on; -1: none expected
     #limits = DEFAULT_LIMITS;
     // Client side of the server's token bucket, so a resent backlog is not refused.
     #tokens = DEFAULT_LIMITS.rate_burst;
@@ -54,26 +68,29 @@ export class Conn extends EventTarget {
     get session() { return this.#session; }
     get lastSeq() { return this.#session?.lastSeq ?? 0; }
 
-    /** Joins `room` as `name` with a fresh hello. */
-    join(room, name) {
-        if (this.#session && this.#session.room !== room) {
+    /** Enters with a fresh hello of the given form. */
+    join(hello) {
+        const key = (h) => h && (h.invite ?? h.session ?? h.room);
+        if (this.#session && key(this.#session.hello) !== key(hello)) {
             // Messages typed for another room go back to the user, never into this one.
             for (const [id, { text }] of this.#outbox) this.#emit('failed', { id, code: 'not_joined', text });
             this.#outbox.clear();
         }
-        this.#session = { room, name, token: null, epoch: null, member: 0, firstSeq: 0, lastSeq: 0 };
+        this.#session = { hello, room: hello.room ?? '', name: hello.name ?? '', role: null, state: null,
+            token: null, epoch: null, member: 0, firstSeq: 0, lastSeq: 0, agree: null, agreed: false };
         this.#connect();
     }
 
-    /** Resumes the session in sessionStorage, replaying the room since we joined; or null. */
-    restore() {
+    /** Resumes the membership in sessionStorage that `wanted` accepts, replaying the room
+     * since we joined; or null. */
+    restore(wanted) {
         let s = null;
         try {
             s = JSON.parse(this.#storage.getItem(STORE_KEY));
         } catch {
             // Unreadable: join afresh.
         }
-        if (typeof s?.token !== 'string') return null;
+        if (typeof s?.token !== 'string' || !s.hello || !wanted(s.hello)) return null;
         s.lastSeq = s.firstSeq;
         this.#session = s;
         this.#connect();
@@ -88,6 +105,28 @@ export class Conn extends EventTarget {
         return id;
     }
 
+    /** Accepts the group agreement; `agreed` follows (again after a re-entry if needed). */
+    agree() {
+        const s = this.#session;
+        if (!s) return;
+        s.agree = s.agreement ?? '';
+        this.#save();
+        this.#sendAgree();
+    }
+
+    /** A leader opens the session; a state event follows. */
+    open() {
+        if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return;
+        this.#openId = `open-${crypto.randomUUID()}`;
+        this.#send({ type: 'open', id: this.#openId });
+    }
+
+    #sendAgree() {
+        if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return;
+        this.#agreeId = `agree-${crypto.randomUUID()}`;
+        this.#send({ type: 'agree', id: this.#agreeId });
+    }
+
     /** Leaves the room; `left` follows. */
     leave() {
         if (this.#joined && this.#ws?.readyState === WebSocket.OPEN) {
@@ -100,7 +139,7 @@ export class Conn extends EventTarget {
 
     /** Reconnects now, after a final close or instead of waiting for the backoff. */
     reconnectNow() {
-        if (!this.#session || this.#joined || this.#leaveId) return;
+        if (!this.#session || this.#joined || this.#leaveId || this.#session.state === 'ended') return;
         this.#attempt = 0;
         this.#connect();
     }
@@ -128,7 +167,7 @@ export class Conn extends EventTarget {
 
     #save() {
         try {
-            if (this.#session?.token) this.#storage.setItem(STORE_KEY, JSON.stringify(this.#session));
+            if (this.#session?.token && this.#session.state !== 'ended') this.#storage.setItem(STORE_KEY, JSON.stringify(this.#session));
             else this.#storage.removeItem(STORE_KEY);
         } catch {
             // Storage may be full or disabled; the session then ends with the page.
@@ -146,7 +185,7 @@ export class Conn extends EventTarget {
         if (s.token) {
             this.#send({ type: 'resume', id: this.#joinId, token: s.token, epoch: s.epoch, after_seq: s.lastSeq });
         } else {
-            this.#send({ type: 'hello', id: this.#joinId, room: s.room, name: s.name });
+            this.#send({ type: 'hello', id: this.#joinId, ...s.hello });
         }
     }
 
@@ -158,14 +197,19 @@ export class Conn extends EventTarget {
             return;
         }
         const handle = { welcome: this.#welcome, message: this.#event, presence: this.#event,
-            ack: this.#ack, error: this.#error }[msg?.type];
+            state: this.#event, ack: this.#ack, error: this.#error }[msg?.type];
         handle?.call(this, msg);
     }
 
     #welcome(w) {
         const s = this.#session;
         const gap = w.gap || this.#resumeFailed;
-        Object.assign(s, { room: w.room, name: w.name, token: w.token, epoch: w.epoch, member: w.member });
+        // Let in from the lobby: the events from before are none of ours.
+        this.#fresh = s.state === 'lobby' && w.state === 'open';
+        // The snapshot on admission from the lobby has no token: keep the first one.
+        Object.assign(s, { room: w.room, name: w.name, role: w.role, state: w.state, token: w.token ?? s.token,
+            epoch: w.epoch, member: w.member, agreed: w.agreed, agreement: w.session?.agreement ?? '' });
+        this.#history = w.resumed ? -1 : 0;
         if (!w.resumed) {
             s.firstSeq = w.seq;
             this.#tokens = w.limits.rate_burst;
@@ -178,22 +222,52 @@ export class Conn extends EventTarget {
         this.#attempt = 0;
         this.#save();
         this.#emit('welcome', { welcome: w, gap });
+        // Agreed before, and this membership does not know yet (entered again): say it again,
+        // before any message, so the server takes them.
+        if (!w.agreed && s.agree !== null && s.agree === s.agreement) this.#sendAgree();
         for (const entry of this.#outbox.values()) entry.sent = false;
         this.#pump();
     }
 
     #event(msg) {
         const s = this.#session;
-        if (!this.#joined || msg.seq <= s.lastSeq) return;
-        if (msg.seq > s.lastSeq + 1) this.#emit('gap', {});
+        if (!this.#joined) return;
+        if (msg.seq <= s.lastSeq) {
+            this.#earlier(msg);
+            return;
+        }
+        this.#history = -1;
+        const lobby = s.state === 'lobby' && s.role === 'participant';
+        if (lobby && msg.type !== 'state') return; // the lobby sees nothing of the room
+        if (msg.seq > s.lastSeq + 1 && !lobby && !this.#fresh) this.#emit('gap', {});
+        this.#fresh = false;
         s.lastSeq = msg.seq;
+        if (msg.type === 'state') s.state = msg.state;
         this.#save();
         this.#emit('event', { msg, applied: msg.seq <= this.#snapshotSeq, own: msg.member === s.member });
+        if (msg.state === 'ended') this.#end();
+    }
+
+    // The session so far, sent right after the welcome of a hello in groups whose late
+    // joiners read it; a resume after a reload asks for it again from firstSeq.
+    #earlier(msg) {
+        const s = this.#session;
+        if (this.#history < 0 || msg.seq <= this.#history || msg.seq > this.#snapshotSeq) return;
+        if (this.#history === 0 && msg.seq > 1) this.#emit('gap', {}); // the start is gone already
+        this.#history = msg.seq;
+        s.firstSeq = Math.min(s.firstSeq, msg.seq - 1);
+        this.#save();
+        this.#emit('event', { msg, applied: true, own: msg.member === s.member, history: true });
     }
 
     #ack(a) {
-        if (a.ref !== null && a.ref === this.#leaveId) this.#finish();
-        else if (this.#outbox.delete(a.ref)) this.#emit('ack', { id: a.ref, seq: a.seq, duplicate: a.duplicate === true });
+        if (a.ref === null) return;
+        if (a.ref === this.#leaveId) this.#finish();
+        else if (a.ref === this.#agreeId) {
+            this.#session.agreed = true;
+            this.#save();
+            this.#emit('agreed', {});
+        } else if (this.#outbox.delete(a.ref)) this.#emit('ack', { id: a.ref, seq: a.seq, duplicate: a.duplicate === true });
     }
 
     #error(e) {
@@ -204,12 +278,15 @@ export class Conn extends EventTarget {
                 this.#save();
                 this.#resumeFailed = true;
                 this.#joinId = `join-${crypto.randomUUID()}`;
-                const { room, name } = this.#session;
-                this.#send({ type: 'hello', id: this.#joinId, room, name });
+                this.#send({ type: 'hello', id: this.#joinId, ...this.#session.hello });
             } else {
                 this.#stop();
-                this.#emit('joinerror', { code: e.code });
+                this.#emit('joinerror', { code: e.code, error: e });
             }
+            return;
+        }
+        if (e.ref !== null && (e.ref === this.#agreeId || e.ref === this.#openId)) {
+            this.#emit('reqerror', { code: e.code });
             return;
         }
         const entry = this.#outbox.get(e.ref);
@@ -227,7 +304,9 @@ export class Conn extends EventTarget {
     // Sends unsent outbox messages, no faster than the server's token bucket allows.
     #pump() {
         clearTimeout(this.#pumpTimer);
+        const s = this.#session;
         if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return;
+        if (s.state === 'lobby' && s.role === 'participant') return; // in_lobby: sent once let in
         const { rate_per_sec: rate, rate_burst: burst } = this.#limits;
         const now = Date.now();
         this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
@@ -252,6 +331,8 @@ export class Conn extends EventTarget {
         if (this.#stopped) return;
         if (this.#leaveId) {
             this.#finish();
+        } else if (code === ENDED) {
+            this.#end();
         } else if (FINAL_CLOSE.has(code)) {
             this.#emit('state', { state: 'closed', code });
         } else {
@@ -266,6 +347,16 @@ export class Conn extends EventTarget {
         this.#stopped = true;
         clearTimeout(this.#timer);
         this.#detach();
+    }
+
+    // The session is over: the room and every token are gone.
+    #end() {
+        if (this.#session) this.#session.state = 'ended';
+        this.#stop();
+        for (const [id, { text }] of this.#outbox) this.#emit('failed', { id, code: 'ended', text });
+        this.#outbox.clear();
+        this.#save();
+        this.#emit('ended', {});
     }
 
     #finish() {
