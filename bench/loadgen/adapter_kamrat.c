@@ -1,0 +1,114 @@
+/*
+ * adapter_kamrat.c - kamrat protocol v1 (protocol/README.md), as spoken by
+ * kamratd.
+ *
+ *   -> {"type":"hello","room":"r<R>","name":"m<M>"}
+ *   <- {"type":"welcome",...}                                   => lg_joined
+ *   <- {"type":"presence",...}, {"type":"state",...}            ignored
+ *   -> {"type":"say","id":"s<n>","text":"<body>"}
+ *   <- {"type":"ack","ref":"s<n>","seq":S}                      ignored
+ *   <- {"type":"message","seq":S,...,"text":"<body>","ts":T}    => lg_delivered
+ *
+ * kamratd sends every message to every member of the room, the sender
+ * included, so self_echo = 1 and one publish makes M deliveries.  The ack
+ * to the sender is not a delivery.
+ *
+ * The id of a say must be unique among the member's last 64 (the server
+ * de-duplicates resends by id), so each connection counts its own.  An
+ * error from the server (rate_limited, room_full, ...) means the benchmark
+ * is misconfigured: the connection is failed with the error code in the log.
+ *
+ * kamratd writes "type" first and the body needs no escaping, so a prefix
+ * check and a substring scan are enough; no JSON parser on the hot path.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lg.h"
+
+struct kamrat_state {
+    unsigned next_id;
+};
+
+static int kamrat_open(struct lg_conn *c)
+{
+    char m[128];
+    size_t n = 0;
+    static const char a[] = "{\"type\":\"hello\",\"room\":\"r";
+    static const char b[] = "\",\"name\":\"m";
+    memcpy(m, a, sizeof a - 1);
+    n = sizeof a - 1;
+    n += lg_utoa(m + n, (unsigned)lg_room(c));
+    memcpy(m + n, b, sizeof b - 1);
+    n += sizeof b - 1;
+    n += lg_utoa(m + n, (unsigned)lg_member(c));
+    memcpy(m + n, "\"}", 2);
+    n += 2;
+    return lg_send(c, LG_OP_TEXT, m, n);
+}
+
+static int has_type(const uint8_t *d, size_t len, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    return len >= pl && memcmp(d, prefix, pl) == 0;
+}
+
+static int kamrat_message(struct lg_conn *c, int op, const uint8_t *d, size_t len)
+{
+    if (op != LG_OP_TEXT)
+        return -1;
+    if (has_type(d, len, "{\"type\":\"message\"")) {
+        const char *t = lg_memmem(d, len, "\"text\":\"");
+        if (!t)
+            return -1;
+        t += 8;
+        const char *end = memchr(t, '"', len - (size_t)(t - (const char *)d));
+        if (!end)
+            return -1;
+        lg_delivered(c, t, (size_t)(end - t));
+    } else if (has_type(d, len, "{\"type\":\"welcome\"")) {
+        lg_joined(c);
+    } else if (has_type(d, len, "{\"type\":\"error\"")) {
+        char why[96];
+        const char *code = lg_memmem(d, len, "\"code\":\"");
+        int cl = 0;
+        if (code) {
+            code += 8;
+            while (cl < 40 && code + cl < (const char *)d + len && code[cl] != '"')
+                cl++;
+        }
+        snprintf(why, sizeof why, "kamratd error %.*s", cl, code ? code : "");
+        lg_fail(c, why);
+        return -1;
+    }
+    return 0; /* ack, presence, state */
+}
+
+static int kamrat_publish(struct lg_conn *c, const char *body, size_t len)
+{
+    struct kamrat_state *s = lg_state(c);
+    char m[4200];
+    static const char a[] = "{\"type\":\"say\",\"id\":\"s";
+    static const char b[] = "\",\"text\":\"";
+    size_t n = sizeof a - 1;
+    memcpy(m, a, n);
+    n += lg_utoa(m + n, s->next_id++);
+    memcpy(m + n, b, sizeof b - 1);
+    n += sizeof b - 1;
+    memcpy(m + n, body, len);
+    n += len;
+    memcpy(m + n, "\"}", 2);
+    n += 2;
+    return lg_send(c, LG_OP_TEXT, m, n);
+}
+
+const struct lg_adapter lg_adapter_kamrat = {
+    .name = "kamrat",
+    .path = "/ws",
+    .subprotocol = "kamrat.v1",
+    .self_echo = 1,
+    .state_size = sizeof(struct kamrat_state),
+    .on_open = kamrat_open,
+    .on_message = kamrat_message,
+    .publish = kamrat_publish,
+};
