@@ -17,6 +17,7 @@
 #include "http.h"
 #include "klog.h"
 #include "leaders.h"
+#include "room.h"
 #include "server.h"
 #include "store.h"
 #include "throttle.h"
@@ -141,8 +142,16 @@ static void logout(struct lws *wsi, struct api_req *r)
 {
     char auth[128];
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0)
-        leaders_logout(r->srv->leaders, auth + 7);
+    if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const struct leader_login *who =
+            leaders_lookup(r->srv->leaders, auth + 7, api_now_ms(r->srv));
+        if (who) {
+            char username[STORE_USERNAME_MAX + 1];
+            snprintf(username, sizeof(username), "%s", who->username);
+            leaders_logout(r->srv->leaders, auth + 7);
+            room_leader_logged_out(r->srv->rooms, username);
+        }
+    }
     if (n > 0)
         wipe(auth, (size_t)n);
     answer(r, HTTP_STATUS_NO_CONTENT, NULL);

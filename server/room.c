@@ -639,6 +639,30 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
     }
 }
 
+/* End a leader's membership at once: 4401 to its connection, presence left
+ * to the room. */
+static void cut_leader(struct rooms *rs, struct member *m, const char *why)
+{
+    klog_info("leader_cut reason=\"%s\" member=%u", why, m->id);
+    if (m->conn)
+        ws_close(m->conn, WS_CLOSE_UNAUTHORISED, why);
+    member_remove(rs, m);
+}
+
+void room_leader_logged_out(struct rooms *rs, const char *username)
+{
+    size_t pos = 0;
+    struct room *r;
+    /* Leaders live in session rooms, which removing members never frees. */
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        for (uint32_t i = r->count; i-- > 0;) {
+            struct member *m = r->members[i];
+            if (m->role == PROTO_ROLE_LEADER && strcmp(m->name, username) == 0)
+                cut_leader(rs, m, "logged out");
+        }
+    }
+}
+
 /* Collect, then act: ending rooms and removing members edits the tables
  * being walked. */
 void room_store_changed(struct rooms *rs)
@@ -655,10 +679,7 @@ void room_store_changed(struct rooms *rs)
             struct member *m = r->members[i];
             if (m->role != PROTO_ROLE_LEADER || gate_leader_enabled(rs->gate, m->name))
                 continue;
-            klog_info("leader_cut reason=disabled member=%u", m->id);
-            if (m->conn)
-                ws_close(m->conn, WS_CLOSE_UNAUTHORISED, "account disabled");
-            member_remove(rs, m);
+            cut_leader(rs, m, "account disabled");
         }
     }
     for (size_t i = 0; i < k; i++) {

@@ -50,6 +50,10 @@ void room_conn_lost(struct rooms *rs, struct member *m);
  * (4401; the caller revokes their logins). */
 void room_store_changed(struct rooms *rs);
 
+/* The leader logged out: close every connection of theirs with 4401 and take
+ * them out of their rooms (TESTPLAN E5). */
+void room_leader_logged_out(struct rooms *rs, const char *username);
+
 size_t room_count(const struct rooms *rs);
 
 #endif

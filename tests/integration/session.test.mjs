@@ -300,3 +300,21 @@ test('a participant who resumes while still in the lobby gets nothing of the roo
     const leaked = back.client.all().filter((m) => m.type === 'message' || m.type === 'presence');
     assert.deepEqual(leaked, [], 'the lobby sees nothing of the room');
 });
+
+test('a leader who logs out is cut off at once (4401) and the token no longer works', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const g = await setUpGroup(cfg, 'Uloskirjaus', 'ulla');
+    const s = await startServer({ config: cfg });
+    const token = await login(s, 'ulla');
+    const l = await hello(s, { token, session: g.session }, 'ulla');
+    assert.equal(l.reply.role, 'leader');
+    const out = await httpRequest(s, {
+        method: 'POST',
+        path: '/api/logout',
+        headers: { Authorization: `Bearer ${token}`, Origin: s.origin },
+    });
+    assert.equal(out.status, 204);
+    assert.equal((await within(l.client.closed, 2000, 'the leader socket to close')).code, 4401);
+    const again = await hello(s, { token, session: g.session }, 'ulla again');
+    assert.equal(again.reply.code, 'token_invalid');
+});
