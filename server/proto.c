@@ -298,6 +298,27 @@ static int hexval(char c)
     return -1;
 }
 
+/* A string of exactly len base64url characters, copied with its NUL to out. */
+static enum proto_err base64url_field(const char *s, size_t n, size_t len, char *out)
+{
+    if (!s || n != len || !chars_in(s, n, "_-"))
+        return PROTO_E_BAD_FIELD;
+    memcpy(out, s, n + 1);
+    return PROTO_OK;
+}
+
+/* A JSON integer (no fraction, no exponent) in min..2^53-1. */
+static enum proto_err integer_field(json_t *v, uint64_t min, uint64_t *out)
+{
+    if (!json_is_integer(v))
+        return PROTO_E_BAD_FIELD;
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i < min || (uint64_t)i > PROTO_SEQ_MAX)
+        return PROTO_E_BAD_FIELD;
+    *out = (uint64_t)i;
+    return PROTO_OK;
+}
+
 static enum proto_err decode_field(const struct field_spec *f, json_t *v,
                                    const struct proto_limits *lim, struct proto_cmd *cmd)
 {
@@ -324,25 +345,13 @@ static enum proto_err decode_field(const struct field_spec *f, json_t *v,
         cmd->u.hello.name_len = n;
         return PROTO_OK;
     case F_INVITE:
-        if (!s || n != PROTO_INVITE_LEN || !chars_in(s, n, "_-"))
-            return PROTO_E_BAD_FIELD;
-        memcpy(cmd->u.hello.invite, s, n + 1);
-        return PROTO_OK;
+        return base64url_field(s, n, PROTO_INVITE_LEN, cmd->u.hello.invite);
     case F_LEADER_TOKEN:
+        return base64url_field(s, n, PROTO_TOKEN_LEN, cmd->u.hello.token);
     case F_TOKEN:
-        if (!s || n != PROTO_TOKEN_LEN || !chars_in(s, n, "_-"))
-            return PROTO_E_BAD_FIELD;
-        memcpy(f->kind == F_TOKEN ? cmd->u.resume.token : cmd->u.hello.token, s, n + 1);
-        return PROTO_OK;
-    case F_SESSION: {
-        if (!json_is_integer(v))
-            return PROTO_E_BAD_FIELD;
-        json_int_t i = json_integer_value(v);
-        if (i < 1 || (uint64_t)i > PROTO_SEQ_MAX)
-            return PROTO_E_BAD_FIELD;
-        cmd->u.hello.session = (uint64_t)i;
-        return PROTO_OK;
-    }
+        return base64url_field(s, n, PROTO_TOKEN_LEN, cmd->u.resume.token);
+    case F_SESSION:
+        return integer_field(v, 1, &cmd->u.hello.session);
     case F_EPOCH: {
         if (!s || n != 16)
             return PROTO_E_BAD_FIELD;
@@ -356,15 +365,8 @@ static enum proto_err decode_field(const struct field_spec *f, json_t *v,
         cmd->u.resume.epoch = e;
         return PROTO_OK;
     }
-    case F_SEQ: {
-        if (!json_is_integer(v))
-            return PROTO_E_BAD_FIELD;
-        json_int_t i = json_integer_value(v);
-        if (i < 0 || (uint64_t)i > PROTO_SEQ_MAX)
-            return PROTO_E_BAD_FIELD;
-        cmd->u.resume.after_seq = (uint64_t)i;
-        return PROTO_OK;
-    }
+    case F_SEQ:
+        return integer_field(v, 0, &cmd->u.resume.after_seq);
     case F_TEXT: {
         if (!s)
             return PROTO_E_BAD_FIELD;
