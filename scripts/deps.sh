@@ -16,11 +16,12 @@
 # afterwards, 1 otherwise.
 
 # Debian packages needed by the build, the tests and the scripts. libclang-rt-14-dev
-# holds the ASan/UBSan runtime, which clang only recommends.
+# holds the ASan/UBSan runtime, which clang only recommends; tzdata the time zones
+# schedules are computed in; python3 sums up the test logs in .ci/run.
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libjansson-dev libinih-dev libssl-dev libsqlite3-dev
-    libcmocka-dev libargon2-dev openssl clang-format curl
+    libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3
 )
 
 kamrat_deps() {
