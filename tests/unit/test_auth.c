@@ -18,6 +18,7 @@
 #include <argon2.h>
 
 #include "auth.h"
+#include "wakepipe.h"
 
 #define PW "correct horse battery staple"
 #define CURRENT "$argon2id$v=19$m=19456,t=2,p=1$"
@@ -233,44 +234,6 @@ static void unknown_user_costs_a_real_check(void **state)
 
 /* ---- jobs on an authq ---- */
 
-static int wake_pipe[2];
-
-static void wake(void *arg)
-{
-    (void)arg;
-    char c = 1;
-    ssize_t n = write(wake_pipe[1], &c, 1);
-    (void)n;
-}
-
-static int open_pipe(void **state)
-{
-    (void)state;
-    if (pipe(wake_pipe) < 0)
-        return -1;
-    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
-    return 0;
-}
-
-static int close_pipe(void **state)
-{
-    (void)state;
-    close(wake_pipe[0]);
-    close(wake_pipe[1]);
-    return 0;
-}
-
-static uint32_t wait_and_drain(struct authq *q)
-{
-    struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    char buf[64];
-    while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-        ;
-    return authq_drain(q);
-}
-
 struct login {
     int calls;
     enum auth_outcome outcome;
@@ -293,7 +256,7 @@ static void fifty_logins_two_at_a_time(void **state)
 {
     (void)state;
     static struct login logins[50];
-    struct authq *q = authq_new(2, 64, wake, NULL);
+    struct authq *q = authq_new(2, 64, wakepipe_wake, NULL);
     for (int i = 0; i < 50; i++) {
         logins[i] = (struct login){0};
         const char *phc = i % 3 == 2 ? NULL : stored;
@@ -302,7 +265,7 @@ static void fifty_logins_two_at_a_time(void **state)
     }
     uint32_t drained = 0;
     for (int rounds = 0; drained < 50 && rounds < 1000; rounds++)
-        drained += wait_and_drain(q);
+        drained += wakepipe_wait_and_drain(q);
     assert_int_equal(drained, 50);
 
     for (int i = 0; i < 50; i++) {
@@ -326,12 +289,12 @@ static void login_upgrades_an_old_hash(void **state)
     char old[AUTH_PHC_MAX];
     hash_with(3, 8192, 1, PW, old, sizeof(old));
     struct login ok = {0}, bad = {0};
-    struct authq *q = authq_new(1, 4, wake, NULL);
+    struct authq *q = authq_new(1, 4, wakepipe_wake, NULL);
     assert_int_equal(auth_submit_verify(q, old, PW, login_done, &ok), 0);
     assert_int_equal(auth_submit_verify(q, old, "guess", login_done, &bad), 0);
     uint32_t drained = 0;
     for (int rounds = 0; drained < 2 && rounds < 100; rounds++)
-        drained += wait_and_drain(q);
+        drained += wakepipe_wait_and_drain(q);
     authq_free(q);
 
     assert_int_equal(ok.outcome, AUTH_OK);
@@ -384,7 +347,7 @@ static void busy_queue_and_shutdown(void **state)
     gate_open = blocker_started = false;
     int blocker_calls = 0;
     struct login waiting = {0}, refused = {0};
-    struct authq *q = authq_new(1, 2, wake, NULL);
+    struct authq *q = authq_new(1, 2, wakepipe_wake, NULL);
     assert_int_equal(authq_submit(q, blocker_work, blocker_done, &blocker_calls), 0);
     pthread_mutex_lock(&mu);
     while (!blocker_started)
@@ -476,9 +439,9 @@ int main(void)
         cmocka_unit_test(rehash_wanted_for_other_parameters),
         cmocka_unit_test(other_parameters_still_verify),
         cmocka_unit_test(unknown_user_costs_a_real_check),
-        cmocka_unit_test_setup_teardown(fifty_logins_two_at_a_time, open_pipe, close_pipe),
-        cmocka_unit_test_setup_teardown(login_upgrades_an_old_hash, open_pipe, close_pipe),
-        cmocka_unit_test_setup_teardown(busy_queue_and_shutdown, open_pipe, close_pipe),
+        cmocka_unit_test_setup_teardown(fifty_logins_two_at_a_time, wakepipe_open, wakepipe_close),
+        cmocka_unit_test_setup_teardown(login_upgrades_an_old_hash, wakepipe_open, wakepipe_close),
+        cmocka_unit_test_setup_teardown(busy_queue_and_shutdown, wakepipe_open, wakepipe_close),
         cmocka_unit_test(tokens_are_random_base64url),
         cmocka_unit_test(invite_codes_are_random_base64url),
         cmocka_unit_test(token_hash_is_sha256_of_the_text),

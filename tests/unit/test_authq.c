@@ -15,47 +15,7 @@
 #include <unistd.h>
 
 #include "authq.h"
-
-/* ---- the wake-up: a pipe the test polls, as lws polls its own ---- */
-
-static int wake_pipe[2];
-
-static void wake(void *arg)
-{
-    (void)arg;
-    char c = 1;
-    ssize_t n = write(wake_pipe[1], &c, 1);
-    (void)n; /* a full pipe means a wake-up is pending anyway */
-}
-
-static int open_pipe(void **state)
-{
-    (void)state;
-    if (pipe(wake_pipe) < 0)
-        return -1;
-    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
-    return 0;
-}
-
-static int close_pipe(void **state)
-{
-    (void)state;
-    close(wake_pipe[0]);
-    close(wake_pipe[1]);
-    return 0;
-}
-
-/* Wait for a wake-up (5 s at most), then drain. */
-static uint32_t wait_and_drain(struct authq *q)
-{
-    struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
-    assert_int_equal(poll(&p, 1, 5000), 1);
-    char buf[64];
-    while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-        ;
-    return authq_drain(q);
-}
+#include "wakepipe.h"
 
 /* ---- jobs ---- */
 
@@ -132,7 +92,7 @@ static void fifty_jobs_done_on_the_draining_thread(void **state)
     (void)state;
     reset();
     static struct job jobs[50];
-    struct authq *q = authq_new(2, 64, wake, NULL);
+    struct authq *q = authq_new(2, 64, wakepipe_wake, NULL);
     assert_non_null(q);
     for (int i = 0; i < 50; i++) {
         jobs[i] = (struct job){0};
@@ -140,7 +100,7 @@ static void fifty_jobs_done_on_the_draining_thread(void **state)
     }
     uint32_t drained = 0;
     for (int rounds = 0; drained < 50 && rounds < 1000; rounds++)
-        drained += wait_and_drain(q);
+        drained += wakepipe_wait_and_drain(q);
     assert_int_equal(drained, 50);
     for (int i = 0; i < 50; i++) {
         assert_int_equal(jobs[i].done_calls, 1);
@@ -163,7 +123,7 @@ static void a_full_queue_refuses(void **state)
     (void)state;
     reset();
     struct job jobs[6] = {0};
-    struct authq *q = authq_new(1, 4, wake, NULL);
+    struct authq *q = authq_new(1, 4, wakepipe_wake, NULL);
     for (int i = 0; i < 4; i++) {
         jobs[i].gated = true;
         assert_int_equal(authq_submit(q, work, done, &jobs[i]), 0);
@@ -177,13 +137,13 @@ static void a_full_queue_refuses(void **state)
     open_gate();
     uint32_t drained = 0;
     for (int rounds = 0; drained < 4 && rounds < 100; rounds++)
-        drained += wait_and_drain(q);
+        drained += wakepipe_wait_and_drain(q);
     assert_int_equal(drained, 4);
     assert_int_equal(jobs[4].done_calls, 0); /* refused: never called */
 
     /* Room again once the jobs are finished. */
     assert_int_equal(authq_submit(q, work, done, &jobs[5]), 0);
-    assert_int_equal(wait_and_drain(q), 1);
+    assert_int_equal(wakepipe_wait_and_drain(q), 1);
     assert_int_equal(jobs[5].done_calls, 1);
     authq_free(q);
 }
@@ -193,7 +153,7 @@ static void free_cancels_waiting_jobs(void **state)
     (void)state;
     reset();
     struct job jobs[5] = {0};
-    struct authq *q = authq_new(1, 8, wake, NULL);
+    struct authq *q = authq_new(1, 8, wakepipe_wake, NULL);
     for (int i = 0; i < 5; i++) {
         jobs[i].gated = true;
         assert_int_equal(authq_submit(q, work, i == 1 ? done_opens_gate : done, &jobs[i]), 0);
@@ -216,7 +176,7 @@ static void free_when_idle(void **state)
 {
     (void)state;
     authq_free(NULL);
-    struct authq *q = authq_new(2, 1, wake, NULL);
+    struct authq *q = authq_new(2, 1, wakepipe_wake, NULL);
     assert_non_null(q);
     authq_free(q);
 }
@@ -224,10 +184,10 @@ static void free_when_idle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(fifty_jobs_done_on_the_draining_thread, open_pipe,
-                                        close_pipe),
-        cmocka_unit_test_setup_teardown(a_full_queue_refuses, open_pipe, close_pipe),
-        cmocka_unit_test_setup_teardown(free_cancels_waiting_jobs, open_pipe, close_pipe),
+        cmocka_unit_test_setup_teardown(fifty_jobs_done_on_the_draining_thread, wakepipe_open,
+                                        wakepipe_close),
+        cmocka_unit_test_setup_teardown(a_full_queue_refuses, wakepipe_open, wakepipe_close),
+        cmocka_unit_test_setup_teardown(free_cancels_waiting_jobs, wakepipe_open, wakepipe_close),
         cmocka_unit_test(free_when_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
