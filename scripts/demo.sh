@@ -85,6 +85,10 @@ data_dir = $root/demo/data
 [tls]
 cert = $root/certs/dev/server.pem
 key = $root/certs/dev/server.key
+
+[safety]
+crisis_file = $root/safety/crisis.example.json
+risk_words_file = $root/safety/risk-words.example.json
 EOF
 
 # A demo group with a leader, a session whose lobby is open now, and an

@@ -17,11 +17,12 @@
 
 # Debian packages needed by the build, the tests and the scripts. libclang-rt-14-dev
 # holds the ASan/UBSan runtime, which clang only recommends; tzdata the time zones
-# schedules are computed in; python3 sums up the test logs in .ci/run.
+# schedules are computed in; python3 sums up the test logs in .ci/run; the sqlite3
+# shell writes rows no kamratctl command makes (a leader's ban) in integration tests.
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libjansson-dev libinih-dev libssl-dev libsqlite3-dev
-    libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3
+    libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
 )
 
 kamrat_deps() {

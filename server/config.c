@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "kamrat_build.h"
+#include "safety.h"
 #include "util.h"
 
 enum key_type { KEY_STRING, KEY_UINT, KEY_LEVEL, KEY_BOOL, KEY_OFFSET };
@@ -63,8 +64,11 @@ static const struct key keys[] = {
     LIM(ping_timeout, 10, 7200),
     LIM(resume_grace, 0, 3600),
     LIM(session_grace, 0, 3600),
+    STR("safety", "crisis_file", crisis_file, 0),
+    STR("safety", "risk_words_file", risk_words_file, 0),
     {"testing", "clock_offset", KEY_OFFSET, offsetof(struct config, clock_offset), 0, 0, 0},
     {"testing", "open_rooms", KEY_BOOL, offsetof(struct config, open_rooms), 0, 0, 0},
+    {"testing", "minute_seconds", KEY_UINT, offsetof(struct config, minute_seconds), 1, 60, 0},
 };
 
 void config_default_limits(struct limits *out)
@@ -249,6 +253,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
     c->port = 8443;
     c->log_level = KLOG_INFO;
     c->tls = true;
+    c->minute_seconds = 60;
     config_default_limits(&c->limits);
 
     struct parse_state st = {.c = c, .err = err, .errlen = errlen};
@@ -304,6 +309,10 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             c->line_web_root = line;
         if (keys[i].offset == offsetof(struct config, data_dir))
             c->line_data_dir = line;
+        if (keys[i].offset == offsetof(struct config, crisis_file))
+            c->line_crisis_file = line;
+        if (keys[i].offset == offsetof(struct config, risk_words_file))
+            c->line_risk_words_file = line;
         if (keys[i].offset == offsetof(struct config, limits.ping_timeout) &&
             c->limits.ping_timeout <= c->limits.ping_interval) {
             fail(&st, line, "[limits] ping_timeout must be greater than ping_interval (%u)",
@@ -340,12 +349,31 @@ static int check_dir(const struct config *c, const char *dir, int line, int mode
     return 0;
 }
 
+/* Read the [safety] files as kamratd will, so `kamratd -t` and kamratctl
+ * check catch a broken crisis list before it reaches anyone. */
+static int check_safety(const struct config *c, char *err, size_t errlen)
+{
+    char why[512];
+    struct safety *s = NULL;
+    if (safety_load(c->crisis_file, c->risk_words_file, &s, why, sizeof(why)) == 0) {
+        safety_free(s);
+        return 0;
+    }
+    /* why starts with the key that names the bad file: point at its line. */
+    bool crisis = strncmp(why, "crisis_file ", 12) == 0;
+    snprintf(err, errlen, "%s:%d: [safety] %s", c->path,
+             crisis ? c->line_crisis_file : c->line_risk_words_file, why);
+    return -1;
+}
+
 int config_check_files(const struct config *c, char *err, size_t errlen)
 {
     if (check_dir(c, c->web_root, c->line_web_root, R_OK | X_OK, "web_root", err, errlen) < 0)
         return -1;
     if (check_dir(c, c->data_dir, c->line_data_dir, R_OK | W_OK | X_OK, "data_dir", err, errlen) <
         0)
+        return -1;
+    if (check_safety(c, err, errlen) < 0)
         return -1;
 
     if (!c->tls)
@@ -396,5 +424,7 @@ void config_free(struct config *c)
     free(c->data_dir);
     free(c->tls_cert);
     free(c->tls_key);
+    free(c->crisis_file);
+    free(c->risk_words_file);
     free(c);
 }

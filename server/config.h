@@ -48,6 +48,9 @@ struct config {
     char *tls_cert;
     char *tls_key;
     struct limits limits;
+    /* [safety] crisis_file, risk_words_file: NULL when not set (safety.h). */
+    char *crisis_file;
+    char *risk_words_file;
     /* [testing] clock_offset: seconds added to the wall clock for schedules,
      * invites and sessions, so tests need not wait for real time. 0 in use. */
     int64_t clock_offset;
@@ -55,8 +58,13 @@ struct config {
      * session, as in the core protocol; for protocol tests and benchmarks,
      * loopback only. */
     bool open_rooms;
-    /* Lines where the TLS and directory keys were set, for check errors. */
+    /* [testing] minute_seconds: how long a "minute" of a timed mute lasts,
+     * so tests can watch a timeout end. 60 in use. */
+    uint32_t minute_seconds;
+    /* Lines where the TLS, directory and safety keys were set, for check
+     * errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
+    int line_crisis_file, line_risk_words_file;
 };
 
 /* The limits kamratd uses when the file sets none: protocol/README.md §8. */
@@ -72,7 +80,8 @@ struct config *config_load(const char *path, char *err, size_t errlen);
 /*
  * Check what the file names: the certificate and key load and match, the
  * web root is a readable directory, the data directory exists and is
- * writable. Returns 0, or -1 with "path:line: message" in err.
+ * writable, the [safety] files pass safety_load. Returns 0, or -1 with
+ * "path:line: message" in err.
  */
 int config_check_files(const struct config *c, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "klog.h"
 #include "leaders.h"
+#include "safety.h"
 #include "store.h"
 #include "util.h"
 
@@ -14,6 +15,7 @@ struct gate {
     const struct config *cfg;
     struct store *store;
     struct leaders *leaders;
+    const struct safety *safety; /* borrowed from the server; NULL: none */
 };
 
 struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders)
@@ -89,6 +91,7 @@ static enum proto_err fill_session(struct gate *g, const struct store_session *s
     t->ends_at = se->ends_at;
     t->max_participants = (uint32_t)grp.max_participants;
     t->whole_history = strcmp(grp.history, "whole_session") == 0;
+    snprintf(t->private_messages, sizeof(t->private_messages), "%s", grp.private_messages);
     store_group_clear(&grp);
     return PROTO_OK;
 }
@@ -100,18 +103,33 @@ static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
     unsigned char hash[AUTH_DIGEST_LEN];
     struct store_invite inv;
     if (auth_token_hash(cmd->u.hello.invite, hash) < 0 ||
-        store_invite_find(g->store, hash, now, &inv) < 0)
+        store_invite_lookup(g->store, hash, &inv) < 0)
+        return PROTO_E_INVITE_INVALID;
+    t->personal_invite = inv.kind == STORE_INVITE_PERSONAL ? inv.id : 0;
+    /* Bans first: the holder of a personal invite a ban is bound to has used
+     * it up by entering, and is told `banned`, not invite_invalid. Before the
+     * session check too, so a banned person learns nothing about when the
+     * group meets. */
+    int64_t ban_id;
+    int rc = store_ban_find(g->store, inv.group_id, t->personal_invite,
+                            t->has_key ? t->key_hash : NULL, &ban_id);
+    if (rc == 0)
+        return PROTO_E_BANNED;
+    if (rc != STORE_E_NOT_FOUND) {
+        klog_error("ban_check_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INTERNAL; /* never let someone in unchecked */
+    }
+    if (store_invite_state(&inv, now) != STORE_INVITE_ACTIVE)
         return PROTO_E_INVITE_INVALID;
     struct store_session se;
     int64_t next;
     if (!current_session(g, inv.group_id, now, &se, &next)) {
-        d->next_start = next < 0 ? -1 : next * 1000;
+        d->next_start = next < 0 ? 0 : next * 1000;
         return PROTO_E_NO_SESSION;
     }
     t->role = PROTO_ROLE_PARTICIPANT;
     t->name = cmd->u.hello.name;
     t->name_len = cmd->u.hello.name_len;
-    t->personal_invite = inv.kind == STORE_INVITE_PERSONAL ? inv.id : 0;
     return fill_session(g, &se, t);
 }
 
@@ -146,7 +164,7 @@ static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
         return PROTO_E_FORBIDDEN;
     enum store_session_state st = store_session_state(&se, now);
     if (st != STORE_SESSION_LOBBY && st != STORE_SESSION_RUNNING) {
-        d->next_start = st == STORE_SESSION_SCHEDULED ? se.starts_at * 1000 : -1;
+        d->next_start = st == STORE_SESSION_SCHEDULED ? se.starts_at * 1000 : 0;
         return PROTO_E_NO_SESSION;
     }
     t->role = PROTO_ROLE_LEADER;
@@ -160,8 +178,15 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
                           struct proto_error_detail *d)
 {
     memset(t, 0, sizeof(*t));
-    *d = (struct proto_error_detail){NULL, NULL, -1, -1};
+    *d = (struct proto_error_detail){0};
     enum proto_err e;
+    /* Only the digest of a participant key is kept (README §9); proto
+     * refuses a key with a leader's token. */
+    if (cmd->u.hello.key[0]) {
+        if (auth_token_hash(cmd->u.hello.key, t->key_hash) < 0)
+            return PROTO_E_INTERNAL;
+        t->has_key = true;
+    }
     if (cmd->u.hello.invite[0]) {
         e = check_invite(g, cmd, t, d);
     } else if (cmd->u.hello.token[0]) {
@@ -171,6 +196,7 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
         t->role = PROTO_ROLE_PARTICIPANT;
         t->name = cmd->u.hello.name;
         t->name_len = cmd->u.hello.name_len;
+        snprintf(t->private_messages, sizeof(t->private_messages), "leaders");
         return PROTO_OK;
     } else {
         d->field = "room";
@@ -196,16 +222,125 @@ bool gate_leader_enabled(struct gate *g, const char *username)
     return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !who.disabled;
 }
 
-void gate_audit_session(struct gate *g, uint64_t session_id, const char *action, const char *actor)
+/* The group of session_id into *group: 0 or a store_err. */
+static int session_group(struct gate *g, uint64_t session_id, int64_t *group)
 {
     struct store_session se;
-    char target[32];
-    snprintf(target, sizeof(target), "session:%llu", (unsigned long long)session_id);
     int rc = store_session_get(g->store, (int64_t)session_id, &se);
     if (rc == 0)
-        rc = store_audit(g->store, gate_now(g), actor, action, target, se.group_id, se.id);
+        *group = se.group_id;
+    return rc;
+}
+
+void gate_audit(struct gate *g, uint64_t session_id, const char *action, const char *actor,
+                const char *target)
+{
+    char session_target[32];
+    if (!target) {
+        snprintf(session_target, sizeof(session_target), "session:%llu",
+                 (unsigned long long)session_id);
+        target = session_target;
+    }
+    int64_t group = 0;
+    int rc = session_group(g, session_id, &group);
+    if (rc == 0)
+        rc = store_audit(g->store, gate_now(g), actor, action, target, group, (int64_t)session_id);
     if (rc < 0)
         klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
+}
+
+void gate_end_session(struct gate *g, uint64_t session_id, const char *actor)
+{
+    int rc = store_session_end(g->store, gate_now(g), actor, (int64_t)session_id);
+    if (rc < 0)
+        klog_error("session_end_failed session=%llu reason=\"%s\"", (unsigned long long)session_id,
+                   store_strerror(rc));
+}
+
+enum proto_err gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id,
+                        const uint8_t *key_hash, const char *name, const char *actor,
+                        int64_t *ban_id)
+{
+    int64_t group = 0;
+    int rc = session_group(g, session_id, &group);
+    if (rc == 0)
+        rc = store_ban_add(g->store, gate_now(g), actor, group, (int64_t)session_id, invite_id,
+                           key_hash, name, ban_id);
+    if (rc < 0) {
+        klog_error("ban_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INTERNAL;
+    }
+    return PROTO_OK;
+}
+
+enum proto_err gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor)
+{
+    int64_t group = 0;
+    int rc = session_group(g, session_id, &group);
+    if (rc == 0)
+        rc = store_ban_lift(g->store, gate_now(g), actor, group, (int64_t)session_id, ban_id);
+    if (rc == STORE_E_NOT_FOUND && group)
+        return PROTO_E_NOT_FOUND;
+    if (rc < 0) {
+        klog_error("unban_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INTERNAL;
+    }
+    return PROTO_OK;
+}
+
+#define GATE_BANS_MAX 100 /* the bans reply lists at most this many, newest first */
+
+enum proto_err gate_bans(struct gate *g, uint64_t session_id, struct proto_ban **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int64_t group = 0;
+    struct store_ban *v = NULL;
+    size_t count = 0;
+    int rc = session_group(g, session_id, &group);
+    if (rc == 0)
+        rc = store_ban_list(g->store, group, false, GATE_BANS_MAX, &v, &count);
+    if (rc < 0) {
+        klog_error("bans_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INTERNAL;
+    }
+    if (count) {
+        *out = xcalloc(count, sizeof(**out));
+        for (size_t i = 0; i < count; i++)
+            (*out)[i] = (struct proto_ban){
+                .id = v[i].id,
+                .name = xstrdup(v[i].name),
+                .created_at = (uint64_t)v[i].created_at * 1000u,
+                .by = xstrdup(v[i].created_by),
+            };
+    }
+    *n = count;
+    store_ban_list_free(v, count);
+    return PROTO_OK;
+}
+
+void gate_bans_free(struct proto_ban *b, size_t n)
+{
+    for (size_t i = 0; b && i < n; i++) {
+        free((char *)b[i].name);
+        free((char *)b[i].by);
+    }
+    free(b);
+}
+
+void gate_set_safety(struct gate *g, const struct safety *s)
+{
+    g->safety = s;
+}
+
+const char *gate_crisis_json(const struct gate *g)
+{
+    return safety_crisis_json(g->safety);
+}
+
+bool gate_risky(const struct gate *g, const char *text, size_t len)
+{
+    return safety_risky(g->safety, text, len);
 }
 
 enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t)

@@ -28,6 +28,7 @@
 struct gate;
 struct store;
 struct leaders;
+struct safety;
 
 #define GATE_KEY_MAX (PROTO_ROOM_MAX + 2)
 
@@ -40,9 +41,12 @@ struct gate_ticket {
     struct proto_session_info session; /* strings owned by the ticket */
     int64_t ends_at;                   /* Unix seconds */
     uint32_t max_participants;
-    bool whole_history;      /* the group lets late joiners read the session from its start */
-    int64_t personal_invite; /* 0, or the personal invite gate_redeem consumes */
-    char *leader_name;       /* owned copy behind name, for leaders */
+    bool whole_history;        /* the group lets late joiners read the session from its start */
+    int64_t personal_invite;   /* 0, or the personal invite gate_redeem consumes */
+    char *leader_name;         /* owned copy behind name, for leaders */
+    bool has_key;              /* the hello carried a participant key */
+    uint8_t key_hash[32];      /* ... and this is its SHA-256 */
+    char private_messages[10]; /* the group's policy: "off", "leaders", "everyone" */
 };
 
 /* Borrows cfg, store and leaders for the gate's lifetime. */
@@ -52,7 +56,8 @@ void gate_free(struct gate *g);
 /*
  * Check a decoded hello. Returns PROTO_OK and fills t (release it with
  * gate_ticket_clear), or an error code with d filled (next_start for
- * no_session). Nothing is consumed.
+ * no_session). A participant banned from the group (by personal invite or
+ * participant key) is PROTO_E_BANNED. Nothing is consumed.
  */
 enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct gate_ticket *t,
                           struct proto_error_detail *d);
@@ -69,10 +74,38 @@ bool gate_session_on(struct gate *g, uint64_t session_id);
 /* May this leader still lead (the account exists and is enabled)? */
 bool gate_leader_enabled(struct gate *g, const char *username);
 
-/* Record a session event (session_open, session_end) in the audit log, by
- * actor ("leader:<name>", or "kamratd"). Failures are logged, not returned:
- * the room goes on either way. */
-void gate_audit_session(struct gate *g, uint64_t session_id, const char *action, const char *actor);
+/* Record a session or moderation event in the audit log (README §4a): by
+ * actor ("leader:<name>", "co_leader:m<id>" or "kamratd"), on target (NULL:
+ * none). Failures are logged, not returned: the room goes on either way. */
+void gate_audit(struct gate *g, uint64_t session_id, const char *action, const char *actor,
+                const char *target);
+
+/* A leader ended the session early: record it (store_session_end, with its
+ * audit row) so nobody enters it again. Failures are logged. */
+void gate_end_session(struct gate *g, uint64_t session_id, const char *actor);
+
+/* Ban from the session's group whoever holds the personal invite invite_id
+ * (0: none) or the participant key with digest key_hash (NULL: none); at
+ * least one is given. The store writes the one audit row. PROTO_OK with
+ * *ban_id, or PROTO_E_INTERNAL (logged). */
+enum proto_err gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id,
+                        const uint8_t *key_hash, const char *name, const char *actor,
+                        int64_t *ban_id);
+
+/* Lift a ban of the session's group: PROTO_OK, PROTO_E_NOT_FOUND (no such
+ * active ban in this group) or PROTO_E_INTERNAL. */
+enum proto_err gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor);
+
+/* The session's group's active bans, newest first, at most 100, in a new
+ * array (free with gate_bans_free). */
+enum proto_err gate_bans(struct gate *g, uint64_t session_id, struct proto_ban **out, size_t *n);
+void gate_bans_free(struct proto_ban *b, size_t n);
+
+/* The safety settings rooms use: crisis resources and risk words (safety.h).
+ * Borrowed; the server swaps them on reload. NULL: none configured. */
+void gate_set_safety(struct gate *g, const struct safety *s);
+const char *gate_crisis_json(const struct gate *g); /* "{}" when none */
+bool gate_risky(const struct gate *g, const char *text, size_t len);
 
 /* The wall clock schedules run on (config_now), in seconds. */
 int64_t gate_now(const struct gate *g);

@@ -42,6 +42,14 @@ static const struct {
     [PROTO_E_NO_SESSION] = {"no_session", "the group has no session open now"},
     [PROTO_E_IN_LOBBY] = {"in_lobby", "the session has not been opened yet"},
     [PROTO_E_AGREEMENT_REQUIRED] = {"agreement_required", "accept the group agreement first"},
+    [PROTO_E_NOT_FOUND] = {"not_found", "no such member or message in this room"},
+    [PROTO_E_MUTED] = {"muted", "a leader has muted you"},
+    [PROTO_E_PAUSED] = {"paused", "the room is paused"},
+    [PROTO_E_READ_ONLY] = {"read_only", "no leader is in the room; wait for one to come back"},
+    [PROTO_E_SLOW_MODE] = {"slow_mode", "slow mode is on; wait and resend"},
+    [PROTO_E_NOT_YOUR_TURN] = {"not_your_turn", "a round is running and it is not your turn"},
+    [PROTO_E_WRONG_STATE] = {"wrong_state", "the request does not fit the room's state"},
+    [PROTO_E_BANNED] = {"banned", "you may not enter this group"},
     [PROTO_E_INTERNAL] = {"internal", "server error; the request had no effect"},
 };
 
@@ -61,7 +69,14 @@ const char *proto_err_message(enum proto_err e)
 
 const char *proto_role_name(enum proto_role r)
 {
-    return r == PROTO_ROLE_LEADER ? "leader" : "participant";
+    static const char *const names[] = {"participant", "leader", "co_leader"};
+    return (unsigned)r < ARRAY_LEN(names) ? names[r] : "participant";
+}
+
+const char *proto_round_kind_name(enum proto_round_kind k)
+{
+    static const char *const names[] = {"check_in", "check_out", "round"};
+    return (unsigned)k < ARRAY_LEN(names) ? names[k] : "round";
 }
 
 const char *proto_state_name(enum proto_state st)
@@ -205,7 +220,9 @@ static int nesting_depth(const char *s, size_t len, int stop)
 }
 
 #define MAX_DEPTH 4
+#define MEMBER_MAX 4294967295u /* member ids are below 2^32 (README §4a) */
 
+/* How a field's value is checked and where it is stored. */
 enum field_kind {
     F_ID,
     F_ROOM,
@@ -213,10 +230,23 @@ enum field_kind {
     F_INVITE,
     F_LEADER_TOKEN,
     F_SESSION,
+    F_KEY,
     F_TOKEN,
     F_EPOCH,
+    F_AFTER_SEQ,
+    F_TEXT,
+    F_TO,
+    F_MEMBER,
+    F_ALL,
+    F_MINUTES,
+    F_BAN,
     F_SEQ,
-    F_TEXT
+    F_SECONDS,
+    F_ON,
+    F_TOPIC,
+    F_KIND,
+    F_ORDER,
+    F_EXCLUSIVE,
 };
 
 struct field_spec {
@@ -225,31 +255,86 @@ struct field_spec {
     bool required;
 };
 
+/* A request: its fields in table order (which decides between errors, README
+ * §6 rule 6), and the rules that concern several fields, checked after each
+ * field is valid on its own. */
 struct type_spec {
     const char *type;
     enum proto_type t;
-    struct field_spec fields[6];
+    struct field_spec fields[7];
+    enum proto_err (*form)(json_t *root, struct proto_cmd *cmd);
 };
+
+static enum proto_err check_hello(json_t *root, struct proto_cmd *cmd);
+static enum proto_err check_pick(json_t *root, struct proto_cmd *cmd);
+static enum proto_err round_defaults(json_t *root, struct proto_cmd *cmd);
+
+/* The two fields most requests share. */
+/* clang-format off */
+#define ID_FIELD {"id", F_ID, false}
+#define MEMBER_FIELD {"member", F_MEMBER, true}
+/* clang-format on */
 
 static const struct type_spec types[] = {
     {"hello",
      PROTO_HELLO,
-     {{"id", F_ID, false},
+     {ID_FIELD,
       {"invite", F_INVITE, false},
       {"token", F_LEADER_TOKEN, false},
       {"session", F_SESSION, false},
       {"room", F_ROOM, false},
-      {"name", F_NAME, false}}},
+      {"name", F_NAME, false},
+      {"key", F_KEY, false}},
+     check_hello},
     {"resume",
      PROTO_RESUME,
-     {{"id", F_ID, false},
+     {ID_FIELD,
       {"token", F_TOKEN, true},
       {"epoch", F_EPOCH, true},
-      {"after_seq", F_SEQ, true}}},
-    {"say", PROTO_SAY, {{"id", F_ID, true}, {"text", F_TEXT, true}}},
-    {"leave", PROTO_LEAVE, {{"id", F_ID, false}}},
-    {"agree", PROTO_AGREE, {{"id", F_ID, false}}},
-    {"open", PROTO_OPEN, {{"id", F_ID, false}}},
+      {"after_seq", F_AFTER_SEQ, true}},
+     NULL},
+    {"say", PROTO_SAY, {{"id", F_ID, true}, {"text", F_TEXT, true}, {"to", F_TO, false}}, NULL},
+    {"leave", PROTO_LEAVE, {ID_FIELD, {"safe", F_ON, false}}, NULL},
+    {"agree", PROTO_AGREE, {ID_FIELD}, NULL},
+    {"open", PROTO_OPEN, {ID_FIELD}, NULL},
+    {"admit",
+     PROTO_ADMIT,
+     {ID_FIELD, {"member", F_MEMBER, false}, {"all", F_ALL, false}},
+     check_pick},
+    {"deny",
+     PROTO_DENY,
+     {ID_FIELD, {"member", F_MEMBER, false}, {"all", F_ALL, false}},
+     check_pick},
+    {"to_lobby", PROTO_TO_LOBBY, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"mute", PROTO_MUTE, {ID_FIELD, MEMBER_FIELD, {"minutes", F_MINUTES, false}}, NULL},
+    {"unmute", PROTO_UNMUTE, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"remove", PROTO_REMOVE, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"ban", PROTO_BAN, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"unban", PROTO_UNBAN, {ID_FIELD, {"ban", F_BAN, true}}, NULL},
+    {"bans", PROTO_BANS, {ID_FIELD}, NULL},
+    {"delete", PROTO_DELETE, {ID_FIELD, {"seq", F_SEQ, true}}, NULL},
+    {"lock", PROTO_LOCK, {ID_FIELD, {"on", F_ON, true}}, NULL},
+    {"pause", PROTO_PAUSE, {ID_FIELD, {"on", F_ON, true}}, NULL},
+    {"slow", PROTO_SLOW, {ID_FIELD, {"seconds", F_SECONDS, true}}, NULL},
+    {"topic", PROTO_TOPIC, {ID_FIELD, {"text", F_TOPIC, true}}, NULL},
+    {"promote", PROTO_PROMOTE, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"demote", PROTO_DEMOTE, {ID_FIELD, MEMBER_FIELD}, NULL},
+    {"end", PROTO_END, {ID_FIELD}, NULL},
+    {"round_start",
+     PROTO_ROUND_START,
+     {ID_FIELD,
+      {"kind", F_KIND, true},
+      {"order", F_ORDER, false},
+      {"exclusive", F_EXCLUSIVE, false}},
+     round_defaults},
+    {"round_pass", PROTO_ROUND_PASS, {ID_FIELD}, NULL},
+    {"round_done", PROTO_ROUND_DONE, {ID_FIELD}, NULL},
+    {"round_skip", PROTO_ROUND_SKIP, {ID_FIELD}, NULL},
+    {"round_order", PROTO_ROUND_ORDER, {ID_FIELD, {"order", F_ORDER, true}}, NULL},
+    {"round_end", PROTO_ROUND_END, {ID_FIELD}, NULL},
+    {"hand", PROTO_HAND, {ID_FIELD, {"up", F_ON, true}, {"member", F_MEMBER, false}}, NULL},
+    {"not_ok", PROTO_NOT_OK, {ID_FIELD}, NULL},
+    {"report", PROTO_REPORT, {ID_FIELD, {"seq", F_SEQ, true}}, NULL},
 };
 
 static bool chars_in(const char *s, size_t len, const char *extra)
@@ -271,7 +356,10 @@ static bool valid_id(json_t *v)
            chars_in(json_string_value(v), n, "_-.:");
 }
 
-static enum proto_err check_text(const char *s, size_t len, const struct proto_limits *lim)
+/* Text of min..max code points with no control characters but line feed and
+ * tab. A control character is bad_field even in a text that is also too long,
+ * so the whole text is read before its length decides. */
+static enum proto_err check_text(const char *s, size_t len, size_t min, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     size_t count = 0;
@@ -282,9 +370,9 @@ static enum proto_err check_text(const char *s, size_t len, const struct proto_l
         if (is_control(c) && c != '\n' && c != '\t')
             bad = true;
     }
-    if (count == 0 || bad)
+    if (count < min || bad)
         return PROTO_E_BAD_FIELD;
-    if (count > lim->max_text_chars)
+    if (count > max)
         return PROTO_E_TEXT_TOO_LONG;
     return PROTO_OK;
 }
@@ -307,15 +395,109 @@ static enum proto_err base64url_field(const char *s, size_t n, size_t len, char 
     return PROTO_OK;
 }
 
-/* A JSON integer (no fraction, no exponent) in min..2^53-1. */
-static enum proto_err integer_field(json_t *v, uint64_t min, uint64_t *out)
+/* A JSON integer (no fraction, no exponent) in min..max; max <= 2^53-1. */
+static enum proto_err integer_field(json_t *v, uint64_t min, uint64_t max, uint64_t *out)
 {
     if (!json_is_integer(v))
         return PROTO_E_BAD_FIELD;
     json_int_t i = json_integer_value(v);
-    if (i < 0 || (uint64_t)i < min || (uint64_t)i > PROTO_SEQ_MAX)
+    if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
         return PROTO_E_BAD_FIELD;
     *out = (uint64_t)i;
+    return PROTO_OK;
+}
+
+/* integer_field for the small counts that the command keeps in 32 bits. */
+static enum proto_err count_field(json_t *v, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t n;
+    if (integer_field(v, min, max, &n))
+        return PROTO_E_BAD_FIELD;
+    *out = (uint32_t)n;
+    return PROTO_OK;
+}
+
+/* JSON true or false; 0, 1 and "true" are not booleans. */
+static enum proto_err bool_field(json_t *v, bool *out)
+{
+    if (!json_is_boolean(v))
+        return PROTO_E_BAD_FIELD;
+    *out = json_is_true(v);
+    return PROTO_OK;
+}
+
+/* say's `to`: "leaders" or a member id. */
+static enum proto_err to_field(json_t *v, struct proto_cmd *cmd)
+{
+    if (!json_is_string(v))
+        return integer_field(v, 1, MEMBER_MAX, &cmd->u.say.to);
+    if (strcmp(json_string_value(v), "leaders") != 0)
+        return PROTO_E_BAD_FIELD;
+    cmd->u.say.to_leaders = true;
+    return PROTO_OK;
+}
+
+static enum proto_err kind_field(const char *s, struct proto_cmd *cmd)
+{
+    for (int k = PROTO_ROUND_CHECK_IN; s && k <= PROTO_ROUND_PLAIN; k++) {
+        if (strcmp(s, proto_round_kind_name((enum proto_round_kind)k)) == 0) {
+            cmd->act.kind = (enum proto_round_kind)k;
+            return PROTO_OK;
+        }
+    }
+    return PROTO_E_BAD_FIELD;
+}
+
+/* A round's order: 1..PROTO_ORDER_MAX distinct member ids. The quadratic
+ * check for repeats is bounded by the cap, which is tested first. */
+static enum proto_err order_field(json_t *v, struct proto_cmd *cmd)
+{
+    size_t n = json_array_size(v);
+    if (n < 1 || n > PROTO_ORDER_MAX)
+        return PROTO_E_BAD_FIELD;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t m;
+        if (integer_field(json_array_get(v, i), 1, MEMBER_MAX, &m))
+            return PROTO_E_BAD_FIELD;
+        for (size_t j = 0; j < i; j++) {
+            if (cmd->act.order[j] == m)
+                return PROTO_E_BAD_FIELD;
+        }
+        cmd->act.order[i] = (uint32_t)m;
+    }
+    cmd->act.order_len = n;
+    return PROTO_OK;
+}
+
+/* Strings are stored as pointers into the parsed document, which jansson
+ * keeps NUL-terminated and free of embedded NULs (\u0000 is bad_json). */
+static enum proto_err text_field(json_t *v, size_t min, size_t max, const char **text,
+                                 size_t *text_len)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return PROTO_E_BAD_FIELD;
+    size_t n = json_string_length(v);
+    enum proto_err e = check_text(s, n, min, max);
+    if (e)
+        return e;
+    *text = s;
+    *text_len = n;
+    return PROTO_OK;
+}
+
+static enum proto_err epoch_field(const char *s, size_t n, uint64_t *out)
+{
+    if (!s || n != 16)
+        return PROTO_E_BAD_FIELD;
+    uint64_t e = 0;
+    for (size_t i = 0; i < 16; i++) {
+        int h = hexval(s[i]);
+        if (h < 0)
+            return PROTO_E_BAD_FIELD;
+        e = (e << 4) | (uint64_t)h;
+    }
+    *out = e;
     return PROTO_OK;
 }
 
@@ -348,35 +530,44 @@ static enum proto_err decode_field(const struct field_spec *f, json_t *v,
         return base64url_field(s, n, PROTO_INVITE_LEN, cmd->u.hello.invite);
     case F_LEADER_TOKEN:
         return base64url_field(s, n, PROTO_TOKEN_LEN, cmd->u.hello.token);
+    case F_SESSION:
+        return integer_field(v, 1, PROTO_SEQ_MAX, &cmd->u.hello.session);
+    case F_KEY:
+        return base64url_field(s, n, PROTO_KEY_LEN, cmd->u.hello.key);
     case F_TOKEN:
         return base64url_field(s, n, PROTO_TOKEN_LEN, cmd->u.resume.token);
-    case F_SESSION:
-        return integer_field(v, 1, &cmd->u.hello.session);
-    case F_EPOCH: {
-        if (!s || n != 16)
-            return PROTO_E_BAD_FIELD;
-        uint64_t e = 0;
-        for (size_t i = 0; i < 16; i++) {
-            int h = hexval(s[i]);
-            if (h < 0)
-                return PROTO_E_BAD_FIELD;
-            e = (e << 4) | (uint64_t)h;
-        }
-        cmd->u.resume.epoch = e;
-        return PROTO_OK;
-    }
+    case F_EPOCH:
+        return epoch_field(s, n, &cmd->u.resume.epoch);
+    case F_AFTER_SEQ:
+        return integer_field(v, 0, PROTO_SEQ_MAX, &cmd->u.resume.after_seq);
+    case F_TEXT:
+        return text_field(v, 1, lim->max_text_chars, &cmd->u.say.text, &cmd->u.say.text_len);
+    case F_TO:
+        return to_field(v, cmd);
+    case F_MEMBER:
+        return integer_field(v, 1, MEMBER_MAX, &cmd->act.member);
+    case F_ALL:
+        /* `all` only ever says yes; false would read as a request for nobody. */
+        cmd->act.all = json_is_true(v);
+        return cmd->act.all ? PROTO_OK : PROTO_E_BAD_FIELD;
+    case F_MINUTES:
+        return count_field(v, 1, PROTO_MUTE_MINUTES_MAX, &cmd->act.minutes);
+    case F_BAN:
+        return integer_field(v, 1, PROTO_SEQ_MAX, &cmd->act.ban);
     case F_SEQ:
-        return integer_field(v, 0, &cmd->u.resume.after_seq);
-    case F_TEXT: {
-        if (!s)
-            return PROTO_E_BAD_FIELD;
-        enum proto_err e = check_text(s, n, lim);
-        if (e)
-            return e;
-        cmd->u.say.text = s;
-        cmd->u.say.text_len = n;
-        return PROTO_OK;
-    }
+        return integer_field(v, 1, PROTO_SEQ_MAX, &cmd->act.seq);
+    case F_SECONDS:
+        return count_field(v, 0, PROTO_SLOW_SECONDS_MAX, &cmd->act.seconds);
+    case F_ON:
+        return bool_field(v, &cmd->act.on);
+    case F_TOPIC:
+        return text_field(v, 0, PROTO_TOPIC_MAX, &cmd->act.text, &cmd->act.text_len);
+    case F_KIND:
+        return kind_field(s, cmd);
+    case F_ORDER:
+        return order_field(v, cmd);
+    case F_EXCLUSIVE:
+        return bool_field(v, &cmd->act.exclusive);
     }
     return PROTO_E_INTERNAL;
 }
@@ -392,7 +583,9 @@ static const struct field_spec *spec_field(const struct type_spec *t, const char
 
 /* hello comes in three forms (protocol/README.md §4): with an invite and a
  * name, with a leader's token and a session, or (testing) with a room and a
- * name. The fields are valid one by one; here they must form one of them. */
+ * name. The fields are valid one by one; here they must form one of them.
+ * A participant key belongs to the participant forms only: leaders are not
+ * banned, so a key with a token is a client bug worth reporting. */
 static enum proto_err check_hello(json_t *root, struct proto_cmd *cmd)
 {
     static const char *const ways[] = {"invite", "token", "room"};
@@ -421,7 +614,32 @@ static enum proto_err check_hello(json_t *root, struct proto_cmd *cmd)
         cmd->field = "name";
     else if (!leader && has_session)
         cmd->field = "session";
+    else if (leader && cmd->u.hello.key[0])
+        cmd->field = "key";
     return cmd->field ? PROTO_E_BAD_FIELD : PROTO_OK;
+}
+
+/* admit and deny take exactly one of `member` and `all` (README §4a). By now
+ * a present `member` is non-zero and a present `all` is true. */
+static enum proto_err check_pick(json_t *root, struct proto_cmd *cmd)
+{
+    if (!cmd->act.member && !cmd->act.all) {
+        cmd->field = "member";
+        return PROTO_E_MISSING_FIELD;
+    }
+    if (cmd->act.member && cmd->act.all) {
+        cmd->field = "all";
+        return PROTO_E_BAD_FIELD;
+    }
+    return PROTO_OK;
+}
+
+/* A round is exclusive unless the leader says otherwise. */
+static enum proto_err round_defaults(json_t *root, struct proto_cmd *cmd)
+{
+    if (!json_object_get(root, "exclusive"))
+        cmd->act.exclusive = true;
+    return PROTO_OK;
 }
 
 static enum proto_err decode_object(json_t *root, const struct proto_limits *lim,
@@ -477,7 +695,7 @@ static enum proto_err decode_object(json_t *root, const struct proto_limits *lim
             return e;
     }
     cmd->field = NULL;
-    return cmd->type == PROTO_HELLO ? check_hello(root, cmd) : PROTO_OK;
+    return t->form ? t->form(root, cmd) : PROTO_OK;
 }
 
 enum proto_err proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
@@ -517,6 +735,8 @@ void proto_cmd_clear(struct proto_cmd *cmd)
         json_decref(cmd->json);
     cmd->json = NULL;
     cmd->u.say.text = NULL;
+    cmd->u.hello.name = NULL;
+    cmd->act.text = NULL;
 }
 
 /* ---- encoding: a small JSON writer into a reused scratch buffer ---- */
@@ -624,100 +844,378 @@ static struct frame *jw_finish(struct jw *w)
     return f;
 }
 
-struct frame *proto_encode_ack(const char *ref, uint64_t seq, bool duplicate)
+/* The writers below put `"key":value` after the first member of an object
+ * (jw_key writes the comma); a nested object opens with jw_open. */
+
+static void jw_open(struct jw *w, const char *first_key)
 {
-    struct jw *w = jw_begin("ack");
-    jw_key(w, "ref");
-    jw_cstr(w, ref);
-    if (seq) {
-        jw_key(w, "seq");
-        jw_u64(w, seq);
-    }
-    if (duplicate) {
-        jw_key(w, "duplicate");
+    jw_lit(w, "{");
+    jw_cstr(w, first_key);
+    jw_lit(w, ":");
+}
+
+static void jw_u64_at(struct jw *w, const char *key, uint64_t v)
+{
+    jw_key(w, key);
+    jw_u64(w, v);
+}
+
+/* Where the protocol writes null for "none" and 0 is never a real value: a
+ * member id, a time in ms, a ban id. */
+static void jw_opt_u64(struct jw *w, uint64_t v)
+{
+    if (v)
+        jw_u64(w, v);
+    else
+        jw_lit(w, "null");
+}
+
+static void jw_opt_u64_at(struct jw *w, const char *key, uint64_t v)
+{
+    jw_key(w, key);
+    jw_opt_u64(w, v);
+}
+
+static void jw_str_at(struct jw *w, const char *key, const char *s)
+{
+    jw_key(w, key);
+    jw_cstr(w, s);
+}
+
+static void jw_bool_at(struct jw *w, const char *key, bool b)
+{
+    jw_key(w, key);
+    if (b)
         jw_lit(w, "true");
+    else
+        jw_lit(w, "false");
+}
+
+/* An array of member ids: a round's queue, raised hands. */
+static void jw_ids_at(struct jw *w, const char *key, const uint32_t *ids, size_t n)
+{
+    jw_key(w, key);
+    jw_lit(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jw_lit(w, ",");
+        jw_u64(w, ids[i]);
     }
+    jw_lit(w, "]");
+}
+
+/* The round as README §5 describes it, or null. */
+static void jw_round_at(struct jw *w, const char *key, const struct proto_round *r)
+{
+    jw_key(w, key);
+    if (!r) {
+        jw_lit(w, "null");
+        return;
+    }
+    jw_open(w, "kind");
+    jw_cstr(w, proto_round_kind_name(r->kind));
+    jw_opt_u64_at(w, "speaker", r->speaker);
+    jw_ids_at(w, "queue", r->queue, r->queue_len);
+    jw_ids_at(w, "done", r->done, r->done_len);
+    jw_ids_at(w, "passed", r->passed, r->passed_len);
+    jw_bool_at(w, "exclusive", r->exclusive);
+    jw_lit(w, "}");
+}
+
+/* Who waits in the lobby, for the leaders' welcome and `lobby` events. */
+static void jw_waiting_at(struct jw *w, const char *key, const struct proto_waiting *wt, size_t n)
+{
+    jw_key(w, key);
+    jw_lit(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jw_lit(w, ",");
+        jw_open(w, "member");
+        jw_u64(w, wt[i].member);
+        jw_str_at(w, "name", wt[i].name);
+        jw_bool_at(w, "knocked", wt[i].knocked);
+        jw_bool_at(w, "agreed", wt[i].agreed);
+        jw_lit(w, "}");
+    }
+    jw_lit(w, "]");
+}
+
+/* The room's switches, shared by the welcome and the `room` event. */
+static void jw_flags(struct jw *w, const struct proto_room_flags *fl)
+{
+    jw_bool_at(w, "locked", fl->locked);
+    jw_bool_at(w, "paused", fl->paused);
+    jw_bool_at(w, "read_only", fl->read_only);
+    jw_u64_at(w, "slow_mode", fl->slow_mode);
+    jw_str_at(w, "topic", fl->topic);
+}
+
+/* Room events open with their seq and close with their ts. */
+static struct jw *event_begin(const char *type, uint64_t seq)
+{
+    struct jw *w = jw_begin(type);
+    jw_u64_at(w, "seq", seq);
+    return w;
+}
+
+static struct frame *event_finish(struct jw *w, uint64_t ts)
+{
+    jw_u64_at(w, "ts", ts);
     return jw_finish(w);
 }
 
+static struct jw *ack_begin(const char *ref, uint64_t seq)
+{
+    struct jw *w = jw_begin("ack");
+    jw_str_at(w, "ref", ref);
+    if (seq)
+        jw_u64_at(w, "seq", seq);
+    return w;
+}
+
+struct frame *proto_encode_ack(const char *ref, uint64_t seq, bool duplicate)
+{
+    struct jw *w = ack_begin(ref, seq);
+    if (duplicate)
+        jw_bool_at(w, "duplicate", true);
+    return jw_finish(w);
+}
+
+struct frame *proto_encode_ack_ban(const char *ref, uint64_t seq, int64_t ban_id)
+{
+    struct jw *w = ack_begin(ref, seq);
+    jw_opt_u64_at(w, "ban", ban_id > 0 ? (uint64_t)ban_id : 0);
+    return jw_finish(w);
+}
+
+/* Optional details are left out when zero; the ones README §5 says are
+ * "always there" for a code are written as null instead. */
 struct frame *proto_encode_error(enum proto_err e, const char *ref,
                                  const struct proto_error_detail *d)
 {
+    static const struct proto_error_detail none = {0};
+    if (!d)
+        d = &none;
     struct jw *w = jw_begin("error");
-    jw_key(w, "code");
-    jw_cstr(w, proto_strerror(e));
-    jw_key(w, "ref");
-    jw_cstr(w, ref);
-    jw_key(w, "message");
-    jw_cstr(w, proto_err_message(e));
-    if (d && d->field) {
-        jw_key(w, "field");
-        jw_cstr(w, d->field);
-    }
-    if (d && d->reason) {
-        jw_key(w, "reason");
-        jw_cstr(w, d->reason);
-    }
-    if (d && d->retry_after_ms >= 0) {
-        jw_key(w, "retry_after_ms");
-        jw_u64(w, (uint64_t)d->retry_after_ms);
-    }
-    if (e == PROTO_E_NO_SESSION) {
-        jw_key(w, "next_start");
-        if (d && d->next_start >= 0)
-            jw_u64(w, (uint64_t)d->next_start);
-        else
-            jw_lit(w, "null");
-    }
+    jw_str_at(w, "code", proto_strerror(e));
+    jw_str_at(w, "ref", ref);
+    jw_str_at(w, "message", proto_err_message(e));
+    if (d->field)
+        jw_str_at(w, "field", d->field);
+    if (d->reason)
+        jw_str_at(w, "reason", d->reason);
+    if (d->retry_after_ms > 0 || e == PROTO_E_SLOW_MODE)
+        jw_u64_at(w, "retry_after_ms", d->retry_after_ms > 0 ? (uint64_t)d->retry_after_ms : 0);
+    if (e == PROTO_E_NO_SESSION)
+        jw_opt_u64_at(w, "next_start", d->next_start > 0 ? (uint64_t)d->next_start : 0);
+    if (e == PROTO_E_MUTED)
+        jw_opt_u64_at(w, "until", d->until > 0 ? (uint64_t)d->until : 0);
     return jw_finish(w);
 }
 
 struct frame *proto_encode_state(uint64_t seq, enum proto_state st, uint64_t ts)
 {
-    struct jw *w = jw_begin("state");
-    jw_key(w, "seq");
-    jw_u64(w, seq);
-    jw_key(w, "state");
-    jw_cstr(w, proto_state_name(st));
-    jw_key(w, "ts");
-    jw_u64(w, ts);
-    return jw_finish(w);
+    struct jw *w = event_begin("state", seq);
+    jw_str_at(w, "state", proto_state_name(st));
+    return event_finish(w, ts);
 }
 
-struct frame *proto_encode_message(uint64_t seq, uint32_t member, const char *name,
-                                   const char *text, size_t text_len, uint64_t ts)
+/* By enum proto_scope; a room message names no scope. */
+static const char *const scope_names[] = {NULL, "leaders", "private", "direct"};
+
+struct frame *proto_encode_message(const struct proto_message *m)
 {
-    struct jw *w = jw_begin("message");
-    jw_key(w, "seq");
-    jw_u64(w, seq);
-    jw_key(w, "member");
-    jw_u64(w, member);
-    jw_key(w, "name");
-    jw_cstr(w, name);
-    jw_key(w, "text");
-    jw_str(w, text, text_len);
-    jw_key(w, "ts");
-    jw_u64(w, ts);
-    return jw_finish(w);
+    struct jw *w = event_begin("message", m->seq);
+    jw_u64_at(w, "member", m->member);
+    jw_str_at(w, "name", m->name);
+    if (m->text) {
+        jw_key(w, "text");
+        jw_str(w, m->text, m->text_len);
+    } else {
+        /* A tombstone: the text was wiped, only the fact of it remains. */
+        jw_bool_at(w, "deleted", true);
+    }
+    if (m->scope != PROTO_SCOPE_ROOM && (unsigned)m->scope < ARRAY_LEN(scope_names))
+        jw_str_at(w, "scope", scope_names[m->scope]);
+    /* The back-channel is all the leaders' and names nobody else. */
+    if (m->scope == PROTO_SCOPE_PRIVATE || m->scope == PROTO_SCOPE_DIRECT)
+        jw_u64_at(w, "with", m->with);
+    return event_finish(w, m->ts);
 }
 
 struct frame *proto_encode_presence(uint64_t seq, uint32_t member, const char *name,
-                                    enum proto_role role, bool joined, uint64_t ts)
+                                    enum proto_role role, bool joined, const char *reason,
+                                    uint64_t ts)
 {
-    struct jw *w = jw_begin("presence");
-    jw_key(w, "seq");
-    jw_u64(w, seq);
-    jw_key(w, "member");
-    jw_u64(w, member);
-    jw_key(w, "name");
-    jw_cstr(w, name);
-    jw_key(w, "role");
-    jw_cstr(w, proto_role_name(role));
-    jw_key(w, "state");
-    jw_cstr(w, joined ? "joined" : "left");
-    jw_key(w, "ts");
-    jw_u64(w, ts);
+    struct jw *w = event_begin("presence", seq);
+    jw_u64_at(w, "member", member);
+    jw_str_at(w, "name", name);
+    jw_str_at(w, "role", proto_role_name(role));
+    jw_str_at(w, "state", joined ? "joined" : "left");
+    if (!joined)
+        jw_str_at(w, "reason", reason ? reason : "left");
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_room(uint64_t seq, const struct proto_room_flags *fl, uint32_t by,
+                                uint64_t ts)
+{
+    struct jw *w = event_begin("room", seq);
+    jw_flags(w, fl);
+    jw_opt_u64_at(w, "by", by);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_role(uint64_t seq, uint32_t member, enum proto_role role, uint32_t by,
+                                uint64_t ts)
+{
+    struct jw *w = event_begin("role", seq);
+    jw_u64_at(w, "member", member);
+    jw_str_at(w, "role", proto_role_name(role));
+    jw_opt_u64_at(w, "by", by);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_hands(uint64_t seq, const uint32_t *queue, size_t n, uint64_t ts)
+{
+    struct jw *w = event_begin("hands", seq);
+    jw_ids_at(w, "queue", queue, n);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_round(uint64_t seq, const struct proto_round *r, uint64_t ts)
+{
+    struct jw *w = event_begin("round", seq);
+    jw_round_at(w, "round", r);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_deleted(uint64_t seq, uint64_t target, uint32_t by, uint64_t ts)
+{
+    struct jw *w = event_begin("deleted", seq);
+    jw_u64_at(w, "target", target);
+    jw_opt_u64_at(w, "by", by);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_mute(uint64_t seq, uint32_t member, bool muted, uint64_t until,
+                                uint32_t by, uint64_t ts)
+{
+    struct jw *w = event_begin("mute", seq);
+    jw_u64_at(w, "member", member);
+    jw_bool_at(w, "muted", muted);
+    jw_opt_u64_at(w, "until", muted ? until : 0);
+    jw_opt_u64_at(w, "by", by);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_alert(uint64_t seq, const char *kind, uint32_t member, const char *name,
+                                 uint64_t target, uint64_t ts)
+{
+    struct jw *w = event_begin("alert", seq);
+    jw_str_at(w, "kind", kind);
+    jw_u64_at(w, "member", member);
+    jw_str_at(w, "name", name);
+    if (target)
+        jw_u64_at(w, "target", target);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_lobby(uint64_t seq, const struct proto_waiting *wt, size_t n,
+                                 uint64_t ts)
+{
+    struct jw *w = event_begin("lobby", seq);
+    jw_waiting_at(w, "waiting", wt, n);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_notice(uint64_t seq, const char *kind, uint64_t ts)
+{
+    struct jw *w = event_begin("notice", seq);
+    jw_str_at(w, "kind", kind);
+    return event_finish(w, ts);
+}
+
+struct frame *proto_encode_bans(const char *ref, const struct proto_ban *b, size_t n)
+{
+    struct jw *w = jw_begin("bans");
+    jw_str_at(w, "ref", ref);
+    jw_key(w, "bans");
+    jw_lit(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jw_lit(w, ",");
+        jw_open(w, "id");
+        jw_u64(w, b[i].id > 0 ? (uint64_t)b[i].id : 0);
+        jw_str_at(w, "name", b[i].name);
+        jw_u64_at(w, "created_at", b[i].created_at);
+        jw_str_at(w, "by", b[i].by);
+        jw_lit(w, "}");
+    }
+    jw_lit(w, "]");
     return jw_finish(w);
+}
+
+static void jw_members_at(struct jw *w, const char *key, const struct proto_welcome *wl)
+{
+    jw_key(w, key);
+    jw_lit(w, "[");
+    for (size_t i = 0; i < wl->member_count; i++) {
+        const struct proto_member *m = &wl->members[i];
+        if (i)
+            jw_lit(w, ",");
+        jw_open(w, "member");
+        jw_u64(w, m->member);
+        jw_str_at(w, "name", m->name);
+        jw_str_at(w, "role", proto_role_name(m->role));
+        /* Who is muted is the leaders' business, not the room's. */
+        if (wl->show_muted)
+            jw_bool_at(w, "muted", m->muted);
+        jw_lit(w, "}");
+    }
+    jw_lit(w, "]");
+}
+
+static void jw_session_at(struct jw *w, const char *key, const struct proto_session_info *si)
+{
+    jw_key(w, key);
+    if (!si) {
+        jw_lit(w, "null");
+        return;
+    }
+    jw_open(w, "id");
+    jw_u64(w, si->id);
+    jw_str_at(w, "group", si->group);
+    jw_str_at(w, "language", si->language);
+    jw_str_at(w, "description", si->description);
+    jw_str_at(w, "agreement", si->agreement);
+    jw_u64_at(w, "starts_at", si->starts_at);
+    jw_u64_at(w, "ends_at", si->ends_at);
+    jw_lit(w, "}");
+}
+
+/* The member's own mute: null, or {"until": ms or null}. */
+static void jw_muted_at(struct jw *w, const char *key, bool muted, uint64_t until)
+{
+    jw_key(w, key);
+    if (!muted) {
+        jw_lit(w, "null");
+        return;
+    }
+    jw_open(w, "until");
+    jw_opt_u64(w, until);
+    jw_lit(w, "}");
+}
+
+static void jw_limits_at(struct jw *w, const char *key, const struct proto_welcome *wl)
+{
+    jw_key(w, key);
+    jw_open(w, "max_text_chars");
+    jw_u64(w, wl->limits->max_text_chars);
+    jw_u64_at(w, "max_message_bytes", wl->limits->max_message_bytes);
+    jw_u64_at(w, "rate_per_sec", wl->rate_per_sec);
+    jw_u64_at(w, "rate_burst", wl->rate_burst);
+    jw_lit(w, "}");
 }
 
 struct frame *proto_encode_welcome(const struct proto_welcome *wl)
@@ -726,77 +1224,59 @@ struct frame *proto_encode_welcome(const struct proto_welcome *wl)
     snprintf(epoch, sizeof(epoch), "%016" PRIx64, wl->epoch);
 
     struct jw *w = jw_begin("welcome");
-    jw_key(w, "ref");
-    jw_cstr(w, wl->ref);
-    jw_key(w, "epoch");
-    jw_cstr(w, epoch);
-    jw_key(w, "token");
-    jw_cstr(w, wl->token);
-    jw_key(w, "member");
-    jw_u64(w, wl->member);
-    jw_key(w, "name");
-    jw_cstr(w, wl->name);
-    jw_key(w, "role");
-    jw_cstr(w, proto_role_name(wl->role));
-    jw_key(w, "room");
-    jw_cstr(w, wl->room);
-    jw_key(w, "seq");
-    jw_u64(w, wl->seq);
-    jw_key(w, "members");
-    jw_lit(w, "[");
-    for (size_t i = 0; i < wl->member_count; i++) {
-        const struct proto_member *m = &wl->members[i];
-        if (i)
-            jw_lit(w, ",");
-        jw_lit(w, "{\"member\":");
-        jw_u64(w, m->member);
-        jw_key(w, "name");
-        jw_cstr(w, m->name);
-        jw_key(w, "role");
-        jw_cstr(w, proto_role_name(m->role));
-        jw_lit(w, "}");
-    }
-    jw_lit(w, "]");
-    jw_key(w, "topic");
-    jw_cstr(w, wl->topic);
-    jw_key(w, "state");
-    jw_cstr(w, proto_state_name(wl->state));
-    jw_key(w, "agreed");
-    jw_raw(w, wl->agreed ? "true" : "false", wl->agreed ? 4 : 5);
-    jw_key(w, "session");
-    if (wl->session) {
-        const struct proto_session_info *si = wl->session;
-        jw_lit(w, "{\"id\":");
-        jw_u64(w, si->id);
-        jw_key(w, "group");
-        jw_cstr(w, si->group);
-        jw_key(w, "language");
-        jw_cstr(w, si->language);
-        jw_key(w, "description");
-        jw_cstr(w, si->description);
-        jw_key(w, "agreement");
-        jw_cstr(w, si->agreement);
-        jw_key(w, "starts_at");
-        jw_u64(w, si->starts_at);
-        jw_key(w, "ends_at");
-        jw_u64(w, si->ends_at);
-        jw_lit(w, "}");
-    } else {
-        jw_lit(w, "null");
-    }
-    jw_key(w, "resumed");
-    jw_raw(w, wl->resumed ? "true" : "false", wl->resumed ? 4 : 5);
-    jw_key(w, "gap");
-    jw_raw(w, wl->gap ? "true" : "false", wl->gap ? 4 : 5);
-    jw_key(w, "limits");
-    jw_lit(w, "{\"max_text_chars\":");
-    jw_u64(w, wl->limits->max_text_chars);
-    jw_key(w, "max_message_bytes");
-    jw_u64(w, wl->limits->max_message_bytes);
-    jw_key(w, "rate_per_sec");
-    jw_u64(w, wl->rate_per_sec);
-    jw_key(w, "rate_burst");
-    jw_u64(w, wl->rate_burst);
-    jw_lit(w, "}");
+    jw_str_at(w, "ref", wl->ref);
+    jw_str_at(w, "epoch", epoch);
+    jw_str_at(w, "token", wl->token);
+    jw_u64_at(w, "member", wl->member);
+    jw_str_at(w, "name", wl->name);
+    jw_str_at(w, "role", proto_role_name(wl->role));
+    jw_str_at(w, "room", wl->room);
+    jw_u64_at(w, "seq", wl->seq);
+    jw_members_at(w, "members", wl);
+    jw_flags(w, &wl->flags);
+    jw_round_at(w, "round", wl->round);
+    jw_ids_at(w, "hands", wl->hands, wl->hand_count);
+    jw_muted_at(w, "muted", wl->muted, wl->muted_until);
+    jw_waiting_at(w, "waiting", wl->waiting, wl->waiting_count);
+    jw_str_at(w, "private_messages", wl->private_messages ? wl->private_messages : "leaders");
+    /* The crisis file was validated as JSON when it was loaded (safety.c). */
+    jw_key(w, "crisis");
+    if (wl->crisis_json)
+        jw_raw(w, wl->crisis_json, strlen(wl->crisis_json));
+    else
+        jw_lit(w, "{}");
+    jw_str_at(w, "state", proto_state_name(wl->state));
+    jw_session_at(w, "session", wl->session);
+    jw_bool_at(w, "agreed", wl->agreed);
+    jw_bool_at(w, "resumed", wl->resumed);
+    jw_bool_at(w, "gap", wl->gap);
+    jw_limits_at(w, "limits", wl);
     return jw_finish(w);
+}
+
+/* A deletion is rare (a leader's action), so the tombstone is made by
+ * reading the message frame back rather than keeping every message's
+ * fields beside its frame. The parse goes through the wiping allocator. */
+struct frame *proto_encode_tombstone(const struct frame *f)
+{
+    json_t *j = json_loadb((const char *)f->buf + LWS_PRE, f->len, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    struct frame *out = NULL;
+    if (type && strcmp(type, "message") == 0 && json_object_get(j, "text")) {
+        const char *scope = json_string_value(json_object_get(j, "scope"));
+        struct proto_message m = {
+            .seq = (uint64_t)json_integer_value(json_object_get(j, "seq")),
+            .member = (uint32_t)json_integer_value(json_object_get(j, "member")),
+            .name = json_string_value(json_object_get(j, "name")),
+            .ts = (uint64_t)json_integer_value(json_object_get(j, "ts")),
+            .with = (uint32_t)json_integer_value(json_object_get(j, "with")),
+        };
+        for (size_t i = 1; scope && i < ARRAY_LEN(scope_names); i++) {
+            if (strcmp(scope, scope_names[i]) == 0)
+                m.scope = (enum proto_scope)i;
+        }
+        out = proto_encode_message(&m);
+    }
+    json_decref(j);
+    return out;
 }

@@ -12,68 +12,21 @@
 #include "gate.h"
 #include "hmap.h"
 #include "klog.h"
+#include "moderation.h"
 #include "ring.h"
+#include "room_int.h"
+#include "round.h"
 #include "util.h"
 #include "ws.h"
 
-#define RECENT_IDS 64 /* per member, for idempotent resend */
-#define TOKEN_BYTES 32
+static const struct ring_tag to_room = {.audience = AUD_ROOM};
 
-struct recent {
-    uint64_t id_hash; /* SipHash of the client message id; 0: empty */
-    uint64_t seq;
-};
-
-struct member {
-    struct room *room;
-    struct rooms *rs;
-    struct conn *conn; /* NULL while detached */
-    uint32_t id;
-    uint32_t index;      /* in room->members */
-    uint64_t joined_seq; /* room seq at the first welcome: history before it is not ours */
-    enum proto_role role;
-    bool in_lobby; /* waiting for a leader to open the session: sees nothing */
-    bool agreed;   /* has accepted the group agreement (leaders need not) */
-    char *name;
-    unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
-    struct recent recent[RECENT_IDS];
-    uint32_t recent_next;
-    double tokens; /* rate bucket */
-    uint64_t tokens_ms;
-    lws_sorted_usec_list_t grace; /* fires when a detached member expires */
-};
-
-struct room {
-    struct rooms *rs;
-    char key[GATE_KEY_MAX + 1];     /* a name, or "#<session id>" */
-    char label[PROTO_ROOM_MAX + 1]; /* what members are told: the name, or "s<session id>" */
-    enum proto_state state;
-    struct proto_session_info session; /* id 0: an open room (testing) */
-    uint32_t max_participants, participants;
-    bool whole_history; /* late joiners get what the ring still holds */
-    lws_sorted_usec_list_t end_timer;
-    uint64_t seq;
-    uint32_t next_member_id;
-    struct member **members;
-    uint32_t count, cap;
-    struct ring *ring;
-    char *topic;
-};
-
-struct rooms {
-    const struct limits *lim;
-    struct lws_context *ctx;
-    struct gate *gate;
-    uint64_t epoch;
-    struct hmap *by_name;  /* room name -> struct room */
-    struct hmap *by_token; /* token_hash -> struct member */
-};
-
-struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch,
+struct rooms *room_registry_new(const struct config *cfg, struct lws_context *ctx, uint64_t epoch,
                                 struct gate *gate)
 {
     struct rooms *rs = xcalloc(1, sizeof(*rs));
-    rs->lim = lim;
+    rs->lim = &cfg->limits;
+    rs->minute_seconds = cfg->minute_seconds;
     rs->gate = gate;
     rs->ctx = ctx;
     rs->epoch = epoch;
@@ -99,6 +52,8 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
     r->rs = rs;
     strcpy(r->key, t->key);
     r->ring = ring_new(rs->lim->history_size);
+    snprintf(r->private_messages, sizeof(r->private_messages), "%s",
+             t->private_messages[0] ? t->private_messages : "leaders");
     if (t->session.id) {
         r->state = PROTO_STATE_LOBBY;
         r->session = t->session;
@@ -134,6 +89,11 @@ static void room_free(struct rooms *rs, struct room *r)
     if (r->topic)
         wipe(r->topic, strlen(r->topic));
     free(r->topic);
+    round_free(r->round);
+    free(r->hands);
+    if (r->removed)
+        wipe(r->removed, r->removed_count * sizeof(*r->removed));
+    free(r->removed);
     free(r);
     klog_debug("room_end rooms=%zu", hmap_count(rs->by_name));
 }
@@ -146,32 +106,60 @@ static void member_free(struct member *m)
     free(m);
 }
 
-/* Give the event the next seq, keep it for resume and queue it for every
- * attached member. Takes ownership of f. */
-static uint64_t broadcast(struct room *r, struct frame *(*encode)(uint64_t seq, void *arg),
-                          void *arg)
+bool room_hears(const struct member *m, const struct ring_tag *tag)
+{
+    switch (tag->audience) {
+    case AUD_ROOM:
+        return !m->in_lobby;
+    case AUD_LEADERS:
+        return is_leader(m);
+    case AUD_PRIVATE:
+        return m->id == tag->a || is_leader(m);
+    case AUD_DIRECT:
+        return m->id == tag->a || m->id == tag->b;
+    case AUD_ONE:
+        return m->id == tag->a;
+    default:
+        return false;
+    }
+}
+
+uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
 {
     uint64_t seq = ++r->seq;
-    struct frame *f = encode(seq, arg);
-    ring_push(r->ring, seq, f);
+    ring_push(r->ring, seq, f, tag);
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
-        if (m->conn && !m->in_lobby)
+        if (m->conn && room_hears(m, &tag))
             ws_send(m->conn, f);
     }
     frame_unref(f);
     return seq;
 }
 
-struct presence_arg {
-    struct member *m;
-    bool joined;
-};
-
-static struct frame *encode_presence(uint64_t seq, void *arg)
+uint64_t room_emit_presence(struct member *m, bool joined, const char *reason)
 {
-    struct presence_arg *a = arg;
-    return proto_encode_presence(seq, a->m->id, a->m->name, a->m->role, a->joined, util_wall_ms());
+    struct room *r = m->room;
+    return room_emit(r, to_room,
+                     proto_encode_presence(room_next_seq(r), m->id, m->name, m->role, joined,
+                                           reason, util_wall_ms()));
+}
+
+struct member *room_member(const struct room *r, uint64_t id)
+{
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (r->members[i]->id == id)
+            return r->members[i];
+    }
+    return NULL;
+}
+
+void room_actor(const struct member *m, char *out, size_t len)
+{
+    if (m->role == PROTO_ROLE_LEADER)
+        snprintf(out, len, "leader:%s", m->name);
+    else
+        snprintf(out, len, "co_leader:m%u", m->id);
 }
 
 /* Take m out of its room's tables, keeping the room. */
@@ -179,6 +167,7 @@ static void member_unlink(struct rooms *rs, struct member *m)
 {
     struct room *r = m->room;
     lws_sul_cancel(&m->grace);
+    lws_sul_cancel(&m->mute_end);
     if (m->conn)
         ws_set_member(m->conn, NULL);
 
@@ -192,26 +181,29 @@ static void member_unlink(struct rooms *rs, struct member *m)
         r->participants--;
 }
 
-/* Remove m from its room for good: tell the others (unless m only waited in
- * the lobby, unseen), forget its token, end the room when it was the last
- * member. Returns the presence event's seq, or 0 when there was none. */
-static uint64_t member_remove(struct rooms *rs, struct member *m)
+uint64_t room_member_remove(struct member *m, const char *reason)
 {
     struct room *r = m->room;
+    struct rooms *rs = m->rs;
+    bool waited = m->in_lobby, leader = is_leader(m);
+    if (!waited)
+        moderation_drop_turns(m);
     member_unlink(rs, m);
-    /* Even the last member's departure is an event: its seq acks the leave. */
-    uint64_t seq =
-        m->in_lobby ? 0 : broadcast(r, encode_presence, &(struct presence_arg){m, false});
+    /* Even the last member's departure is an event: its seq acks the leave.
+     * Someone who only waited in the lobby was never seen. */
+    uint64_t seq = waited ? 0 : room_emit_presence(m, false, reason);
     member_free(m);
+    if (waited)
+        room_lobby_changed(r);
+    if (leader)
+        room_check_leaders(r);
     /* A session's room lives until the session ends, however empty it gets. */
     if (r->count == 0 && r->session.id == 0)
         room_free(rs, r);
     return seq;
 }
 
-/* The session is over: say so to everyone, lobby included, close every
- * connection with 4410 and wipe the room. */
-static void room_end(struct room *r)
+void room_end(struct room *r, const char *actor, bool early)
 {
     struct rooms *rs = r->rs;
     uint64_t seq = ++r->seq;
@@ -227,31 +219,87 @@ static void room_end(struct room *r)
     }
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
-    gate_audit_session(rs->gate, r->session.id, "session_end", "kamratd");
+    if (early)
+        gate_end_session(rs->gate, r->session.id, actor);
+    else
+        gate_audit(rs->gate, r->session.id, "session_end", actor, NULL);
     room_free(rs, r);
 }
 
 static void session_over(lws_sorted_usec_list_t *sul)
 {
-    room_end(lws_container_of(sul, struct room, end_timer));
+    room_end(lws_container_of(sul, struct room, end_timer), "kamratd", false);
 }
 
 static void grace_expired(lws_sorted_usec_list_t *sul)
 {
     struct member *m = lws_container_of(sul, struct member, grace);
     klog_debug("member_expired member=%u", m->id);
-    member_remove(m->rs, m);
+    room_member_remove(m, "lost");
 }
 
 void room_conn_lost(struct rooms *rs, struct member *m)
 {
     m->conn = NULL;
+    moderation_alert(m, ALERT_DISCONNECTED, 0);
     if (rs->lim->resume_grace == 0) {
-        member_remove(rs, m);
+        room_member_remove(m, "lost");
         return;
     }
+    if (is_leader(m))
+        room_check_leaders(m->room);
     lws_sul_schedule(rs->ctx, 0, &m->grace, grace_expired,
                      (lws_usec_t)rs->lim->resume_grace * LWS_US_PER_SEC);
+}
+
+/* ---- what leaders see of the room ---- */
+
+/* Fill out (room for r->count) with who waits in the lobby. */
+static size_t waiting_list(const struct room *r, struct proto_waiting *out)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < r->count; i++) {
+        const struct member *w = r->members[i];
+        if (w->in_lobby)
+            out[n++] = (struct proto_waiting){w->id, w->name, w->knocked, w->agreed};
+    }
+    return n;
+}
+
+void room_lobby_changed(struct room *r)
+{
+    if (!r->session.id)
+        return; /* the testing mode has no lobby */
+    struct proto_waiting *w = xmalloc((r->count ? r->count : 1) * sizeof(*w));
+    size_t n = waiting_list(r, w);
+    room_emit(r, (struct ring_tag){.audience = AUD_LEADERS},
+              proto_encode_lobby(room_next_seq(r), w, n, util_wall_ms()));
+    free(w);
+}
+
+static struct proto_room_flags room_flags(const struct room *r)
+{
+    return (struct proto_room_flags){r->locked, r->paused, r->read_only, r->slow_mode, r->topic};
+}
+
+uint64_t room_announce_flags(struct room *r, uint32_t by)
+{
+    struct proto_room_flags fl = room_flags(r);
+    return room_emit(r, to_room, proto_encode_room(room_next_seq(r), &fl, by, util_wall_ms()));
+}
+
+void room_check_leaders(struct room *r)
+{
+    if (!r->session.id || r->state != PROTO_STATE_OPEN)
+        return;
+    bool present = false;
+    for (uint32_t i = 0; i < r->count && !present; i++)
+        present = is_leader(r->members[i]) && r->members[i]->conn;
+    if (r->read_only == !present)
+        return;
+    r->read_only = !present;
+    klog_info("room_read_only session=%llu on=%d", (unsigned long long)r->session.id, r->read_only);
+    room_announce_flags(r, 0);
 }
 
 /* ---- tokens ---- */
@@ -287,19 +335,22 @@ static int token_new(char out[PROTO_TOKEN_LEN + 1], unsigned char hash[TOKEN_BYT
 
 /* ---- replies ---- */
 
-/* The welcome snapshot. token is NULL in the snapshot sent on admission from
- * the lobby (the member keeps the token it got first). */
-static void send_welcome(struct rooms *rs, struct member *m, const char *ref, const char *token,
-                         bool resumed, bool gap)
+void room_send_welcome(struct member *m, const char *ref, const char *token, bool resumed, bool gap)
 {
     struct room *r = m->room;
+    struct rooms *rs = m->rs;
+    bool in = !m->in_lobby; /* the lobby sees nothing of the room */
     struct proto_member *list = xmalloc(r->count * sizeof(*list));
-    size_t n = 0;
-    for (uint32_t i = 0; i < r->count && !m->in_lobby; i++) {
+    struct proto_waiting *waiting = xmalloc(r->count * sizeof(*waiting));
+    size_t n = 0, nw = is_leader(m) ? waiting_list(r, waiting) : 0;
+    for (uint32_t i = 0; i < r->count && in; i++) {
         const struct member *o = r->members[i];
         if (!o->in_lobby)
-            list[n++] = (struct proto_member){o->id, o->name, o->role};
+            list[n++] = (struct proto_member){o->id, o->name, o->role, o->muted};
     }
+    struct proto_round round;
+    if (in && r->round)
+        round_view(r->round, &round);
     struct proto_limits pl = {rs->lim->max_message_bytes, rs->lim->max_text_chars,
                               rs->lim->max_name_chars};
     struct proto_welcome w = {
@@ -313,8 +364,9 @@ static void send_welcome(struct rooms *rs, struct member *m, const char *ref, co
         .seq = r->seq,
         .members = list,
         .member_count = n,
-        .topic = m->in_lobby ? NULL : r->topic,
-        .state = r->state,
+        .show_muted = is_leader(m),
+        .flags = in ? room_flags(r) : (struct proto_room_flags){0},
+        .state = in ? r->state : PROTO_STATE_LOBBY,
         .session = r->session.id ? &r->session : NULL,
         .agreed = m->agreed,
         .resumed = resumed,
@@ -322,14 +374,24 @@ static void send_welcome(struct rooms *rs, struct member *m, const char *ref, co
         .limits = &pl,
         .rate_per_sec = rs->lim->rate_per_sec,
         .rate_burst = rs->lim->rate_burst,
+        .round = in && r->round ? &round : NULL,
+        .hands = r->hands,
+        .hand_count = in ? r->hand_count : 0,
+        .muted = m->muted,
+        .muted_until = m->muted_until,
+        .waiting = waiting,
+        .waiting_count = nw,
+        .private_messages = r->private_messages,
+        .crisis_json = gate_crisis_json(rs->gate),
     };
     struct frame *f = proto_encode_welcome(&w);
     ws_send(m->conn, f);
     frame_unref(f);
     free(list);
+    free(waiting);
 }
 
-static void send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
+void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
 {
     struct frame *f = proto_encode_ack(ref, seq, duplicate);
     ws_send(c, f);
@@ -341,7 +403,7 @@ static const char *ref_of(const struct proto_cmd *cmd)
     return cmd->id[0] ? cmd->id : NULL;
 }
 
-/* ---- requests ---- */
+/* ---- entering ---- */
 
 static bool name_equal(const char *a, const char *b, size_t blen)
 {
@@ -361,31 +423,133 @@ static bool name_equal(const char *a, const char *b, size_t blen)
 
 /* m has just come into the open room (its welcome is queued): in a group
  * whose history setting is whole_session, it reads the session so far, as
- * far as the ring still holds it, before its own presence. */
+ * far as the ring still holds it and as far as it was addressed to it,
+ * before its own presence. */
 static void share_history(struct room *r, struct member *m)
 {
     if (!r->whole_history || m->in_lobby || !m->conn)
         return;
     m->joined_seq = 0; /* a resume may replay from the start too */
     for (uint64_t s = r->seq - ring_count(r->ring) + 1; s <= r->seq && m->conn; s++) {
-        struct frame *f = ring_get(r->ring, s);
-        if (f)
+        struct ring_tag tag;
+        struct frame *f = ring_get(r->ring, s, &tag);
+        if (f && room_hears(m, &tag))
             ws_send(m->conn, f);
     }
 }
 
-/* Why the room cannot take this ticket's holder, or PROTO_OK. */
+uint64_t room_admit(struct member *w)
+{
+    struct room *r = w->room;
+    w->in_lobby = false;
+    w->knocked = false;
+    w->joined_seq = r->seq;
+    if (w->conn)
+        room_send_welcome(w, NULL, NULL, false, false);
+    share_history(r, w);
+    return room_emit_presence(w, true, NULL);
+}
+
+/* Why the room cannot take this ticket's holder, or PROTO_OK. Leaders are
+ * never turned away: the room must not lock its moderators out. */
 static enum proto_err room_admits(struct rooms *rs, const struct room *r,
                                   const struct gate_ticket *t)
 {
-    if (r->count >= rs->lim->max_room_members ||
-        (t->role == PROTO_ROLE_PARTICIPANT && r->participants >= r->max_participants))
+    if (t->role == PROTO_ROLE_LEADER)
+        return PROTO_OK;
+    if (r->count >= rs->lim->max_room_members || r->participants >= r->max_participants)
         return PROTO_E_ROOM_FULL;
     for (uint32_t i = 0; i < r->count; i++) {
         if (name_equal(r->members[i]->name, t->name, t->name_len))
             return PROTO_E_NAME_TAKEN;
     }
     return PROTO_OK;
+}
+
+static bool same_person(const struct identity *a, const struct identity *b)
+{
+    return (a->invite_id && a->invite_id == b->invite_id) ||
+           (a->has_key && b->has_key && CRYPTO_memcmp(a->key_hash, b->key_hash, 32) == 0);
+}
+
+static bool removed_before(const struct room *r, const struct identity *who)
+{
+    for (uint32_t i = 0; i < r->removed_count; i++) {
+        if (same_person(&r->removed[i], who))
+            return true;
+    }
+    return false;
+}
+
+/* The leader of this login is a member already (a dropped connection,
+ * another device): it takes that membership over with a new resume token,
+ * and the room sees no change. */
+static struct member *leader_member(const struct room *r, const struct gate_ticket *t)
+{
+    for (uint32_t i = 0; r && t->role == PROTO_ROLE_LEADER && i < r->count; i++) {
+        struct member *m = r->members[i];
+        if (m->role == PROTO_ROLE_LEADER && name_equal(m->name, t->name, t->name_len))
+            return m;
+    }
+    return NULL;
+}
+
+static void attach(struct member *m, struct conn *c)
+{
+    if (m->conn && m->conn != c) {
+        /* A half-dead earlier connection: the newest one wins. */
+        ws_set_member(m->conn, NULL);
+        ws_close(m->conn, WS_CLOSE_REPLACED, "replaced");
+    }
+    lws_sul_cancel(&m->grace);
+    m->conn = c;
+    ws_set_member(c, m);
+}
+
+static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m, const char *ref)
+{
+    char token[PROTO_TOKEN_LEN + 1];
+    unsigned char hash[TOKEN_BYTES];
+    if (token_new(token, hash) < 0) {
+        ws_send_error(c, PROTO_E_INTERNAL, ref, NULL);
+        return;
+    }
+    hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
+    memcpy(m->token_hash, hash, sizeof(hash));
+    hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
+    attach(m, c);
+    room_send_welcome(m, ref, token, false, false);
+    wipe(token, sizeof(token));
+    room_check_leaders(m->room);
+    klog_debug("leader_take_over member=%u", m->id);
+}
+
+static struct member *member_new(struct rooms *rs, struct room *r, struct gate_ticket *t)
+{
+    struct member *m = xcalloc(1, sizeof(*m));
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->members = xrealloc(r->members, r->cap * sizeof(*r->members));
+    }
+    m->rs = rs;
+    m->room = r;
+    m->id = ++r->next_member_id;
+    m->role = t->role;
+    m->who = (struct identity){.invite_id = t->personal_invite, .has_key = t->has_key};
+    memcpy(m->who.key_hash, t->key_hash, sizeof(m->who.key_hash));
+    if (m->role == PROTO_ROLE_PARTICIPANT) {
+        m->knocked = removed_before(r, &m->who);
+        m->in_lobby = r->state == PROTO_STATE_LOBBY || r->locked || m->knocked;
+        r->participants++;
+    }
+    m->agreed = m->role == PROTO_ROLE_LEADER || r->session.id == 0;
+    m->name = xstrndup(t->name, t->name_len);
+    m->tokens = rs->lim->rate_burst;
+    m->tokens_ms = util_now_ms();
+    m->index = r->count;
+    m->joined_seq = r->seq;
+    r->members[r->count++] = m;
+    return m;
 }
 
 static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
@@ -395,53 +559,43 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     struct proto_error_detail d;
     enum proto_err e = gate_check(rs->gate, cmd, &t, &d);
     struct room *r = e ? NULL : hmap_get(rs->by_name, t.key, strlen(t.key));
+    struct member *m = e ? NULL : leader_member(r, &t);
+    if (m) {
+        leader_take_over(rs, c, m, ref);
+        gate_ticket_clear(&t);
+        return;
+    }
     if (!e && r)
         e = room_admits(rs, r, &t);
     if (!e)
         e = gate_redeem(rs->gate, &t); /* last: a refused holder keeps a personal invite */
     char token[PROTO_TOKEN_LEN + 1];
-    struct member *m = NULL;
-    if (!e) {
-        m = xcalloc(1, sizeof(*m));
-        if (token_new(token, m->token_hash) < 0)
-            e = PROTO_E_INTERNAL;
-    }
+    unsigned char hash[TOKEN_BYTES];
+    if (!e && token_new(token, hash) < 0)
+        e = PROTO_E_INTERNAL;
     if (e) {
-        free(m);
         ws_send_error(c, e, ref, &d);
         gate_ticket_clear(&t);
         return;
     }
     if (!r)
         r = room_new(rs, &t);
-    if (r->count == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 8;
-        r->members = xrealloc(r->members, r->cap * sizeof(*r->members));
-    }
-    m->rs = rs;
-    m->room = r;
-    m->id = ++r->next_member_id;
-    m->role = t.role;
-    m->in_lobby = t.role == PROTO_ROLE_PARTICIPANT && r->state == PROTO_STATE_LOBBY;
-    m->agreed = t.role == PROTO_ROLE_LEADER || r->session.id == 0;
-    m->name = xstrndup(t.name, t.name_len);
-    m->tokens = rs->lim->rate_burst;
-    m->tokens_ms = util_now_ms();
-    m->index = r->count;
-    m->joined_seq = r->seq;
-    r->members[r->count++] = m;
-    if (m->role == PROTO_ROLE_PARTICIPANT)
-        r->participants++;
-    hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
-    m->conn = c;
-    ws_set_member(c, m);
+    m = member_new(rs, r, &t);
     gate_ticket_clear(&t);
+    memcpy(m->token_hash, hash, sizeof(hash));
+    hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
+    attach(m, c);
 
-    send_welcome(rs, m, ref, token, false, false);
+    room_send_welcome(m, ref, token, false, false);
     wipe(token, sizeof(token));
-    share_history(r, m);
-    if (!m->in_lobby)
-        broadcast(r, encode_presence, &(struct presence_arg){m, true});
+    if (m->in_lobby) {
+        room_lobby_changed(r);
+    } else {
+        share_history(r, m);
+        room_emit_presence(m, true, NULL);
+    }
+    if (is_leader(m))
+        room_check_leaders(r);
     klog_debug("member_join member=%u members=%u lobby=%d", m->id, r->count, m->in_lobby);
 }
 
@@ -450,7 +604,7 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
     const char *ref = ref_of(cmd);
     if (cmd->u.resume.epoch != rs->epoch) {
         ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){NULL, "server_restarted", -1, -1});
+                      &(struct proto_error_detail){.reason = "server_restarted"});
         return;
     }
     unsigned char hash[TOKEN_BYTES];
@@ -460,31 +614,32 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
     struct member *m = hmap_get(rs->by_token, hash, sizeof(hash));
     if (!m || CRYPTO_memcmp(m->token_hash, hash, sizeof(hash)) != 0) {
         ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){NULL, "expired", -1, -1});
+                      &(struct proto_error_detail){.reason = "expired"});
         return;
     }
-    if (m->conn) {
-        /* A half-dead earlier connection: the newest one wins. */
-        ws_set_member(m->conn, NULL);
-        ws_close(m->conn, WS_CLOSE_REPLACED, "replaced");
-    }
-    lws_sul_cancel(&m->grace);
-    m->conn = c;
-    ws_set_member(c, m);
+    bool was_detached = m->conn == NULL;
+    attach(m, c);
 
     struct room *r = m->room;
     uint64_t after = cmd->u.resume.after_seq;
     if (after < m->joined_seq)
         after = m->joined_seq; /* never replay what was said before this member came */
-    /* Someone still in the lobby has seen nothing of the room: nothing to replay. */
-    bool gap = !m->in_lobby && !ring_covers(r->ring, after, r->seq);
-    send_welcome(rs, m, ref, cmd->u.resume.token, true, gap);
-    if (!gap && !m->in_lobby) {
-        for (uint64_t s = after + 1; s <= r->seq && m->conn == c; s++)
-            ws_send(c, ring_get(r->ring, s));
+    bool gap = !ring_covers(r->ring, after, r->seq);
+    room_send_welcome(m, ref, cmd->u.resume.token, true, gap);
+    for (uint64_t s = after + 1; !gap && s <= r->seq && m->conn == c; s++) {
+        struct ring_tag tag;
+        struct frame *f = ring_get(r->ring, s, &tag);
+        if (room_hears(m, &tag))
+            ws_send(c, f);
     }
+    if (was_detached)
+        moderation_alert(m, ALERT_RETURNED, 0);
+    if (is_leader(m))
+        room_check_leaders(r);
     klog_debug("member_resume member=%u gap=%d", m->id, gap);
 }
+
+/* ---- talking ---- */
 
 /* Token bucket: rate_per_sec sustained, rate_burst at once. Returns 0, or
  * the milliseconds until the next message would be allowed. */
@@ -503,73 +658,116 @@ static int64_t rate_take(struct member *m, const struct limits *lim)
     return wait;
 }
 
-struct message_arg {
-    struct member *m;
-    const struct proto_cmd *cmd;
-};
-
-static struct frame *encode_message(uint64_t seq, void *arg)
+/* Who a say is for (README §4a): fills the ring tag and the message's
+ * scope, or returns why it may not go. A room message (and a direct one
+ * between participants) must pass the posting rules; a private message to
+ * the leaders always goes, from the lobby too, unless the group turned
+ * private messages off. */
+static enum proto_err say_audience(struct member *m, const struct proto_cmd *cmd,
+                                   struct ring_tag *tag, struct proto_message *msg,
+                                   struct proto_error_detail *d)
 {
-    struct message_arg *a = arg;
-    return proto_encode_message(seq, a->m->id, a->m->name, a->cmd->u.say.text,
-                                a->cmd->u.say.text_len, util_wall_ms());
+    struct room *r = m->room;
+    const struct member *to = NULL;
+    if (cmd->u.say.to && !(to = room_member(r, cmd->u.say.to)))
+        return PROTO_E_NOT_FOUND;
+    bool to_leaders = cmd->u.say.to_leaders || (to && is_leader(to));
+    if (to_leaders && is_leader(m)) {
+        *tag = (struct ring_tag){.audience = AUD_LEADERS};
+        msg->scope = PROTO_SCOPE_LEADERS;
+        return PROTO_OK;
+    }
+    if (to_leaders) {
+        if (strcmp(r->private_messages, "off") == 0)
+            return PROTO_E_FORBIDDEN;
+        *tag = (struct ring_tag){.audience = AUD_PRIVATE, .a = m->id};
+        msg->scope = PROTO_SCOPE_PRIVATE;
+        msg->with = m->id;
+        return PROTO_OK;
+    }
+    if (to && is_leader(m)) {
+        *tag = (struct ring_tag){.audience = AUD_PRIVATE, .a = to->id};
+        msg->scope = PROTO_SCOPE_PRIVATE;
+        msg->with = to->id;
+        return PROTO_OK;
+    }
+    if (m->in_lobby)
+        return PROTO_E_IN_LOBBY;
+    if (!m->agreed)
+        return PROTO_E_AGREEMENT_REQUIRED;
+    if (to) {
+        if (strcmp(r->private_messages, "everyone") != 0 || to == m)
+            return PROTO_E_FORBIDDEN;
+        if (to->in_lobby)
+            return PROTO_E_NOT_FOUND;
+        *tag = (struct ring_tag){.audience = AUD_DIRECT, .a = m->id, .b = to->id};
+        msg->scope = PROTO_SCOPE_DIRECT;
+        msg->with = to->id;
+    } else {
+        *tag = to_room;
+    }
+    return is_leader(m) ? PROTO_OK : moderation_may_post(m, d);
 }
 
 static void do_say(struct rooms *rs, struct conn *c, struct member *m, const struct proto_cmd *cmd)
 {
-    if (m->in_lobby || !m->agreed) {
-        ws_send_error(c, m->in_lobby ? PROTO_E_IN_LOBBY : PROTO_E_AGREEMENT_REQUIRED, cmd->id,
-                      NULL);
-        return;
-    }
     uint64_t idh = hmap_hash(cmd->id, strlen(cmd->id)) | 1; /* never 0: 0 marks empty */
     for (uint32_t i = 0; i < RECENT_IDS; i++) {
         if (m->recent[i].id_hash == idh) {
-            send_ack(c, cmd->id, m->recent[i].seq, true);
+            room_send_ack(c, cmd->id, m->recent[i].seq, true);
             return;
         }
     }
-    int64_t wait = rate_take(m, rs->lim);
-    if (wait) {
-        ws_send_error(c, PROTO_E_RATE_LIMITED, cmd->id,
-                      &(struct proto_error_detail){NULL, NULL, wait, -1});
+    struct room *r = m->room;
+    struct ring_tag tag;
+    struct proto_message msg = {.member = m->id, .name = m->name};
+    struct proto_error_detail d = {0};
+    enum proto_err e = say_audience(m, cmd, &tag, &msg, &d);
+    if (!e && (d.retry_after_ms = rate_take(m, rs->lim)) > 0)
+        e = PROTO_E_RATE_LIMITED;
+    if (e) {
+        ws_send_error(c, e, cmd->id, &d);
         return;
     }
-    struct room *r = m->room;
     /* The ack goes out before the message, so the sender learns the seq
      * first; both are queued before anything is written. */
-    uint64_t seq = r->seq + 1;
-    send_ack(c, cmd->id, seq, false);
-    broadcast(r, encode_message, &(struct message_arg){m, cmd});
-    m->recent[m->recent_next] = (struct recent){idh, seq};
+    msg.seq = room_next_seq(r);
+    msg.text = cmd->u.say.text;
+    msg.text_len = cmd->u.say.text_len;
+    msg.ts = util_wall_ms();
+    tag.author = m->id;
+    room_send_ack(c, cmd->id, msg.seq, false);
+    room_emit(r, tag, proto_encode_message(&msg));
+    m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
+    if (tag.audience == AUD_ROOM)
+        m->last_post_ms = util_now_ms();
+    moderation_check_risk(m, msg.seq, msg.text, msg.text_len);
 }
 
-static void do_leave(struct rooms *rs, struct conn *c, struct member *m,
-                     const struct proto_cmd *cmd)
+/* ---- leaving, agreeing, opening ---- */
+
+static void do_leave(struct conn *c, struct member *m, const struct proto_cmd *cmd)
 {
-    uint64_t seq = member_remove(rs, m);
-    send_ack(c, ref_of(cmd), seq, false);
+    if (cmd->act.on)
+        moderation_alert(m, ALERT_SAFE, 0);
+    uint64_t seq = room_member_remove(m, "left");
+    room_send_ack(c, ref_of(cmd), seq, false);
     ws_close(c, WS_CLOSE_NORMAL, "left");
 }
 
 static void do_agree(struct conn *c, struct member *m, const struct proto_cmd *cmd)
 {
+    bool changed = !m->agreed;
     m->agreed = true;
-    send_ack(c, ref_of(cmd), 0, false);
-}
-
-struct state_arg {
-    enum proto_state st;
-};
-
-static struct frame *encode_state(uint64_t seq, void *arg)
-{
-    return proto_encode_state(seq, ((struct state_arg *)arg)->st, util_wall_ms());
+    room_send_ack(c, ref_of(cmd), 0, false);
+    if (changed && m->in_lobby)
+        room_lobby_changed(m->room); /* leaders see who has agreed */
 }
 
 /* A leader opens the session: the room says so, and everyone waiting in the
- * lobby comes in (a fresh snapshot each, then their presence). */
+ * lobby comes in (a fresh snapshot each, then their presence), unless the
+ * room was locked before it opened. */
 static void do_open(struct rooms *rs, struct conn *c, struct member *m, const struct proto_cmd *cmd)
 {
     struct room *r = m->room;
@@ -578,27 +776,25 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
         return;
     }
     if (r->state != PROTO_STATE_LOBBY) {
-        send_ack(c, ref_of(cmd), 0, false); /* open already */
+        room_send_ack(c, ref_of(cmd), 0, false); /* open already */
         return;
     }
     r->state = PROTO_STATE_OPEN;
-    send_ack(c, ref_of(cmd), r->seq + 1, false);
-    broadcast(r, encode_state, &(struct state_arg){PROTO_STATE_OPEN});
-    for (uint32_t i = 0; i < r->count; i++) {
-        struct member *w = r->members[i];
-        if (!w->in_lobby)
-            continue;
-        w->in_lobby = false;
-        w->joined_seq = r->seq;
-        if (w->conn)
-            send_welcome(rs, w, NULL, NULL, false, false);
-        share_history(r, w);
-        broadcast(r, encode_presence, &(struct presence_arg){w, true});
+    room_send_ack(c, ref_of(cmd), room_next_seq(r), false);
+    room_emit(r, to_room, proto_encode_state(room_next_seq(r), PROTO_STATE_OPEN, util_wall_ms()));
+    bool admitted = false;
+    for (uint32_t i = 0; i < r->count && !r->locked; i++) {
+        if (r->members[i]->in_lobby) {
+            room_admit(r->members[i]);
+            admitted = true;
+        }
     }
+    if (admitted)
+        room_lobby_changed(r);
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
     char actor[PROTO_ROOM_MAX + 16];
-    snprintf(actor, sizeof(actor), "leader:%s", m->name);
-    gate_audit_session(rs->gate, r->session.id, "session_open", actor);
+    room_actor(m, actor, sizeof(actor));
+    gate_audit(rs->gate, r->session.id, "session_open", actor, NULL);
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
@@ -625,7 +821,7 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         do_say(rs, c, m, cmd);
         break;
     case PROTO_LEAVE:
-        do_leave(rs, c, m, cmd);
+        do_leave(c, m, cmd);
         break;
     case PROTO_AGREE:
         do_agree(c, m, cmd);
@@ -634,19 +830,20 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         do_open(rs, c, m, cmd);
         break;
     default:
-        ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
+        if (!moderation_dispatch(c, m, cmd))
+            ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
         break;
     }
 }
 
 /* End a leader's membership at once: 4401 to its connection, presence left
  * to the room. */
-static void cut_leader(struct rooms *rs, struct member *m, const char *why)
+static void cut_leader(struct member *m, const char *why)
 {
     klog_info("leader_cut reason=\"%s\" member=%u", why, m->id);
     if (m->conn)
         ws_close(m->conn, WS_CLOSE_UNAUTHORISED, why);
-    member_remove(rs, m);
+    room_member_remove(m, "left");
 }
 
 void room_leader_logged_out(struct rooms *rs, const char *username)
@@ -658,7 +855,7 @@ void room_leader_logged_out(struct rooms *rs, const char *username)
         for (uint32_t i = r->count; i-- > 0;) {
             struct member *m = r->members[i];
             if (m->role == PROTO_ROLE_LEADER && strcmp(m->name, username) == 0)
-                cut_leader(rs, m, "logged out");
+                cut_leader(m, "logged out");
         }
     }
 }
@@ -679,12 +876,12 @@ void room_store_changed(struct rooms *rs)
             struct member *m = r->members[i];
             if (m->role != PROTO_ROLE_LEADER || gate_leader_enabled(rs->gate, m->name))
                 continue;
-            cut_leader(rs, m, "account disabled");
+            cut_leader(m, "account disabled");
         }
     }
     for (size_t i = 0; i < k; i++) {
         klog_info("session_cancelled session=%llu", (unsigned long long)ended[i]->session.id);
-        room_end(ended[i]);
+        room_end(ended[i], "kamratd", false);
     }
     free(ended);
 }

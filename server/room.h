@@ -7,8 +7,14 @@
  * on every attached member's connection. No SQLite, no blocking call and no
  * per-recipient encoding happens on this path.
  *
+ * Each event has an audience (the room, the leaders, one participant and
+ * the leaders, ...; protocol/README.md §4a); the ring keeps it beside the
+ * frame so a resume replays only what the member was meant to hear. The
+ * leaders' actions and the participants' safety tools are moderation.c's.
+ *
  * Privacy: message text lives only in frames (wiped on release). A room's
- * ring is released when the room ends and at shutdown.
+ * ring is released when the room ends and at shutdown; a deleted message's
+ * frame is swapped for a tombstone at once.
  *
  * Thread: the lws thread.
  */
@@ -29,9 +35,9 @@ struct conn;
 
 struct gate;
 
-/* Borrows lim, ctx and gate (who may enter which room) for the registry's
- * lifetime. */
-struct rooms *room_registry_new(const struct limits *lim, struct lws_context *ctx, uint64_t epoch,
+/* Borrows cfg (its limits), ctx and gate (who may enter which room) for
+ * the registry's lifetime. */
+struct rooms *room_registry_new(const struct config *cfg, struct lws_context *ctx, uint64_t epoch,
                                 struct gate *gate);
 
 /* End every room: release rings and members. Connections must already be

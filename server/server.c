@@ -16,6 +16,7 @@
 #include "klog.h"
 #include "leaders.h"
 #include "room.h"
+#include "safety.h"
 #include "store.h"
 #include "throttle.h"
 #include "tls.h"
@@ -142,6 +143,24 @@ static void start_drain(struct server *srv)
                      (lws_usec_t)DRAIN_MS * LWS_US_PER_MS);
 }
 
+/* SIGHUP: read the [safety] files again. A file that no longer passes is
+ * logged and the settings in use stay, so a typo in a crisis number never
+ * takes the crisis list away from the rooms. */
+static void reload_safety(struct server *srv)
+{
+    char err[512];
+    struct safety *fresh;
+    if (safety_load(srv->cfg->crisis_file, srv->cfg->risk_words_file, &fresh, err, sizeof(err)) <
+        0) {
+        klog_error("safety_reload_failed reason=\"%s\" keeping=previous", err);
+        return;
+    }
+    gate_set_safety(srv->gate, fresh);
+    safety_free(srv->safety);
+    srv->safety = fresh;
+    klog_info("safety_reloaded");
+}
+
 static void on_wake(struct server *srv)
 {
     if (got_stop)
@@ -150,6 +169,7 @@ static void on_wake(struct server *srv)
         got_reload = 0;
         if (srv->cfg->tls)
             tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
+        reload_safety(srv);
     }
 }
 
@@ -254,18 +274,21 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"no randomness\"");
         return -1;
     }
+    if (safety_load(srv->cfg->crisis_file, srv->cfg->risk_words_file, &srv->safety, err,
+                    sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"%s\"", err);
+        return -1;
+    }
     srv->web = webroot_load(srv->cfg->web_root, err, sizeof(err));
     if (!srv->web) {
         klog_error("start_failed reason=\"%s\"", err);
-        return -1;
+        goto out;
     }
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/kamrat.db", srv->cfg->data_dir);
     if (store_open(dbpath, STORE_CREATE, &srv->store, err, sizeof(err)) < 0) {
         klog_error("start_failed reason=\"%s\"", err);
-        webroot_free(srv->web);
-        srv->web = NULL;
-        return -1;
+        goto out;
     }
     srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address);
 
@@ -286,7 +309,8 @@ int server_run(struct server *srv)
         goto out;
     }
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
-    srv->rooms = room_registry_new(&srv->cfg->limits, srv->ctx, srv->epoch, srv->gate);
+    gate_set_safety(srv->gate, srv->safety);
+    srv->rooms = room_registry_new(srv->cfg, srv->ctx, srv->epoch, srv->gate);
     wake_ctx = srv->ctx;
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
@@ -322,5 +346,7 @@ out:
     srv->addrs = NULL;
     webroot_free(srv->web);
     srv->web = NULL;
+    safety_free(srv->safety); /* after the gate and rooms, which borrowed it */
+    srv->safety = NULL;
     return rc;
 }

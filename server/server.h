@@ -4,7 +4,8 @@
  * struct server is the daemon's only global state, built by main.c and
  * reachable from every lws callback through lws_context_user(). Signal
  * handlers only set flags and wake the loop (lws_cancel_service); the loop
- * acts on them: SIGTERM/SIGINT drain and exit, SIGHUP reloads certificates.
+ * acts on them: SIGTERM/SIGINT drain and exit, SIGHUP reloads certificates
+ * and the [safety] files.
  *
  * Thread: everything here runs on the lws service thread.
  */
@@ -26,6 +27,7 @@ struct gate;
 struct authq;
 struct throttle;
 struct leaders;
+struct safety;
 
 struct server {
     struct config *cfg;
@@ -42,6 +44,7 @@ struct server {
     struct authq *authq;        /* password checks off the lws thread (api.c) */
     struct throttle *throttle;  /* login attempts per account and address */
     struct leaders *leaders;    /* live leader logins, by token digest */
+    struct safety *safety;      /* crisis resources and risk words; the gate borrows it */
     bool draining;
     uint64_t drain_deadline_ms;
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */

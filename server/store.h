@@ -317,6 +317,12 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
  * is cancelled already. */
 int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id);
 
+/* A leader ended the session early: it ends now (or, ended while still in
+ * its lobby before the start, it counts as cancelled), so nobody can enter
+ * it again. Audited as session_end by actor. STORE_E_INVALID when it has
+ * ended or is cancelled already. */
+int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id);
+
 /* ---- invites ---------------------------------------------------------- */
 
 enum store_invite_kind {
@@ -365,6 +371,13 @@ int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t
 int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
                       struct store_invite *out);
 
+/* The invite whose code hashes to code_hash in whatever state: 0 with *out,
+ * or STORE_E_NOT_FOUND. For the gate, which refuses the holder of a used
+ * personal invite that a ban is bound to with `banned` (README §4a); every
+ * other inactive invite must still answer as store_invite_find's do. */
+int store_invite_lookup(struct store *s, const uint8_t code_hash[STORE_HASH_LEN],
+                        struct store_invite *out);
+
 /* Use up the personal invite id: 0, or STORE_E_NOT_FOUND when it is no
  * longer active (another redemption won, or it expired or was revoked). */
 int store_invite_use(struct store *s, int64_t id, int64_t now);
@@ -378,5 +391,54 @@ int store_invite_use(struct store *s, int64_t id, int64_t now);
  */
 int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
                         int64_t *group_id, int64_t *invite_id);
+
+/* ---- bans ------------------------------------------------------------- */
+
+/*
+ * A group ban (protocol/README.md §4a), bound to a personal invite or to the
+ * digest of a participant key, or both. name is the pseudonym the person had.
+ */
+struct store_ban {
+    int64_t id;
+    int64_t group_id;
+    int64_t invite_id; /* 0: none */
+    bool has_key;
+    uint8_t key_hash[STORE_HASH_LEN];
+    char *name;
+    int64_t created_at;
+    char created_by[STORE_ACTOR_MAX + 1];
+    int64_t lifted_at; /* 0: active */
+};
+
+/* The longest pseudonym a ban keeps, in characters: the top of [limits]
+ * max_name_chars' range, so any name kamratd accepted can be banned. */
+#define STORE_BAN_NAME_MAX 100
+
+/* Ban from group_id (writes the audit row "ban", target "ban:<id>", with
+ * session_id, in the same transaction). At least one of invite_id and
+ * key_hash is given (STORE_E_INVALID otherwise); name is 1..STORE_BAN_NAME_MAX
+ * characters without control characters. An unknown group or invite is
+ * STORE_E_NOT_FOUND. */
+int store_ban_add(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                  int64_t session_id, int64_t invite_id, const uint8_t *key_hash, const char *name,
+                  int64_t *id);
+
+/* Lift an active ban (audit "unban", target "ban:<id>"). group_id 0: any
+ * group; otherwise a ban of another group is STORE_E_NOT_FOUND, as is a
+ * lifted one. */
+int store_ban_lift(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                   int64_t session_id, int64_t id);
+
+/* Is someone with this personal invite (0: none) or participant key digest
+ * (NULL: none) banned from group_id? 0 with *ban_id, or STORE_E_NOT_FOUND. */
+int store_ban_find(struct store *s, int64_t group_id, int64_t invite_id, const uint8_t *key_hash,
+                   int64_t *ban_id);
+
+/* Bans of group_id (0: every group), newest first, lifted ones only with
+ * include_lifted; at most limit rows (0: no limit). Free with
+ * store_ban_list_free. */
+int store_ban_list(struct store *s, int64_t group_id, bool include_lifted, int limit,
+                   struct store_ban **out, size_t *n);
+void store_ban_list_free(struct store_ban *v, size_t n);
 
 #endif

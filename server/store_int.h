@@ -23,6 +23,8 @@
 #define STORE_SESSION_COLS                                                                         \
     "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at"
 #define STORE_INVITE_COLS "id, group_id, kind, created_at, expires_at, revoked_at, used_at"
+#define STORE_BAN_COLS                                                                             \
+    "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
 
 /* X(name, sql): every statement, by the file that uses it. A NULL id binds
  * as SQL NULL (store__bind_id), hence the `?1 IS NULL OR` filters. */
@@ -82,17 +84,32 @@
                     "WHERE (?1 IS NULL OR group_id = ?1) AND ends_at > ?2 ORDER BY starts_at, id") \
     X(SESSION_CANCEL, "UPDATE sessions SET cancelled_at = ?2 "                                     \
                       "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                   \
+    /* ended before its start (in the lobby): cancelled; else it ends now */                       \
+    X(SESSION_END, "UPDATE sessions SET "                                                          \
+                   "cancelled_at = CASE WHEN ?2 > starts_at THEN NULL ELSE ?2 END, "               \
+                   "ends_at = CASE WHEN ?2 > starts_at THEN ?2 ELSE ends_at END "                  \
+                   "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                      \
     /* store_invite.c */                                                                           \
     X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
                   "VALUES(?1, ?2, ?3, ?4, ?5)")                                                    \
     X(INVITE_GET, "SELECT " STORE_INVITE_COLS " FROM invites WHERE id = ?1")                       \
+    X(INVITE_LOOKUP, "SELECT " STORE_INVITE_COLS " FROM invites WHERE code_hash = ?1")             \
     X(INVITE_LIST, "SELECT " STORE_INVITE_COLS " FROM invites "                                    \
                    "WHERE ?1 IS NULL OR group_id = ?1 ORDER BY id DESC")                           \
     X(INVITE_REVOKE, "UPDATE invites SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")    \
     X(INVITE_FIND, "SELECT id, group_id, kind FROM invites WHERE code_hash = ?1 "                  \
                    "AND revoked_at IS NULL AND used_at IS NULL AND expires_at > ?2")               \
     X(INVITE_USE, "UPDATE invites SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL "             \
-                  "AND revoked_at IS NULL AND expires_at > ?2")
+                  "AND revoked_at IS NULL AND expires_at > ?2")                                    \
+    /* store_ban.c */                                                                              \
+    X(BAN_ADD, "INSERT INTO bans(group_id, invite_id, participant_key_hash, name, created_at, "    \
+               "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                       \
+    X(BAN_LIFT, "UPDATE bans SET lifted_at = ?2 WHERE id = ?1 AND lifted_at IS NULL "              \
+                "AND (?3 IS NULL OR group_id = ?3) RETURNING group_id")                            \
+    X(BAN_FIND, "SELECT id FROM bans WHERE group_id = ?1 AND lifted_at IS NULL "                   \
+                "AND (invite_id = ?2 OR participant_key_hash = ?3) ORDER BY id DESC LIMIT 1")      \
+    X(BAN_LIST, "SELECT " STORE_BAN_COLS " FROM bans WHERE (?1 IS NULL OR group_id = ?1) "         \
+                "AND (?2 OR lifted_at IS NULL) ORDER BY id DESC LIMIT ?3")
 
 #define STORE__ENUM(name, sql) ST_##name,
 enum store__stmt { STORE_STATEMENTS(STORE__ENUM) ST__COUNT };

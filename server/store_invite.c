@@ -126,6 +126,14 @@ int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], 
     return 0;
 }
 
+int store_invite_lookup(struct store *s, const uint8_t code_hash[STORE_HASH_LEN],
+                        struct store_invite *out)
+{
+    sqlite3_stmt *st = store__stmt(s, ST_INVITE_LOOKUP);
+    sqlite3_bind_blob(st, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
+    return store__one(s, st, read_invite, out);
+}
+
 /*
  * No transaction: INVITE_USE checks every condition again in the one
  * statement that claims the invite. SQLite runs writers one at a time, so

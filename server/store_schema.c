@@ -111,6 +111,15 @@ const char *const store__migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+
+    /* 2: a ban keeps the pseudonym the person had, so the leaders' list of
+     * bans and kamratctl say whom each is about (protocol/README.md §9: a
+     * pseudonym, never message text). Rows from before have none: ''. A
+     * hello looks bans up by group and key digest; that index also serves
+     * every lookup bans_group did, so it goes. */
+    "ALTER TABLE bans ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX bans_group_key ON bans (group_id, participant_key_hash);"
+    "DROP INDEX bans_group;",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

@@ -262,19 +262,31 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     return e;
 }
 
-int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id)
+/* Cancel or end a session now (stmt), with its audit row. */
+static int session_stop(struct store *s, int64_t now, const char *actor, int64_t id,
+                        enum store__stmt stmt, const char *action)
 {
     struct store_session se = {0};
     int e = store__begin(s);
     if (e < 0)
         return e;
     if ((e = store_session_get(s, id, &se)) == 0) {
-        sqlite3_stmt *st = store__stmt(s, ST_SESSION_CANCEL);
+        sqlite3_stmt *st = store__stmt(s, stmt);
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, now);
         e = store__change_one(s, st, STORE_E_INVALID);
     }
     char target[STORE__TARGET_LEN];
-    return store__end(s, e, now, actor, "session_cancel", store__target(target, "session", id),
-                      se.group_id, id);
+    return store__end(s, e, now, actor, action, store__target(target, "session", id), se.group_id,
+                      id);
+}
+
+int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id)
+{
+    return session_stop(s, now, actor, id, ST_SESSION_CANCEL, "session_cancel");
+}
+
+int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id)
+{
+    return session_stop(s, now, actor, id, ST_SESSION_END, "session_end");
 }

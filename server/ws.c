@@ -143,7 +143,7 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     enum proto_err e = proto_decode(buf, len, &pl, &cmd);
     if (e)
         ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL,
-                      &(struct proto_error_detail){cmd.field, NULL, -1, -1});
+                      &(struct proto_error_detail){.field = cmd.field});
     else
         room_dispatch(c->srv->rooms, c, &cmd);
     proto_cmd_clear(&cmd);

@@ -33,6 +33,7 @@ enum ws_close_code {
     WS_CLOSE_TOO_BIG = 1009,
     WS_CLOSE_INTERNAL = 1011,
     WS_CLOSE_UNAUTHORISED = 4401,
+    WS_CLOSE_REMOVED = 4403, /* removed, banned or denied by a leader */
     WS_CLOSE_TOO_SLOW = 4408,
     WS_CLOSE_REPLACED = 4409,
     WS_CLOSE_SESSION_ENDED = 4410,

@@ -4,7 +4,7 @@
  * argument parsing, lookups by name, and output as aligned text or JSON.
  *
  * The commands live in ctl_group.c, ctl_leader.c, ctl_session.c,
- * ctl_invite.c and ctl_admin.c, each exporting its part of the command
+ * ctl_invite.c, ctl_ban.c and ctl_admin.c, each exporting its part of the command
  * table; kamratctl.c dispatches. Single-threaded; output goes to stdout,
  * messages to stderr. Never prints a password or an invite code except
  * where a command's contract says so.
@@ -57,6 +57,7 @@ extern const struct ctl_command ctl_group_commands[];
 extern const struct ctl_command ctl_leader_commands[];
 extern const struct ctl_command ctl_session_commands[];
 extern const struct ctl_command ctl_invite_commands[];
+extern const struct ctl_command ctl_ban_commands[];
 extern const struct ctl_command ctl_admin_commands[];
 
 /* kamratctl check, which runs without the store opened for it: it opens

@@ -1,6 +1,6 @@
 /*
  * kamratctl: the association admin's tool over the store: groups, leaders,
- * schedules and sessions, invites, the audit log, backups and checks. Reads
+ * schedules and sessions, invites, bans, the audit log, backups and checks. Reads
  * the same configuration file as kamratd and works on <data_dir>/kamrat.db,
  * creating it when absent; safe while kamratd runs (WAL, busy timeout).
  *
@@ -34,7 +34,7 @@ static void collect_commands(void)
 {
     static const struct ctl_command *const tables[] = {
         ctl_group_commands,  ctl_leader_commands, ctl_session_commands,
-        ctl_invite_commands, ctl_admin_commands,
+        ctl_invite_commands, ctl_ban_commands,    ctl_admin_commands,
     };
     for (size_t t = 0; t < ARRAY_LEN(tables); t++)
         for (const struct ctl_command *k = tables[t]; k->path; k++) {

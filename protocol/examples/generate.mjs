@@ -26,7 +26,13 @@ const INVITE = 'Xk3_pQ9-vT2mLw8aZr5cYb';
 const LOGIN = 'Lr8_Wq2-Nx5tKc9vBm1hJd4sYf7gPa0uE3oQiZ6nXkA';
 const SESSION = 17;
 const MAX_SAFE = '9007199254740991'; // 2^53-1
-if (TOKEN.length !== 43 || LOGIN.length !== 43 || INVITE.length !== 22) throw new Error('bad constant');
+// A participant key: 32 bytes in base64url, no padding, like a token.
+const KEY = 'Pk4_Zt7-Hw2nQx9cVb6mLr1sJd8fGa3yE5uTiO0kXwA';
+const MAX_MEMBER = 4294967295; // member ids are below 2^32
+const MAX_TOPIC = 500;
+if (TOKEN.length !== 43 || LOGIN.length !== 43 || INVITE.length !== 22 || KEY.length !== 43) {
+    throw new Error('bad constant');
+}
 
 const frame = (obj) => JSON.stringify(obj);
 // The three forms of hello (README section 4): room (testing only), invite, leader.
@@ -46,6 +52,16 @@ const raw = (before, value, after = '}') => `${before}${value}${after}`;
 const sayRaw = (textJson) => raw('{"type":"say","id":"m1","text":', textJson);
 const helloRaw = (nameJson) => raw('{"type":"hello","room":"tuesday-group","name":', nameJson);
 const pad = (head, bytes) => head + ' '.repeat(bytes - Buffer.byteLength(head));
+// A request of README section 4a.
+const req = (type, extra = {}) => frame({ type, ...extra });
+// One with a single field written as raw JSON text (numbers as typed, nested arrays).
+const reqRaw = (type, field, value) => `{"type":"${type}","${field}":${value}}`;
+// 1..n as member ids, for round orders.
+const ids = (n, from = 1) => Array.from({ length: n }, (_, i) => from + i);
+
+// The requests of section 4a that take nothing but id, and those that name one member.
+const BARE = ['bans', 'end', 'round_pass', 'round_done', 'round_skip', 'round_end', 'not_ok'];
+const ON_MEMBER = ['to_lobby', 'unmute', 'remove', 'ban', 'promote', 'demote'];
 
 const valid = [
     // hello
@@ -108,6 +124,73 @@ const valid = [
     ['leave', frame({ type: 'leave' })],
     ['leave with id', frame({ type: 'leave', id: 'bye' })],
     ['leave padded with white space to exactly max_message_bytes', pad('{"type":"leave"}', MAX_BYTES)],
+
+    // Section 4a: the participant key, private messages, "I'm safe"
+    ['hello with an invite and a participant key', helloInvite({ key: KEY })],
+    ['hello in the testing mode with a participant key and id', hello('Aino', { id: 'h9', key: KEY })],
+    ['say to the leaders', frame({ type: 'say', id: 'p1', text: 'Voinko puhua jonkun kanssa?', to: 'leaders' })],
+    ['say to a member', frame({ type: 'say', id: 'p2', text: 'Totta kai.', to: 4 })],
+    ['say to member 2^32-1', frame({ type: 'say', id: 'p3', text: 'hi', to: MAX_MEMBER })],
+    ['leave, safe', frame({ type: 'leave', id: 'bye', safe: true })],
+    ['leave, not safe, without id', frame({ type: 'leave', safe: false })],
+    // the lobby
+    ['admit a member', req('admit', { member: 4 })],
+    ['admit a member with id', req('admit', { id: 'a1', member: 4 })],
+    ['admit all', req('admit', { all: true })],
+    ['admit all with id, all first', req('admit', { all: true, id: 'a2' })],
+    ['deny a member', req('deny', { member: 7 })],
+    ['deny all with id', req('deny', { id: 'd1', all: true })],
+    // requests that name one member
+    ...ON_MEMBER.flatMap((type) => [
+        [`${type}`, req(type, { member: 4 })],
+        [`${type} with id`, req(type, { id: `${type}-1`, member: 4 })],
+    ]),
+    ['remove member 1', req('remove', { member: 1 })],
+    ['ban member 2^32-1', req('ban', { member: MAX_MEMBER })],
+    ['mute until unmuted', req('mute', { member: 4 })],
+    ['mute with id for 10 minutes', req('mute', { id: 'mu1', member: 4, minutes: 10 })],
+    ['mute for 1 minute', req('mute', { member: 4, minutes: 1 })],
+    ['mute for 1440 minutes', req('mute', { member: 4, minutes: 1440 })],
+    ['mute, fields in another order', req('mute', { minutes: 5, member: 4 })],
+    ['unban', req('unban', { ban: 3 })],
+    ['unban with id', req('unban', { id: 'u1', ban: 3 })],
+    ['unban ban 2^53-1', reqRaw('unban', 'ban', MAX_SAFE)],
+    // requests without fields
+    ...BARE.flatMap((type) => [
+        [`${type}`, req(type)],
+        [`${type} with id`, req(type, { id: `${type}-1` })],
+    ]),
+    ['delete', req('delete', { seq: 27 })],
+    ['delete with id', req('delete', { id: 'del1', seq: 27 })],
+    ['delete seq 2^53-1', reqRaw('delete', 'seq', MAX_SAFE)],
+    ['report', req('report', { seq: 27 })],
+    ['report with id', req('report', { id: 'rep1', seq: 1 })],
+    // the room's switches
+    ['lock', req('lock', { on: true })],
+    ['unlock with id', req('lock', { id: 'l1', on: false })],
+    ['pause', req('pause', { on: true })],
+    ['unpause with id', req('pause', { id: 'p1', on: false })],
+    ['slow mode 30 s', req('slow', { seconds: 30 })],
+    ['slow mode off with id', req('slow', { id: 's1', seconds: 0 })],
+    ['slow mode 3600 s', req('slow', { seconds: 3600 })],
+    ['topic', req('topic', { text: 'Uni ja stressi' })],
+    ['topic with id', req('topic', { id: 't1', text: 'Sömn och stress 💤' })],
+    ['topic cleared with ""', req('topic', { text: '' })],
+    ['topic with a line feed and a tab', req('topic', { text: 'Tänään:\n\t1. kuulumiset' })],
+    [`topic of ${MAX_TOPIC} emoji`, req('topic', { text: '🌻'.repeat(MAX_TOPIC) })],
+    // rounds
+    ['round_start, a check-in in the default order', req('round_start', { kind: 'check_in' })],
+    ['round_start with id, a check-out', req('round_start', { id: 'r1', kind: 'check_out' })],
+    ['round_start with an order, not exclusive', req('round_start', { kind: 'round', order: [5, 2, 4], exclusive: false })],
+    ['round_start, exclusive said out loud', req('round_start', { kind: 'check_in', exclusive: true })],
+    ['round_start with an order of one', req('round_start', { kind: 'round', order: [MAX_MEMBER] })],
+    ['round_start with an order of 500', req('round_start', { kind: 'check_in', order: ids(500) })],
+    ['round_order', req('round_order', { order: [4, 2] })],
+    ['round_order with id', req('round_order', { id: 'ro1', order: [6] })],
+    // hands
+    ['hand up', req('hand', { up: true })],
+    ['hand down with id', req('hand', { id: 'hd1', up: false })],
+    ['hand down for another member', req('hand', { up: false, member: 4 })],
 ];
 
 const badName = (label, esc) => [`bad_name: ${label}`, helloRaw(`"${esc}"`), 'bad_name', 'name'];
@@ -356,6 +439,162 @@ const invalid = [
     ['bad_name: 41 ASCII characters', hello('a'.repeat(MAX_NAME + 1)), 'bad_name', 'name'],
     ['bad_name: 41 two-byte characters', hello('ä'.repeat(MAX_NAME + 1)), 'bad_name', 'name'],
     ['bad_name: 41 emoji', hello('🌻'.repeat(MAX_NAME + 1)), 'bad_name', 'name'],
+
+    // ---- section 4a and the fields it added to section 4
+    // hello key
+    ['bad_field: key of 42 characters', helloInvite({ key: KEY.slice(1) }), 'bad_field', 'key'],
+    ['bad_field: key of 44 characters', hello('Aino', { key: KEY + 'A' }), 'bad_field', 'key'],
+    ['bad_field: key in standard base64 (+ and /)', helloInvite({ key: KEY.replace('-', '+').replace('_', '/') }), 'bad_field', 'key'],
+    ['bad_field: key of 22 characters (an invite)', helloInvite({ key: INVITE }), 'bad_field', 'key'],
+    ['bad_field: key is a number', helloInvite({ key: 42 }), 'bad_field', 'key'],
+    ['bad_field: key is null', helloInvite({ key: null }), 'bad_field', 'key'],
+    ['form: key with token', helloLeader({ key: KEY }), 'bad_field', 'key'],
+    ['form: name with token wins over key with token', helloLeader({ name: 'helena', key: KEY }), 'bad_field', 'name'],
+    ['bad_field key wins over the form rules', helloLeader({ key: 'short' }), 'bad_field', 'key'],
+    ['bad_name wins over bad_field key (table order)', helloInvite({ name: ' ', key: 'short' }), 'bad_name', 'name'],
+    ['unknown_field: resume with key', resume({ key: KEY }), 'unknown_field', 'key'],
+    // say to
+    ['bad_field: to "leader"', frame({ type: 'say', id: 'm1', text: 'hi', to: 'leader' }), 'bad_field', 'to'],
+    ['bad_field: to "Leaders" (case matters)', frame({ type: 'say', id: 'm1', text: 'hi', to: 'Leaders' }), 'bad_field', 'to'],
+    ['bad_field: to "4" is a string', frame({ type: 'say', id: 'm1', text: 'hi', to: '4' }), 'bad_field', 'to'],
+    ['bad_field: to 0', frame({ type: 'say', id: 'm1', text: 'hi', to: 0 }), 'bad_field', 'to'],
+    ['bad_field: to -1', frame({ type: 'say', id: 'm1', text: 'hi', to: -1 }), 'bad_field', 'to'],
+    ['bad_field: to 2^32', frame({ type: 'say', id: 'm1', text: 'hi', to: MAX_MEMBER + 1 }), 'bad_field', 'to'],
+    ['bad_field: to 4.5', frame({ type: 'say', id: 'm1', text: 'hi', to: 4.5 }), 'bad_field', 'to'],
+    ['bad_field: to 4.0 has a fraction', '{"type":"say","id":"m1","text":"hi","to":4.0}', 'bad_field', 'to'],
+    ['bad_field: to is true', frame({ type: 'say', id: 'm1', text: 'hi', to: true }), 'bad_field', 'to'],
+    ['bad_field: to is null', frame({ type: 'say', id: 'm1', text: 'hi', to: null }), 'bad_field', 'to'],
+    ['bad_field: to is an array', frame({ type: 'say', id: 'm1', text: 'hi', to: ['leaders'] }), 'bad_field', 'to'],
+    ['bad_field text wins over bad_field to (table order)', frame({ type: 'say', id: 'm1', text: '', to: 0 }), 'bad_field', 'text'],
+    ['missing_field text wins over bad_field to', frame({ type: 'say', id: 'm1', to: 0 }), 'missing_field', 'text'],
+    // leave safe
+    ['bad_field: safe is "true"', req('leave', { safe: 'true' }), 'bad_field', 'safe'],
+    ['bad_field: safe is 1', req('leave', { safe: 1 }), 'bad_field', 'safe'],
+    ['bad_field: safe is null', req('leave', { safe: null }), 'bad_field', 'safe'],
+    ['unknown_field: leave with reason', req('leave', { reason: 'bye' }), 'unknown_field', 'reason'],
+    // admit and deny: one of member and all
+    ['form: admit with neither member nor all names member', req('admit'), 'missing_field', 'member'],
+    ['form: admit with only an id names member', req('admit', { id: 'a1' }), 'missing_field', 'member'],
+    ['form: deny with neither member nor all names member', req('deny', { id: 'd1' }), 'missing_field', 'member'],
+    ['form: admit with member and all names all', req('admit', { member: 4, all: true }), 'bad_field', 'all'],
+    ['form: deny with all and member names all', req('deny', { all: true, member: 4 }), 'bad_field', 'all'],
+    ['bad_field: admit all false', req('admit', { all: false }), 'bad_field', 'all'],
+    ['bad_field: deny all false', req('deny', { all: false }), 'bad_field', 'all'],
+    ['bad_field: admit all "true"', req('admit', { all: 'true' }), 'bad_field', 'all'],
+    ['bad_field: admit all 1', req('admit', { all: 1 }), 'bad_field', 'all'],
+    ['bad_field: deny all null', req('deny', { all: null }), 'bad_field', 'all'],
+    ['bad_field: admit member 0', req('admit', { member: 0 }), 'bad_field', 'member'],
+    ['bad_field member wins over the form rule', req('admit', { member: 0, all: true }), 'bad_field', 'member'],
+    ['bad_field all false wins over the form rule', req('deny', { member: 4, all: false }), 'bad_field', 'all'],
+    ['unknown_field: admit with members', req('admit', { members: [1, 2] }), 'unknown_field', 'members'],
+    // member
+    ...ON_MEMBER.map((type) => [`missing_field: ${type} without member`, req(type, { id: 'x1' }), 'missing_field', 'member']),
+    ['missing_field: mute without member', req('mute', { minutes: 10 }), 'missing_field', 'member'],
+    ['bad_field: remove member 0', req('remove', { member: 0 }), 'bad_field', 'member'],
+    ['bad_field: ban member 2^32', req('ban', { member: MAX_MEMBER + 1 }), 'bad_field', 'member'],
+    ['bad_field: promote member "4"', req('promote', { member: '4' }), 'bad_field', 'member'],
+    ['bad_field: demote member -1', req('demote', { member: -1 }), 'bad_field', 'member'],
+    ['bad_field: to_lobby member 1.5', req('to_lobby', { member: 1.5 }), 'bad_field', 'member'],
+    ['bad_field: unmute member null', req('unmute', { member: null }), 'bad_field', 'member'],
+    ['bad_field: mute member 4.0 has a fraction', reqRaw('mute', 'member', '4.0'), 'bad_field', 'member'],
+    ['bad_field: ban member 4e0 has an exponent', reqRaw('ban', 'member', '4e0'), 'bad_field', 'member'],
+    ['bad_field: remove member is an array', req('remove', { member: [4] }), 'bad_field', 'member'],
+    ['unknown_field: remove with reason', req('remove', { member: 4, reason: 'spam' }), 'unknown_field', 'reason'],
+    // mute minutes
+    ['bad_field: minutes 0', req('mute', { member: 4, minutes: 0 }), 'bad_field', 'minutes'],
+    ['bad_field: minutes 1441', req('mute', { member: 4, minutes: 1441 }), 'bad_field', 'minutes'],
+    ['bad_field: minutes "10"', req('mute', { member: 4, minutes: '10' }), 'bad_field', 'minutes'],
+    ['bad_field: minutes 2.5', req('mute', { member: 4, minutes: 2.5 }), 'bad_field', 'minutes'],
+    ['bad_field: minutes is null', req('mute', { member: 4, minutes: null }), 'bad_field', 'minutes'],
+    ['bad_field member wins over bad_field minutes (table order)', req('mute', { minutes: 0, member: 0 }), 'bad_field', 'member'],
+    ['unknown_field: mute with seconds', req('mute', { member: 4, seconds: 60 }), 'unknown_field', 'seconds'],
+    // unban
+    ['missing_field: unban without ban', req('unban', { id: 'u1' }), 'missing_field', 'ban'],
+    ['bad_field: unban ban 0', req('unban', { ban: 0 }), 'bad_field', 'ban'],
+    ['bad_field: unban ban 2^53', reqRaw('unban', 'ban', '9007199254740992'), 'bad_field', 'ban'],
+    ['bad_field: unban ban "3"', req('unban', { ban: '3' }), 'bad_field', 'ban'],
+    ['unknown_field: unban with member', req('unban', { ban: 3, member: 4 }), 'unknown_field', 'member'],
+    // requests without fields
+    ...BARE.map((type) => [`unknown_field: ${type} with member`, req(type, { member: 4 }), 'unknown_field', 'member']),
+    ['unknown_field: round_end with kind', req('round_end', { kind: 'round' }), 'unknown_field', 'kind'],
+    ['bad_field: end id is a number', req('end', { id: 5 }), 'bad_field', 'id'],
+    // delete and report
+    ['missing_field: delete without seq', req('delete', { id: 'del1' }), 'missing_field', 'seq'],
+    ['missing_field: report without seq', req('report'), 'missing_field', 'seq'],
+    ['bad_field: delete seq 0', req('delete', { seq: 0 }), 'bad_field', 'seq'],
+    ['bad_field: report seq -1', req('report', { seq: -1 }), 'bad_field', 'seq'],
+    ['bad_field: delete seq "27"', req('delete', { seq: '27' }), 'bad_field', 'seq'],
+    ['bad_field: report seq 2^53', reqRaw('report', 'seq', '9007199254740992'), 'bad_field', 'seq'],
+    ['unknown_field: delete with member', req('delete', { seq: 27, member: 4 }), 'unknown_field', 'member'],
+    // lock, pause
+    ['missing_field: lock without on', req('lock'), 'missing_field', 'on'],
+    ['missing_field: pause without on', req('pause', { id: 'p1' }), 'missing_field', 'on'],
+    ['bad_field: lock on 1', req('lock', { on: 1 }), 'bad_field', 'on'],
+    ['bad_field: pause on "true"', req('pause', { on: 'true' }), 'bad_field', 'on'],
+    ['bad_field: lock on null', req('lock', { on: null }), 'bad_field', 'on'],
+    ['unknown_field: lock with locked', req('lock', { locked: true }), 'unknown_field', 'locked'],
+    // slow
+    ['missing_field: slow without seconds', req('slow'), 'missing_field', 'seconds'],
+    ['bad_field: seconds -1', req('slow', { seconds: -1 }), 'bad_field', 'seconds'],
+    ['bad_field: seconds 3601', req('slow', { seconds: 3601 }), 'bad_field', 'seconds'],
+    ['bad_field: seconds true', req('slow', { seconds: true }), 'bad_field', 'seconds'],
+    ['bad_field: seconds 1.5', req('slow', { seconds: 1.5 }), 'bad_field', 'seconds'],
+    ['bad_field: seconds 6e1 has an exponent', reqRaw('slow', 'seconds', '6e1'), 'bad_field', 'seconds'],
+    // topic
+    ['missing_field: topic without text', req('topic', { id: 't1' }), 'missing_field', 'text'],
+    ['bad_field: topic text is null', req('topic', { text: null }), 'bad_field', 'text'],
+    ['bad_field: topic text is a number', req('topic', { text: 5 }), 'bad_field', 'text'],
+    ['bad_field: topic with BEL', req('topic', { text: 'ding\u0007' }), 'bad_field', 'text'],
+    ['bad_field: topic with a carriage return', req('topic', { text: 'a\r\nb' }), 'bad_field', 'text'],
+    ['bad_field: topic with C1 control U+0085', req('topic', { text: 'a\u0085b' }), 'bad_field', 'text'],
+    ['bad_field: topic with a control character and 501 code points', req('topic', { text: '\u0007' + 'a'.repeat(MAX_TOPIC) }), 'bad_field', 'text'],
+    [`text_too_long: topic of ${MAX_TOPIC + 1} ASCII characters`, req('topic', { text: 'a'.repeat(MAX_TOPIC + 1) }), 'text_too_long', 'text'],
+    [`text_too_long: topic of ${MAX_TOPIC + 1} emoji`, req('topic', { text: '🌻'.repeat(MAX_TOPIC + 1) }), 'text_too_long', 'text'],
+    ['unknown_field: topic with topic', req('topic', { text: 'x', topic: 'y' }), 'unknown_field', 'topic'],
+    // round_start
+    ['missing_field: round_start without kind', req('round_start', { order: [1] }), 'missing_field', 'kind'],
+    ['bad_field: kind "checkin"', req('round_start', { kind: 'checkin' }), 'bad_field', 'kind'],
+    ['bad_field: kind "Check_in" (case matters)', req('round_start', { kind: 'Check_in' }), 'bad_field', 'kind'],
+    ['bad_field: kind is null', req('round_start', { kind: null }), 'bad_field', 'kind'],
+    ['bad_field: kind is a number', req('round_start', { kind: 1 }), 'bad_field', 'kind'],
+    ['bad_field: order is empty', req('round_start', { kind: 'round', order: [] }), 'bad_field', 'order'],
+    ['bad_field: order repeats a member', req('round_start', { kind: 'round', order: [2, 4, 2] }), 'bad_field', 'order'],
+    ['bad_field: order with member 0', req('round_start', { kind: 'round', order: [0] }), 'bad_field', 'order'],
+    ['bad_field: order with a string', req('round_start', { kind: 'round', order: [2, '4'] }), 'bad_field', 'order'],
+    ['bad_field: order with member 2^32', req('round_start', { kind: 'round', order: [MAX_MEMBER + 1] }), 'bad_field', 'order'],
+    ['bad_field: order with null', req('round_start', { kind: 'round', order: [null] }), 'bad_field', 'order'],
+    ['bad_field: order with 1.5', req('round_start', { kind: 'round', order: [1.5] }), 'bad_field', 'order'],
+    ['bad_field: order entry 2.0 has a fraction', '{"type":"round_start","kind":"round","order":[1,2.0]}', 'bad_field', 'order'],
+    ['bad_field: order of 501', req('round_start', { kind: 'round', order: ids(501) }), 'bad_field', 'order'],
+    ['bad_field: order is a number', req('round_start', { kind: 'round', order: 4 }), 'bad_field', 'order'],
+    ['bad_field: order is an object', req('round_start', { kind: 'round', order: { 1: 2 } }), 'bad_field', 'order'],
+    ['bad_field: order of arrays', req('round_start', { kind: 'round', order: [[1]] }), 'bad_field', 'order'],
+    ['too_deep: order nested to depth 5', reqRaw('round_order', 'order', '[[[[1]]]]'), 'too_deep'],
+    ['bad_field: exclusive "yes"', req('round_start', { kind: 'round', exclusive: 'yes' }), 'bad_field', 'exclusive'],
+    ['bad_field: exclusive 0', req('round_start', { kind: 'round', exclusive: 0 }), 'bad_field', 'exclusive'],
+    ['bad_field kind wins over bad_field order (table order)', req('round_start', { order: [], kind: 'x' }), 'bad_field', 'kind'],
+    ['bad_field order wins over bad_field exclusive (table order)', req('round_start', { exclusive: 1, kind: 'round', order: [] }), 'bad_field', 'order'],
+    ['missing_field kind wins over bad_field order', req('round_start', { order: [] }), 'missing_field', 'kind'],
+    ['unknown_field: round_start with speaker', req('round_start', { kind: 'round', speaker: 2 }), 'unknown_field', 'speaker'],
+    // round_order
+    ['missing_field: round_order without order', req('round_order', { id: 'ro1' }), 'missing_field', 'order'],
+    ['bad_field: round_order order is empty', req('round_order', { order: [] }), 'bad_field', 'order'],
+    ['bad_field: round_order repeats a member', req('round_order', { order: [3, 1, 3] }), 'bad_field', 'order'],
+    ['bad_field: round_order order is null', req('round_order', { order: null }), 'bad_field', 'order'],
+    ['unknown_field: round_order with kind', req('round_order', { order: [1], kind: 'round' }), 'unknown_field', 'kind'],
+    // hand
+    ['missing_field: hand without up', req('hand', { member: 4 }), 'missing_field', 'up'],
+    ['bad_field: up "true"', req('hand', { up: 'true' }), 'bad_field', 'up'],
+    ['bad_field: up 1', req('hand', { up: 1 }), 'bad_field', 'up'],
+    ['bad_field: hand member 0', req('hand', { up: true, member: 0 }), 'bad_field', 'member'],
+    ['bad_field up wins over bad_field member (table order)', req('hand', { member: 0, up: 'no' }), 'bad_field', 'up'],
+    // types
+    ['unknown_type: Mute (case matters)', req('Mute', { member: 4 }), 'unknown_type', 'type'],
+    ['unknown_type: unlock (lock takes on)', req('unlock'), 'unknown_type', 'type'],
+    ['unknown_type: mute_all', req('mute_all'), 'unknown_type', 'type'],
+    ['unknown_type: deleted is a server event', req('deleted', { target: 3 }), 'unknown_type', 'type'],
+    ['unknown_type: round is a server event', req('round'), 'unknown_type', 'type'],
+    ['duplicate_key: admit member twice', '{"type":"admit","member":4,"member":5}', 'duplicate_key'],
 ];
 
 /** Builds the object written to requests.json. */

@@ -205,6 +205,20 @@ test('requests.json: too_big frames get the error, then close 1009; the room goe
     }
 });
 
+// What a participant of a fresh open room (testing mode) gets for each §4a request.
+const LEADERS_ONLY = ['admit', 'deny', 'to_lobby', 'mute', 'unmute', 'remove', 'ban', 'unban', 'bans',
+    'lock', 'pause', 'slow', 'topic', 'promote', 'demote', 'end', 'round_start', 'round_skip',
+    'round_order', 'round_end'];
+const MODERATION_ANSWER = {
+    ...Object.fromEntries(LEADERS_ONLY.map((t) => [t, 'forbidden'])),
+    delete: 'not_found', // no message with that seq
+    report: 'not_found',
+    round_pass: 'wrong_state', // no round running
+    round_done: 'wrong_state',
+    not_ok: 'ack',
+    hand: (o) => (o.member ? 'forbidden' : 'ack'), // only leaders lower another's hand
+};
+
 test('requests.json: every valid frame is accepted', async (t) => {
     if (!vectors) {
         t.skip('protocol/examples/requests.json is not there');
@@ -246,6 +260,13 @@ test('requests.json: every valid frame is accepted', async (t) => {
                 assert.equal(e.code, 'resume_failed', JSON.stringify(e));
                 assert.equal(e.reason, obj.epoch === welcome.epoch ? 'expired' : 'server_restarted', JSON.stringify(e));
                 assert.equal(e.ref, ref);
+            } else if (obj.type === 'say' && typeof obj.to === 'number') {
+                // A member id no one in this fresh room has.
+                const { client } = await join(s, uid('valid-'), 'Sayer');
+                await client.sendRaw(v.frame);
+                const e = await client.nextReply();
+                assert.equal(e.code, 'not_found', JSON.stringify(e));
+                assert.equal(e.ref, ref);
             } else if (obj.type === 'say') {
                 const { client } = await join(s, uid('valid-'), 'Sayer');
                 await client.sendRaw(v.frame);
@@ -277,6 +298,17 @@ test('requests.json: every valid frame is accepted', async (t) => {
                 const e = await client.nextReply();
                 assert.equal(e.code, 'forbidden', JSON.stringify(e));
                 assert.equal(e.ref, ref);
+            } else if (obj.type in MODERATION_ANSWER) {
+                // The moderation requests (README section 4a) reach the room: a participant
+                // of an open room is refused the leaders' ones and answered on the others
+                // (moderation.test.mjs and its siblings cover what they do).
+                const { client } = await join(s, uid('valid-'), 'Asker');
+                await client.sendRaw(v.frame);
+                const r = await client.nextReply();
+                assert.equal(r.ref, ref);
+                const answer = MODERATION_ANSWER[obj.type];
+                const want = typeof answer === 'function' ? answer(obj) : answer;
+                assert.equal(r.type === 'ack' ? 'ack' : r.code, want, JSON.stringify(r));
             } else {
                 assert.fail(`no check for a valid "${obj.type}" frame`);
             }

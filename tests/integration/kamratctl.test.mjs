@@ -3,9 +3,12 @@
 // Exit codes: 0 ok, 1 failure, 64 usage, 78 configuration.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepareConfig, runKamratctl, test } from './lib/harness.mjs';
+import {
+    connect, join, makeTempDir, prepareConfig, run, runKamratctl, runKamratd, startServer, test, waitFor,
+} from './lib/harness.mjs';
 
 // The tool's clock is moved (config [testing] clock_offset) to Monday 2030-03-04
 // 12:00 UTC, four weeks before Finland's clocks go forward on Sunday 2030-03-31.
@@ -31,6 +34,22 @@ async function ok(cfg, args, opts) {
     const r = await ctl(cfg, args, opts);
     expectExit(r, 0, args.join(' '));
     return args.includes('--json') ? JSON.parse(r.stdout) : r.stdout;
+}
+
+/**
+ * Runs SQL on cfg's database with the sqlite3 shell: bans are made only by
+ * leaders in a session, and no kamratctl command makes one.
+ */
+async function sql(cfg, statements) {
+    const r = await run('sqlite3', ['-bail', path.join(cfg.dataDir, 'kamrat.db')], { input: statements });
+    assert.equal(r.code, 0, `sqlite3: ${r.stderr}`);
+}
+
+const sha256hex = (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+/** Group name -> id. */
+async function groupIds(cfg) {
+    return Object.fromEntries((await ok(cfg, ['--json', 'group', 'list'])).map((g) => [g.name, g.id]));
 }
 
 test('the admin workflow: groups, leaders, schedules, sessions, invites, audit, backup', async () => {
@@ -207,6 +226,11 @@ test('errors: unknown names 1, usage 64, configuration 78', async () => {
         [[], 64, /^kamratctl: missing command \(try --help\)\n$/],
         [['--bogus', 'group', 'list'], 64, /^kamratctl: unknown option --bogus \(try --help\)\n$/],
         [['audit', '--since', '2030-02-30'], 64, /--since is a date YYYY-MM-DD \(UTC\)/],
+        [['ban', 'lift', 'one'], 64, /ID is a ban number \(see kamratctl ban list\)/],
+        [['ban', 'lift', '999'], 1, /^kamratctl: ban lift: no ban 999\n$/],
+        [['ban', 'list', '--group'], 64, /option --group needs a value/],
+        [['ban', 'list', '--group', 'nowhere'], 1, /no group named "nowhere"/],
+        [['ban', 'list', 'Evening circle'], 64, /too many arguments/],
     ];
     for (const [args, code, stderr] of cases) {
         const r = await ctl(cfg, args);
@@ -219,6 +243,140 @@ test('errors: unknown names 1, usage 64, configuration 78', async () => {
     assert.match(missing.stderr, /missing\.conf/);
     const noGroups = await ok(cfg, ['--json', 'audit']);
     assert.deepEqual(noGroups, [], 'failed commands are not audited');
+});
+
+test('bans: listed newest first, lifted once, each lift audited; never a key digest shown', async () => {
+    const cfg = await adminConfig();
+    await ok(cfg, ['group', 'add', 'Evening circle', '--language', 'fi']);
+    await ok(cfg, ['group', 'add', 'Morning circle', '--language', 'sv']);
+    const personal = await ok(cfg, ['--json', 'invite', 'create', 'Evening circle', '--personal']);
+    const ids = await groupIds(cfg);
+    const digest = sha256hex('k'.repeat(43));
+    await sql(cfg, `
+        INSERT INTO bans(group_id, invite_id, name, created_at, created_by)
+            VALUES(${ids['Evening circle']}, ${personal.id}, 'Myrsky', ${NOW - 7200}, 'leader:aino');
+        INSERT INTO bans(group_id, participant_key_hash, name, created_at, created_by)
+            VALUES(${ids['Evening circle']}, X'${digest}', 'Tuuli ☂', ${NOW - 3600}, 'leader:aino');
+        INSERT INTO bans(group_id, invite_id, participant_key_hash, name, created_at, created_by)
+            VALUES(${ids['Morning circle']}, NULL, X'${digest}', 'Sade', ${NOW - 60}, 'leader:bertil');`);
+
+    const listed = await ok(cfg, ['--json', 'ban', 'list']);
+    assert.deepEqual(listed.map((b) => [b.group, b.name, b.bound_to, b.created_by, b.lifted_at]), [
+        ['Morning circle', 'Sade', 'key', 'leader:bertil', null],
+        ['Evening circle', 'Tuuli ☂', 'key', 'leader:aino', null],
+        ['Evening circle', 'Myrsky', 'invite', 'leader:aino', null],
+    ]);
+    assert.equal(listed[2].created_at, '2030-03-04T10:00:00Z');
+    assert.ok(!JSON.stringify(listed).toLowerCase().includes(digest), 'a ban list shows a key digest');
+    assert.match(await ok(cfg, ['ban', 'list', '--group', 'evening CIRCLE']),
+        /^ID +GROUP +NAME +BOUND TO +CREATED +BY +LIFTED\n\d+ +Evening circle +Tuuli ☂ +key +2030-03-04 11:00 UTC +leader:aino +-\n\d+ +Evening circle +Myrsky +invite +2030-03-04 10:00 UTC +leader:aino +-\n$/);
+
+    const tuuli = listed[1].id;
+    assert.equal(await ok(cfg, ['ban', 'lift', String(tuuli)]), `ban ${tuuli} lifted\n`);
+    const twice = await ctl(cfg, ['ban', 'lift', String(tuuli)]);
+    expectExit(twice, 1, 'lifting twice');
+    assert.equal(twice.stderr, `kamratctl: ban lift: ban ${tuuli} is lifted already\n`);
+    assert.deepEqual(await ok(cfg, ['--json', 'ban', 'lift', String(listed[0].id)]), { lifted: listed[0].id });
+
+    assert.deepEqual((await ok(cfg, ['--json', 'ban', 'list'])).map((b) => b.name), ['Myrsky']);
+    const all = await ok(cfg, ['--json', 'ban', 'list', '--group', 'Evening circle', '--all']);
+    assert.deepEqual(all.map((b) => b.name), ['Tuuli ☂', 'Myrsky']);
+    assert.match(all[0].lifted_at, /^2030-03-04T12:0\d:\d\dZ$/);
+    assert.match(await ok(cfg, ['ban', 'list', '--all']), /\n\d+ +Evening circle +Tuuli ☂ +key +2030-03-04 11:00 UTC +leader:aino +2030-03-04 12:0\d UTC\n/);
+
+    // Each lift is one audit row as the admin, in the ban's group; failed
+    // lifts write none.
+    const audit = await ok(cfg, ['--json', 'audit']);
+    const unbans = audit.filter((a) => a.action === 'unban');
+    assert.deepEqual(unbans.map((a) => [a.target, a.group]),
+        [[`ban:${tuuli}`, 'Evening circle'], [`ban:${listed[0].id}`, 'Morning circle']]);
+    assert.ok(unbans.every((a) => /^admin:.+/.test(a.actor) && a.session_id === null));
+    assert.ok(!JSON.stringify(audit).includes('Tuuli'), 'the audit log holds a pseudonym');
+});
+
+/** "YYYY-MM-DD HH:MM" in UTC, minutes from now (rounded down). */
+function utcStamp(minutesFromNow) {
+    return new Date(Date.now() + minutesFromNow * 60000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+test('kamratd: a ban by participant key keeps its holder out until kamratctl ban lift', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    await ok(cfg, ['group', 'add', 'Circle', '--language', 'fi']);
+    await ok(cfg, ['session', 'add', 'Circle', '--start', utcStamp(5), '--duration', '60', '--tz', 'UTC', '--lobby', '15']);
+    const code = /\/j\/([A-Za-z0-9_-]{22})\n$/.exec(await ok(cfg, ['invite', 'create', 'Circle']))[1];
+    const key = crypto.randomBytes(32).toString('base64url');
+    const { Circle: gid } = await groupIds(cfg);
+    await sql(cfg, `INSERT INTO bans(group_id, participant_key_hash, name, created_at, created_by)
+        VALUES(${gid}, X'${sha256hex(key)}', 'Myrsky', 1, 'leader:aino');`);
+    const [ban] = await ok(cfg, ['--json', 'ban', 'list']);
+    const s = await startServer({ config: cfg });
+
+    const enter = async (name, fields) => {
+        const client = await connect(s, { label: name });
+        client.send({ type: 'hello', id: 'h', invite: code, name, ...fields });
+        const reply = await client.nextReply(5000);
+        await client.close();
+        return reply;
+    };
+    const refused = await enter('Myrsky', { key });
+    assert.equal(refused.type, 'error', JSON.stringify(refused));
+    assert.equal(refused.code, 'banned');
+    assert.equal(refused.ref, 'h');
+    assert.equal((await enter('Sol', { key: crypto.randomBytes(32).toString('base64url') })).type, 'welcome',
+        'another key comes in');
+    assert.equal((await enter('Kuu', {})).type, 'welcome', 'no key comes in');
+
+    await ok(cfg, ['ban', 'lift', String(ban.id)]);
+    const back = await enter('Myrsky', { key });
+    assert.equal(back.type, 'welcome', `after the lift: ${JSON.stringify(back)}`);
+    await s.stop();
+});
+
+test('[safety] crisis resources in every welcome, reread on SIGHUP; a bad file keeps the old ones', async () => {
+    const dir = makeTempDir();
+    const crisisFile = path.join(dir, 'crisis.json');
+    const wordsFile = path.join(dir, 'risk-words.json');
+    const first = { fi: [{ name: 'Hätänumero', phone: '112' }], en: [{ name: 'Emergency number', phone: '112' }] };
+    const second = { ...first, sv: [{ name: 'MIELI Kristelefon på svenska', phone: '09 2525 0112', url: 'https://mieli.fi/sv' }] };
+    fs.writeFileSync(crisisFile, JSON.stringify(first));
+    fs.writeFileSync(wordsFile, JSON.stringify({ fi: ['kuolla'] }));
+    const cfg = await prepareConfig({ safety: { crisis_file: crisisFile, risk_words_file: wordsFile } });
+    assert.match(await ok(cfg, ['check']), /^configuration: .* ok\n/);
+    const s = await startServer({ config: cfg });
+    const crisisNow = async (name) => {
+        const { client, welcome } = await join(s, 'safety', name);
+        await client.close();
+        return welcome.crisis;
+    };
+    assert.deepEqual(await crisisNow('A'), first);
+
+    fs.writeFileSync(crisisFile, JSON.stringify(second));
+    s.signal('SIGHUP');
+    await waitFor(() => s.logs().includes('safety_reloaded'), { desc: 'safety_reloaded in the log' });
+    assert.deepEqual(await crisisNow('B'), second);
+
+    // A mistake on SIGHUP is logged, with file and entry; the rooms keep the
+    // resources they had, and kamratd runs on.
+    fs.writeFileSync(crisisFile, JSON.stringify({ fi: [{ name: 'Kriisilinja', url: 'http://example.fi' }] }));
+    s.signal('SIGHUP');
+    await waitFor(() => s.logs().includes('safety_reload_failed'), { desc: 'safety_reload_failed in the log' });
+    assert.match(s.logs(), /safety_reload_failed reason="crisis_file \S+crisis\.json: fi\[0\]: url must start with https:\/\//);
+    assert.deepEqual(await crisisNow('C'), second);
+    assert.ok(s.alive());
+    await s.stop();
+
+    // The same file stops a start, kamratd -t and kamratctl check: 78, with the line.
+    const line = cfg.configText.split('\n').findIndex((l) => l.startsWith('crisis_file')) + 1;
+    const want = new RegExp(`kamrat\\.conf:${line}: \\[safety\\] crisis_file \\S+crisis\\.json: fi\\[0\\]: url must start with https://`);
+    for (const r of [await runKamratd(['-t', '-c', cfg.configPath]), await ctl(cfg, ['check'])]) {
+        expectExit(r, 78, 'a bad crisis file');
+        assert.match(r.stderr, want);
+    }
+    fs.writeFileSync(wordsFile, '{"fi": ["kuolla"], "fi": []}');
+    fs.writeFileSync(crisisFile, '{}');
+    const dup = await runKamratd(['-t', '-c', cfg.configPath]);
+    expectExit(dup, 78, 'a words file with a key twice');
+    assert.match(dup.stderr, /\[safety\] risk_words_file \S+risk-words\.json: line 1: duplicate object key/);
 });
 
 test('--help at every level exits 0 and prints on stdout', async () => {
@@ -244,7 +402,7 @@ test('--help at every level exits 0 and prints on stdout', async () => {
         const out = await ok(cfg, [...p.split(' '), '--help']);
         assert.ok(out.startsWith(`usage: kamratctl ${p} COMMAND ...\n`), `${p} --help: ${out}`);
     }
-    assert.deepEqual([...prefixes].sort(), ['group', 'group leader', 'invite', 'leader', 'schedule', 'session']);
+    assert.deepEqual([...prefixes].sort(), ['ban', 'group', 'group leader', 'invite', 'leader', 'schedule', 'session']);
     assert.ok(!fs.existsSync(path.join(cfg.dataDir, 'kamrat.db')), '--help opened the database');
 });
 

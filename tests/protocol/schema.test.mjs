@@ -3,7 +3,7 @@
 //
 // Besides the JSON Schemas, this file holds a small model of the server's decoder
 // (README section 6, "Which error a frame gets", with the form rules of hello from
-// section 4). Every example in requests.json
+// section 4 and of admit and deny from section 4a). Every example in requests.json
 // must get from the model exactly the code and field it lists, so an example that
 // breaks two rules by accident, or expects the wrong one, fails here before it
 // misleads the server's tests.
@@ -37,6 +37,11 @@ const TEXT_LEVEL_EXAMPLES = new Set([
     'bad_field: after_seq 1e2 has an exponent',
     'bad_field: session 1.0 has a fraction',
     'bad_field: session 1e1 has an exponent',
+    'bad_field: to 4.0 has a fraction',
+    'bad_field: mute member 4.0 has a fraction',
+    'bad_field: ban member 4e0 has an exponent',
+    'bad_field: seconds 6e1 has an exponent',
+    'bad_field: order entry 2.0 has a fraction',
 ]);
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -58,6 +63,10 @@ const validator = (file) => {
     assert.ok(v, `schema ${file} not found`);
     return v;
 };
+// A server message whose type is also a request's (mute, bans) has a schema file of
+// its own name; every other message type's schema is <type>.json.
+const SERVER_SCHEMA = { mute: 'mute_event.json', bans: 'bans_reply.json' };
+const serverSchemaFile = (type) => SERVER_SCHEMA[type] ?? `${type}.json`;
 
 // ---------------------------------------------------------------------------
 // Model decoder
@@ -252,15 +261,32 @@ const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // Unicode White_Space, written out so the model does not lean on \s.
 const WHITE_SPACE = /[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
+const KEY = /^[A-Za-z0-9_-]{43}$/;
+
 const isString = (v) => typeof v === 'string';
-const isUint = (v) => v instanceof Int && v.value >= 0n && v.value <= 2n ** 53n - 1n;
-const isSession = (v) => isUint(v) && v.value >= 1n;
+const isIntIn = (v, min, max) => v instanceof Int && v.value >= BigInt(min) && v.value <= BigInt(max);
+const MAX_SAFE = 2n ** 53n - 1n;
+const isUint = (v) => isIntIn(v, 0, MAX_SAFE);
+const isSession = (v) => isIntIn(v, 1, MAX_SAFE); // also a ban id or a seq a request names
+// Member ids are below 2^32 (README section 4a, Fields).
+const isMember = (v) => isIntIn(v, 1, 4294967295);
+const isOrder = (v) =>
+    Array.isArray(v) && v.length >= 1 && v.length <= 500 && v.every(isMember) &&
+    new Set(v.map((m) => m.value)).size === v.length;
 
 // Field tables of README section 4, in table order: [field, required, check].
 // A check returns nothing when the value is good, else the error code. hello's
 // fields are all optional one by one; its form rules come after (checkHello).
 const stringField = (re) => (v) => (isString(v) && re.test(v) ? undefined : 'bad_field');
-const idOnly = [['id', false, stringField(ID)]];
+const valueField = (ok) => (v) => (ok(v) ? undefined : 'bad_field');
+const textField = (min, max) => (v) => {
+    if (!isString(v) || codePoints(v) < min || TEXT_CONTROL.test(v)) return 'bad_field';
+    return codePoints(v) > max ? 'text_too_long' : undefined;
+};
+const ID_FIELD = ['id', false, stringField(ID)];
+const idOnly = [ID_FIELD];
+const onMember = [ID_FIELD, ['member', true, valueField(isMember)]];
+const bool = valueField((v) => typeof v === 'boolean');
 const REQUESTS_TABLE = {
     hello: [
         ['id', false, stringField(ID)],
@@ -276,6 +302,7 @@ const REQUESTS_TABLE = {
             if (WHITE_SPACE.test([...v][0]) || WHITE_SPACE.test([...v].at(-1))) return 'bad_name';
             return undefined;
         }],
+        ['key', false, stringField(KEY)],
     ],
     resume: [
         ['id', false, stringField(ID)],
@@ -285,15 +312,47 @@ const REQUESTS_TABLE = {
     ],
     say: [
         ['id', true, stringField(ID)],
-        ['text', true, (v) => {
-            if (!isString(v) || v === '' || TEXT_CONTROL.test(v)) return 'bad_field';
-            return codePoints(v) > LIMITS.max_text_chars ? 'text_too_long' : undefined;
-        }],
+        ['text', true, textField(1, LIMITS.max_text_chars)],
+        ['to', false, valueField((v) => v === 'leaders' || isMember(v))],
     ],
     agree: idOnly,
     open: idOnly,
-    leave: idOnly,
+    leave: [ID_FIELD, ['safe', false, bool]],
+    // Section 4a
+    admit: [ID_FIELD, ['member', false, valueField(isMember)], ['all', false, valueField((v) => v === true)]],
+    deny: [ID_FIELD, ['member', false, valueField(isMember)], ['all', false, valueField((v) => v === true)]],
+    to_lobby: onMember,
+    mute: [...onMember, ['minutes', false, valueField((v) => isIntIn(v, 1, 1440))]],
+    unmute: onMember,
+    remove: onMember,
+    ban: onMember,
+    unban: [ID_FIELD, ['ban', true, valueField(isSession)]],
+    bans: idOnly,
+    delete: [ID_FIELD, ['seq', true, valueField(isSession)]],
+    lock: [ID_FIELD, ['on', true, bool]],
+    pause: [ID_FIELD, ['on', true, bool]],
+    slow: [ID_FIELD, ['seconds', true, valueField((v) => isIntIn(v, 0, 3600))]],
+    topic: [ID_FIELD, ['text', true, textField(0, 500)]],
+    promote: onMember,
+    demote: onMember,
+    end: idOnly,
+    round_start: [
+        ID_FIELD,
+        ['kind', true, valueField((v) => ['check_in', 'check_out', 'round'].includes(v))],
+        ['order', false, valueField(isOrder)],
+        ['exclusive', false, bool],
+    ],
+    round_pass: idOnly,
+    round_done: idOnly,
+    round_skip: idOnly,
+    round_order: [ID_FIELD, ['order', true, valueField(isOrder)]],
+    round_end: idOnly,
+    hand: [ID_FIELD, ['up', true, bool], ['member', false, valueField(isMember)]],
+    not_ok: idOnly,
+    report: [ID_FIELD, ['seq', true, valueField(isSession)]],
 };
+// The requests of README section 4; the others are those of section 4a.
+const SECTION_4 = ['hello', 'resume', 'say', 'agree', 'open', 'leave'];
 
 // The ways into a room, in the order that decides which one a frame with two names.
 const HELLO_WAYS = ['invite', 'token', 'room'];
@@ -308,7 +367,17 @@ function checkHello(obj) {
     if (!leader && !obj.has('name')) throw new Fault('missing_field', 'name');
     if (leader && obj.has('name')) throw new Fault('bad_field', 'name');
     if (!leader && obj.has('session')) throw new Fault('bad_field', 'session');
+    if (leader && obj.has('key')) throw new Fault('bad_field', 'key');
 }
+
+/** admit and deny take exactly one of member and all (README section 4a). */
+function checkPick(obj) {
+    if (!obj.has('member') && !obj.has('all')) throw new Fault('missing_field', 'member');
+    if (obj.has('member') && obj.has('all')) throw new Fault('bad_field', 'all');
+}
+
+// The rules over several fields, applied once each field is valid on its own.
+const FORM_RULES = { hello: checkHello, admit: checkPick, deny: checkPick };
 
 /** Decodes one frame; returns the request type or throws a Fault. */
 function decode(frame) {
@@ -332,7 +401,7 @@ function decode(frame) {
         const code = check(obj.get(f));
         if (code) throw new Fault(code, f);
     }
-    if (type === 'hello') checkHello(obj);
+    FORM_RULES[type]?.(obj);
     return type;
 }
 
@@ -358,7 +427,8 @@ function section(number) {
 
 /**
  * First-column backticked names of the first table after a line matching `heading`
- * (whose header row matches `header`, when given).
+ * (whose header row matches `header`, when given). A row may name several
+ * (`locked`, `paused`, `read_only`).
  */
 function tableNames(lines, heading, header) {
     let k = heading ? lines.findIndex((l) => heading.test(l)) : 0;
@@ -367,11 +437,36 @@ function tableNames(lines, heading, header) {
     assert.ok(k < lines.length, `README has no table ${header} after ${heading}`);
     const names = [];
     for (k += 2; k < lines.length && lines[k].startsWith('|'); k++) {
-        const m = /^\|\s*`([^`]+)`/.exec(lines[k]);
-        assert.ok(m, `cannot read table row: ${lines[k]}`);
-        names.push(m[1]);
+        const first = lines[k].split('|')[1];
+        const row = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+        assert.ok(row.length > 0, `cannot read table row: ${lines[k]}`);
+        names.push(...row);
     }
     return names;
+}
+
+/** The field names in a table cell, leaving out what is said in parentheses. */
+function cellNames(cell) {
+    return [...cell.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)(?::[^`]*)?`/g)].map((m) => m[1]);
+}
+
+/**
+ * The requests of section 4a and their fields in table order, from its
+ * `| request | fields |` tables; rows about requests of section 4 are left out.
+ */
+function section4aRequests() {
+    const lines = section('4a');
+    const requests = new Map();
+    for (let k = 0; k < lines.length; k++) {
+        if (!/^\| request \| fields \|/.test(lines[k])) continue;
+        for (k += 2; k < lines.length && lines[k].startsWith('|'); k++) {
+            const [, names, fields] = lines[k].split('|').map((c) => c.trim());
+            for (const [, name] of names.matchAll(/`([a-z_]+)`/g)) {
+                if (!SECTION_4.includes(name)) requests.set(name, cellNames(fields));
+            }
+        }
+    }
+    return requests;
 }
 
 /** The lines of a `### \`type\`` subsection of `lines`. */
@@ -398,7 +493,9 @@ test('every schema compiles', () => {
     for (const f of [
         'hello.json', 'resume.json', 'say.json', 'agree.json', 'open.json', 'leave.json',
         'welcome.json', 'ack.json', 'message.json', 'presence.json', 'state.json', 'error.json',
-        'client.json', 'server.json',
+        'client.json', 'server.json', 'defs.json',
+        ...Object.keys(REQUESTS_TABLE).map((t) => `${t}.json`),
+        ...readJson(new URL('server.json', SCHEMA_DIR)).properties.type.enum.map(serverSchemaFile),
     ]) {
         assert.ok(files.includes(f), `missing schema ${f}`);
     }
@@ -525,7 +622,7 @@ test('every server example matches server.json and its own schema', () => {
     const types = new Set();
     for (const file of files) {
         const type = file.replace(/\.json$/, '');
-        const own = validator(`${type}.json`);
+        const own = validator(serverSchemaFile(type));
         const examples = readJson(new URL(`server/${file}`, EXAMPLES));
         assert.ok(Array.isArray(examples) && examples.length > 0, file);
         for (const { name, message } of examples) {
@@ -535,8 +632,73 @@ test('every server example matches server.json and its own schema', () => {
         }
         types.add(type);
     }
-    assert.deepEqual([...types].sort(), ['ack', 'error', 'message', 'presence', 'state', 'welcome']);
+    const serverTypes = readJson(new URL('server.json', SCHEMA_DIR)).properties.type.enum;
+    assert.deepEqual([...types].sort(), [...serverTypes].sort(), 'every server message has examples');
 });
+
+/** The first example message of server/<type>.json. */
+const serverExample = (type) => readJson(new URL(`server/${type}.json`, EXAMPLES))[0].message;
+
+/** Broken variants of the examples of what section 4a added. */
+function moderationBreakers(welcome) {
+    const all = readJson(new URL('server/welcome.json', EXAMPLES)).map((e) => e.message);
+    const leader = all.find((m) => m.role === 'leader' && m.waiting.length > 0);
+    const round = serverExample('round');
+    const message = serverExample('message');
+    const presence = { type: 'presence', seq: 1, member: 1, name: 'Aino', role: 'participant', ts: 1 };
+    const error = { type: 'error', ref: null, message: 'x' };
+    assert.ok(leader, 'server/welcome.json lacks a leader example with someone waiting');
+    return {
+        'welcome for a participant with someone waiting': { ...welcome, waiting: leader.waiting },
+        'welcome for a participant showing who is muted': { ...welcome, members: [{ ...welcome.members[0], muted: false }] },
+        'welcome for a leader not showing who is muted': { ...leader, members: [{ member: 1, name: 'helena', role: 'leader' }] },
+        'welcome with muted false': { ...welcome, muted: false },
+        'welcome with muted without until': { ...welcome, muted: {} },
+        'welcome with an unknown private_messages policy': { ...welcome, private_messages: 'all' },
+        'welcome with crisis resources in German': { ...welcome, crisis: { de: [{ name: 'x' }] } },
+        'welcome with a crisis url over http': { ...welcome, crisis: { fi: [{ name: 'x', url: 'http://x.fi/' }] } },
+        'welcome with a crisis entry without name': { ...welcome, crisis: { fi: [{ phone: '112' }] } },
+        'welcome with slow_mode over an hour': { ...welcome, slow_mode: 3601 },
+        'welcome with a raised hand twice': { ...welcome, hands: [2, 2] },
+        'welcome with a topic of 501 code points': { ...welcome, topic: 'a'.repeat(501) },
+        'welcome without locked': { ...welcome, locked: undefined },
+        'message with text and deleted': { ...message, deleted: true },
+        'message with neither text nor deleted': { ...message, text: undefined },
+        'message with deleted false': { ...message, text: undefined, deleted: false },
+        'back-channel message with with': { ...message, scope: 'leaders', with: 2 },
+        'private message without with': { ...message, scope: 'private' },
+        'room message with with': { ...message, with: 2 },
+        'message in an unknown scope': { ...message, scope: 'room' },
+        'presence left without reason': { ...presence, state: 'left' },
+        'presence joined with a reason': { ...presence, state: 'joined', reason: 'left' },
+        'presence left for an unknown reason': { ...presence, state: 'left', reason: 'kicked' },
+        'round with speaker 0': { ...round, round: { ...round.round, speaker: 0 } },
+        'round of an unknown kind': { ...round, round: { ...round.round, kind: 'talk' } },
+        'round without exclusive': { ...round, round: { ...round.round, exclusive: undefined } },
+        'round without seq': { ...round, seq: undefined },
+        'room without by': { ...serverExample('room'), by: undefined },
+        'room with by 0': { ...serverExample('room'), by: 0 },
+        'role leader: promote makes co-leaders only': { ...serverExample('role'), role: 'leader' },
+        'hands with a member id of 2^32': { ...serverExample('hands'), queue: [4294967296] },
+        'deleted without target': { ...serverExample('deleted'), target: undefined },
+        'mute false with until': { ...serverExample('mute'), muted: false },
+        'mute without by': { ...serverExample('mute'), by: undefined },
+        'alert of an unknown kind': { ...serverExample('alert'), kind: 'help' },
+        'alert report without target': { type: 'alert', seq: 3, kind: 'report', member: 4, name: 'Aino', ts: 1 },
+        'alert not_ok with a target': { ...serverExample('alert'), target: 3 },
+        'lobby entry without knocked': { ...serverExample('lobby'), waiting: [{ member: 7, name: 'Noah', agreed: true }] },
+        'notice of an unknown kind': { ...serverExample('notice'), kind: 'hello' },
+        'notice without ts': { ...serverExample('notice'), ts: undefined },
+        'bans with seq': { ...serverExample('bans'), seq: 4 },
+        'bans entry by a co-leader': { type: 'bans', ref: null, bans: [{ id: 1, name: 'x', created_at: 1, by: 'co_leader:m4' }] },
+        'bans entry with id 0': { type: 'bans', ref: null, bans: [{ id: 0, name: 'x', created_at: 1, by: 'leader:a' }] },
+        'ack with ban 0': { type: 'ack', ref: 'x', seq: 5, ban: 0 },
+        'muted without until': { ...error, code: 'muted' },
+        'until on another code': { ...error, code: 'paused', until: null },
+        'slow_mode without retry_after_ms': { ...error, code: 'slow_mode' },
+        'field on not_found': { ...error, code: 'not_found', field: 'member' },
+    };
+}
 
 /** Broken variants of the session examples of server/welcome.json. */
 function sessionWelcomes() {
@@ -546,7 +708,7 @@ function sessionWelcomes() {
     assert.ok(lobby && leader, 'server/welcome.json lacks a lobby or a leader example');
     return {
         'welcome in the lobby with members': { ...lobby, members: leader.members },
-        'welcome in the lobby with a null token': { ...lobby, token: null },
+        'welcome for a co-leader with a null token': { ...leader, role: 'co_leader', token: null },
         'welcome resumed with a null token': { ...lobby, state: 'open', members: leader.members, token: null, resumed: true },
         'welcome for a leader with a null token': { ...leader, token: null },
         'welcome for a leader not agreed': { ...leader, agreed: false },
@@ -594,8 +756,9 @@ test('server.json rejects messages that break the README', () => {
         'state without seq': { type: 'state', state: 'open', ts: 1 },
         'ack with duplicate but no seq': { type: 'ack', ref: 'm1', duplicate: true },
         'presence with an unknown role': {
-            type: 'presence', seq: 1, member: 1, name: 'Aino', role: 'co_leader', state: 'joined', ts: 1,
+            type: 'presence', seq: 1, member: 1, name: 'Aino', role: 'moderator', state: 'joined', ts: 1,
         },
+        ...moderationBreakers(welcome),
         'welcome without state': { ...welcome, state: undefined },
         'welcome in the ended state': { ...welcome, state: 'ended' },
         'welcome without session': { ...welcome, session: undefined },
@@ -618,28 +781,49 @@ test('error.json lists exactly the codes of README section 6', () => {
     assert.deepEqual([...schemaCodes].sort(), [...readmeCodes].sort());
 });
 
-test('request schemas have exactly the fields of README section 4', () => {
+/** The schema's fields, and its required ones, agree with the model decoder's table. */
+function assertRequestSchema(type, fields) {
+    const schema = readJson(new URL(`${type}.json`, SCHEMA_DIR));
+    assert.deepEqual(Object.keys(schema.properties), fields, type);
+    const table = REQUESTS_TABLE[type];
+    assert.deepEqual(['type', ...table.map(([f]) => f)], fields, `model decoder order for ${type}`);
+    const required = table.filter(([, r]) => r).map(([f]) => f);
+    assert.deepEqual(schema.required, ['type', ...required], `required fields of ${type}`);
+}
+
+test('request schemas have exactly the fields of README sections 4 and 4a', () => {
     const lines = section(4);
     const requests = lines.filter((l) => l.startsWith('### `')).map((l) => /^### `([a-z_]+)`/.exec(l)[1]);
-    assert.deepEqual([...requests].sort(), Object.keys(REQUESTS_TABLE).sort(), 'requests of section 4');
+    assert.deepEqual(requests, SECTION_4, 'requests of section 4');
+    const moderation = section4aRequests();
+    assert.ok(moderation.size >= 20, 'section 4a lists its requests in tables');
+    const all = [...requests, ...moderation.keys()];
+    assert.deepEqual(Object.keys(REQUESTS_TABLE).sort(), [...all].sort(), 'model decoder requests');
     const clientTypes = readJson(new URL('client.json', SCHEMA_DIR)).properties.type.enum;
-    assert.deepEqual([...clientTypes].sort(), [...requests].sort(), 'client.json types');
+    assert.deepEqual([...clientTypes].sort(), [...all].sort(), 'client.json types');
+    for (const [type, fields] of moderation) assertRequestSchema(type, ['type', 'id', ...fields]);
+    // Section 4a names the requests that take only an id.
+    const bare = /Requests without fields \(([^)]*)\)/.exec(section('4a').join(' '));
+    assert.ok(bare, 'README section 4a does not list the requests without fields');
+    for (const [, type] of bare[1].matchAll(/`([a-z_]+)`/g)) {
+        assert.deepEqual(moderation.get(type) ?? [], [], `${type} takes no fields`);
+        assert.deepEqual(REQUESTS_TABLE[type].map(([f]) => f), ['id'], `${type} takes only id`);
+    }
     for (const type of requests) {
         const sub = subsection(lines, type);
         // A request with a field table lists its fields there; the others show one inline object.
         const fields = sub.some((l) => /^\| field \|/.test(l))
             ? tableNames(sub, null, /^\| field \|/)
             : inlineKeys(sub, type);
-        const schema = readJson(new URL(`${type}.json`, SCHEMA_DIR));
-        assert.deepEqual(Object.keys(schema.properties), fields, type);
-        const fieldOrder = REQUESTS_TABLE[type].map(([f]) => f);
-        assert.deepEqual(['type', ...fieldOrder], fields, `model decoder order for ${type}`);
+        assertRequestSchema(type, fields);
     }
-    // Section 6 repeats hello's field table order, which decides between bad_field errors.
+    // Section 6 repeats hello's field table order, which decides between bad_field
+    // errors.
     const m = /`hello`'s field table is: ([^)]*)\)/.exec(section(6).join(' '));
     assert.ok(m, 'README section 6 does not give hello\'s field table');
     const order = [...m[1].matchAll(/`([a-z_]+)`/g)].map((k) => k[1]);
-    assert.deepEqual(['type', ...order], Object.keys(readJson(new URL('hello.json', SCHEMA_DIR)).properties));
+    const helloFields = Object.keys(readJson(new URL('hello.json', SCHEMA_DIR)).properties);
+    assert.deepEqual(['type', ...order], helloFields);
 });
 
 test('hello.json has exactly the forms of README section 4', () => {
@@ -651,13 +835,23 @@ test('hello.json has exactly the forms of README section 4', () => {
         const [, form, fields] = sub[k].split('|').map((c) => c.trim());
         forms[form] = [...fields.matchAll(/`([a-z_]+)`/g)].map((f) => f[1]);
     }
+    // Optional fields of some forms only, from the field table: "optional, with `invite` or `room`".
+    const optional = {};
+    for (const row of sub.filter((l) => /^\| `[a-z_]+` \|/.test(l))) {
+        const only = /optional, with ((?:`[a-z_]+`(?: or )?)+)/.exec(row);
+        if (!only) continue;
+        const field = /^\| `([a-z_]+)`/.exec(row)[1];
+        for (const [, way] of only[1].matchAll(/`([a-z_]+)`/g)) (optional[way] ??= []).push(field);
+    }
+    assert.deepEqual(optional, { invite: ['key'], room: ['key'] }, 'hello fields of some forms only');
     const schema = readJson(new URL('hello.json', SCHEMA_DIR));
     const branches = Object.fromEntries(schema.oneOf.map((b) => [b.title.replace(/ form$/, ''), b]));
     assert.deepEqual(Object.keys(branches).sort(), Object.keys(forms).sort());
     for (const [form, fields] of Object.entries(forms)) {
         const b = branches[form];
+        const extra = optional[fields[0]] ?? [];
         assert.deepEqual(b.required, ['type', ...fields], `${form} form: required`);
-        assert.deepEqual(Object.keys(b.properties), ['type', 'id', ...fields], `${form} form: fields`);
+        assert.deepEqual(Object.keys(b.properties), ['type', 'id', ...fields, ...extra], `${form} form: fields`);
         assert.equal(b.additionalProperties, false, `${form} form`);
     }
     // The ways in, in the order that names the second of two.
@@ -689,10 +883,79 @@ test('welcome.session, presence and state have the fields of README section 5', 
     assert.deepEqual(Object.keys(sessionSchema.properties), sessionFields);
     assert.deepEqual(sessionSchema.required, sessionFields);
     for (const type of ['presence', 'state']) {
-        const keys = inlineKeys(subsection(lines, type), type);
-        assert.deepEqual(Object.keys(readJson(new URL(`${type}.json`, SCHEMA_DIR)).properties), keys, type);
+        const sub = subsection(lines, type);
+        // Fields only some of these carry follow the object: "a `left` one also has `reason`".
+        const also = [...sub.join(' ').matchAll(/also has `([a-z_]+)`/g)].map((k) => k[1]);
+        const keys = inlineKeys(sub, type);
+        const props = Object.keys(readJson(new URL(`${type}.json`, SCHEMA_DIR)).properties);
+        assert.deepEqual(props.filter((p) => !also.includes(p)), keys, type);
+        assert.deepEqual(props.filter((p) => also.includes(p)), also, `${type}: fields some carry`);
     }
     const server = readJson(new URL('server.json', SCHEMA_DIR)).properties.type.enum;
     const messages = lines.filter((l) => l.startsWith('### `')).map((l) => /^### `([a-z_]+)`/.exec(l)[1]);
-    assert.deepEqual([...server].sort(), [...messages].sort(), 'server.json types');
+    const events = [...moderationEvents().keys()];
+    assert.deepEqual([...server].sort(), [...messages, ...events].sort(), 'server.json types');
+});
+
+/** The rows of section 5's table of moderation events: type -> fields cell. */
+function moderationEvents() {
+    const lines = section(5);
+    let k = lines.findIndex((l) => /^### Moderation events/.test(l));
+    assert.ok(k >= 0, 'README section 5 has no moderation events');
+    while (k < lines.length && !/^\| type \| fields \|/.test(lines[k])) k++;
+    const events = new Map();
+    for (k += 2; k < lines.length && lines[k].startsWith('|'); k++) {
+        const [, type, fields] = lines[k].split('|').map((c) => c.trim());
+        events.set(/^`([a-z_]+)`$/.exec(type)[1], fields);
+    }
+    return events;
+}
+
+/** Property names and enum/const strings anywhere in a schema, through its $refs. */
+function schemaNames(schema, seen = new Set()) {
+    const names = new Set();
+    const walk = (node) => {
+        if (Array.isArray(node)) return node.forEach(walk);
+        if (!node || typeof node !== 'object') return;
+        for (const [k, v] of Object.entries(node)) {
+            if (k === 'properties') Object.keys(v).forEach((p) => names.add(p));
+            if (k === 'enum') v.filter(isString).forEach((e) => names.add(e));
+            if (k === 'const' && isString(v)) names.add(v);
+            if (k === '$ref' && v.startsWith('defs.json#/$defs/') && !seen.has(v)) {
+                seen.add(v);
+                walk(readJson(new URL('defs.json', SCHEMA_DIR)).$defs[v.split('/').pop()]);
+            }
+            walk(v);
+        }
+    };
+    walk(schema);
+    return names;
+}
+
+test('moderation event schemas have the fields of README section 5', () => {
+    const events = moderationEvents();
+    assert.ok(events.size >= 9);
+    for (const [type, cell] of events) {
+        const schema = readJson(new URL(serverSchemaFile(type), SCHEMA_DIR));
+        assert.equal(schema.title, type);
+        assert.deepEqual(schema.required.filter((f) => ['type', 'seq', 'ts'].includes(f)), ['type', 'seq', 'ts'],
+            `${type}: every event carries seq and ts`);
+        // Names outside parentheses; `{a, b}` names the fields of a nested object.
+        const text = cell.replace(/\([^)]*\)/g, '');
+        const named = [...text.matchAll(/`([^`]+)`/g)].flatMap(([, n]) =>
+            n.startsWith('{') ? n.slice(1, -1).split(',').map((f) => f.trim()) : [n]);
+        const known = schemaNames(schema);
+        for (const n of named) assert.ok(known.has(n), `${type}: README names ${n}, the schema does not`);
+        for (const p of Object.keys(schema.properties).filter((f) => !['type', 'seq', 'ts'].includes(f))) {
+            assert.ok(named.includes(p), `${type}: the schema has ${p}, README section 5 does not`);
+        }
+    }
+});
+
+test('the bans reply has the fields of README section 5', () => {
+    const schema = readJson(new URL(serverSchemaFile('bans'), SCHEMA_DIR));
+    const keys = inlineKeys(subsection(section(5), 'bans'), 'bans');
+    const item = schema.properties.bans.items;
+    assert.deepEqual([...Object.keys(schema.properties), ...Object.keys(item.properties)], keys);
+    assert.deepEqual(item.required, Object.keys(item.properties));
 });

@@ -1,4 +1,5 @@
-/* config: defaults, errors with file:line, ranges, duplicates, origins. */
+/* config: defaults, errors with file:line, ranges, duplicates, origins,
+ * the [safety] files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,8 @@ static void minimal_file_gets_defaults(void **state)
     assert_int_equal(c->limits.max_message_bytes, 16384);
     assert_int_equal(c->limits.history_size, 512);
     assert_int_equal(c->line_key, 5);
+    assert_null(c->crisis_file);
+    assert_null(c->risk_words_file);
     config_free(c);
 }
 
@@ -137,6 +140,61 @@ static void clock_offset_for_tests(void **state)
     expect_error(MINIMAL "[testing]\nclock_offset = 1e3\n", 7, "seconds");
 }
 
+static void write_text(const char *file, const char *text)
+{
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* [safety] names two files; config_check_files reads them as kamratd will
+ * and points at the line of the one that is wrong. */
+static void safety_files_are_checked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kamrat-test-config-safety-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char crisis[96], words[96], text[512], err[512];
+    snprintf(crisis, sizeof(crisis), "%s/crisis.json", dir);
+    snprintf(words, sizeof(words), "%s/words.json", dir);
+    write_text(crisis, "{\"fi\": [{\"name\": \"Hätänumero\", \"phone\": \"112\"}]}");
+    write_text(words, "{\"fi\": [\"kuolla\"]}");
+    /* Plain loopback, so no certificate stands in the way of the check. */
+    const char *head = "[server]\naddress = 127.0.0.1\norigin = http://127.0.0.1:9001\n"
+                       "web_root = /\ndata_dir = /tmp\n[tls]\nenabled = no\n";
+    snprintf(text, sizeof(text), "%s[safety]\ncrisis_file = %s\nrisk_words_file = %s\n", head,
+             crisis, words);
+    struct config *c = load(text, err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->crisis_file, crisis);
+    assert_string_equal(c->risk_words_file, words);
+    assert_int_equal(config_check_files(c, err, sizeof(err)), 0);
+
+    write_text(words, "{\"fi\": [\"k\"]}");
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    char want[192];
+    snprintf(want, sizeof(want), ":10: [safety] risk_words_file %s: fi[0]: a word must have",
+             words);
+    if (!strstr(err, want))
+        fail_msg("error '%s' lacks '%s'", err, want);
+    write_text(crisis, "{\"fi\": [{\"name\": \"x\", \"url\": \"http://x.fi\"}]}");
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), ":9: [safety] crisis_file %s: fi[0]: url must start with https://",
+             crisis);
+    if (!strstr(err, want))
+        fail_msg("error '%s' lacks '%s'", err, want);
+    config_free(c);
+
+    expect_error(MINIMAL "[safety]\ncrisis_file =\n", 7, "[safety] crisis_file must not be empty");
+    expect_error(MINIMAL "[safety]\nrisk_words_file = a\nrisk_words_file = b\n", 8,
+                 "duplicate key");
+    expect_error(MINIMAL "[safety]\nhelplines = a\n", 7, "unknown key [safety] helplines");
+    unlink(crisis);
+    unlink(words);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +204,7 @@ int main(void)
         cmocka_unit_test(check_files_reports_missing_cert),
         cmocka_unit_test(plain_websocket_only_on_loopback),
         cmocka_unit_test(clock_offset_for_tests),
+        cmocka_unit_test(safety_files_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

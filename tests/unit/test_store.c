@@ -1,5 +1,6 @@
 /* store: migrations, refusing bad files untouched, cascades, the invite
- * race, schedule expansion, the audit log, backups and the no-text canary. */
+ * race, schedule expansion, bans, the audit log, backups and the no-text
+ * canary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +200,54 @@ static void newer_schema_refused_untouched(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = -1", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     expect_refused(f->path, STORE_E_CORRUPT, "not written by kamrat");
+}
+
+/* A file that kamrat 0.x left at schema version 1, holding a group, a
+ * personal invite and a ban of it, opens at the latest version with all
+ * three kept; the ban gets the empty pseudonym migration 2 gives old rows. */
+static void upgrades_version_1_keeping_bans(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[512];
+    snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_true(store__migration_count >= 2);
+    assert_int_equal(sqlite3_exec(db, store__migrations[0], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "PRAGMA user_version = 1;"
+            "INSERT INTO groups(id, name, language, created_at) VALUES(7, 'Vanha', 'fi', 1);"
+            "INSERT INTO invites(id, group_id, code_hash, kind, created_at, expires_at) "
+            "VALUES(3, 7, zeroblob(32), 'personal', 1, 2);"
+            "INSERT INTO bans(group_id, invite_id, created_at, created_by) "
+            "VALUES(7, 3, 5, 'leader:aino');",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *s;
+    assert_int_equal(store_open(path, 0, &s, err, sizeof(err)), 0);
+    assert_int_equal(store_schema_version(s), store_schema_latest());
+    struct store_ban *v;
+    size_t n;
+    assert_int_equal(store_ban_list(s, 7, true, 0, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].invite_id, 3);
+    assert_false(v[0].has_key);
+    assert_string_equal(v[0].name, "");
+    assert_string_equal(v[0].created_by, "leader:aino");
+    assert_int_equal(v[0].created_at, 5);
+    assert_int_equal(v[0].lifted_at, 0);
+    int64_t ban;
+    assert_int_equal(store_ban_find(s, 7, 3, NULL, &ban), 0);
+    assert_int_equal(ban, v[0].id);
+    store_ban_list_free(v, n);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM sqlite_schema WHERE name = 'bans_group_key'"),
+                     1);
+    assert_int_equal(store_check(s, err, sizeof(err)), 0);
+    store_close(s);
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -453,6 +502,25 @@ static void invite_failures_look_alike(void **state)
     hash_of(13, h);
     assert_int_equal(store_redeem_invite(s, h, T0 + 1, &g, &inv), STORE_E_NOT_FOUND); /* unknown */
 
+    /* Only lookup, for the gate's ban check, sees them all, as they are. */
+    struct store_invite found;
+    assert_int_equal(store_invite_lookup(s, h, &found), STORE_E_NOT_FOUND);
+    const struct {
+        int n;
+        int64_t id; /* 0: any */
+        enum store_invite_state st;
+    } inactive[] = {{10, used, STORE_INVITE_USED},
+                    {11, 0, STORE_INVITE_EXPIRED},
+                    {12, revoked, STORE_INVITE_REVOKED}};
+    for (size_t i = 0; i < ARRAY_LEN(inactive); i++) {
+        hash_of(inactive[i].n, h);
+        assert_int_equal(store_invite_lookup(s, h, &found), 0);
+        assert_true(inactive[i].id == 0 || found.id == inactive[i].id);
+        assert_int_equal(found.group_id, gid);
+        assert_int_equal(found.kind, STORE_INVITE_PERSONAL);
+        assert_int_equal(store_invite_state(&found, T0 + DAY), inactive[i].st);
+    }
+
     /* A group invite admits many until it expires or is revoked. */
     hash_of(14, h);
     int64_t group_inv;
@@ -662,6 +730,22 @@ static void session_states_and_one_offs(void **state)
     assert_int_equal(n, 1);
     free(v);
 
+    /* A leader ends it early: it ends now; in its lobby before the start,
+     * it counts as cancelled. Either way nobody finds it running again. */
+    int64_t early, lobby_end;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &early), 0);
+    assert_int_equal(store_session_end(s, T0 + 3700, ACTOR, early), 0);
+    assert_int_equal(store_session_get(s, early, &se), 0);
+    assert_int_equal(se.ends_at, T0 + 3700);
+    assert_int_equal(store_session_state(&se, T0 + 3700), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_end(s, T0 + 3701, ACTOR, early), STORE_E_INVALID);
+    se.ends_at = se.starts_at + 60 * 60;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &lobby_end), 0);
+    assert_int_equal(store_session_end(s, T0 + 3000, ACTOR, lobby_end), 0);
+    assert_int_equal(store_session_get(s, lobby_end, &se), 0);
+    assert_int_equal(store_session_state(&se, T0 + 3000), STORE_SESSION_CANCELLED);
+    assert_int_equal(store_session_end(s, T0 + 9999, ACTOR, id), STORE_E_INVALID); /* over */
+
     se.ends_at = se.starts_at + 14 * 60;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
     se.ends_at = se.starts_at + 601 * 60;
@@ -717,6 +801,8 @@ static void audit_one_row_per_change_and_append_only(void **state)
         .group_id = gid, .starts_at = T0 + DAY, .ends_at = T0 + DAY + 3600, .tz = "UTC"};
     ONE_ROW(store_session_add(s, T0 + 9, ACTOR, &se, &one));
     ONE_ROW(store_session_cancel(s, T0 + 10, ACTOR, one));
+    ONE_ROW(store_session_add(s, T0 + 10, ACTOR, &se, &one));
+    ONE_ROW(store_session_end(s, T0 + DAY + 60, ACTOR, one));
     ONE_ROW(store_schedule_remove(s, T0 + 11, ACTOR, sid));
     uint8_t h[STORE_HASH_LEN];
     hash_of(77, h);
@@ -735,7 +821,7 @@ static void audit_one_row_per_change_and_append_only(void **state)
     size_t n;
     struct store_audit_filter all = {.group_id = gid};
     assert_int_equal(store_audit_query(s, &all, &rows, &n), 0);
-    assert_int_equal(n, 12); /* the leader rows name no group */
+    assert_int_equal(n, 14); /* the leader rows name no group */
     assert_string_equal(rows[0].action, "group_add");
     assert_string_equal(rows[0].actor, ACTOR);
     assert_string_equal(rows[0].target, "Auditoitu");
@@ -755,6 +841,146 @@ static void audit_one_row_per_change_and_append_only(void **state)
     assert_non_null(strstr(sqlite3_errmsg(s->db), "append-only"));
     assert_int_not_equal(sqlite3_exec(s->db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(audit_count(s), before);
+}
+
+/* ---- bans ------------------------------------------------------------- */
+
+static void bans_bind_invite_or_key_per_group(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Kielletyt");
+    int64_t other = add_group(s, "Muut");
+    uint8_t h[STORE_HASH_LEN], key[STORE_HASH_LEN], key2[STORE_HASH_LEN];
+    int64_t inv, by_invite, by_key, both, found;
+    hash_of(30, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, &inv), 0);
+    hash_of(31, key);
+    hash_of(32, key2);
+
+    ONE_ROW(store_ban_add(s, T0 + 1, "leader:aino", gid, 0, inv, NULL, "Myrsky", &by_invite));
+    ONE_ROW(store_ban_add(s, T0 + 2, "leader:aino", gid, 0, 0, key, "Tuuli ☂", &by_key));
+    ONE_ROW(store_ban_add(s, T0 + 3, "leader:aino", gid, 0, inv, key2, "Sade", &both));
+    assert_true(by_invite < by_key && by_key < both);
+
+    assert_int_equal(store_ban_find(s, gid, inv, NULL, &found), 0);
+    assert_true(found == by_invite || found == both);
+    assert_int_equal(store_ban_find(s, gid, 0, key, &found), 0);
+    assert_int_equal(found, by_key);
+    assert_int_equal(store_ban_find(s, gid, inv + 99, key2, &found), 0);
+    assert_int_equal(found, both);
+    /* Another group, an unknown key, nothing at all: not banned. */
+    assert_int_equal(store_ban_find(s, other, inv, key, &found), STORE_E_NOT_FOUND);
+    hash_of(33, h);
+    assert_int_equal(store_ban_find(s, gid, 0, h, &found), STORE_E_NOT_FOUND);
+    assert_int_equal(store_ban_find(s, gid, 0, NULL, &found), STORE_E_NOT_FOUND);
+
+    /* Lifting: once, in its own group or from anywhere (group 0). */
+    int64_t before = audit_count(s);
+    assert_int_equal(store_ban_lift(s, T0 + 4, ACTOR, other, 0, by_key), STORE_E_NOT_FOUND);
+    assert_int_equal(store_ban_lift(s, T0 + 4, ACTOR, gid, 0, both + 100), STORE_E_NOT_FOUND);
+    assert_int_equal(audit_count(s), before);
+    ONE_ROW(store_ban_lift(s, T0 + 4, "leader:aino", gid, 0, by_key));
+    assert_int_equal(store_ban_lift(s, T0 + 5, "leader:aino", gid, 0, by_key), STORE_E_NOT_FOUND);
+    assert_int_equal(store_ban_find(s, gid, 0, key, &found), STORE_E_NOT_FOUND);
+    ONE_ROW(store_ban_lift(s, T0 + 6, ACTOR, 0, 0, both));
+    assert_int_equal(store_ban_find(s, gid, inv, NULL, &found), 0);
+    assert_int_equal(found, by_invite);
+    assert_int_equal(audit_count(s), before + 2);
+
+    /* Lists: newest first; lifted ones only when asked for. */
+    struct store_ban *v;
+    size_t n;
+    assert_int_equal(store_ban_list(s, gid, false, 0, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, by_invite);
+    assert_string_equal(v[0].name, "Myrsky");
+    assert_string_equal(v[0].created_by, "leader:aino");
+    assert_int_equal(v[0].created_at, T0 + 1);
+    assert_int_equal(v[0].invite_id, inv);
+    assert_false(v[0].has_key);
+    store_ban_list_free(v, n);
+    assert_int_equal(store_ban_list(s, 0, true, 0, &v, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(v[0].id, both);
+    assert_int_equal(v[0].lifted_at, T0 + 6);
+    assert_true(v[0].has_key);
+    assert_memory_equal(v[0].key_hash, key2, STORE_HASH_LEN);
+    assert_int_equal(v[1].id, by_key);
+    assert_string_equal(v[1].name, "Tuuli ☂");
+    assert_int_equal(v[1].invite_id, 0);
+    assert_int_equal(v[2].id, by_invite);
+    store_ban_list_free(v, n);
+    assert_int_equal(store_ban_list(s, gid, true, 2, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[1].id, by_key);
+    store_ban_list_free(v, n);
+    assert_int_equal(store_ban_list(s, other, true, 0, &v, &n), 0);
+    assert_int_equal(n, 0);
+    store_ban_list_free(v, n);
+
+    /* The audit rows: ban and unban, target ban:<id>, group and session. */
+    struct store_audit_row *rows;
+    struct store_audit_filter recent = {.group_id = gid, .since = T0 + 1};
+    assert_int_equal(store_audit_query(s, &recent, &rows, &n), 0);
+    assert_int_equal(n, 5);
+    char target[32];
+    snprintf(target, sizeof(target), "ban:%lld", (long long)by_key);
+    assert_string_equal(rows[1].action, "ban");
+    assert_string_equal(rows[1].target, target);
+    assert_string_equal(rows[3].action, "unban");
+    assert_string_equal(rows[3].actor, "leader:aino");
+    assert_string_equal(rows[3].target, target);
+    assert_int_equal(rows[4].group_id, gid);
+    store_audit_free(rows, n);
+}
+
+static void ban_failures_change_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Virheet");
+    int64_t se;
+    struct store_session one = {
+        .group_id = gid, .starts_at = T0 + DAY, .ends_at = T0 + DAY + 3600, .tz = "UTC"};
+    assert_int_equal(store_session_add(s, T0, ACTOR, &one, &se), 0);
+    uint8_t key[STORE_HASH_LEN];
+    hash_of(40, key);
+    char long_name[STORE_BAN_NAME_MAX + 2];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    int64_t before = audit_count(s), id = -1;
+
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 0, NULL, "Ei mitään", &id),
+                     STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 0, key, "", &id), STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 0, key, NULL, &id), STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 0, key, "tab\there", &id),
+                     STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 0, key, long_name, &id), STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, "", gid, se, 0, key, "Nimi", &id), STORE_E_INVALID);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid + 99, se, 0, key, "Nimi", &id),
+                     STORE_E_NOT_FOUND);
+    assert_int_equal(store_ban_add(s, T0, ACTOR, gid, se, 12345, NULL, "Nimi", &id),
+                     STORE_E_NOT_FOUND);
+    assert_int_equal(id, -1);
+    assert_int_equal(audit_count(s), before);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM bans"), 0);
+
+    /* The longest name fits, and the audit row carries the session. */
+    long_name[STORE_BAN_NAME_MAX] = '\0';
+    ONE_ROW(store_ban_add(s, T0, "leader:x", gid, se, 0, key, long_name, &id));
+    struct store_audit_row *rows;
+    size_t n;
+    struct store_audit_filter last = {.limit = 1};
+    assert_int_equal(store_audit_query(s, &last, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].session_id, se);
+    assert_int_equal(rows[0].group_id, gid);
+    store_audit_free(rows, n);
+    assert_int_equal(store_ban_lift(s, T0, "", gid, se, id), STORE_E_INVALID);
+    assert_int_equal(store_ban_find(s, gid, 0, key, &id), 0); /* still banned */
 }
 
 /* ---- backup, check, data_version -------------------------------------- */
@@ -859,6 +1085,7 @@ static const char *const text_columns[] = {
     "groups.agreement", "groups.history",        "groups.private_messages",
     "leaders.username", "leaders.password_hash", "schedules.tz",
     "sessions.tz",      "invites.kind",          "bans.created_by",
+    "bans.name", /* the pseudonym a ban is about (protocol/README.md §9) */
     "audit.actor",      "audit.action",          "audit.target",
 };
 
@@ -904,6 +1131,7 @@ int main(void)
         T(reopening_changes_nothing),
         T(missing_file_needs_create),
         T(newer_schema_refused_untouched),
+        T(upgrades_version_1_keeping_bans),
         T(garbage_refused_untouched),
         T(foreign_database_refused_untouched),
         T(truncated_copy_refused_untouched),
@@ -914,6 +1142,8 @@ int main(void)
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
         T(audit_one_row_per_change_and_append_only),
+        T(bans_bind_invite_or_key_per_group),
+        T(ban_failures_change_nothing),
         T(backup_opens_and_holds_the_groups),
         T(data_version_sees_other_processes),
         T(secure_delete_leaves_no_remnant),

@@ -447,6 +447,7 @@ conn.addEventListener('event', ({ detail: { msg, applied, own, history } }) => {
         renderRoom();
         return;
     }
+    if (msg.type !== 'presence') return; // moderation events: for the leader's panel
     if (!applied) {
         if (msg.state === 'joined') members.set(msg.member, msg);
         else members.delete(msg.member);
@@ -454,8 +455,6 @@ conn.addEventListener('event', ({ detail: { msg, applied, own, history } }) => {
     }
     addPresence(msg);
 });
-
-conn.addEventListener('gap', addGapMarker);
 
 conn.addEventListener('agreed', () => {
     renderRoom();

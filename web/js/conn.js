@@ -8,9 +8,9 @@
 // Events (CustomEvent detail):
 //   state {state: connecting|open|reconnecting|closed, delay?, code?}
 //   welcome {welcome, gap}: joined, resumed or admitted from the lobby; gap: events may be missing
-//   event {msg, applied, own, history}: message, presence or state; applied: already in
+//   event {msg, applied, own, history}: a room event (message, presence, state and the
+//     moderation events); seqs may skip: events for others are not sent; applied: already in
 //     welcome.members; history: from before we came (groups whose late joiners read the session)
-//   gap {}: a seq was skipped
 //   ack {id, seq, duplicate} / failed {id, code, text}: one of our messages
 //   agreed {}: the server took our agree
 //   reqerror {code}: an agree or open was refused
@@ -23,7 +23,7 @@ const STORE_KEY = 'kamrat.session';
 const DEFAULT_LIMITS = { max_text_chars: 4000, max_message_bytes: 16384, rate_per_sec: 2, rate_burst: 10 };
 
 /** Close codes after which reconnecting cannot help (README section 7). */
-export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4409, 4410, 4429]);
+export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4403, 4409, 4410, 4429]);
 const ENDED = 4410;
 
 /** Reconnect delay in ms: 0.5 s x 2^attempt, capped at 30 s, full jitter. */
@@ -49,7 +49,6 @@ export class Conn extends EventTarget {
     #leaveId = null;
     #agreeId = null;
     #openId = null;
-    #fresh = false; // just let in from the lobby: the first event may skip seqs
     #history = -1; // after a hello: the last history event (seq <= welcome.seq) handed on; -1: none expected
     #limits = DEFAULT_LIMITS;
     // Client side of the server's token bucket, so a resent backlog is not refused.
@@ -196,16 +195,15 @@ export class Conn extends EventTarget {
         } catch {
             return;
         }
-        const handle = { welcome: this.#welcome, message: this.#event, presence: this.#event,
-            state: this.#event, ack: this.#ack, error: this.#error }[msg?.type];
+        const reply = { welcome: this.#welcome, ack: this.#ack, error: this.#error }[msg?.type];
+        // Every other server message with a seq is a room event (README section 5).
+        const handle = reply ?? (Number.isInteger(msg?.seq) ? this.#event : undefined);
         handle?.call(this, msg);
     }
 
     #welcome(w) {
         const s = this.#session;
         const gap = w.gap || this.#resumeFailed;
-        // Let in from the lobby: the events from before are none of ours.
-        this.#fresh = s.state === 'lobby' && w.state === 'open';
         // The snapshot on admission from the lobby has no token: keep the first one.
         Object.assign(s, { room: w.room, name: w.name, role: w.role, state: w.state, token: w.token ?? s.token,
             epoch: w.epoch, member: w.member, agreed: w.agreed, agreement: w.session?.agreement ?? '' });
@@ -237,10 +235,6 @@ export class Conn extends EventTarget {
             return;
         }
         this.#history = -1;
-        const lobby = s.state === 'lobby' && s.role === 'participant';
-        if (lobby && msg.type !== 'state') return; // the lobby sees nothing of the room
-        if (msg.seq > s.lastSeq + 1 && !lobby && !this.#fresh) this.#emit('gap', {});
-        this.#fresh = false;
         s.lastSeq = msg.seq;
         if (msg.type === 'state') s.state = msg.state;
         this.#save();
@@ -253,7 +247,6 @@ export class Conn extends EventTarget {
     #earlier(msg) {
         const s = this.#session;
         if (this.#history < 0 || msg.seq <= this.#history || msg.seq > this.#snapshotSeq) return;
-        if (this.#history === 0 && msg.seq > 1) this.#emit('gap', {}); // the start is gone already
         this.#history = msg.seq;
         s.firstSeq = Math.min(s.firstSeq, msg.seq - 1);
         this.#save();

@@ -333,7 +333,8 @@ async function opensslCerts(dir) {
 /**
  * Makes a temporary directory with certificates, a data directory and a config
  * file, without starting anything. opts: limits, server (extra [server] keys or
- * overrides), tls (overrides), testing ([testing] keys), openRooms (default true:
+ * overrides), tls (overrides), testing ([testing] keys), safety ([safety] keys:
+ * crisis_file, risk_words_file), openRooms (default true:
  * hello may name a room), extra (raw text appended), logLevel, port.
  * Returns {dir, port, origin, ca, configPath, dataDir, certDir, configText}.
  */
@@ -367,6 +368,7 @@ export async function prepareConfig(opts = {}) {
     // some tests append keys to it.
     const testing = { open_rooms: opts.openRooms === false ? undefined : 'yes', ...opts.testing };
     if (Object.values(testing).some((v) => v !== undefined)) parts.push(section('testing', testing));
+    if (opts.safety && Object.keys(opts.safety).length) parts.push(section('safety', opts.safety));
     if (opts.limits && Object.keys(opts.limits).length) parts.push(section('limits', opts.limits));
     if (opts.extra) parts.push(opts.extra);
     const configText = `${parts.join('\n\n')}\n`;
@@ -723,6 +725,11 @@ class Inbox {
         return within(this.closed, timeoutMs, `${this.label} to be closed`);
     }
 
+    /** Empties the queue (received keeps everything); returns what was queued. */
+    drain() {
+        return this.queue.splice(0, this.queue.length);
+    }
+
     /** Every message received so far, in arrival order (including consumed ones). */
     all() {
         return [...this.received];
@@ -780,6 +787,17 @@ export class Client extends Inbox {
         return id;
     }
 
+    /**
+     * Sends obj (a request; a fresh id is added unless it has one) and resolves its
+     * answer: the ack, welcome, error or bans reply whose ref is the id.
+     */
+    async request(obj, timeoutMs = 3000) {
+        const id = obj.id ?? uid('r');
+        this.send({ ...obj, id });
+        const answer = (m) => m.ref === id && (isReply(m) || m.type === 'bans');
+        return this.next(Object.assign(answer, { desc: `the answer to ${obj.type} ${id}` }), timeoutMs);
+    }
+
     /** Sends a say and resolves its reply (ack or error). */
     async sayAndWait(text, id = uid('m'), timeoutMs = 3000) {
         this.send({ type: 'say', id, text });
@@ -809,8 +827,9 @@ export class Client extends Inbox {
 /**
  * Opens wss://localhost:PORT/ws with `ws`. opts: origin (default server.origin;
  * null sends none), protocol (default kamrat.v1; null offers none; an array offers
- * several), path, headers, label, timeout, wsOptions, strictSchema (default true;
- * false only collects schema problems as warnings). Resolves a Client once the
+ * several), path, headers, label, timeout, wsOptions, strictSchema (default true,
+ * or false when KAMRAT_SCHEMA_LAX is set; false only collects schema problems as
+ * warnings). Resolves a Client once the
  * upgrade succeeded; rejects with err.status when the server answered otherwise.
  */
 export function connect(server, opts = {}) {
@@ -822,7 +841,7 @@ export function connect(server, opts = {}) {
         label = uid('client'),
         timeout = 5000,
         wsOptions = {},
-        strictSchema = true,
+        strictSchema = !process.env.KAMRAT_SCHEMA_LAX,
     } = opts;
     const ws = new WebSocket(`wss://localhost:${server.port}${p}`, protocol ?? undefined, {
         ca: server.ca,
@@ -1263,4 +1282,296 @@ export function test(name, opts, fn) {
             throw failure;
         }
     });
+}
+
+// ---------------------------------------------------------------------------
+// Groups, sessions, leaders and participants, set up with the real kamratctl
+
+export const LEADER_PASSWORD = 'lived experience 2026';
+
+/** Runs kamratctl on cfg's configuration; resolves stdout, throws unless it exits 0. */
+export async function ctl(cfg, args, { input, timeout = 20000 } = {}) {
+    const r = await runKamratctl(['-c', cfg.configPath, ...args], { input, timeout });
+    if (r.code !== 0) throw new Error(`kamratctl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+}
+
+/** kamratctl --json ARGS, parsed. */
+export async function ctlJson(cfg, args, opts) {
+    return JSON.parse(await ctl(cfg, ['--json', ...args], opts));
+}
+
+/** "YYYY-MM-DD HH:MM" in UTC, minutes from now (rounded down). */
+export function utcStamp(minutesFromNow) {
+    return new Date(Date.now() + minutesFromNow * 60000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** A participant key: 32 random bytes in base64url (43 characters). */
+export function participantKey() {
+    return crypto.randomBytes(32).toString('base64url');
+}
+
+/** Makes an invite of group; resolves its 22-character code. */
+export async function createInvite(cfg, group, { personal = false } = {}) {
+    const link = await ctl(cfg, ['invite', 'create', group, ...(personal ? ['--personal'] : [])]);
+    const m = link.match(/\/j\/([A-Za-z0-9_-]{22})/);
+    if (!m) throw new Error(`kamratctl invite create printed no link: ${link}`);
+    return m[1];
+}
+
+/** Adds a leader account and makes it a leader of group. */
+export async function addGroupLeader(cfg, group, username, password = LEADER_PASSWORD) {
+    await ctl(cfg, ['leader', 'add', username, '--password-stdin'], { input: `${password}\n` });
+    await ctl(cfg, ['group', 'leader', 'add', group, username]);
+}
+
+/**
+ * A group with leaders, a session whose lobby is open now and a group invite.
+ * opts: group (name), leaders (usernames), language, description, agreement,
+ * max, history, privateMessages, start (minutes from now, default 5),
+ * duration (minutes), lobby (minutes). Resolves {group, leaders, session, code}.
+ */
+export async function setUpGroup(cfg, opts = {}) {
+    const {
+        group = uid('Ryhmä '),
+        leaders = [uid('lead').toLowerCase()],
+        language = 'fi',
+        description = 'Vertaistukea torstaisin',
+        agreement = 'What is said here stays here.\n',
+        max = 20,
+        history,
+        privateMessages,
+        start = 5,
+        duration = 60,
+        lobby = 15,
+    } = opts;
+    await ctl(cfg, ['group', 'add', group, '--language', language, '--description', description, '--max', String(max)]);
+    const agreementFile = path.join(cfg.dir, `agreement-${crypto.randomBytes(4).toString('hex')}.txt`);
+    fs.writeFileSync(agreementFile, agreement);
+    const edit = ['group', 'edit', group, '--agreement-file', agreementFile];
+    if (history) edit.push('--history', history);
+    if (privateMessages) edit.push('--private-messages', privateMessages);
+    await ctl(cfg, edit);
+    for (const l of leaders) await addGroupLeader(cfg, group, l);
+    await ctl(cfg, ['session', 'add', group, '--start', utcStamp(start), '--duration', String(duration), '--tz', 'UTC', '--lobby', String(lobby)]);
+    const sessions = await ctlJson(cfg, ['session', 'list', group]);
+    const code = await createInvite(cfg, group);
+    return { group, leaders, session: sessions[0].id, code };
+}
+
+/** POST /api/login; resolves the token (throws on any other answer). */
+export async function leaderLogin(server, username, password = LEADER_PASSWORD) {
+    const r = await httpRequest(server, {
+        method: 'POST',
+        path: '/api/login',
+        headers: { 'Content-Type': 'application/json', Origin: server.origin },
+        body: JSON.stringify({ username, password }),
+    });
+    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body).token;
+}
+
+/**
+ * Connects and sends hello with fields. Resolves {client, reply}; on a welcome
+ * the client gets welcome, member, name, token and epoch.
+ */
+export async function enter(server, fields, { label, timeout = 5000, ...opts } = {}) {
+    const client = await connect(server, { label: label ?? fields.name ?? 'hello', ...opts });
+    const id = uid('hello');
+    client.send({ type: 'hello', id, ...fields });
+    const reply = await client.next((m) => isReply(m) && m.ref === id, timeout);
+    if (reply.type === 'welcome') {
+        client.welcome = reply;
+        client.member = reply.member;
+        client.name = reply.name;
+        client.token = reply.token;
+        client.epoch = reply.epoch;
+    }
+    return { client, reply };
+}
+
+/**
+ * A barrier: once a request sent now is answered, every event the server
+ * addressed to client before it got the request has arrived. Uses `agree`,
+ * which changes nothing (any answer will do).
+ */
+export async function fence(client, timeoutMs = 3000) {
+    return client.request({ type: 'agree' }, timeoutMs);
+}
+
+/**
+ * A running kamratd with one group (leaders, agreement, a session whose lobby is
+ * open now, a group invite), the first leader logged in (POST /api/login) and in
+ * the room, the session opened, and participants who entered with the group
+ * invite and agreed. Every client's queue is empty when it resolves.
+ *
+ * opts: participants (a count, default 2, or an array of pseudonyms); open
+ * (default true; false: the participants wait in the lobby); agree (default
+ * true); keys (default false; true: participants send a fresh participant key,
+ * which only the ban tests need); leaders (a
+ * count of leader accounts, default 1; only the first enters); leaderEnters
+ * (default true); group settings as setUpGroup (privateMessages, history, max,
+ * language, start, duration); crisis and riskWords (objects written as the
+ * [safety] files); safety ([safety] keys as they are); limits (default: a
+ * generous say rate); testing; logLevel.
+ *
+ * The fixture: server, cfg, group, session, code (the group invite), leaders
+ * (usernames), leaderName, token, leader (client), participants (clients, each
+ * with member, name, key, token, epoch, welcome), p (clients by pseudonym), and
+ * enter(name, opts), enterLeader(username, opts), login(username), ctl(args),
+ * audit(), settle(clients), restart().
+ */
+export async function sessionFixture(opts = {}) {
+    const {
+        participants = 2,
+        open = true,
+        agree = true,
+        keys = false,
+        leaders: leaderCount = 1,
+        leaderEnters = true,
+        crisis,
+        riskWords,
+        limits = {},
+        testing,
+        logLevel,
+    } = opts;
+    const names = typeof participants === 'number'
+        ? ['Sol', 'Kim', 'Ilo', 'Vesa', 'Noor', 'Aada', 'Rami', 'Tove', 'Juno', 'Eeva'].slice(0, participants)
+        : participants;
+    if (names.length < (typeof participants === 'number' ? participants : 0)) throw new Error('sessionFixture: at most 10 default names');
+    const safetyDir = makeTempDir('kamrat-safety-');
+    const safety = { ...opts.safety };
+    if (crisis !== undefined) {
+        safety.crisis_file = path.join(safetyDir, 'crisis.json');
+        fs.writeFileSync(safety.crisis_file, JSON.stringify(crisis));
+    }
+    if (riskWords !== undefined) {
+        safety.risk_words_file = path.join(safetyDir, 'risk-words.json');
+        fs.writeFileSync(safety.risk_words_file, JSON.stringify(riskWords));
+    }
+    const cfg = await prepareConfig({
+        openRooms: false,
+        limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200, ...limits },
+        testing,
+        safety,
+        logLevel,
+    });
+    const leaderNames = Array.from({ length: leaderCount }, (_, i) => `${uid(`l${i}`).toLowerCase()}`);
+    const g = await setUpGroup(cfg, { ...opts, leaders: leaderNames });
+    const fx = {
+        server: await startServer({ config: cfg }),
+        cfg,
+        group: g.group,
+        session: g.session,
+        code: g.code,
+        leaders: leaderNames,
+        leaderName: leaderNames[0],
+        token: null,
+        leader: null,
+        participants: [],
+        p: {},
+    };
+
+    fx.login = (username = fx.leaderName) => leaderLogin(fx.server, username);
+    fx.ctl = (args, input) => ctl(cfg, args, { input });
+    /** The audit rows about this group, oldest first. */
+    fx.audit = async () => ctlJson(cfg, ['audit', '--group', fx.group, '--limit', '100000']);
+
+    /** A leader logs in and enters; resolves {client, reply, token}. */
+    fx.enterLeader = async (username = fx.leaderName, o = {}) => {
+        const token = o.token ?? (await fx.login(username));
+        const { client, reply } = await enter(fx.server, { token, session: fx.session }, { label: o.label ?? username });
+        if (reply.type !== 'welcome') throw new Error(`leader ${username} hello was answered ${inspect(reply)}`);
+        return { client, reply, token };
+    };
+
+    /**
+     * A participant enters with an invite (default the group invite) as name.
+     * o: key (a participant key; default a fresh one when the fixture has keys,
+     * false for none),
+     * invite, agree (default: as the fixture), expect ('welcome' default; null
+     * returns any reply), label. Resolves {client, reply}; when the participant
+     * came into the open room its own presence joined has been consumed.
+     */
+    fx.enter = async (name, o = {}) => {
+        const key = o.key === false ? undefined : (o.key ?? (keys ? participantKey() : undefined));
+        const fields = { invite: o.invite ?? fx.code, name };
+        if (key) fields.key = key;
+        const { client, reply } = await enter(fx.server, fields, { label: o.label ?? name });
+        client.key = key;
+        const expect = 'expect' in o ? o.expect : 'welcome';
+        if (expect && reply.type !== expect) throw new Error(`hello ${name} was answered ${inspect(reply)}`);
+        if (reply.type !== 'welcome') return { client, reply };
+        if (reply.state === 'open') {
+            await client.next((m) => m.type === 'presence' && m.state === 'joined' && m.member === reply.member);
+        }
+        if (o.agree ?? agree) {
+            const a = await client.request({ type: 'agree' });
+            if (a.type !== 'ack') throw new Error(`agree ${name} was answered ${inspect(a)}`);
+        }
+        return { client, reply };
+    };
+
+    /** Waits until every client got what was sent to it so far, then empties their queues. */
+    fx.settle = async (clients = [fx.leader, ...fx.participants]) => {
+        const live = clients.filter((c) => c && !c.isClosed);
+        await Promise.all(live.map((c) => fence(c)));
+        for (const c of live) c.drain();
+    };
+
+    /** Stops kamratd (SIGTERM) and starts it again on the same configuration and data. */
+    fx.restart = async () => {
+        await fx.server.stop();
+        fx.server = await startServer({ config: cfg });
+        return fx.server;
+    };
+
+    if (leaderEnters) {
+        const l = await fx.enterLeader();
+        fx.leader = l.client;
+        fx.token = l.token;
+        if (open) {
+            const a = await fx.leader.request({ type: 'open' });
+            if (a.type !== 'ack') throw new Error(`open was answered ${inspect(a)}`);
+        }
+    }
+    for (const name of names) {
+        const { client } = await fx.enter(name);
+        fx.participants.push(client);
+        fx.p[name] = client;
+    }
+    await fx.settle();
+    return fx;
+}
+
+/** Asserts reply is an error with code (and the given fields); returns it. */
+export function expectError(reply, code, fields = {}) {
+    if (reply?.type !== 'error' || reply.code !== code) {
+        throw new Error(`expected error ${code}, got ${inspect(reply)}`);
+    }
+    for (const [k, v] of Object.entries(fields)) {
+        if (reply[k] !== v) throw new Error(`error ${code}: ${k} is ${inspect(reply[k])}, expected ${inspect(v)}`);
+    }
+    return reply;
+}
+
+/** Asserts reply is an ack (with seq when withSeq is true, without when false); returns it. */
+export function expectAck(reply, withSeq) {
+    if (reply?.type !== 'ack') throw new Error(`expected an ack, got ${inspect(reply)}`);
+    if (withSeq === true && !Number.isSafeInteger(reply.seq)) throw new Error(`ack without seq: ${inspect(reply)}`);
+    if (withSeq === false && reply.seq !== undefined) throw new Error(`ack with seq (expected none): ${inspect(reply)}`);
+    return reply;
+}
+
+/**
+ * Fences every open client and fails when any of them has something queued (an
+ * event nobody expected). desc says what should not have caused anything.
+ */
+export async function assertQuiet(clients, desc = 'nothing') {
+    const live = clients.filter((c) => c && !c.isClosed);
+    await Promise.all(live.map((c) => fence(c)));
+    for (const c of live) {
+        const left = c.drain();
+        if (left.length) throw new Error(`${c.label} got ${left.map((m) => inspect(m, 160)).join(', ')} after ${desc}`);
+    }
 }

@@ -1,0 +1,164 @@
+/*
+ * The insides of a room, shared by room.c (entering, talking, leaving,
+ * resuming) and moderation.c (the leaders' actions and the participants'
+ * safety tools, protocol/README.md §4a). Nothing else includes this.
+ *
+ * Thread: the lws thread.
+ */
+#ifndef KAMRAT_ROOM_INT_H
+#define KAMRAT_ROOM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "gate.h"
+#include "proto.h"
+#include "ring.h"
+#include "room.h"
+
+#define RECENT_IDS 64 /* per member, for idempotent resend */
+#define TOKEN_BYTES 32
+
+/* Who hears an event (README §4a "Audiences"); ring tags carry it. */
+enum audience {
+    AUD_ROOM = 1, /* every admitted member */
+    AUD_LEADERS,  /* leaders and co-leaders */
+    AUD_PRIVATE,  /* participant a and the leaders */
+    AUD_DIRECT,   /* participants a and b */
+    AUD_ONE,      /* a only */
+};
+
+/* What a person brings that a ban or a knock can recognise. */
+struct identity {
+    int64_t invite_id; /* a personal invite, 0: none */
+    bool has_key;
+    uint8_t key_hash[32]; /* SHA-256 of the participant key */
+};
+
+struct recent {
+    uint64_t id_hash; /* SipHash of the client message id; 0: empty */
+    uint64_t seq;
+};
+
+struct member {
+    struct room *room;
+    struct rooms *rs;
+    struct conn *conn; /* NULL while detached */
+    uint32_t id;
+    uint32_t index;      /* in room->members */
+    uint64_t joined_seq; /* room seq at the first welcome: history before it is not ours */
+    enum proto_role role;
+    bool in_lobby; /* waiting to be let in: hears only what is addressed to it */
+    bool knocked;  /* removed earlier in this session and came back */
+    bool agreed;   /* has accepted the group agreement (leaders need not) */
+    bool muted;
+    uint64_t muted_until; /* wall ms; 0: until unmuted */
+    char *name;
+    struct identity who;
+    unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
+    struct recent recent[RECENT_IDS];
+    uint32_t recent_next;
+    double tokens; /* rate bucket */
+    uint64_t tokens_ms;
+    uint64_t last_post_ms;           /* monotonic, for slow mode */
+    lws_sorted_usec_list_t grace;    /* fires when a detached member expires */
+    lws_sorted_usec_list_t mute_end; /* fires when a timed mute ends */
+};
+
+struct room {
+    struct rooms *rs;
+    char key[GATE_KEY_MAX + 1];     /* a name, or "#<session id>" */
+    char label[PROTO_ROOM_MAX + 1]; /* what members are told: the name, or "s<session id>" */
+    enum proto_state state;
+    struct proto_session_info session; /* id 0: an open room (testing) */
+    uint32_t max_participants, participants;
+    bool whole_history; /* late joiners get what the ring still holds */
+    char private_messages[10];
+    lws_sorted_usec_list_t end_timer;
+    uint64_t seq;
+    uint32_t next_member_id;
+    struct member **members;
+    uint32_t count, cap;
+    struct ring *ring;
+    /* the switches leaders set (README §4a) */
+    bool locked, paused, read_only;
+    uint32_t slow_mode;
+    char *topic;
+    struct round *round;
+    uint32_t *hands; /* raised, in order */
+    uint32_t hand_count;
+    struct identity *removed; /* who a leader removed: they knock when back */
+    uint32_t removed_count;
+};
+
+struct rooms {
+    const struct limits *lim;
+    uint32_t minute_seconds; /* 60, but for tests ([testing]) */
+    struct lws_context *ctx;
+    struct gate *gate;
+    uint64_t epoch;
+    struct hmap *by_name;  /* room name -> struct room */
+    struct hmap *by_token; /* token_hash -> struct member */
+};
+
+static inline bool is_leader(const struct member *m)
+{
+    return m->role != PROTO_ROLE_PARTICIPANT;
+}
+
+/* Give the event frame f (encoded with seq room_next_seq(r)) its seq, keep
+ * it for resume and queue it for everyone in its audience. Takes f. */
+static inline uint64_t room_next_seq(const struct room *r)
+{
+    return r->seq + 1;
+}
+uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f);
+
+/* Does m hear an event with this tag? */
+bool room_hears(const struct member *m, const struct ring_tag *tag);
+
+/* The member with this id, or NULL. */
+struct member *room_member(const struct room *r, uint64_t id);
+
+void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate);
+/* The welcome snapshot; token NULL in the ones sent on admission or return
+ * to the lobby (the member keeps the token it got first). */
+void room_send_welcome(struct member *m, const char *ref, const char *token, bool resumed,
+                       bool gap);
+
+/* Announce m's arrival (joined) or departure (reason: README presence
+ * reasons) to the room. */
+uint64_t room_emit_presence(struct member *m, bool joined, const char *reason);
+
+/* Let a waiting member in: fresh snapshot, history for whole_session
+ * groups, presence joined (its seq is returned). The caller announces the
+ * lobby change. */
+uint64_t room_admit(struct member *w);
+
+/* Remove m from its room for good (README presence reasons: "left",
+ * "lost", "removed"). Returns the presence event's seq, or 0 when there was
+ * none (m only waited in the lobby). Frees m. */
+uint64_t room_member_remove(struct member *m, const char *reason);
+
+/* Tell the leaders who waits now (event lobby). */
+void room_lobby_changed(struct room *r);
+
+/* Recompute read_only (no leader connected in an open session room) and
+ * announce a change. */
+void room_check_leaders(struct room *r);
+
+/* The room's switches as members see them, and the event that announces
+ * them. */
+uint64_t room_announce_flags(struct room *r, uint32_t by);
+
+/* The session is over: state ended to all, close 4410, wipe the room.
+ * early: a leader (actor) ended it before its time, and the store is told
+ * so nobody enters it again. */
+void room_end(struct room *r, const char *actor, bool early);
+
+/* "leader:<name>" or "co_leader:m<id>" for the audit log. */
+void room_actor(const struct member *m, char *out, size_t len);
+
+#endif
