@@ -70,8 +70,9 @@ void round_advance(struct round *r, bool done)
 
 void round_reorder(struct round *r, const uint32_t *order, size_t n)
 {
-    size_t keep = r->queue_len ? 1 : 0;                                /* the speaker stays */
-    r->queue = xrealloc(r->queue, (keep + n + 1) * sizeof(*r->queue)); /* never 0 bytes */
+    /* The speaker stays; the + 1 keeps the allocation from being 0 bytes. */
+    size_t keep = r->queue_len ? 1 : 0;
+    r->queue = xrealloc(r->queue, (keep + n + 1) * sizeof(*r->queue));
     if (n)
         memcpy(r->queue + keep, order, n * sizeof(*order));
     r->queue_len = keep + n;
