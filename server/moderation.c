@@ -6,6 +6,7 @@
 
 #include "gate.h"
 #include "klog.h"
+#include "metrics.h"
 #include "room_int.h"
 #include "round.h"
 #include "util.h"
@@ -32,6 +33,15 @@ static uint64_t now_ms(void)
     return util_wall_ms();
 }
 
+/* A moderation action that changed something: counted and logged, without
+ * who did it (the audit row has that) and never with text. */
+static void counted(const struct act *a, const char *action, const char *what)
+{
+    metrics_inc(METRIC_MODERATION);
+    klog_info("moderation action=%s session=%llu target=%s", action,
+              (unsigned long long)a->r->session.id, what ? what : "session");
+}
+
 /* One audit row: action by the acting leader, on target (NULL: the
  * session). */
 static void audit(const struct act *a, const char *action, const char *what)
@@ -39,6 +49,7 @@ static void audit(const struct act *a, const char *action, const char *what)
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(a->m, actor, sizeof(actor));
     gate_audit(a->m->rs->gate, a->r->session.id, action, actor, what);
+    counted(a, action, what);
 }
 
 /* An audit target such as "member:7", valid to the end of the statement. */
@@ -111,6 +122,7 @@ void moderation_alert(struct member *m, enum alert_kind kind, uint64_t target)
         return;
     if (kind >= ALERT_DISCONNECTED && (m->in_lobby || r->state != PROTO_STATE_OPEN))
         return;
+    metrics_inc(METRIC_ALERTS);
     room_emit(r, (struct ring_tag){.audience = AUD_LEADERS},
               proto_encode_alert(room_next_seq(r), kinds[kind], m->id, m->name, target, now_ms()));
 }
@@ -332,6 +344,8 @@ static int eject(struct act *a, bool ban)
     room_member_remove(t, "removed");
     if (!ban_id) /* a stored ban wrote its own row */
         audit(a, ban ? "ban" : "remove", target("member:", id).s);
+    else
+        counted(a, "ban", target("ban:", (uint64_t)ban_id).s);
     if (!ban)
         return PROTO_OK;
     struct frame *f = proto_encode_ack_ban(a->ref, a->r->seq > a->seq0 ? a->r->seq : 0, ban_id);
@@ -354,7 +368,11 @@ static int do_unban(struct act *a)
 {
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(a->m, actor, sizeof(actor));
-    return gate_unban(a->m->rs->gate, a->r->session.id, (int64_t)a->cmd->act.ban, actor);
+    enum proto_err e =
+        gate_unban(a->m->rs->gate, a->r->session.id, (int64_t)a->cmd->act.ban, actor);
+    if (!e) /* the store wrote the audit row */
+        counted(a, "unban", target("ban:", a->cmd->act.ban).s);
+    return e;
 }
 
 static int do_bans(struct act *a)

@@ -12,6 +12,7 @@
 #include "gate.h"
 #include "hmap.h"
 #include "klog.h"
+#include "metrics.h"
 #include "moderation.h"
 #include "ring.h"
 #include "room_int.h"
@@ -128,11 +129,15 @@ uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
 {
     uint64_t seq = ++r->seq;
     ring_push(r->ring, seq, f, tag);
+    uint64_t sent = 0;
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
-        if (m->conn && room_hears(m, &tag))
+        if (m->conn && room_hears(m, &tag)) {
             ws_send(m->conn, f);
+            sent++;
+        }
     }
+    metrics_add(METRIC_DELIVERIES, sent);
     frame_unref(f);
     return seq;
 }
@@ -723,8 +728,10 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     struct proto_message msg = {.member = m->id, .name = m->name};
     struct proto_error_detail d = {0};
     enum proto_err e = say_audience(m, cmd, &tag, &msg, &d);
-    if (!e && (d.retry_after_ms = rate_take(m, rs->lim)) > 0)
+    if (!e && (d.retry_after_ms = rate_take(m, rs->lim)) > 0) {
         e = PROTO_E_RATE_LIMITED;
+        metrics_inc(METRIC_RATE_LIMITED);
+    }
     if (e) {
         ws_send_error(c, e, cmd->id, &d);
         return;
@@ -738,6 +745,7 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     tag.author = m->id;
     room_send_ack(c, cmd->id, msg.seq, false);
     room_emit(r, tag, proto_encode_message(&msg));
+    metrics_inc(METRIC_MESSAGES);
     m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
     if (tag.audience == AUD_ROOM)
