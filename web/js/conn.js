@@ -11,9 +11,9 @@
 //   event {msg, applied, own, history}: a room event (message, presence, state and the
 //     moderation events); seqs may skip: events for others are not sent; applied: already in
 //     welcome.members; history: from before we came (groups whose late joiners read the session)
-//   ack {id, seq, duplicate} / failed {id, code, text}: one of our messages
+//   ack {id, seq, duplicate} / failed {id, code, text, to, error}: one of our messages
 //   agreed {}: the server took our agree
-//   reqerror {code}: an agree or open was refused
+//   refused {error}: our agree was refused
 //   joinerror {code, error}: hello refused, connection closed
 //   left {}: after leave
 //   ended {}: the session is over (state ended or close 4410); nothing reconnects
@@ -25,6 +25,7 @@ const DEFAULT_LIMITS = { max_text_chars: 4000, max_message_bytes: 16384, rate_pe
 /** Close codes after which reconnecting cannot help (README section 7). */
 export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4403, 4409, 4410, 4429]);
 const ENDED = 4410;
+const OFFLINE = Object.freeze({ error: Object.freeze({ code: 'offline' }) });
 
 /** Reconnect delay in ms: 0.5 s x 2^attempt, capped at 30 s, full jitter. */
 export function backoff(attempt, random = Math.random) {
@@ -38,7 +39,8 @@ export class Conn extends EventTarget {
     // {hello, room, name, role, state, token, epoch, member, firstSeq, lastSeq, agreement, agree, agreed};
     // agree: the agreement text the user accepted
     #session = null;
-    #outbox = new Map(); // id -> {text, sent, retries}
+    #outbox = new Map(); // id -> {text, to, sent, retries}
+    #requests = new Map(); // id -> resolve, until answered
     #joinId = null;
     #joined = false;
     #resumeFailed = false;
@@ -48,7 +50,6 @@ export class Conn extends EventTarget {
     #stopped = false;
     #leaveId = null;
     #agreeId = null;
-    #openId = null;
     #history = -1; // after a hello: the last history event (seq <= welcome.seq) handed on; -1: none expected
     #limits = DEFAULT_LIMITS;
     // Client side of the server's token bucket, so a resent backlog is not refused.
@@ -72,7 +73,7 @@ export class Conn extends EventTarget {
         const key = (h) => h && (h.invite ?? h.session ?? h.room);
         if (this.#session && key(this.#session.hello) !== key(hello)) {
             // Messages typed for another room go back to the user, never into this one.
-            for (const [id, { text }] of this.#outbox) this.#emit('failed', { id, code: 'not_joined', text });
+            for (const [id, { text, to }] of this.#outbox) this.#emit('failed', { id, code: 'not_joined', text, to });
             this.#outbox.clear();
         }
         this.#session = { hello, room: hello.room ?? '', name: hello.name ?? '', role: null, state: null,
@@ -96,10 +97,11 @@ export class Conn extends EventTarget {
         return s;
     }
 
-    /** Queues `text` for sending; returns its client message id. */
-    say(text) {
+    /** Queues `text` for sending, to the room or privately (`to`: "leaders" or a member id);
+     * returns its client message id. */
+    say(text, to) {
         const id = crypto.randomUUID();
-        this.#outbox.set(id, { text, sent: false, retries: 0 });
+        this.#outbox.set(id, { text, to, sent: false, retries: 0 });
         this.#pump();
         return id;
     }
@@ -113,11 +115,21 @@ export class Conn extends EventTarget {
         this.#sendAgree();
     }
 
-    /** A leader opens the session; a state event follows. */
-    open() {
-        if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return;
-        this.#openId = `open-${crypto.randomUUID()}`;
-        this.#send({ type: 'open', id: this.#openId });
+    /** Sends a request of section 4a (or `open`) now. Resolves with {ack}, {error} or, for
+     * `bans`, {bans}. Requests other than say are not queued: when not connected, or when
+     * the connection drops before the answer, it resolves with {error: {code: "offline"}}. */
+    request(type, fields = {}) {
+        if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return Promise.resolve(OFFLINE);
+        const id = `${type}-${crypto.randomUUID()}`;
+        this.#send({ type, id, ...fields });
+        return new Promise((resolve) => this.#requests.set(id, resolve));
+    }
+
+    #answer(ref, result) {
+        const resolve = this.#requests.get(ref);
+        this.#requests.delete(ref);
+        resolve?.(result);
+        return Boolean(resolve);
     }
 
     #sendAgree() {
@@ -126,11 +138,11 @@ export class Conn extends EventTarget {
         this.#send({ type: 'agree', id: this.#agreeId });
     }
 
-    /** Leaves the room; `left` follows. */
-    leave() {
+    /** Leaves the room, telling the leaders "I'm safe" with `safe`; `left` follows. */
+    leave(safe = false) {
         if (this.#joined && this.#ws?.readyState === WebSocket.OPEN) {
             this.#leaveId = `leave-${crypto.randomUUID()}`;
-            this.#send({ type: 'leave', id: this.#leaveId });
+            this.#send({ type: 'leave', id: this.#leaveId, ...(safe && { safe }) });
         } else {
             this.#finish();
         }
@@ -151,7 +163,7 @@ export class Conn extends EventTarget {
         this.#ws = ws;
         ws.onopen = () => this.#opened();
         ws.onmessage = (ev) => this.#received(ev.data);
-        ws.onclose = (ev) => this.#closed(ev.code);
+        ws.onclose = (ev) => this.#closed(ev.code, ev.reason);
         this.#emit('state', { state: 'connecting' });
     }
 
@@ -159,6 +171,9 @@ export class Conn extends EventTarget {
         const ws = this.#ws;
         this.#ws = null;
         this.#joined = false;
+        // A request in flight on a lost connection gets no answer.
+        for (const resolve of this.#requests.values()) resolve(OFFLINE);
+        this.#requests.clear();
         if (!ws) return;
         ws.onopen = ws.onmessage = ws.onclose = null;
         if (ws.readyState <= WebSocket.OPEN) ws.close(1000); // still connecting or open
@@ -195,7 +210,7 @@ export class Conn extends EventTarget {
         } catch {
             return;
         }
-        const reply = { welcome: this.#welcome, ack: this.#ack, error: this.#error }[msg?.type];
+        const reply = { welcome: this.#welcome, ack: this.#ack, error: this.#error, bans: this.#bans }[msg?.type];
         // Every other server message with a seq is a room event (README section 5).
         const handle = reply ?? (Number.isInteger(msg?.seq) ? this.#event : undefined);
         handle?.call(this, msg);
@@ -237,6 +252,7 @@ export class Conn extends EventTarget {
         this.#history = -1;
         s.lastSeq = msg.seq;
         if (msg.type === 'state') s.state = msg.state;
+        if (msg.type === 'role' && msg.member === s.member) s.role = msg.role;
         this.#save();
         this.#emit('event', { msg, applied: msg.seq <= this.#snapshotSeq, own: msg.member === s.member });
         if (msg.state === 'ended') this.#end();
@@ -255,6 +271,7 @@ export class Conn extends EventTarget {
 
     #ack(a) {
         if (a.ref === null) return;
+        if (this.#answer(a.ref, { ack: a })) return;
         if (a.ref === this.#leaveId) this.#finish();
         else if (a.ref === this.#agreeId) {
             this.#session.agreed = true;
@@ -278,8 +295,9 @@ export class Conn extends EventTarget {
             }
             return;
         }
-        if (e.ref !== null && (e.ref === this.#agreeId || e.ref === this.#openId)) {
-            this.#emit('reqerror', { code: e.code });
+        if (e.ref !== null && this.#answer(e.ref, { error: e })) return;
+        if (e.ref !== null && e.ref === this.#agreeId) {
+            this.#emit('refused', { error: e });
             return;
         }
         const entry = this.#outbox.get(e.ref);
@@ -290,8 +308,12 @@ export class Conn extends EventTarget {
             this.#pump();
         } else if (e.code !== 'not_joined') {
             this.#outbox.delete(e.ref);
-            this.#emit('failed', { id: e.ref, code: e.code, text: entry.text });
+            this.#emit('failed', { id: e.ref, code: e.code, text: entry.text, to: entry.to, error: e });
         }
+    }
+
+    #bans(b) {
+        this.#answer(b.ref, { bans: b.bans });
     }
 
     // Sends unsent outbox messages, no faster than the server's token bucket allows.
@@ -299,25 +321,26 @@ export class Conn extends EventTarget {
         clearTimeout(this.#pumpTimer);
         const s = this.#session;
         if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return;
-        if (s.state === 'lobby' && s.role === 'participant') return; // in_lobby: sent once let in
+        // A participant in the lobby may write only to the leaders (in_lobby); the rest waits.
+        const lobby = s.state === 'lobby' && s.role === 'participant';
         const { rate_per_sec: rate, rate_burst: burst } = this.#limits;
         const now = Date.now();
         this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
         this.#tokensAt = now;
         for (const [id, entry] of this.#outbox) {
-            if (entry.sent) continue;
+            if (entry.sent || (lobby && entry.to !== 'leaders')) continue;
             const wait = Math.max(this.#pauseUntil - now, this.#tokens < 1 ? ((1 - this.#tokens) / rate) * 1000 : 0);
             if (wait > 0) {
                 this.#pumpTimer = setTimeout(() => this.#pump(), wait);
                 return;
             }
-            this.#send({ type: 'say', id, text: entry.text });
+            this.#send({ type: 'say', id, text: entry.text, ...(entry.to !== undefined && { to: entry.to }) });
             entry.sent = true;
             this.#tokens -= 1;
         }
     }
 
-    #closed(code) {
+    #closed(code, reason) {
         this.#ws = null;
         this.#joined = false;
         clearTimeout(this.#pumpTimer);
@@ -327,7 +350,7 @@ export class Conn extends EventTarget {
         } else if (code === ENDED) {
             this.#end();
         } else if (FINAL_CLOSE.has(code)) {
-            this.#emit('state', { state: 'closed', code });
+            this.#emit('state', { state: 'closed', code, reason });
         } else {
             const delay = backoff(this.#attempt);
             this.#attempt = Math.min(this.#attempt + 1, 16);
@@ -346,7 +369,7 @@ export class Conn extends EventTarget {
     #end() {
         if (this.#session) this.#session.state = 'ended';
         this.#stop();
-        for (const [id, { text }] of this.#outbox) this.#emit('failed', { id, code: 'ended', text });
+        for (const [id, { text, to }] of this.#outbox) this.#emit('failed', { id, code: 'ended', text, to });
         this.#outbox.clear();
         this.#save();
         this.#emit('ended', {});

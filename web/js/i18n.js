@@ -1,0 +1,131 @@
+// Words and dates. Exactly one catalog (i18n/<lang>.json) is loaded; the DOM carries
+// keys (data-i18n, data-i18n-label) and translate() fills them in again whenever the
+// language changes. Values put into strings are always text (bdi), never markup.
+
+const LANGS = ['fi', 'sv', 'en'];
+const PSEUDO = 'qps-rtl'; // pseudo-localised right-to-left catalog for tests
+const PICK_KEY = 'kamrat.lang';
+
+let catalog = {};
+let current = null;
+let picked = false; // the user chose a language: the group's language does not replace it
+
+/** The catalog's words for `key`, `{name}` placeholders filled from `values`. */
+export function t(key, values = {}) {
+    return (catalog[key] ?? key).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+}
+
+export const lang = () => current;
+export const locale = () => catalog._locale ?? current;
+
+/** Sets `node`'s text to the catalog's words for `key`; each value goes in its own bdi. */
+export function tr(node, key, values) {
+    node.dataset.i18n = key;
+    if (values) node.dataset.i18nValues = JSON.stringify(values);
+    else delete node.dataset.i18nValues;
+    render(node);
+    return node;
+}
+
+function render(node) {
+    const values = node.dataset.i18nValues ? JSON.parse(node.dataset.i18nValues) : {};
+    const parts = t(node.dataset.i18n).split(/\{(\w+)\}/);
+    node.replaceChildren(...parts.map((part, i) => {
+        if (i % 2 === 0) return part;
+        const b = document.createElement('bdi');
+        b.textContent = part in values ? String(values[part]) : `{${part}}`;
+        return b;
+    }));
+}
+
+const formats = {
+    time: { hour: '2-digit', minute: '2-digit' },
+    datetime: { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' },
+};
+
+/** A local date and time (`fmt` time or datetime); a range when `end` is given. */
+export function when(start, end, fmt = 'datetime') {
+    const f = new Intl.DateTimeFormat(locale(), formats[fmt]);
+    return end ? f.formatRange(start, end) : f.format(start);
+}
+
+/** A <time> element that follows language changes. */
+export function timeEl(start, end, fmt = 'datetime') {
+    const node = document.createElement('time');
+    node.dateTime = new Date(start).toISOString();
+    node.dataset.ts = start;
+    if (end) node.dataset.end = end;
+    node.dataset.fmt = fmt;
+    node.textContent = when(start, end, fmt);
+    return node;
+}
+
+/** Puts the current catalog's words into everything under `root`. */
+export function translate(root = document) {
+    for (const n of root.querySelectorAll('[data-i18n]')) render(n);
+    for (const n of root.querySelectorAll('[data-i18n-label]')) n.setAttribute('aria-label', t(n.dataset.i18nLabel));
+    for (const n of root.querySelectorAll('time[data-ts]')) {
+        n.textContent = when(Number(n.dataset.ts), n.dataset.end && Number(n.dataset.end), n.dataset.fmt);
+    }
+}
+
+function remembered() {
+    try {
+        return localStorage.getItem(PICK_KEY);
+    } catch {
+        return null;
+    }
+}
+
+/** Loads and applies a catalog; `pick`: the user chose it, remember that. Resolves when
+ * the page speaks it. Dispatches `langchange` on document. */
+export async function use(code, pick = false) {
+    if (pick) {
+        picked = true;
+        try {
+            localStorage.setItem(PICK_KEY, code);
+        } catch {
+            // Storage disabled: the choice lasts for this page.
+        }
+    }
+    if (code === current) return;
+    const res = await fetch(`/i18n/${code}.json`);
+    catalog = await res.json();
+    current = code;
+    document.documentElement.lang = catalog._locale;
+    document.documentElement.dir = catalog._dir;
+    document.title = t('app.title');
+    translate();
+    document.dispatchEvent(new CustomEvent('langchange'));
+}
+
+const known = (code) => (LANGS.includes(code) || code === PSEUDO ? code : null);
+
+/** The first language: ?lang=, then the user's earlier choice, then the browser's, then en. */
+export function start() {
+    const param = known(new URLSearchParams(location.search).get('lang'));
+    const stored = known(remembered());
+    picked = Boolean(param ?? stored);
+    const browser = navigator.languages.map((l) => l.slice(0, 2).toLowerCase()).find((l) => LANGS.includes(l));
+    return use(param ?? stored ?? browser ?? 'en');
+}
+
+/** The group's language, once the welcome tells it: used unless the user chose one. */
+export function groupLanguage(code) {
+    if (!picked && known(code)) use(code);
+}
+
+/** Fills a language <select> with the languages in their own names. */
+export function switcher(select) {
+    const codes = current === PSEUDO ? [...LANGS, PSEUDO] : LANGS;
+    select.replaceChildren(...codes.map((code) => {
+        const o = document.createElement('option');
+        o.value = code;
+        o.lang = code;
+        o.textContent = code === PSEUDO ? code : new Intl.DisplayNames([code], { type: 'language' }).of(code);
+        return o;
+    }));
+    select.value = current;
+    select.addEventListener('change', () => use(select.value, true));
+    document.addEventListener('langchange', () => { select.value = current; });
+}

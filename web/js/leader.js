@@ -1,0 +1,133 @@
+// Leaders (/leader): login over the JSON API (protocol section 11), the list of their
+// sessions, logout. The login token lives in this tab's sessionStorage, never a URL.
+
+import { $, el, button, show, setBusy, setError, errorKey } from './dom.js';
+import { tr, timeEl } from './i18n.js';
+
+const LOGIN_KEY = 'kamrat.login';
+
+let conn = null;
+
+export function loginToken() {
+    try {
+        return sessionStorage.getItem(LOGIN_KEY);
+    } catch {
+        return null;
+    }
+}
+
+function storeLogin(token) {
+    try {
+        if (token) sessionStorage.setItem(LOGIN_KEY, token);
+        else sessionStorage.removeItem(LOGIN_KEY);
+    } catch {
+        // Storage disabled: the login ends with the page.
+    }
+}
+
+/** The JSON API: {status, data}; status 0 when the server could not be reached. */
+async function api(path, { method = 'GET', body, token } = {}) {
+    const headers = {};
+    if (body) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+        const res = await fetch(path, { method, headers, body: body && JSON.stringify(body),
+            cache: 'no-store', credentials: 'omit' });
+        const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+        return { status: res.status, data };
+    } catch {
+        return { status: 0, data: { error: 'network' } };
+    }
+}
+
+const loginFields = () => [$('username'), $('password')];
+
+/** The login form, with why the last login ended (`code`), if it did. */
+export function showLogin(code) {
+    storeLogin(null);
+    show('login');
+    setError($('login-error'), code && errorKey(code), { code }, null, loginFields());
+}
+
+async function login(ev) {
+    ev.preventDefault();
+    const username = $('username').value.trim();
+    const password = $('password').value;
+    const box = $('login-error');
+    if (!username || !password) {
+        setError(box, 'err.login_empty', { code: 'login_empty' }, username ? $('password') : $('username'), loginFields());
+        return;
+    }
+    setBusy($('login-button'), true, 'login.busy', 'login.button');
+    const { status, data } = await api('/api/login', { method: 'POST', body: { username, password } });
+    setBusy($('login-button'), false, 'login.busy', 'login.button');
+    if (status === 200 && typeof data.token === 'string') {
+        $('password').value = '';
+        setError(box, null, null, null, loginFields());
+        storeLogin(data.token);
+        showSessions();
+        return;
+    }
+    const code = data.error ?? String(status);
+    const s = Math.max(1, Math.ceil((data.retry_after_ms ?? 1000) / 1000));
+    setError(box, errorKey(code), { code, s }, $('password'), loginFields());
+}
+
+function sessionItem(s) {
+    const li = el('li');
+    li.dataset.session = s.id;
+    li.dataset.state = s.state;
+    const about = el('div');
+    about.id = `session-${s.id}`;
+    const times = el('p');
+    times.append(timeEl(s.starts_at, s.ends_at));
+    about.append(el('p', 'who', s.group), times, tr(el('p', 'hint'), `session.${s.state}`));
+    li.append(about);
+    if (s.state === 'lobby' || s.state === 'running') {
+        const enter = button('sessions.enter', 'enter');
+        enter.setAttribute('aria-describedby', about.id);
+        enter.addEventListener('click', () => {
+            enter.disabled = true;
+            conn.join({ token: loginToken(), session: s.id });
+        });
+        li.append(enter);
+    }
+    return li;
+}
+
+/** The leader's sessions; `code`: why the last room ended or refused, if it did. */
+export async function showSessions(code) {
+    const token = loginToken();
+    if (!token) {
+        showLogin();
+        return;
+    }
+    show('sessions');
+    const box = $('sessions-error');
+    setError(box, code && errorKey(code), { code });
+    const { status, data } = await api('/api/sessions', { token });
+    if (status === 401) {
+        showLogin('token_invalid');
+        return;
+    }
+    if (status !== 200 || !Array.isArray(data.sessions)) {
+        const why = status ? data.error ?? 'internal' : 'network';
+        setError(box, errorKey(why), { code: why });
+        return;
+    }
+    const items = data.sessions.sort((a, b) => a.starts_at - b.starts_at).map(sessionItem);
+    $('sessions').replaceChildren(...items);
+    $('sessions-empty').hidden = items.length > 0;
+}
+
+export function initLeader(c) {
+    conn = c;
+    $('login-form').addEventListener('submit', login);
+    $('refresh').addEventListener('click', () => showSessions());
+    $('back').addEventListener('click', () => showSessions());
+    $('logout').addEventListener('click', async () => {
+        const token = loginToken();
+        showLogin();
+        if (token) await api('/api/logout', { method: 'POST', token });
+    });
+}

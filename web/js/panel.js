@@ -1,0 +1,260 @@
+// The leader's moderation panel (protocol section 4a), loaded only for leaders and
+// co-leaders: open and end, the lobby, alerts, room switches, topic, rounds, bans,
+// and the per-member actions in the member list. Its markup is panel.html.
+
+import { $, el, button, setError, errorKey, openDialog } from './dom.js';
+import { t, tr, translate, locale, timeEl } from './i18n.js';
+import { room } from './state.js';
+import { render as redrawRoom } from './room.js';
+import { writeTo } from './composer.js';
+
+const SLOW_SECONDS = [0, 10, 30, 60, 120, 300];
+const MUTE_MINUTES = [5, 15, 30, 60, 1440];
+const ALERT_KEYS = { not_ok: 'alert.not_ok', report: 'alert.report', risk_word: 'alert.risk_word',
+    disconnected: 'alert.disconnected', returned: 'alert.returned', safe: 'alert.safe' };
+
+let conn = null;
+let openMember = null; // the member whose actions are shown
+
+const isFullLeader = () => room.role === 'leader';
+
+/** Runs a request; a refusal shows in the panel. */
+async function act(type, fields) {
+    const answer = await conn.request(type, fields);
+    const code = answer.error?.code;
+    setError($('panel-error'), code && errorKey(code), { code });
+    return answer;
+}
+
+function confirmed(key, values) {
+    const dialog = $('confirm');
+    tr($('confirm-text'), key, values);
+    dialog.returnValue = '';
+    openDialog(dialog);
+    return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true }));
+}
+
+function unit(n, name) {
+    return new Intl.NumberFormat(locale(), { style: 'unit', unit: name, unitDisplay: 'long' }).format(n);
+}
+
+function fillSelects() {
+    const slow = $('slow');
+    const seconds = SLOW_SECONDS.includes(room.flags.slow_mode) ? SLOW_SECONDS : [...SLOW_SECONDS, room.flags.slow_mode];
+    slow.replaceChildren(...seconds.map((s) => {
+        const o = el('option');
+        o.value = s;
+        o.textContent = s ? unit(s, 'second') : t('settings.slow_off');
+        return o;
+    }));
+    slow.value = room.flags.slow_mode;
+}
+
+function muteSelect() {
+    const select = el('select', 'mute-minutes');
+    select.setAttribute('aria-label', t('member.mute_for'));
+    select.append(...['', ...MUTE_MINUTES].map((m) => {
+        const o = el('option');
+        o.value = m;
+        o.textContent = m === '' ? t('member.mute_until_unmuted') : m % 60 ? unit(m, 'minute') : unit(m / 60, 'hour');
+        return o;
+    }));
+    select.value = '15';
+    return select;
+}
+
+// The actions a leader has on one member, below their name.
+function memberActions(m) {
+    const box = el('div', 'member-actions');
+    const participant = m.role === 'participant';
+    if (participant) {
+        if (m.muted) box.append(button('member.unmute', 'unmute'));
+        else box.append(muteSelect(), button('member.mute', 'mute'));
+        if (room.hands.includes(m.member)) box.append(button('member.lower', 'lower'));
+        box.append(button('member.message', 'message'), button('member.to_lobby', 'to_lobby', 'quiet'),
+            button('member.remove', 'remove', 'quiet'));
+    }
+    if (isFullLeader()) {
+        if (participant) box.append(button('member.ban', 'ban', 'quiet'), button('member.promote', 'promote', 'quiet'));
+        else box.append(button('member.demote', 'demote', 'quiet'));
+    }
+    return box;
+}
+
+async function memberAction(action, m, box) {
+    const member = m.member;
+    const values = { name: m.name };
+    if (action === 'message') writeTo(member);
+    else if (action === 'mute') {
+        const minutes = box.querySelector('.mute-minutes').value;
+        await act('mute', { member, ...(minutes && { minutes: Number(minutes) }) });
+    } else if (action === 'lower') await act('hand', { member, up: false });
+    else if ((action !== 'remove' && action !== 'ban') || (await confirmed(`confirm.${action}`, values))) {
+        await act(action, { member });
+    }
+}
+
+/** Adds the leader's actions to a member list item (not to leaders, not to us). */
+export function decorateMember(li, m) {
+    if (m.member === room.me || m.role === 'leader') return;
+    const menu = button('member.actions', 'menu', 'quiet small');
+    menu.setAttribute('aria-expanded', String(openMember === m.member));
+    menu.addEventListener('click', () => {
+        openMember = openMember === m.member ? null : m.member;
+        redrawRoom();
+        $('members').querySelector(`[data-member="${m.member}"] [data-action="menu"]`)?.focus();
+    });
+    li.append(' ', menu);
+    if (openMember !== m.member) return;
+    const box = memberActions(m);
+    box.addEventListener('click', (ev) => {
+        const action = ev.target.closest('button')?.dataset.action;
+        if (action) memberAction(action, m, box);
+    });
+    li.append(box);
+}
+
+/** Adds move-up/down buttons to a member waiting for their turn in the round. */
+export function decorateQueue(li, id) {
+    const queue = room.round.queue;
+    const i = queue.indexOf(id);
+    const move = (d) => {
+        const order = [...queue];
+        [order[i], order[i + d]] = [order[i + d], order[i]];
+        act('round_order', { order });
+    };
+    const up = button('rounds.up', 'up', 'quiet small');
+    const down = button('rounds.down', 'down', 'quiet small');
+    up.disabled = i === 0;
+    down.disabled = i === queue.length - 1;
+    up.addEventListener('click', () => move(-1));
+    down.addEventListener('click', () => move(1));
+    li.append(' ', up, down);
+}
+
+function waitingItem(w) {
+    const li = el('li');
+    li.dataset.member = w.member;
+    if (w.knocked) li.dataset.knocked = '';
+    if (w.agreed) li.dataset.agreed = '';
+    li.append(el('bdi', 'who', w.name), ' ', tr(el('span', 'mark'), w.agreed ? 'lobby.agreed' : 'lobby.not_agreed'));
+    if (w.knocked) li.append(' ', tr(el('span', 'mark warn'), 'lobby.knocked'));
+    const actions = el('div', 'actions');
+    actions.append(button('lobby.admit', 'admit'), button('lobby.deny', 'deny', 'quiet'), button('member.message', 'message', 'quiet'));
+    actions.addEventListener('click', (ev) => {
+        const action = ev.target.closest('button')?.dataset.action;
+        if (action === 'message') writeTo(w.member);
+        else if (action) act(action, { member: w.member });
+    });
+    li.append(actions);
+    return li;
+}
+
+/** Redraws the panel from the room's state. */
+export function render() {
+    const f = room.flags;
+    for (const n of document.querySelectorAll('#panel .leader-only')) n.hidden = !isFullLeader();
+    $('open').hidden = room.state !== 'lobby';
+    $('lock').checked = f.locked;
+    $('pause').checked = f.paused;
+    fillSelects();
+    if (document.activeElement !== $('topic-text')) $('topic-text').value = f.topic ?? '';
+    $('waiting').replaceChildren(...room.waiting.map(waitingItem));
+    $('waiting').previousElementSibling.hidden = room.waiting.length > 0;
+    $('admit-all').disabled = $('deny-all').disabled = room.waiting.length === 0;
+    $('round-start').disabled = Boolean(room.round);
+    $('round-skip').disabled = $('round-end').disabled = !room.round;
+    $('alerts-count').textContent = $('alerts').children.length || '';
+}
+
+/** An alert for the leaders: shown, never sounded. */
+export function alert(msg, live) {
+    if ($('alerts').querySelector(`[data-seq="${msg.seq}"]`)) return; // replayed on a resume
+    const li = el('li', `alert ${msg.kind}`);
+    li.dataset.seq = msg.seq;
+    li.dataset.kind = msg.kind;
+    li.dataset.member = msg.member;
+    if (msg.target) li.dataset.target = msg.target;
+    li.append(tr(el('p'), ALERT_KEYS[msg.kind] ?? 'alert.other', { name: msg.name }));
+    if (msg.ts) li.firstChild.append(' ', timeEl(msg.ts, undefined, 'time'));
+    const actions = el('div', 'actions');
+    if (msg.target) {
+        const showIt = button('alert.show', 'show', 'quiet small');
+        showIt.addEventListener('click', () => {
+            const target = $('log').querySelector(`[data-seq="${msg.target}"]`);
+            target?.setAttribute('tabindex', '-1');
+            target?.scrollIntoView({ block: 'center' });
+            target?.focus();
+        });
+        actions.append(showIt);
+    }
+    const dismiss = button('alert.dismiss', 'dismiss', 'quiet small');
+    dismiss.addEventListener('click', () => {
+        const next = li.nextElementSibling ?? li.previousElementSibling;
+        li.remove();
+        render();
+        (next?.querySelector('button') ?? $('alerts-heading')).focus();
+    });
+    actions.append(dismiss);
+    li.append(actions);
+    if (!live) li.classList.add('old');
+    $('alerts').prepend(li);
+}
+
+async function loadBans() {
+    const { bans } = await act('bans');
+    if (!bans) return;
+    $('bans').replaceChildren(...bans.map((b) => {
+        const li = el('li');
+        li.dataset.ban = b.id;
+        const when = el('p', 'hint');
+        when.append(timeEl(b.created_at));
+        const unban = button('bans.unban', 'unban', 'quiet small');
+        unban.addEventListener('click', async () => {
+            if (!(await act('unban', { ban: b.id })).error) loadBans();
+        });
+        li.append(el('bdi', 'who', b.name), when, unban);
+        return li;
+    }));
+    if (!bans.length) $('bans').append(tr(el('li', 'hint'), 'bans.none'));
+}
+
+function wire() {
+    $('open').addEventListener('click', () => act('open'));
+    $('end').addEventListener('click', async () => {
+        if (await confirmed('confirm.end')) act('end');
+    });
+    $('admit-all').addEventListener('click', () => act('admit', { all: true }));
+    $('deny-all').addEventListener('click', () => act('deny', { all: true }));
+    $('lock').addEventListener('change', () => act('lock', { on: $('lock').checked }));
+    $('pause').addEventListener('change', () => act('pause', { on: $('pause').checked }));
+    $('slow').addEventListener('change', () => act('slow', { seconds: Number($('slow').value) }));
+    $('topic-set').addEventListener('click', () => act('topic', { text: $('topic-text').value.trim() }));
+    $('topic-clear').addEventListener('click', () => act('topic', { text: '' }));
+    $('round-start').addEventListener('click', () => act('round_start', { kind: $('round-kind').value,
+        exclusive: $('round-exclusive').checked }));
+    $('round-skip').addEventListener('click', () => act('round_skip'));
+    $('round-end').addEventListener('click', () => act('round_end'));
+    $('bans-load').addEventListener('click', loadBans);
+}
+
+/** Builds the panel into the room's side column. */
+export async function initPanel(c) {
+    conn = c;
+    const res = await fetch('/panel.html');
+    const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+    const [section, dialog] = doc.body.children;
+    $('room-view').querySelector('.side').prepend(document.adoptNode(section));
+    document.body.append(document.adoptNode(dialog));
+    translate(section);
+    translate(dialog);
+    wire();
+    render();
+}
+
+/** Takes the panel away (demoted, or the room is left). */
+export function dropPanel() {
+    $('panel')?.remove();
+    $('confirm')?.remove();
+    openMember = null;
+}
