@@ -7,7 +7,8 @@
 # 1. Debian packages: missing ones are installed with apt-get (one `apt-get update`
 #    first). As root this happens unattended; otherwise the apt-get command to run
 #    is printed and the status is 1. Node.js and npm count as present when the
-#    `node` and `npm` commands exist, wherever they came from.
+#    `node` and `npm` commands exist, wherever they came from; the browser of the
+#    e2e suite when $KAMRAT_CHROMIUM (default /usr/bin/chromium) is executable.
 # 2. Node modules of the repository's package.json: `npm ci` (or `npm install`
 #    when there is no package-lock.json) when node_modules is missing or older
 #    than package.json or package-lock.json.
@@ -19,10 +20,19 @@
 # holds the ASan/UBSan runtime, which clang only recommends; tzdata the time zones
 # schedules are computed in; python3 sums up the test logs in .ci/run; the sqlite3
 # shell writes rows no kamratctl command makes (a leader's ban) in integration tests.
+# The fonts are what the e2e suite's screenshots render with (the client asks for
+# system-ui, sans-serif; fontconfig picks DejaVu Sans; people write emoji), so
+# they look the same on every machine; chromium itself installs no fonts.
+# testssl.sh and sslscan check the TLS port; valgrind runs the unit tests; the
+# install test checks the unit (systemd-analyze), the man pages (man-db,
+# groff-base) and the admin guide's firewall rules (nftables); the fault tests
+# use prlimit and mount (util-linux).
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libjansson-dev libinih-dev libssl-dev libsqlite3-dev
     libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
+    fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
+    testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
 )
 
 kamrat_deps() {
@@ -36,6 +46,8 @@ kamrat_deps() {
     done
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
+    # The e2e suite drives Debian's chromium (tests/e2e/lib/browser.mjs).
+    [ -x "${KAMRAT_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" -ne 0 ]; then

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "klog.h"
 #include "leaders.h"
+#include "metrics.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
@@ -26,6 +27,11 @@
 #define BUSY_RETRY_MS 1000 /* what a client is told to wait when the KDF queue is full */
 #define ANSWER_MAX 8192    /* the longest answer: a leader's list of sessions */
 #define HTTP_STATUS_TOO_MANY_REQUESTS 429 /* RFC 6585; lws 4.1 has no name for it */
+/* From the end of the headers to the end of the body. lws 4.1.6 restarts its
+ * own body timeout on every chunk, so a client trickling a byte every few
+ * seconds would hold the connection for as long as it likes (slowloris on
+ * the body); this deadline does not move. 4 KiB in 5 s is 820 B/s. */
+#define BODY_DEADLINE_SECS 5
 
 enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS };
 
@@ -41,6 +47,7 @@ struct api_req {
     enum endpoint ep;
     enum req_state state;
     bool head_only;
+    bool body_pending; /* a declared body has not all arrived */
     /* The answer. */
     unsigned int status;
     const char *allow; /* the Allow header of a 405 */
@@ -52,6 +59,7 @@ struct api_req {
     bool disabled;
     char username[STORE_USERNAME_MAX + 1]; /* as stored */
     /* The request body. */
+    lws_sorted_usec_list_t body_deadline; /* scheduled while a declared body is read */
     size_t body_len;
     char body[API_BODY_MAX + 1];
 };
@@ -68,6 +76,7 @@ uint64_t api_now_ms(const struct server *srv)
 
 static void req_free(struct api_req *r)
 {
+    lws_sul_cancel(&r->body_deadline);
     if (r->name) {
         wipe(r->name, strlen(r->name));
         free(r->name);
@@ -222,6 +231,16 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
 
 /* ---- login ---- */
 
+/* A login audit row; a failed write (a full disk) is logged, and the login
+ * is answered all the same. */
+static void audit_login(struct server *srv, int64_t now, const char *actor, const char *action,
+                        const char *target)
+{
+    int rc = store_audit(srv->store, now, actor, action, target, 0, 0);
+    if (rc < 0)
+        klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
+}
+
 /* The end of a login: throttling, audit and the answer. Runs from
  * authq_drain (or authq_free) on the lws thread, also after the connection
  * went away, and frees the request in that case. */
@@ -250,6 +269,7 @@ static void login_done(void *arg, const struct auth_result *res)
             answer_busy(r);
         } else {
             klog_info("authn_login leader_id=%" PRId64, r->leader_id);
+            metrics_inc(METRIC_LOGIN_OK);
             answer(r, HTTP_STATUS_OK,
                    "{\"token\":\"%s\",\"username\":\"%s\",\"expires_at\":%" PRIu64
                    ",\"idle_timeout_s\":%llu}\n",
@@ -260,12 +280,12 @@ static void login_done(void *arg, const struct auth_result *res)
         /* A wrong password, a name no leader has, or a disabled account:
          * one answer for all, so none can be told from another. */
         uint64_t lock = throttle_record(srv->throttle, r->name, THROTTLE_FAILURE, now);
+        metrics_inc(METRIC_LOGIN_FAILED);
         if (r->leader_id) {
             int64_t t = config_now(srv->cfg);
-            store_audit(srv->store, t, actor, "login_failed", r->disabled ? "disabled" : NULL, 0,
-                        0);
+            audit_login(srv, t, actor, "login_failed", r->disabled ? "disabled" : NULL);
             if (lock)
-                store_audit(srv->store, t, actor, "login_lock", NULL, 0, 0);
+                audit_login(srv, t, actor, "login_lock", NULL);
         }
         if (lock)
             klog_info("authn_login_lock lock_ms=%" PRIu64, lock);
@@ -318,6 +338,7 @@ static void login(struct api_req *r)
     uint64_t wait =
         throttle_check(srv->throttle, r->name, (struct sockaddr *)&peer, plen, util_now_ms());
     if (wait) {
+        metrics_inc(METRIC_LOGIN_FAILED);
         answer(r, HTTP_STATUS_TOO_MANY_REQUESTS,
                "{\"error\":\"throttled\",\"retry_after_ms\":%" PRIu64 "}\n", wait);
         goto out;
@@ -355,6 +376,18 @@ out:
 
 /* ---- lws callbacks ---- */
 
+/* The body did not arrive in time: drop the connection, whatever answer the
+ * request already has (a client that does not send its body is not reading
+ * one either). */
+static void body_expired(lws_sorted_usec_list_t *sul)
+{
+    struct api_req *r = lws_container_of(sul, struct api_req, body_deadline);
+    if (!r->wsi)
+        return;
+    klog_info("conn_cut reason=slow_body");
+    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
 {
     api_on_closed(slot); /* lws starts each request on fresh user space; be sure */
@@ -374,6 +407,10 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
     r->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     long long clen = content_length(wsi);
+    r->body_pending = clen > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (r->body_pending)
+        lws_sul_schedule(lws_get_context(wsi), 0, &r->body_deadline, body_expired,
+                         (lws_usec_t)BODY_DEADLINE_SECS * LWS_US_PER_SEC);
 
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     if (r->ep == EP_NONE) {
@@ -429,6 +466,10 @@ int api_on_body_done(struct lws *wsi, struct api_req **slot)
 {
     struct api_req *r = *slot;
     (void)wsi;
+    if (r) {
+        r->body_pending = false;
+        lws_sul_cancel(&r->body_deadline);
+    }
     if (r && r->state == READING && r->ep == EP_LOGIN)
         login(r);
     return 0;
@@ -451,7 +492,12 @@ int api_on_writable(struct lws *wsi, struct api_req **slot)
             return -1;
     }
     *slot = NULL;
+    /* Answered before its body arrived (403, 413, ...): close rather than
+     * let lws read the rest, which it would wait for without a deadline. */
+    bool close = r->body_pending;
     req_free(r);
+    if (close)
+        return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -461,6 +507,7 @@ void api_on_closed(struct api_req **slot)
     if (!r)
         return;
     *slot = NULL;
+    lws_sul_cancel(&r->body_deadline);
     if (r->state == CHECKING)
         r->wsi = NULL; /* login_done frees it */
     else

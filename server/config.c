@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -45,6 +46,7 @@ static const struct key keys[] = {
     STR("server", "web_root", web_root, 0),
     STR("server", "data_dir", data_dir, 0),
     {"server", "log_level", KEY_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
+    STR("server", "metrics_allow", metrics_allow, 0),
     {"tls", "enabled", KEY_BOOL, offsetof(struct config, tls), 0, 0, 0},
     STR("tls", "cert", tls_cert, 2),
     STR("tls", "key", tls_key, 2),
@@ -241,6 +243,59 @@ static int origin_to_host(const char *origin, bool tls, char **host)
     return 0;
 }
 
+/* A numeric IPv4 or IPv6 address (the first len bytes of s) in canonical
+ * binary form: 4 bytes for IPv4 (also an IPv4-mapped IPv6 address), 16 for
+ * IPv6. Returns the length, or 0 when s is no address. */
+static size_t ip_parse(const char *s, size_t len, unsigned char out[16])
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (len == 0 || len >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, out) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, buf, out) != 1)
+        return 0;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+        memmove(out, out + 12, 4);
+        return 4;
+    }
+    return 16;
+}
+
+bool config_addresses_valid(const char *list, const char **bad)
+{
+    unsigned char ip[16];
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, " ");
+        if (n && !ip_parse(p, n, ip)) {
+            *bad = p;
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
+bool config_address_allowed(const char *list, const char *peer)
+{
+    unsigned char want[16], have[16];
+    size_t wl = ip_parse(peer, strlen(peer), want);
+    if (!list)
+        list = "127.0.0.1 ::1";
+    for (const char *p = list; wl && *p;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, " ");
+        if (n && ip_parse(p, n, have) == wl && memcmp(have, want, wl) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 static bool is_loopback(const char *address)
 {
     return address && (strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0);
@@ -299,6 +354,13 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             fail(&st, line,
                  "[tls] enabled = no needs [server] address = 127.0.0.1 or ::1: "
                  "plain WebSocket serves only loopback (benchmarks, a local TLS proxy)");
+            goto fail;
+        }
+        const char *bad = NULL;
+        if (keys[i].offset == offsetof(struct config, metrics_allow) && c->metrics_allow &&
+            !config_addresses_valid(c->metrics_allow, &bad)) {
+            fail(&st, line, "[server] metrics_allow: %.*s is not an IP address",
+                 (int)strcspn(bad, " "), bad);
             goto fail;
         }
         if (keys[i].offset == offsetof(struct config, tls_cert))
@@ -425,6 +487,7 @@ void config_free(struct config *c)
     free(c->tls_cert);
     free(c->tls_key);
     free(c->crisis_file);
+    free(c->metrics_allow);
     free(c->risk_words_file);
     free(c);
 }

@@ -48,6 +48,9 @@ struct config {
     char *tls_cert;
     char *tls_key;
     struct limits limits;
+    /* [server] metrics_allow: the addresses that may GET /metrics, space
+     * separated; NULL: loopback only (127.0.0.1 and ::1). */
+    char *metrics_allow;
     /* [safety] crisis_file, risk_words_file: NULL when not set (safety.h). */
     char *crisis_file;
     char *risk_words_file;
@@ -86,6 +89,14 @@ struct config *config_load(const char *path, char *err, size_t errlen);
 int config_check_files(const struct config *c, char *err, size_t errlen);
 
 void config_free(struct config *c);
+
+/* Is every space-separated word of list an IPv4 or IPv6 address? When not,
+ * *bad points at the first that is not. */
+bool config_addresses_valid(const char *list, const char **bad);
+
+/* Is the numeric address peer one of list's ([server] metrics_allow; NULL:
+ * 127.0.0.1 and ::1)? An IPv4-mapped IPv6 peer counts as its IPv4 address. */
+bool config_address_allowed(const char *list, const char *peer);
 
 /* The wall clock as kamrat's schedules see it: Unix seconds plus clock_offset. */
 int64_t config_now(const struct config *c);

@@ -249,12 +249,13 @@ void gate_audit(struct gate *g, uint64_t session_id, const char *action, const c
         klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
 }
 
-void gate_end_session(struct gate *g, uint64_t session_id, const char *actor)
+bool gate_end_session(struct gate *g, uint64_t session_id, const char *actor)
 {
     int rc = store_session_end(g->store, gate_now(g), actor, (int64_t)session_id);
     if (rc < 0)
         klog_error("session_end_failed session=%llu reason=\"%s\"", (unsigned long long)session_id,
                    store_strerror(rc));
+    return rc == 0;
 }
 
 enum proto_err gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id,

@@ -81,8 +81,9 @@ void gate_audit(struct gate *g, uint64_t session_id, const char *action, const c
                 const char *target);
 
 /* A leader ended the session early: record it (store_session_end, with its
- * audit row) so nobody enters it again. Failures are logged. */
-void gate_end_session(struct gate *g, uint64_t session_id, const char *actor);
+ * audit row) so nobody enters it again. False when the store could not (a
+ * full disk; logged). */
+bool gate_end_session(struct gate *g, uint64_t session_id, const char *actor);
 
 /* Ban from the session's group whoever holds the personal invite invite_id
  * (0: none) or the participant key with digest key_hash (NULL: none); at

@@ -11,8 +11,10 @@
 #include "feed.h"
 #include "kamrat_build.h"
 #include "klog.h"
+#include "metrics.h"
 #include "room.h"
 #include "server.h"
+#include "util.h"
 #include "webroot.h"
 
 #define CHUNK 16384
@@ -73,6 +75,28 @@ static int write_headers(struct lws *wsi, unsigned int status, const char *mime,
                               status == HTTP_STATUS_METHOD_NOT_ALLOWED ? "GET, HEAD" : NULL);
 }
 
+/* Does the request declare a body? Outside /api/ none is ever read. */
+static bool declares_body(struct lws *wsi)
+{
+    char buf[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        return true;
+    return lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+           strspn(buf, "0") != strlen(buf);
+}
+
+/* The answer is out: keep the connection for the next request, or close it
+ * when the request declared a body. lws 4.1.6 would go on reading that body
+ * and restart its timeout on every chunk, so a client trickling it could
+ * hold the connection without end. Returns what the lws callback should
+ * return. */
+static int finish(struct lws *wsi)
+{
+    if (declares_body(wsi))
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 /* Write status and headers; queue the body (not for HEAD). Returns what the
  * lws callback should return. */
 static int respond(struct lws *wsi, struct http_req *req, unsigned int status, const char *mime,
@@ -81,7 +105,7 @@ static int respond(struct lws *wsi, struct http_req *req, unsigned int status, c
     if (write_headers(wsi, status, mime, len, no_store))
         return -1;
     if (head_only || len == 0)
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return finish(wsi);
     req->body = body;
     req->len = len;
     req->sent = 0;
@@ -143,6 +167,22 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
     }
+    if (strcmp(path, "/metrics") == 0) {
+        char peer[64];
+        lws_get_peer_simple(wsi, peer, sizeof(peer));
+        if (!config_address_allowed(srv->cfg->metrics_allow, peer))
+            return respond_text(wsi, req, HTTP_STATUS_FORBIDDEN, "forbidden", head);
+        struct metrics_gauges g = {
+            .connections = srv->conns.count,
+            .rooms = room_count(srv->rooms),
+            .members = room_member_total(srv->rooms),
+            .uptime_s = (util_now_ms() - srv->started_ms) / 1000,
+        };
+        size_t len = 0;
+        req->owned = metrics_render(&g, &len);
+        return respond(wsi, req, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                       (const unsigned char *)req->owned, len, 1, head);
+    }
     if (is_calendar(path)) {
         char code[AUTH_INVITE_LEN + 1];
         memcpy(code, path + 3, AUTH_INVITE_LEN);
@@ -185,7 +225,7 @@ static int on_writable(struct lws *wsi, struct http_req *req)
     req->body = NULL;
     free(req->owned);
     req->owned = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return finish(wsi);
 }
 
 /* Does the comma-separated header list hold this token? */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "hmap.h"
@@ -35,8 +37,25 @@ static void usage(FILE *out)
                  "HUP reloads the TLS certificate and key.\n");
 }
 
+/*
+ * Memory holds message text, pseudonyms, tokens and the TLS key: no core
+ * file may take them to disk, and no other process of the same user may
+ * read them through ptrace or /proc/PID/mem. Not dumpable also makes the
+ * kernel give /proc/PID/ to root. Returns 0, or -1 when either setting
+ * failed (errno says why).
+ */
+static int no_core_dumps(void)
+{
+    const struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) < 0)
+        return -1;
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
+    int hardened = no_core_dumps();
+
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
@@ -100,6 +119,10 @@ int main(int argc, char **argv)
     setenv("TZ", ":/etc/localtime", 0);
     klog_init(verbose ? KLOG_DEBUG : cfg->log_level);
     klog_hook_lws();
+    if (hardened < 0)
+        klog_warn("hardening_failed reason=\"core dumps stay possible\"");
+    else
+        klog_debug("hardening core_limit=0 dumpable=%d", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     hmap_seed();
     proto_init();
 

@@ -333,10 +333,11 @@ static int eject(struct act *a, bool ban)
     if (ban && (t->who.invite_id || t->who.has_key)) {
         char actor[PROTO_ROOM_MAX + 16];
         room_actor(a->m, actor, sizeof(actor));
-        e = gate_ban(t->rs->gate, a->r->session.id, t->who.invite_id,
-                     t->who.has_key ? t->who.key_hash : NULL, t->name, actor, &ban_id);
-        if (e)
-            return e;
+        /* A ban the store cannot keep (a full disk; logged) still removes
+         * the person now: the ack says ban null. */
+        if (gate_ban(t->rs->gate, a->r->session.id, t->who.invite_id,
+                     t->who.has_key ? t->who.key_hash : NULL, t->name, actor, &ban_id))
+            ban_id = 0;
     }
     remember_removed(a->r, &t->who);
     if (t->conn)

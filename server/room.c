@@ -41,6 +41,11 @@ size_t room_count(const struct rooms *rs)
     return hmap_count(rs->by_name);
 }
 
+size_t room_member_total(const struct rooms *rs)
+{
+    return hmap_count(rs->by_token); /* every member has its token */
+}
+
 /* ---- rooms and members ---- */
 
 static void session_over(lws_sorted_usec_list_t *sul);
@@ -224,16 +229,27 @@ void room_end(struct room *r, const char *actor, bool early)
     }
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
-    if (early)
-        gate_end_session(rs->gate, r->session.id, actor);
-    else
+    if (!early) {
         gate_audit(rs->gate, r->session.id, "session_end", actor, NULL);
+    } else if (!gate_end_session(rs->gate, r->session.id, actor)) {
+        /* The store still thinks the session runs (a full disk): keep the
+         * empty room, ended, until its scheduled end so nobody comes back
+         * into it. Its history goes now. */
+        r->state = PROTO_STATE_ENDED;
+        ring_free(r->ring);
+        r->ring = ring_new(rs->lim->history_size);
+        return;
+    }
     room_free(rs, r);
 }
 
 static void session_over(lws_sorted_usec_list_t *sul)
 {
-    room_end(lws_container_of(sul, struct room, end_timer), "kamratd", false);
+    struct room *r = lws_container_of(sul, struct room, end_timer);
+    if (r->state == PROTO_STATE_ENDED)
+        room_free(r->rs, r);
+    else
+        room_end(r, "kamratd", false);
 }
 
 static void grace_expired(lws_sorted_usec_list_t *sul)
@@ -570,6 +586,8 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
         gate_ticket_clear(&t);
         return;
     }
+    if (!e && r && r->state == PROTO_STATE_ENDED)
+        e = PROTO_E_NO_SESSION; /* ended early, and the store could not be told */
     if (!e && r)
         e = room_admits(rs, r, &t);
     if (!e)
@@ -889,7 +907,10 @@ void room_store_changed(struct rooms *rs)
     }
     for (size_t i = 0; i < k; i++) {
         klog_info("session_cancelled session=%llu", (unsigned long long)ended[i]->session.id);
-        room_end(ended[i], "kamratd", false);
+        if (ended[i]->state == PROTO_STATE_ENDED)
+            room_free(rs, ended[i]);
+        else
+            room_end(ended[i], "kamratd", false);
     }
     free(ended);
 }

@@ -62,4 +62,7 @@ void room_leader_logged_out(struct rooms *rs, const char *username);
 
 size_t room_count(const struct rooms *rs);
 
+/* Members of every live room, detached ones included (GET /metrics). */
+size_t room_member_total(const struct rooms *rs);
+
 #endif

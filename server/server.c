@@ -1,8 +1,11 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include "kamrat_build.h"
 #include "klog.h"
 #include "leaders.h"
+#include "metrics.h"
 #include "room.h"
 #include "safety.h"
 #include "store.h"
@@ -88,6 +92,20 @@ static void watch_store(lws_sorted_usec_list_t *sul)
         room_store_changed(srv->rooms);
     }
     lws_sul_schedule(srv->ctx, 0, sul, watch_store, (lws_usec_t)WATCH_EVERY_MS * LWS_US_PER_MS);
+}
+
+/* The event loop's lag: a timer due every LAG_EVERY_MS, and how late it
+ * runs, for the histogram in /metrics. */
+#define LAG_EVERY_MS 500
+
+static void measure_lag(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, lag_timer);
+    lws_usec_t now = lws_now_usecs();
+    if (srv->lag_due)
+        metrics_loop_lag(now > srv->lag_due ? (uint64_t)(now - srv->lag_due) : 0);
+    srv->lag_due = now + (lws_usec_t)LAG_EVERY_MS * LWS_US_PER_MS;
+    lws_sul_schedule(srv->ctx, 0, sul, measure_lag, (lws_usec_t)LAG_EVERY_MS * LWS_US_PER_MS);
 }
 
 /* Runs on an authq worker: have the loop drain the finished jobs. */
@@ -226,6 +244,63 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/*
+ * How many sockets lws may poll. lws stops accepting when its table is
+ * full, but the table holds only its own sockets: SQLite's three files, the
+ * log, the worker queue and the static files lws serves use descriptors
+ * too. Without a reserve for them accept() meets EMFILE first, and lws
+ * 4.1.6 then retries it at once, forever: one core at 100% until
+ * connections close (TESTPLAN G7). Returns 0 (lws's default) when there is
+ * no limit to respect.
+ */
+static unsigned fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    rlim_t reserve = rl.rlim_cur / 8;
+    if (reserve < 32)
+        reserve = 32;
+    if (reserve > 256)
+        reserve = 256;
+    if (rl.rlim_cur < reserve + 16)
+        return 16; /* a tiny limit: serve a few, refuse the rest cleanly */
+    return (unsigned)(rl.rlim_cur - reserve);
+}
+
+/* Is the listening socket on port bound to the configured address? lws
+ * finds [server] address among the interfaces (over netlink) and, when that
+ * lookup fails, logs it and listens on every address instead: a daemon told
+ * to stay on loopback would be on the network. So look at what the socket
+ * is bound to. An address that is no numeric IP is left to lws. */
+static bool listener_where_configured(const struct config *cfg)
+{
+    unsigned char want[sizeof(struct in6_addr)];
+    int family = inet_pton(AF_INET, cfg->address, want) == 1    ? AF_INET
+                 : inet_pton(AF_INET6, cfg->address, want) == 1 ? AF_INET6
+                                                                : 0;
+    if (!family)
+        return true;
+    for (int fd = 0; fd < 1024; fd++) { /* the listener is one of the first */
+        int listening = 0;
+        socklen_t n = sizeof(listening);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &n) < 0 || !listening ||
+            getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != family)
+            continue;
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+        bool v4ok = family == AF_INET && ntohs(v4->sin_port) == cfg->port;
+        bool v6ok = family == AF_INET6 && ntohs(v6->sin6_port) == cfg->port;
+        if (v4ok)
+            return memcmp(&v4->sin_addr, want, sizeof(v4->sin_addr)) == 0;
+        if (v6ok)
+            return memcmp(&v6->sin6_addr, want, sizeof(v6->sin6_addr)) == 0;
+    }
+    return false;
+}
+
 static int make_context(struct server *srv, lws_retry_bo_t *retry)
 {
     const struct config *cfg = srv->cfg;
@@ -253,12 +328,21 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     }
     info.server_string = "kamrat";
     info.timeout_secs = HANDSHAKE_SECS;
+    info.fd_limit_per_thread = fd_budget();
     info.retry_and_idle_policy = retry;
     /* No info.extensions: permessage-deflate stays off (TESTPLAN §0). */
 
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
         klog_error("start_failed reason=\"cannot create the listener on port %u\"", cfg->port);
+        return -1;
+    }
+    if (cfg->address && !listener_where_configured(cfg)) {
+        klog_error("start_failed reason=\"the listener is not bound to %s (interface lookup "
+                   "failed?)\"",
+                   cfg->address);
+        lws_context_destroy(srv->ctx);
+        srv->ctx = NULL;
         return -1;
     }
     return 0;
@@ -300,6 +384,9 @@ int server_run(struct server *srv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write fails (EFBIG, an error the store reports)
+     * instead of killing the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (make_context(srv, &retry) < 0)
         goto out;
@@ -315,6 +402,8 @@ int server_run(struct server *srv)
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
     watch_store(&srv->watch_timer);
+    srv->started_ms = util_now_ms();
+    measure_lag(&srv->lag_timer);
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
               srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
@@ -332,6 +421,7 @@ int server_run(struct server *srv)
     lws_sul_cancel(&srv->drain_timer);
     lws_sul_cancel(&srv->expand_timer);
     lws_sul_cancel(&srv->watch_timer);
+    lws_sul_cancel(&srv->lag_timer);
     room_registry_free(srv->rooms); /* wipes every room's history */
     srv->rooms = NULL;
     gate_free(srv->gate);

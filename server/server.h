@@ -51,6 +51,9 @@ struct server {
     lws_sorted_usec_list_t expand_timer; /* materialises scheduled sessions */
     lws_sorted_usec_list_t watch_timer;  /* notices what kamratctl changed */
     int64_t store_version;               /* PRAGMA data_version last seen */
+    uint64_t started_ms;                 /* monotonic, for the uptime in /metrics */
+    lws_sorted_usec_list_t lag_timer;    /* measures how late the loop runs timers */
+    lws_usec_t lag_due;
 };
 
 /* The server a callback belongs to. */

@@ -39,6 +39,8 @@ const char *store_strerror(int err)
         return "database corrupt";
     case STORE_E_TOO_NEW:
         return "database made by a newer kamrat";
+    case STORE_E_FULL:
+        return "disk full";
     }
     return "unknown error";
 }
@@ -69,6 +71,8 @@ int store__err(struct store *s, int rc)
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         return STORE_E_CORRUPT;
+    case SQLITE_FULL:
+        return STORE_E_FULL;
     }
     return STORE_E_IO;
 }

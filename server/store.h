@@ -32,9 +32,10 @@ enum store_err {
     STORE_E_EXISTS = -2,    /* a unique name or link is already taken */
     STORE_E_INVALID = -3,   /* a value breaks its rule, or the row's state forbids the change */
     STORE_E_BUSY = -4,      /* another process held the database longer than the busy timeout */
-    STORE_E_IO = -5,        /* the file cannot be read or written (disk full, permissions) */
+    STORE_E_IO = -5,        /* the file cannot be read or written (permissions, I/O error) */
     STORE_E_CORRUPT = -6,   /* not a sound kamrat database */
     STORE_E_TOO_NEW = -7,   /* made by a newer kamrat: its schema version is unknown here */
+    STORE_E_FULL = -8,      /* no space left for the database or its WAL; the write was undone */
 };
 
 /* A short English phrase for err ("not found"). Never NULL. */

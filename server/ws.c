@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "klog.h"
+#include "metrics.h"
 #include "room.h"
 #include "sendq.h"
 #include "server.h"
 #include "util.h"
+#include "wsrx.h"
 
 #define ERROR_WINDOW_MS 10000 /* errors counted per window ... */
 #define ERROR_BUDGET 100      /* ... before the connection is cut with 4429 */
@@ -20,10 +22,7 @@ struct conn {
     struct member *member;
     lws_dll2_t list; /* in srv->conns */
 
-    char *rx; /* the message being assembled */
-    size_t rx_len, rx_cap;
-    uint32_t rx_frames;
-    bool rx_discard; /* the rest of this message is dropped (after too_big) */
+    struct wsrx rx; /* the message being assembled */
 
     struct sendq q;
     uint16_t close_code;
@@ -68,6 +67,7 @@ void ws_send(struct conn *c, struct frame *f)
         klog_info("conn_cut reason=too_slow queued_frames=%u queued_bytes=%zu", c->q.count,
                   c->q.bytes);
         ws_close(c, WS_CLOSE_TOO_SLOW, "too slow");
+        metrics_inc(METRIC_SLOW_CUT);
         return;
     }
     if (c->q.count == 1)
@@ -80,6 +80,7 @@ void ws_send_error(struct conn *c, enum proto_err e, const char *ref,
     struct frame *f = proto_encode_error(e, ref, d);
     ws_send(c, f);
     frame_unref(f);
+    metrics_error(e);
 
     uint64_t now = util_now_ms();
     if (now - c->errors_window_ms > ERROR_WINDOW_MS) {
@@ -129,8 +130,7 @@ static void conn_free(struct conn *c)
         room_conn_lost(c->srv->rooms, c->member);
     lws_dll2_remove(&c->list);
     sendq_clear(&c->q);
-    wipe(c->rx, c->rx_cap);
-    free(c->rx);
+    wsrx_clear(&c->rx);
     free(c);
 }
 
@@ -153,56 +153,40 @@ static void too_big(struct conn *c, enum ws_close_code code)
 {
     ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL);
     ws_close(c, code, code == WS_CLOSE_POLICY ? "too many fragments" : "message too big");
-    c->rx_discard = true;
 }
 
 static void on_receive(struct conn *c, const char *in, size_t len)
 {
     const struct limits *lim = &c->srv->cfg->limits;
     struct lws *wsi = c->wsi;
-    bool first = lws_is_first_fragment(wsi);
-    bool frame_end = lws_remaining_packet_payload(wsi) == 0;
-    bool message_end = frame_end && lws_is_final_fragment(wsi);
 
-    if (c->close_code || c->rx_discard)
+    if (c->close_code)
         return;
     if (lws_frame_is_binary(wsi)) {
         ws_close(c, WS_CLOSE_BINARY, "text frames only");
         return;
     }
-    if (first && c->rx_len == 0)
-        c->rx_frames = 0;
-    if (frame_end && ++c->rx_frames > lim->max_fragments) {
-        too_big(c, WS_CLOSE_POLICY);
-        return;
-    }
-    if (c->rx_len + len > lim->max_message_bytes) {
+    struct wsrx_piece p = {.data = in,
+                           .len = len,
+                           .first = lws_is_first_fragment(wsi),
+                           .frame_end = lws_remaining_packet_payload(wsi) == 0,
+                           .final = lws_is_final_fragment(wsi)};
+    struct wsrx_caps caps = {lim->max_message_bytes, lim->max_fragments};
+    const char *msg;
+    size_t msg_len;
+    switch (wsrx_push(&c->rx, &p, &caps, &msg, &msg_len)) {
+    case WSRX_MORE:
+        break;
+    case WSRX_MESSAGE:
+        handle_message(c, msg, msg_len);
+        wsrx_release(&c->rx);
+        break;
+    case WSRX_TOO_BIG:
         too_big(c, WS_CLOSE_TOO_BIG);
-        return;
-    }
-    if (message_end && c->rx_len == 0) {
-        handle_message(c, in, len); /* the common case: no copy */
-        return;
-    }
-    if (c->rx_len + len > c->rx_cap) {
-        size_t cap = c->rx_cap ? c->rx_cap : 1024;
-        while (cap < c->rx_len + len)
-            cap *= 2;
-        char *nb = xmalloc(cap);
-        if (c->rx) {
-            memcpy(nb, c->rx, c->rx_len);
-            wipe(c->rx, c->rx_cap);
-            free(c->rx);
-        }
-        c->rx = nb;
-        c->rx_cap = cap;
-    }
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
-    if (message_end) {
-        handle_message(c, c->rx, c->rx_len);
-        wipe(c->rx, c->rx_len);
-        c->rx_len = 0;
+        break;
+    case WSRX_TOO_MANY:
+        too_big(c, WS_CLOSE_POLICY);
+        break;
     }
 }
 
@@ -216,6 +200,7 @@ static int on_writable(struct conn *c)
             klog_debug("conn_write_failed");
             return -1;
         }
+        metrics_add(METRIC_BYTES_OUT, f->len);
         sendq_pop(&c->q);
         /* lws_send_pipe_choked() costs a poll(2): ask only when something
          * else (a frame or the close) would be written back to back. */
@@ -252,8 +237,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
         *pc = conn_new(wsi, server_of(wsi));
+        metrics_inc(METRIC_CONNECTIONS_ACCEPTED);
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        metrics_add(METRIC_BYTES_IN, len);
         if (*pc)
             on_receive(*pc, in, len);
         return 0;

@@ -1,10 +1,10 @@
 /*
  * ws: WebSocket connections of the kamrat.v1 protocol.
  *
- * Owns struct conn: input assembly with the size and fragment caps applied
- * while bytes arrive (nothing beyond max_message_bytes is ever buffered),
- * the hello deadline, the error budget, and the capped send queue that
- * lws drains when the socket is writable. Decoded commands go to room.c.
+ * Owns struct conn: input assembly (wsrx.c) with the size and fragment caps
+ * applied while bytes arrive (nothing beyond max_message_bytes is ever
+ * buffered), the hello deadline, the error budget, and the capped send
+ * queue that lws drains when the socket is writable. Decoded commands go to room.c.
  *
  * Closing is always deferred: ws_close() marks the connection and lws closes
  * it from its own callback, so rooms may close members while iterating.

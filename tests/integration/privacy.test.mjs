@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connect, httpRequest, join, resume, startServer, test, uid } from './lib/harness.mjs';
+import { connect, httpRequest, join, resume, sessionFixture, startServer, test, uid } from './lib/harness.mjs';
 
 /** Every regular file under dir, recursively. */
 function filesUnder(dir) {
@@ -114,6 +114,63 @@ test('no message text, pseudonym or token in the logs or the data directory (log
     }
 });
 
+/** Fails when a secret (in UTF-8 or UTF-16) is in the server's log or in a data file. */
+function assertNowhere(t, server, secrets) {
+    const logs = server.logs();
+    for (const secret of secrets) {
+        const at = logs.toLowerCase().indexOf(secret.toLowerCase());
+        assert.equal(at, -1, `the log holds a secret: …${logs.slice(Math.max(0, at - 80), at + secret.length + 20)}…`);
+    }
+    const files = filesUnder(server.dataDir);
+    t.diagnostic(`data dir files: ${files.map((f) => path.relative(server.dataDir, f)).join(', ')}`);
+    for (const f of files) {
+        const bytes = fs.readFileSync(f);
+        for (const secret of secrets) {
+            for (const enc of ['utf8', 'utf16le']) {
+                assert.equal(bytes.indexOf(Buffer.from(secret, enc)), -1, `${f} holds a secret (${enc})`);
+            }
+        }
+    }
+}
+
+test('moderation paths keep text and pseudonyms out of logs and files: topic, private, back-channel, delete, report, risk words, ban', async (t) => {
+    const canary = `kmrtcanary${crypto.randomBytes(6).toString('hex')}`;
+    const nameCanary = `Kmrtname${crypto.randomBytes(6).toString('hex')}`;
+    const fx = await sessionFixture({
+        participants: [nameCanary, 'Kim'],
+        keys: true,
+        riskWords: { en: ['kmrtrisk'] },
+        logLevel: 'debug',
+        args: ['-v'],
+    });
+    const { leader } = fx;
+    const sol = fx.p[nameCanary];
+    const kim = fx.p.Kim;
+    const ok = async (client, req) => {
+        const a = await client.request(req);
+        assert.equal(a.type === 'error' ? a.code : a.type, req.type === 'bans' ? 'bans' : 'ack', `${req.type}: ${JSON.stringify(a)}`);
+        return a;
+    };
+    await ok(leader, { type: 'topic', text: `topic ${canary}` });
+    await ok(sol, { type: 'say', text: `to the leaders ${canary}`, to: 'leaders' });
+    await ok(leader, { type: 'say', text: `reply ${canary}`, to: sol.member });
+    await ok(leader, { type: 'promote', member: kim.member });
+    await ok(kim, { type: 'say', text: `back-channel ${canary}`, to: 'leaders' });
+    const risky = await ok(sol, { type: 'say', text: `kmrtrisk ${canary}` });
+    await ok(sol, { type: 'report', seq: risky.seq });
+    await ok(leader, { type: 'delete', seq: risky.seq });
+    await ok(leader, { type: 'mute', member: sol.member, minutes: 5 });
+    const muted = await sol.request({ type: 'say', text: `while muted ${canary}` });
+    assert.equal(muted.code, 'muted');
+    await ok(leader, { type: 'demote', member: kim.member });
+    await ok(leader, { type: 'ban', member: kim.member }); // Kim's pseudonym is stored by design (README section 9)
+    await ok(leader, { type: 'bans' });
+    await ok(leader, { type: 'end' });
+    assert.equal((await fx.server.stop('SIGTERM')).code, 0);
+    assert.match(fx.server.logs(), /moderation action=ban/, 'the moderation really was logged (otherwise this test proves nothing)');
+    assertNowhere(t, fx.server, [canary, nameCanary, sol.token, kim.token, fx.token]);
+});
+
 test('invite codes from links and hellos, usernames and passwords stay out of the logs (-v)', async () => {
     const s = await startServer({ args: ['-v'], logLevel: 'debug' });
     const code = `${uid('c').replace(/[^A-Za-z0-9]/g, '')}QQQQQQQQQQQQQQQQQQQQQQ`.slice(0, 22);
@@ -132,5 +189,21 @@ test('invite codes from links and hellos, usernames and passwords stay out of th
     const logs = s.logs();
     for (const secret of [code, 'secretleader', 'secret password 1']) {
         assert.equal(logs.includes(secret), false, `the log holds ${secret}`);
+    }
+});
+
+test('no core dumps: RLIMIT_CORE 0 and not dumpable, from the start (F)', async (t) => {
+    const s = await startServer({ logLevel: 'debug', args: ['-v'] });
+    const limits = fs.readFileSync(`/proc/${s.pid}/limits`, 'utf8');
+    assert.match(limits, /^Max core file size\s+0\s+0\s+bytes/m, limits);
+    // PR_SET_DUMPABLE has no field in /proc/PID/status. The kernel gives the
+    // /proc/PID/ files of a process that is not dumpable to root, which only
+    // shows when the test does not run as root; the server logs the state it
+    // read back with PR_GET_DUMPABLE.
+    assert.match(s.logs(), /hardening core_limit=0 dumpable=0/);
+    if (process.getuid() !== 0) {
+        assert.equal(fs.statSync(`/proc/${s.pid}/status`).uid, 0, '/proc/PID/ belongs to root (not dumpable)');
+    } else {
+        t.diagnostic('running as root: the /proc ownership check does not apply');
     }
 });

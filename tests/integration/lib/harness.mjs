@@ -250,29 +250,56 @@ export function makeTempDir(prefix = 'kamrat-it-') {
  * stdin, which is otherwise /dev/null.
  */
 export function run(cmd, args, { timeout = 10000, env, cwd, input } = {}) {
-    return new Promise((resolve, reject) => {
-        const stdin = input === undefined ? 'ignore' : 'pipe';
-        const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: env ?? process.env, cwd });
-        if (input !== undefined) {
-            child.stdin.on('error', () => {}); // a program may exit without reading it
-            child.stdin.end(input);
-        }
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        if (child.pid) children.set(child.pid, child);
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    const p = spawnProgram(cmd, args, { env, cwd, input });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
+    return p.done.finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts a program without waiting for it, for tests that signal it themselves
+ * (kill -9 in the middle of a write). Returns {pid, kill(sig), done}: kill
+ * signals that PID only while it runs; done resolves {code, signal, stdout,
+ * stderr} (rejects when it cannot start). input (a string) is written to its
+ * stdin, which is otherwise /dev/null. The exit hook kills it if the test
+ * process ends first.
+ */
+export function spawnProgram(cmd, args, { env, cwd, input } = {}) {
+    const stdin = input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: env ?? process.env, cwd });
+    if (input !== undefined) {
+        child.stdin.on('error', () => {}); // a program may exit without reading it
+        child.stdin.end(input);
+    }
+    let stdout = '';
+    let stderr = '';
+    let running = true;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    if (child.pid) children.set(child.pid, child);
+    const done = new Promise((resolve, reject) => {
         child.on('error', (e) => {
-            clearTimeout(timer);
+            running = false;
             reject(e);
         });
         child.on('close', (code, signal) => {
-            clearTimeout(timer);
+            running = false;
             children.delete(child.pid);
             resolve({ code, signal, stdout, stderr });
         });
     });
+    return {
+        pid: child.pid,
+        kill(sig = 'SIGTERM') {
+            if (running && child.pid) {
+                try {
+                    process.kill(child.pid, sig);
+                } catch {
+                    // Exited in the meantime.
+                }
+            }
+        },
+        done,
+    };
 }
 
 /** Runs kamratd with args; see run(). */
@@ -379,7 +406,8 @@ export async function prepareConfig(opts = {}) {
 
 /**
  * Starts kamratd with a fresh config (see prepareConfig for opts; opts.args adds
- * command-line arguments) and waits until GET /healthz answers 200.
+ * command-line arguments, opts.wrap a command that execs it, opts.config an
+ * existing prepareConfig result) and waits until GET /healthz answers 200.
  * Returns the server handle; stop(signal) sends the signal to the child's PID,
  * SIGKILLs it after 6 s and resolves {code, signal}.
  */
@@ -388,7 +416,10 @@ export async function startServer(opts = {}) {
         throw new Error(`kamratd not found at ${KAMRATD}; build it (meson setup build && ninja -C build) or set KAMRATD`);
     }
     const cfg = opts.config ?? (await prepareConfig(opts));
-    const proc = spawn(KAMRATD, ['-c', cfg.configPath, ...(opts.args ?? [])], {
+    // opts.wrap: a command that execs kamratd in its own process, so the PID
+    // stays kamratd's (['prlimit', '--nofile=256:256', '--']).
+    const argv = [...(opts.wrap ?? []), KAMRATD, '-c', cfg.configPath, ...(opts.args ?? [])];
+    const proc = spawn(argv[0], argv.slice(1), {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...opts.env },
     });
@@ -529,9 +560,10 @@ export function serverFixture(opts = {}) {
 
 /**
  * One HTTPS request to the server (no keep-alive). Resolves {status, headers, body}
- * (body a string). opts: method, path, headers, body, timeout.
+ * (body a string). opts: method, path, headers, body, timeout, localAddress (a
+ * loopback source address, to act as another client).
  */
-export function httpRequest(server, { method = 'GET', path: p = '/', headers = {}, body, timeout = 5000 } = {}) {
+export function httpRequest(server, { method = 'GET', path: p = '/', headers = {}, body, timeout = 5000, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         const req = https.request(
             {
@@ -544,6 +576,7 @@ export function httpRequest(server, { method = 'GET', path: p = '/', headers = {
                 agent: false,
                 headers: { Host: `localhost:${server.port}`, ...headers },
                 timeout,
+                localAddress,
             },
             (res) => {
                 const chunks = [];
@@ -1154,7 +1187,7 @@ export class RawConn extends Inbox {
  * ('localhost:PORT'; null omits), protocol ('kamrat.v1'; null omits), version
  * ('13'; null omits), extensions (Sec-WebSocket-Extensions), key, headers (extra
  * [name, value] pairs or an object), request (a complete raw request string,
- * replacing all of the above), autoPong, timeout.
+ * replacing all of the above), autoPong, timeout, localAddress (source address).
  * Resolves a RawConn once the answer's head arrived or the socket ended without one.
  */
 export function rawConnect(server, opts = {}) {
@@ -1191,6 +1224,7 @@ export function rawConnect(server, opts = {}) {
             servername: 'localhost',
             ca: server.ca,
             ALPNProtocols: ['http/1.1'],
+            localAddress: opts.localAddress,
         });
         const conn = new RawConn(socket, label, opts);
         conn.key = key;
@@ -1413,7 +1447,7 @@ export async function fence(client, timeoutMs = 3000) {
  * (default true); group settings as setUpGroup (privateMessages, history, max,
  * language, start, duration); crisis and riskWords (objects written as the
  * [safety] files); safety ([safety] keys as they are); limits (default: a
- * generous say rate); testing; logLevel.
+ * generous say rate); testing; logLevel; args (kamratd's, e.g. ['-v']).
  *
  * The fixture: server, cfg, group, session, code (the group invite), leaders
  * (usernames), leaderName, token, leader (client), participants (clients, each
@@ -1459,7 +1493,7 @@ export async function sessionFixture(opts = {}) {
     const leaderNames = Array.from({ length: leaderCount }, (_, i) => `${uid(`l${i}`).toLowerCase()}`);
     const g = await setUpGroup(cfg, { ...opts, leaders: leaderNames });
     const fx = {
-        server: await startServer({ config: cfg }),
+        server: await startServer({ config: cfg, args: opts.args }),
         cfg,
         group: g.group,
         session: g.session,
