@@ -34,7 +34,8 @@ static void usage(FILE *out)
                  "  -h, --help           print this help and exit\n"
                  "\n"
                  "Signals: TERM/INT drain and exit; a second TERM exits at once;\n"
-                 "HUP reloads the TLS certificate and key.\n");
+                 "HUP reloads the TLS certificate and key and the [safety] files;\n"
+                 "USR1 turns debug logging on, and off again.\n");
 }
 
 /*

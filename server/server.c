@@ -42,7 +42,7 @@
 
 #define EXPAND_EVERY_SECS (6 * 3600) /* weekly schedules are turned into sessions ahead */
 
-static volatile sig_atomic_t got_stop, got_reload;
+static volatile sig_atomic_t got_stop, got_reload, got_debug_toggle;
 static struct lws_context *wake_ctx;
 
 /* Keep every weekly schedule's sessions materialised STORE_HORIZON ahead, so
@@ -68,6 +68,8 @@ static void on_signal(int sig)
 {
     if (sig == SIGHUP) {
         got_reload = 1;
+    } else if (sig == SIGUSR1) {
+        got_debug_toggle = 1;
     } else {
         if (sig == SIGTERM && got_stop)
             _exit(1); /* the second SIGTERM: the admin means it */
@@ -179,10 +181,31 @@ static void reload_safety(struct server *srv)
     klog_info("safety_reloaded");
 }
 
+/* SIGUSR1: debug logging on, and off again (back to the configured level),
+ * to look into a problem without a restart that would end every room. */
+static void toggle_debug(struct server *srv)
+{
+    enum klog_level now = klog_get_level();
+    if (now == KLOG_DEBUG && srv->log_level != KLOG_DEBUG) {
+        klog_set_level(srv->log_level);
+    } else {
+        srv->log_level = now;
+        klog_set_level(KLOG_DEBUG);
+    }
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    /* At warn the line itself is not shown, and needs not be: nothing changed
+     * that anyone reading that log would see. */
+    klog_info("log_level level=%s", names[klog_get_level()]);
+}
+
 static void on_wake(struct server *srv)
 {
     if (got_stop)
         start_drain(srv);
+    if (got_debug_toggle) {
+        got_debug_toggle = 0;
+        toggle_debug(srv);
+    }
     if (got_reload) {
         got_reload = 0;
         if (srv->cfg->tls)
@@ -383,6 +406,7 @@ int server_run(struct server *srv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     /* Past RLIMIT_FSIZE a write fails (EFBIG, an error the store reports)
      * instead of killing the daemon. */
@@ -403,6 +427,7 @@ int server_run(struct server *srv)
     srv->store_version = store_data_version(srv->store);
     watch_store(&srv->watch_timer);
     srv->started_ms = util_now_ms();
+    srv->log_level = klog_get_level();
     measure_lag(&srv->lag_timer);
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,

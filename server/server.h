@@ -52,6 +52,7 @@ struct server {
     lws_sorted_usec_list_t watch_timer;  /* notices what kamratctl changed */
     int64_t store_version;               /* PRAGMA data_version last seen */
     uint64_t started_ms;                 /* monotonic, for the uptime in /metrics */
+    enum klog_level log_level;           /* the level SIGUSR1 returns to from debug */
     lws_sorted_usec_list_t lag_timer;    /* measures how late the loop runs timers */
     lws_usec_t lag_due;
 };

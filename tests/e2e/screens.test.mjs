@@ -1,4 +1,4 @@
-// Every screen of the client in each language (fi, sv, en), narrow (360 px) and
+// Every screen of the client in each language (fi, sv, en), narrow (320 px) and
 // wide (1280 px): axe-core finds no WCAG 2.1 A/AA violation, nothing makes the
 // page scroll sideways (1.4.10 Reflow, which axe leaves out), <html lang> follows
 // the language, and a screenshot is saved as tests/e2e/screenshots/

@@ -113,11 +113,17 @@ e2eTest('hand, private message to the leaders, "I\'m not OK" with crisis resourc
     const kim = await memberId(leader, 'Kim');
     const ilo = await memberId(leader, 'Ilo');
 
+    // The leader's keyboard focus sits on Ilo's actions button; the member list
+    // redraws for Kim's hand and the focus stays on that button.
+    const iloActions = `#members li[data-member="${ilo}"] [data-action="menu"]`;
+    await leader.page.locator(iloActions).focus();
     // Kim raises a hand: the button is pressed, everyone sees the queue, the leader the member.
     await click(p.Kim.page, '#hand');
     await visible(p.Kim.page, '#hand[aria-pressed="true"]');
     for (const u of [leader, p.Sol, p.Kim]) await visible(u.page, `#hands li[data-member="${kim}"]`);
     await visible(leader.page, `#members li[data-member="${kim}"][data-hand]`);
+    assert.ok(await leader.page.locator(iloActions).evaluate((b) => b === document.activeElement),
+        'keyboard focus survives the member list redrawing');
     await click(p.Kim.page, '#hand');
     await visible(p.Kim.page, '#hand[aria-pressed="false"]');
     await gone(leader.page, `#hands li[data-member="${kim}"]`);

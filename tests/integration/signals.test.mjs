@@ -1,12 +1,12 @@
 // The daemon's command line, configuration errors and signals (STYLE.md daemon
 // conventions): exit 0 / 64 usage / 78 config; SIGTERM drains with close 1001 and
-// exits 0; SIGHUP reloads without dropping connections.
+// exits 0; SIGHUP reloads without dropping connections; SIGUSR1 toggles debug logging.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { health, join, makeCerts, prepareConfig, runKamratd, startServer, test, uid, within } from './lib/harness.mjs';
+import { health, join, makeCerts, prepareConfig, runKamratd, startServer, test, uid, waitFor, within } from './lib/harness.mjs';
 
 test('SIGTERM with clients connected: every client gets 1001, exit 0 within 5 s', async () => {
     const s = await startServer();
@@ -205,4 +205,21 @@ test('SIGHUP with a new certificate: new handshakes get it, open sessions go on;
     assert.equal(await servedFingerprint(s), after, 'a broken pair leaves the working certificate in place');
     assert.equal((await health(s)).status, 'ok');
     assert.equal((await s.stop()).code, 0);
+});
+
+test('SIGUSR1 turns debug logging on and off again, without a restart', async () => {
+    const s = await startServer({ logLevel: 'info' });
+    const room = uid('usr1-');
+    await join(s, room, 'Ana');
+    assert.doesNotMatch(s.logs(), /\bmember_join\b/, 'no debug lines at info');
+    s.signal('SIGUSR1');
+    await waitFor(() => /log_level level=debug/.test(s.logs()), { timeout: 3000, desc: 'debug on' });
+    await join(s, room, 'Ben');
+    await waitFor(() => /\bmember_join\b/.test(s.logs()), { timeout: 3000, desc: 'a debug line' });
+    s.signal('SIGUSR1');
+    await waitFor(() => /log_level level=info/.test(s.logs()), { timeout: 3000, desc: 'back to info' });
+    const mark = s.logs().length;
+    await join(s, room, 'Cai');
+    assert.doesNotMatch(s.logs().slice(mark), /\bmember_join\b/, 'debug is off again');
+    assert.equal((await health(s)).status, 'ok');
 });

@@ -26,6 +26,22 @@ export function button(key, action, cls) {
     return b;
 }
 
+/**
+ * Replaces list's items, keeping keyboard focus where it was: on the control
+ * with the same data-action in the item for the same member, when both are
+ * still there. Lists redraw on every room event; a keyboard user in the middle
+ * of an action must not be thrown back to the top of the page.
+ */
+export function replaceKeepingFocus(list, items) {
+    const active = document.activeElement;
+    const item = list.contains(active) ? active.closest('[data-member]') : null;
+    const action = active?.dataset.action;
+    list.replaceChildren(...items);
+    if (!item) return;
+    const again = list.querySelector(`[data-member="${item.dataset.member}"]`);
+    (action ? again?.querySelector(`[data-action="${action}"]`) : again)?.focus();
+}
+
 let view = null;
 
 /** Shows one screen; a new one gets the focus on its heading. */

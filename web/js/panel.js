@@ -2,7 +2,7 @@
 // co-leaders: open and end, the lobby, alerts, room switches, topic, rounds, bans,
 // and the per-member actions in the member list. Its markup is panel.html.
 
-import { $, el, button, setError, errorKey, openDialog } from './dom.js';
+import { $, el, button, setError, errorKey, openDialog, replaceKeepingFocus } from './dom.js';
 import { t, tr, translate, locale, timeEl } from './i18n.js';
 import { room } from './state.js';
 import { render as redrawRoom } from './room.js';
@@ -159,7 +159,7 @@ export function render() {
     $('pause').checked = f.paused;
     fillSelects();
     if (document.activeElement !== $('topic-text')) $('topic-text').value = f.topic ?? '';
-    $('waiting').replaceChildren(...room.waiting.map(waitingItem));
+    replaceKeepingFocus($('waiting'), room.waiting.map(waitingItem));
     $('waiting').previousElementSibling.hidden = room.waiting.length > 0;
     $('admit-all').disabled = $('deny-all').disabled = room.waiting.length === 0;
     $('round-start').disabled = Boolean(room.round);

@@ -3,7 +3,7 @@
 // and leave. Everything is drawn from the welcome and the room events; the server
 // decides, this only shows. Leaders get panel.js on top, loaded when their role is.
 
-import { $, el, show, setStatus, errorKey, openDialog } from './dom.js';
+import { $, el, show, setStatus, errorKey, openDialog, replaceKeepingFocus } from './dom.js';
 import { tr, timeEl, when, groupLanguage } from './i18n.js';
 import { room, isLeader, nameOf } from './state.js';
 import { setCrisis, showCrisis } from './crisis.js';
@@ -53,7 +53,7 @@ function memberItem(m) {
 }
 
 function renderMembers() {
-    $('members').replaceChildren(...[...room.members.values()].map(memberItem));
+    replaceKeepingFocus($('members'), [...room.members.values()].map(memberItem));
     $('hands').replaceChildren(...room.hands.map((id) => {
         const li = el('li', null, nameOf(id) ?? '');
         li.dataset.member = id;
