@@ -13,6 +13,7 @@
 #include "klog.h"
 #include "metrics.h"
 #include "room.h"
+#include "safety.h"
 #include "server.h"
 #include "util.h"
 #include "webroot.h"
@@ -166,6 +167,14 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
                  KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms), kdf.max_running);
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
+    }
+    if (strcmp(path, "/crisis.json") == 0) {
+        /* Public: the join screen shows the crisis resources before anyone
+         * has entered a room (the same list every welcome carries). */
+        /* A copy: a SIGHUP may replace the list while the answer is written. */
+        req->owned = xstrdup(safety_crisis_json(srv->safety));
+        return respond(wsi, req, HTTP_STATUS_OK, "application/json",
+                       (const unsigned char *)req->owned, strlen(req->owned), 1, head);
     }
     if (strcmp(path, "/metrics") == 0) {
         char peer[64];

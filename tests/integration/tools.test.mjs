@@ -13,6 +13,7 @@ import {
     expectAck,
     expectError,
     fence,
+    httpRequest,
     resume,
     sessionFixture,
     test,
@@ -414,9 +415,17 @@ test('crisis resources are in every welcome, the lobby included; {} when none ar
     const r = await resume(fx.server, { token: fx.p.Sol.token, epoch: fx.p.Sol.epoch, after_seq: 0, label: 'Sol back' });
     assert.deepEqual(r.reply.crisis, CRISIS);
 
+    // The same list for anyone at GET /crisis.json, so the join screen has it
+    // before a hello.
+    const pub = await httpRequest(fx.server, { path: '/crisis.json' });
+    assert.equal(pub.status, 200);
+    assert.match(pub.headers['content-type'], /^application\/json/);
+    assert.deepEqual(JSON.parse(pub.body), CRISIS);
+
     const plain = await sessionFixture({ participants: ['Ilo'] });
     assert.deepEqual(plain.p.Ilo.welcome.crisis, {});
     assert.deepEqual(plain.leader.welcome.crisis, {});
+    assert.deepEqual(JSON.parse((await httpRequest(plain.server, { path: '/crisis.json' })).body), {});
 });
 
 test('a risky message is delivered to all; the leaders get risk_word with its seq, the writer a crisis notice', async () => {

@@ -1,6 +1,6 @@
-// Crisis resources, one tap away on every screen: the installation's list from the
-// welcome (welcome.crisis), in the page's language, else English, else any; before
-// the first welcome only the catalog's emergency-number line.
+// Crisis resources, one tap away on every screen: the installation's list, in the
+// page's language, else English, else any. Fetched from /crisis.json when the page
+// loads, so the join screen has it too; every welcome brings it again.
 
 import { $, el, openDialog } from './dom.js';
 import { lang } from './i18n.js';
@@ -45,6 +45,13 @@ export function showCrisis(told = false) {
 
 export function initCrisis() {
     render();
+    fetch('/crisis.json')
+        .then((r) => (r.ok ? r.json() : null))
+        .then((crisis) => {
+            if (crisis && Object.keys(resources).length === 0) setCrisis(crisis);
+        })
+        .catch(() => {}); // the catalog's emergency line stays, and the welcome brings the list
+
     $('crisis-open').addEventListener('click', () => showCrisis());
     $('crisis-close').addEventListener('click', () => $('crisis').close());
     document.addEventListener('langchange', render);
