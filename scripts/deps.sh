@@ -29,8 +29,8 @@
 # use prlimit and mount (util-linux).
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-    libwebsockets-dev libjansson-dev libinih-dev libssl-dev libsqlite3-dev
-    libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
+    libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libinih-dev libssl-dev
+    libsqlite3-dev libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
     fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
     testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
 )

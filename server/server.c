@@ -13,6 +13,7 @@
 
 #include "addrlimit.h"
 #include "authq.h"
+#include "evloop.h"
 #include "gate.h"
 #include "http.h"
 #include "kamrat_build.h"
@@ -42,9 +43,6 @@
 
 #define EXPAND_EVERY_SECS (6 * 3600) /* weekly schedules are turned into sessions ahead */
 
-static volatile sig_atomic_t got_stop, got_reload, got_debug_toggle;
-static struct lws_context *wake_ctx;
-
 /* Keep every weekly schedule's sessions materialised STORE_HORIZON ahead, so
  * a schedule yields its sessions without an admin doing anything. */
 static void expand_schedules(lws_sorted_usec_list_t *sul)
@@ -62,21 +60,6 @@ static void expand_schedules(lws_sorted_usec_list_t *sul)
 struct server *server_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
-}
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        got_reload = 1;
-    } else if (sig == SIGUSR1) {
-        got_debug_toggle = 1;
-    } else {
-        if (sig == SIGTERM && got_stop)
-            _exit(1); /* the second SIGTERM: the admin means it */
-        got_stop = 1;
-    }
-    if (wake_ctx)
-        lws_cancel_service(wake_ctx);
 }
 
 #define WATCH_EVERY_MS 1000
@@ -144,7 +127,13 @@ static void stop_logins(struct server *srv)
 
 static void drain_expired(lws_sorted_usec_list_t *sul)
 {
-    (void)sul; /* the service loop checks the deadline */
+    (void)sul; /* drain_finished, after this pass of the loop, sees the deadline */
+}
+
+static bool drain_finished(void *arg)
+{
+    struct server *srv = arg;
+    return srv->conns.count == 0 || util_now_ms() >= srv->drain_deadline_ms;
 }
 
 static void start_drain(struct server *srv)
@@ -161,6 +150,7 @@ static void start_drain(struct server *srv)
     /* Wake the loop at the deadline even if no socket has anything to say. */
     lws_sul_schedule(srv->ctx, 0, &srv->drain_timer, drain_expired,
                      (lws_usec_t)DRAIN_MS * LWS_US_PER_MS);
+    evloop_stop_when(srv->loop, drain_finished, srv);
 }
 
 /* SIGHUP: read the [safety] files again. A file that no longer passes is
@@ -198,19 +188,24 @@ static void toggle_debug(struct server *srv)
     klog_info("log_level level=%s", names[klog_get_level()]);
 }
 
-static void on_wake(struct server *srv)
+/* Signals arrive here on the loop (evloop), not in a signal handler. */
+static void on_signal(int sig, void *arg)
 {
-    if (got_stop)
-        start_drain(srv);
-    if (got_debug_toggle) {
-        got_debug_toggle = 0;
-        toggle_debug(srv);
-    }
-    if (got_reload) {
-        got_reload = 0;
+    struct server *srv = arg;
+    switch (sig) {
+    case SIGHUP:
         if (srv->cfg->tls)
             tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
         reload_safety(srv);
+        break;
+    case SIGUSR1:
+        toggle_debug(srv);
+        break;
+    default:
+        if (sig == SIGTERM && srv->draining)
+            _exit(1); /* the second SIGTERM: the admin means it */
+        start_drain(srv);
+        break;
     }
 }
 
@@ -249,7 +244,6 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return tls_harden(user) < 0 ? 1 : 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         srv = server_of(wsi);
-        on_wake(srv);
         if (srv->authq)
             authq_drain(srv->authq);
         return 0;
@@ -339,7 +333,11 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     info.protocols = protocols;
     info.vhost_name = "kamrat";
     info.user = srv;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_LIBEV;
+    void *loops[1] = {evloop_native(srv->loop)};
+    info.foreign_loops = loops;
+    info.pcontext = &srv->ctx; /* lws sets it to NULL once the context is freed */
     if (cfg->address && strchr(cfg->address, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->tls) {
@@ -357,22 +355,24 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
 
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        klog_error("start_failed reason=\"cannot create the listener on port %u\"", cfg->port);
+        /* lws logs why: the port, the certificate, or libwebsockets-evlib-ev */
+        klog_error("start_failed reason=\"libwebsockets cannot serve port %u (its error is "
+                   "logged above)\"",
+                   cfg->port);
         return -1;
     }
     if (cfg->address && !listener_where_configured(cfg)) {
         klog_error("start_failed reason=\"the listener is not bound to %s (interface lookup "
                    "failed?)\"",
                    cfg->address);
-        lws_context_destroy(srv->ctx);
-        srv->ctx = NULL;
-        return -1;
+        return -1; /* server_run's exit path destroys the context */
     }
     return 0;
 }
 
 int server_run(struct server *srv)
 {
+    static const int handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     char err[512];
     lws_retry_bo_t retry;
     int rc = -1;
@@ -399,30 +399,26 @@ int server_run(struct server *srv)
     }
     srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    srv->loop = evloop_new();
+    if (!srv->loop)
+        goto out;
+    /* Signals that came before the loop runs wait for it. */
+    if (evloop_on_signals(srv->loop, handled_signals,
+                          (int)(sizeof(handled_signals) / sizeof(handled_signals[0])), on_signal,
+                          srv) < 0) {
+        klog_error("start_failed reason=\"cannot watch signals\"");
+        goto out;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* Past RLIMIT_FSIZE a write fails (EFBIG, an error the store reports)
      * instead of killing the daemon. */
     signal(SIGXFSZ, SIG_IGN);
 
-    if (make_context(srv, &retry) < 0)
+    if (make_context(srv, &retry) < 0 || start_logins(srv) < 0)
         goto out;
-    if (start_logins(srv) < 0) {
-        lws_context_destroy(srv->ctx);
-        srv->ctx = NULL;
-        goto out;
-    }
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
     gate_set_safety(srv->gate, srv->safety);
     srv->rooms = room_registry_new(srv->cfg, srv->ctx, srv->epoch, srv->gate);
-    wake_ctx = srv->ctx;
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
     watch_store(&srv->watch_timer);
@@ -432,17 +428,11 @@ int server_run(struct server *srv)
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
               srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
-    if (got_stop)
-        start_drain(srv);
 
-    while (lws_service(srv->ctx, 0) >= 0) {
-        if (srv->draining && (srv->conns.count == 0 || util_now_ms() >= srv->drain_deadline_ms))
-            break;
-    }
+    evloop_run(srv->loop); /* until a drain has finished */
     klog_info("shutdown connections_left=%u", srv->conns.count);
     rc = 0;
 
-    wake_ctx = NULL;
     lws_sul_cancel(&srv->drain_timer);
     lws_sul_cancel(&srv->expand_timer);
     lws_sul_cancel(&srv->watch_timer);
@@ -451,10 +441,10 @@ int server_run(struct server *srv)
     srv->rooms = NULL;
     gate_free(srv->gate);
     srv->gate = NULL;
-    stop_logins(srv);
-    lws_context_destroy(srv->ctx);
-    srv->ctx = NULL;
 out:
+    stop_logins(srv);
+    evloop_free(srv->loop, &srv->ctx);
+    srv->loop = NULL;
     store_close(srv->store);
     srv->store = NULL;
     addrlimit_free(srv->addrs);

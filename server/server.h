@@ -28,10 +28,12 @@ struct authq;
 struct throttle;
 struct leaders;
 struct safety;
+struct evloop;
 
 struct server {
     struct config *cfg;
     struct lws_context *ctx;
+    struct evloop *loop; /* libev (epoll), under lws and the signals */
     struct lws_vhost *vhost;
     uint64_t epoch; /* random per process: resume across restarts fails cleanly */
     struct rooms *rooms;
