@@ -267,22 +267,32 @@ static const struct lws_protocols protocols[] = {
  * log, the worker queue and the static files lws serves use descriptors
  * too. Without a reserve for them accept() meets EMFILE first, and lws
  * 4.1.6 then retries it at once, forever: one core at 100% until
- * connections close (TESTPLAN G7). Returns 0 (lws's default) when there is
- * no limit to respect.
+ * connections close (TESTPLAN G7).
+ *
+ * lws takes its table size from RLIMIT_NOFILE when the context is made. The
+ * obvious knob, info.fd_limit_per_thread, makes lws 4.1 find a socket's wsi
+ * by a linear scan of the whole table on every event (7.5% of kamratd's CPU
+ * at 1,000 connections with a 20,000 limit). So the context is made under a
+ * soft limit lowered to the budget, which is restored at once: lws indexes
+ * its table directly, refuses a socket numbered past the budget ("too
+ * high") and closes it, and accept() itself never runs out.
+ *
+ * Returns true when the limit was lowered and *saved must be restored.
  */
-static unsigned fd_budget(void)
+static bool lower_fd_limit_for_lws(struct rlimit *saved)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 0;
-    rlim_t reserve = rl.rlim_cur / 8;
+    if (getrlimit(RLIMIT_NOFILE, saved) < 0 || saved->rlim_cur == RLIM_INFINITY)
+        return false;
+    rlim_t reserve = saved->rlim_cur / 8;
     if (reserve < 32)
         reserve = 32;
     if (reserve > 256)
         reserve = 256;
-    if (rl.rlim_cur < reserve + 16)
-        return 16; /* a tiny limit: serve a few, refuse the rest cleanly */
-    return (unsigned)(rl.rlim_cur - reserve);
+    struct rlimit budget = *saved;
+    /* a tiny limit: serve a few, refuse the rest cleanly */
+    budget.rlim_cur =
+        saved->rlim_cur < reserve + 16 ? saved->rlim_cur / 2 : saved->rlim_cur - reserve;
+    return setrlimit(RLIMIT_NOFILE, &budget) == 0;
 }
 
 /* Is the listening socket on port bound to the configured address? lws
@@ -349,11 +359,14 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     }
     info.server_string = "kamrat";
     info.timeout_secs = HANDSHAKE_SECS;
-    info.fd_limit_per_thread = fd_budget();
     info.retry_and_idle_policy = retry;
     /* No info.extensions: permessage-deflate stays off (TESTPLAN §0). */
 
+    struct rlimit nofile;
+    bool lowered = lower_fd_limit_for_lws(&nofile);
     srv->ctx = lws_create_context(&info);
+    if (lowered)
+        setrlimit(RLIMIT_NOFILE, &nofile);
     if (!srv->ctx) {
         /* lws logs why: the port, the certificate, or libwebsockets-evlib-ev */
         klog_error("start_failed reason=\"libwebsockets cannot serve port %u (its error is "

@@ -17,6 +17,9 @@ int tls_harden(SSL_CTX *ctx)
                                  SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
     /* Mozilla intermediate lets the client pick among equally strong suites. */
     SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* An idle connection gives its 34 KiB of record buffers back (lws 4.1
+     * also sets it on each SSL; said here so it does not hang on that). */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(ctx, tls_cipher_list) != 1 ||
         SSL_CTX_set_ciphersuites(ctx, tls13_ciphersuites) != 1 ||
