@@ -25,6 +25,7 @@ struct conn {
     struct wsrx rx; /* the message being assembled */
 
     struct sendq q;
+    bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
     uint16_t close_code;
     char close_reason[32];
 
@@ -59,9 +60,30 @@ void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
 }
 
+/* Write a frame at once, outside lws's WRITEABLE callback, when nothing is
+ * waiting before it. Waiting for POLLOUT costs two epoll_ctl calls and a
+ * pass of the loop per delivery, and a socket with room in its buffer (the
+ * usual case) takes the frame now. What the kernel does not take, lws keeps
+ * and flushes before it calls WRITEABLE again; until then frames queue. */
+static bool write_now(struct conn *c, struct frame *f)
+{
+    if (c->q.count || lws_partial_buffered(c->wsi))
+        return false;
+    if (lws_write(c->wsi, frame_payload(f), f->len, LWS_WRITE_TEXT) < (int)f->len) {
+        klog_debug("conn_write_failed");
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        c->close_code = WS_CLOSE_GOING_AWAY; /* nothing more to send */
+        return true;
+    }
+    metrics_add(METRIC_BYTES_OUT, f->len);
+    return true;
+}
+
 void ws_send(struct conn *c, struct frame *f)
 {
-    if (c->close_code)
+    if (c->close_code || c->peer_closed)
+        return;
+    if (write_now(c, f))
         return;
     if (sendq_push(&c->q, f) < 0) {
         klog_info("conn_cut reason=too_slow queued_frames=%u queued_bytes=%zu", c->q.count,
@@ -247,6 +269,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return *pc ? on_writable(*pc) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (*pc)
+            (*pc)->peer_closed = true;
         if (close_frame_ok(in, len))
             return 0; /* lws echoes it */
         lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)"bad close", 9);
