@@ -20,6 +20,7 @@ RATIOS = [('kamrat', 'mosquitto'), ('kamrat', 'node'), ('kamrat-tls', 'mosquitto
           ('kamrat', 'ceiling')]
 CONFIG_ORDER = ['100x10', '10x100', '1x500']
 GEN_BOUND_PCT = 90.0
+PRELIMINARY_LOAD = 0.5
 
 
 def load(d):
@@ -77,6 +78,57 @@ class Cell:
         return s + (f' ({self.note})' if self.note else '')
 
 
+def judge(step):
+    """How a step (search or fixed) reads.
+    failed: the generator's own verdict (p99 over the limit, under 99.9 % of the messages,
+      a connection lost, or nothing received);
+    disturbed: other work kept the server or the generator from its core for over 5 % of
+      the window;
+    gen_bound: the generator was over GEN_BOUND_PCT of its core, so the figure may be the
+      generator's limit rather than the server's."""
+    return {'failed': step.get('pass') is False,
+            'disturbed': bool(step.get('disturbed')),
+            'gen_bound': step.get('gen_cpu_pct', 0) > GEN_BOUND_PCT}
+
+
+def fanout_configs(runs):
+    """The RxM workloads of a run, in CONFIG_ORDER, others after them."""
+    return sorted({wl for (_s, wl) in runs if re.fullmatch(r'\d+x\d+', wl)},
+                  key=lambda c: (CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99, c))
+
+
+def max_load(env):
+    """The highest 1-minute load average that env.txt recorded before or after the run."""
+    loads = [float(x) for x in re.findall(r'^load (?:before|after): ([0-9.]+)', env, re.M)]
+    return max(loads) if loads else None
+
+
+def preliminary(env):
+    """Say so at the top when other work was running around the run."""
+    load = max_load(env)
+    if load is not None and load > PRELIMINARY_LOAD:
+        print(f'**Preliminary**: the 1-minute load average was {load:.2f} (> {PRELIMINARY_LOAD:g}) around the run; '
+              'other work shared the two cores.')
+        print()
+
+
+def footer(meta, env):
+    """The versions of the servers and the run's env.txt, under the tables."""
+    if meta:
+        print()
+        print('Versions: ' + '; '.join(f"{s}: {m.get('version', '?')}" for s, m in meta.items()))
+    if env:
+        print()
+        print('```')
+        print(env.strip())
+        print('```')
+
+
+def read_env(d):
+    path = os.path.join(d, 'env.txt')
+    return open(path).read() if os.path.exists(path) else ''
+
+
 def capacity(e):
     """Capacity at p99 < 50 ms, with the search step it passed at."""
     cap = e.get('capacity')
@@ -94,13 +146,13 @@ def capacity(e):
             fail = s
     if not cap['pass_rate_per_member']:
         return Cell(None, note=f"< {num(cap['fail_deliv_s'])}"), None
-    gen = any(s and s.get('gen_cpu_pct', 0) > GEN_BOUND_PCT for s in (step, fail))
+    gen = any(s and judge(s)['gen_bound'] for s in (step, fail))
     if not cap['fail_rate_per_member']:
         return Cell(cap['cap_deliv_s'], '≥', 'none failed'), step
     notes = []
     if gen:
         notes.append('gen-bound')
-    if fail and fail.get('disturbed'):
+    if fail and judge(fail)['disturbed']:
         notes.append('disturbed')
     return Cell(cap['cap_deliv_s'], '≥' if gen else '', ', '.join(notes)), step
 
@@ -108,9 +160,7 @@ def capacity(e):
 def figures(runs):
     """(row label, workload) -> server -> Cell."""
     rows = []
-    configs = sorted({wl for (_s, wl) in runs if re.fullmatch(r'\d+x\d+', wl)},
-                     key=lambda c: (CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99, c))
-    for c in configs:
+    for c in fanout_configs(runs):
         fx = {s: runs.get((s, c), {}).get('fixed') for s in SERVERS}
         offered = next((x['offered_deliv_s'] for x in fx.values() if x), None)
         caps = {s: capacity(runs.get((s, c), {'search': []})) for s in SERVERS}
@@ -193,12 +243,8 @@ def main():
     runs, meta = load(d)
     present = [s for s in SERVERS if any(k[0] == s for k in runs)]
     pairs = [(a, b) for (a, b) in RATIOS if a in present and b in present]
-    env = open(os.path.join(d, 'env.txt')).read() if os.path.exists(os.path.join(d, 'env.txt')) else ''
-    loads = [float(x) for x in re.findall(r'^load (?:before|after): ([0-9.]+)', env, re.M)]
-    if loads and max(loads) > 0.5:
-        print(f'**Preliminary**: the 1-minute load average was {max(loads):.2f} (> 0.5) around the run; '
-              'other work shared the two cores.')
-        print()
+    env = read_env(d)
+    preliminary(env)
     print('kamratd and its peers, same generator, same run. Ratio = kamratd figure / peer figure '
           '(lower is better for CPU, latency and memory; higher for delivered/s and capacity). '
           '"≥": a lower bound (the generator was over 90 % CPU, or no step failed). "disturbed": '
@@ -296,14 +342,7 @@ def main():
                   f"| {num(j['hs_upgrade_p99_ms'])} | {num(j['hs_join_p99_ms'])} | {num(j['all_joined_s'])} "
                   f"| {num(j['join_srv_cpu_s'])} | {num(j['join_gen_cpu_s'])} | {num(j['storm_lag_max_ms'])} "
                   f"| {num(j.get('join_srv_runq_wait_s'))} / {num(j.get('join_gen_runq_wait_s'))} |")
-    if meta:
-        print()
-        print('Versions: ' + '; '.join(f"{s}: {m.get('version', '?')}" for s, m in meta.items()))
-    if env:
-        print()
-        print('```')
-        print(env.strip())
-        print('```')
+    footer(meta, env)
 
 
 if __name__ == '__main__':
