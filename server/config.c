@@ -27,7 +27,7 @@ struct key {
     enum key_type type;
     size_t offset; /* into struct config */
     uint32_t min, max;
-    int required; /* 2: required when TLS is on */
+    int required; /* 2: required when TLS is on, 3: when there is a [cluster] section */
 };
 
 #define STR(sec, name, field, req)                                                                 \
@@ -71,6 +71,12 @@ static const struct key keys[] = {
     {"testing", "clock_offset", KEY_OFFSET, offsetof(struct config, clock_offset), 0, 0, 0},
     {"testing", "open_rooms", KEY_BOOL, offsetof(struct config, open_rooms), 0, 0, 0},
     {"testing", "minute_seconds", KEY_UINT, offsetof(struct config, minute_seconds), 1, 60, 0},
+    STR("cluster", "node_id", cluster.node_id, 3),
+    STR("cluster", "redis", cluster.redis, 0),
+    STR("cluster", "redis_password_file", cluster.redis_password_file, 0),
+    {"cluster", "redis_tls", KEY_BOOL, offsetof(struct config, cluster.redis_tls), 0, 0, 0},
+    {"cluster", "allow_persistent_redis", KEY_BOOL,
+     offsetof(struct config, cluster.allow_persistent_redis), 0, 0, 0},
 };
 
 void config_default_limits(struct limits *out)
@@ -100,6 +106,7 @@ struct parse_state {
     FILE *file;
     int line; /* the line inih is handling: counted by read_line */
     int seen_line[ARRAY_LEN(keys)];
+    int cluster_line; /* where [cluster] starts; 0: no such section */
     char *err;
     size_t errlen;
     int failed;
@@ -143,6 +150,10 @@ static char *read_line(char *buf, int size, void *user)
     char *r = fgets(buf, size, st->file);
     if (r)
         st->line++;
+    /* libinih reports keys, not section headers: an empty [cluster] would
+     * otherwise pass as no cluster at all, and the node run alone. */
+    if (r && !st->cluster_line && strncmp(r + strspn(r, " \t"), "[cluster]", 9) == 0)
+        st->cluster_line = st->line;
     return r;
 }
 
@@ -296,6 +307,67 @@ bool config_address_allowed(const char *list, const char *peer)
     return false;
 }
 
+bool config_node_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > CONFIG_NODE_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+            return false;
+    return true;
+}
+
+/* Split [cluster] redis: "host", "host:port", "[v6]" or "[v6]:port". */
+static int split_redis(const char *s, char **host, uint32_t *port)
+{
+    const char *end, *colon;
+    *port = 6379;
+    if (*s == '[') {
+        end = strchr(s, ']');
+        if (!end || end == s + 1 || (end[1] && end[1] != ':'))
+            return -1;
+        colon = end[1] ? end + 1 : NULL;
+        s++;
+    } else {
+        colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return -1; /* a bare IPv6 address: its port would be ambiguous */
+        end = colon ? colon : s + strlen(s);
+    }
+    if (end == s || strpbrk(s, " \t/@") != NULL)
+        return -1;
+    if (colon && (parse_uint(colon + 1, port) < 0 || *port == 0 || *port > 65535))
+        return -1;
+    *host = xstrndup(s, (size_t)(end - s));
+    return 0;
+}
+
+/* The [cluster] checks that need more than a range: which key offset is
+ * and its line. Returns 0, or -1 after fail(). */
+static int check_cluster_key(struct parse_state *st, size_t offset, int line)
+{
+    struct cluster_config *cc = &st->c->cluster;
+    if (offset == offsetof(struct config, cluster.node_id) && cc->node_id &&
+        !config_node_id_valid(cc->node_id, strlen(cc->node_id))) {
+        fail(st, line, "[cluster] node_id = %s: use 1 to %d of a-z, 0-9 and -", cc->node_id,
+             CONFIG_NODE_ID_MAX);
+        return -1;
+    }
+    if (offset == offsetof(struct config, cluster.redis) && cc->node_id &&
+        split_redis(cc->redis ? cc->redis : "127.0.0.1", &cc->redis_host, &cc->redis_port) < 0) {
+        fail(st, line, "[cluster] redis = %s: use host, host:port or [IPv6]:port", cc->redis);
+        return -1;
+    }
+    if (offset == offsetof(struct config, cluster.redis_tls) && cc->redis_tls) {
+        fail(st, line,
+             "[cluster] redis_tls = yes: the hiredis of this build (0.14, Debian 12) has no "
+             "TLS; keep Redis on a private network or reach it through a TLS tunnel "
+             "(stunnel, spiped, WireGuard)");
+        return -1;
+    }
+    return 0;
+}
+
 static bool is_loopback(const char *address)
 {
     return address && (strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0);
@@ -330,8 +402,11 @@ struct config *config_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-        if ((keys[i].required == 1 || (keys[i].required == 2 && c->tls)) && !st.seen_line[i]) {
-            fail(&st, 0, "missing required key [%s] %s", keys[i].section, keys[i].name);
+        bool required = keys[i].required == 1 || (keys[i].required == 2 && c->tls) ||
+                        (keys[i].required == 3 && st.cluster_line);
+        if (required && !st.seen_line[i]) {
+            fail(&st, keys[i].required == 3 ? st.cluster_line : 0, "missing required key [%s] %s",
+                 keys[i].section, keys[i].name);
             goto fail;
         }
     }
@@ -375,6 +450,10 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             c->line_crisis_file = line;
         if (keys[i].offset == offsetof(struct config, risk_words_file))
             c->line_risk_words_file = line;
+        if (keys[i].offset == offsetof(struct config, cluster.redis_password_file))
+            c->line_redis_password_file = line;
+        if (check_cluster_key(&st, keys[i].offset, line) < 0)
+            goto fail;
         if (keys[i].offset == offsetof(struct config, limits.ping_timeout) &&
             c->limits.ping_timeout <= c->limits.ping_interval) {
             fail(&st, line, "[limits] ping_timeout must be greater than ping_interval (%u)",
@@ -437,6 +516,13 @@ int config_check_files(const struct config *c, char *err, size_t errlen)
         return -1;
     if (check_safety(c, err, errlen) < 0)
         return -1;
+    if (c->cluster.redis_password_file) {
+        char password[CONFIG_PASSWORD_MAX];
+        int rc = config_read_redis_password(c, password, sizeof(password), err, errlen);
+        wipe(password, sizeof(password));
+        if (rc < 0)
+            return -1;
+    }
 
     if (!c->tls)
         return 0;
@@ -469,6 +555,37 @@ out:
     return rc;
 }
 
+int config_read_redis_password(const struct config *c, char *out, size_t outlen, char *err,
+                               size_t errlen)
+{
+    const char *path = c->cluster.redis_password_file;
+    size_t len = 0;
+    /* Up to a page: a comment or a second line after the password is fine. */
+    char *text = util_read_file(path, 4096, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: %s", c->path,
+                 c->line_redis_password_file, path,
+                 errno == EFBIG ? "larger than 4096 bytes" : strerror(errno));
+        return -1;
+    }
+    size_t n = strcspn(text, "\r\n");
+    int rc = -1;
+    if (n == 0)
+        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: the first line is empty",
+                 c->path, c->line_redis_password_file, path);
+    else if (n >= outlen)
+        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: longer than %zu bytes",
+                 c->path, c->line_redis_password_file, path, outlen - 1);
+    else {
+        memcpy(out, text, n);
+        out[n] = '\0';
+        rc = 0;
+    }
+    wipe(text, len);
+    free(text);
+    return rc;
+}
+
 int64_t config_now(const struct config *c)
 {
     return (int64_t)time(NULL) + c->clock_offset;
@@ -489,5 +606,9 @@ void config_free(struct config *c)
     free(c->crisis_file);
     free(c->metrics_allow);
     free(c->risk_words_file);
+    free(c->cluster.node_id);
+    free(c->cluster.redis);
+    free(c->cluster.redis_host);
+    free(c->cluster.redis_password_file);
     free(c);
 }

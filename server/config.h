@@ -35,6 +35,20 @@ struct limits {
     uint32_t session_grace;
 };
 
+#define CONFIG_NODE_ID_MAX 32   /* [cluster] node_id: 1..32 of [a-z0-9-] */
+#define CONFIG_PASSWORD_MAX 512 /* [cluster] redis_password_file's first line, with its NUL */
+
+/* [cluster]: several kamratd nodes on one Redis (cluster.h). */
+struct cluster_config {
+    char *node_id; /* NULL: no [cluster] section, one node, Redis never contacted */
+    char *redis;   /* "host:port" as written; NULL: 127.0.0.1:6379 */
+    char *redis_host;
+    uint32_t redis_port;
+    char *redis_password_file; /* NULL: no AUTH */
+    bool redis_tls;            /* only false passes config_load (no TLS in hiredis 0.14) */
+    bool allow_persistent_redis;
+};
+
 struct config {
     char *path;
     char *address; /* NULL: every address */
@@ -64,10 +78,12 @@ struct config {
     /* [testing] minute_seconds: how long a "minute" of a timed mute lasts,
      * so tests can watch a timeout end. 60 in use. */
     uint32_t minute_seconds;
+    struct cluster_config cluster;
     /* Lines where the TLS, directory and safety keys were set, for check
      * errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
     int line_crisis_file, line_risk_words_file;
+    int line_redis_password_file;
 };
 
 /* The limits kamratd uses when the file sets none: protocol/README.md §8. */
@@ -90,9 +106,22 @@ int config_check_files(const struct config *c, char *err, size_t errlen);
 
 void config_free(struct config *c);
 
+/*
+ * The first line of [cluster] redis_password_file (without its line end)
+ * into out. Returns 0, or -1 with "path:line: message" in err when the file
+ * cannot be read, its first line is empty or does not fit outlen. The caller
+ * wipes out when done with it.
+ */
+int config_read_redis_password(const struct config *c, char *out, size_t outlen, char *err,
+                               size_t errlen);
+
 /* Is every space-separated word of list an IPv4 or IPv6 address? When not,
  * *bad points at the first that is not. */
 bool config_addresses_valid(const char *list, const char **bad);
+
+/* Is id[0..len) a node id: 1..CONFIG_NODE_ID_MAX of [a-z0-9-], safe in a
+ * Redis key, a log line and JSON without quoting? */
+bool config_node_id_valid(const char *id, size_t len);
 
 /* Is the numeric address peer one of list's ([server] metrics_allow; NULL:
  * 127.0.0.1 and ::1)? An IPv4-mapped IPv6 peer counts as its IPv4 address. */

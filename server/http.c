@@ -8,6 +8,7 @@
 #include "api.h"
 #include "auth.h"
 #include "authq.h"
+#include "cluster.h"
 #include "feed.h"
 #include "kamrat_build.h"
 #include "klog.h"
@@ -161,10 +162,19 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         struct authq_stats kdf = {0};
         if (srv->authq)
             authq_stats(srv->authq, &kdf);
+        char cluster[128] = ""; /* a node id is at most 32 of [a-z0-9-]: no quoting */
+        if (srv->cluster) {
+            struct cluster_status cs;
+            cluster_status(srv->cluster, &cs);
+            snprintf(cluster, sizeof(cluster),
+                     ",\"cluster\":{\"node\":\"%s\",\"redis\":\"%s\",\"live_nodes\":%zu}",
+                     cs.node_id, cs.redis_up ? "ok" : "down", cs.live_nodes);
+        }
         snprintf(req->buf, sizeof(req->buf),
                  "{\"status\":\"ok\",\"version\":\"%s\",\"connections\":%u,\"rooms\":%zu,"
-                 "\"kdf_max_running\":%u}\n",
-                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms), kdf.max_running);
+                 "\"kdf_max_running\":%u%s}\n",
+                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms), kdf.max_running,
+                 cluster);
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
     }
@@ -186,7 +196,14 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
             .rooms = room_count(srv->rooms),
             .members = room_member_total(srv->rooms),
             .uptime_s = (util_now_ms() - srv->started_ms) / 1000,
+            .clustered = srv->cluster != NULL,
         };
+        if (srv->cluster) {
+            struct cluster_status cs;
+            cluster_status(srv->cluster, &cs);
+            g.cluster_redis_up = cs.redis_up;
+            g.cluster_live_nodes = cs.live_nodes;
+        }
         size_t len = 0;
         req->owned = metrics_render(&g, &len);
         return respond(wsi, req, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",

@@ -113,6 +113,13 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     gauge(&p, "kamrat_rooms", "Live rooms.", g->rooms);
     gauge(&p, "kamrat_members", "Members in live rooms, detached ones included.", g->members);
     gauge(&p, "kamrat_uptime_seconds", "Seconds since kamratd started.", g->uptime_s);
+    if (g->clustered) {
+        gauge(&p, "kamrat_cluster_live_nodes",
+              "kamratd nodes with a live key in Redis at the last listing, this one included.",
+              g->cluster_live_nodes);
+        gauge(&p, "kamrat_cluster_redis_up", "1 while this node's Redis answers, else 0.",
+              g->cluster_redis_up);
+    }
     for (size_t i = 0; i < METRIC__COUNT; i++) {
         family(&p, counters[i].name, "counter", counters[i].help);
         put(&p, "%s %" PRIu64 "\n", counters[i].name, m.counter[i]);

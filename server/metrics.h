@@ -13,6 +13,7 @@
 #ifndef KAMRAT_METRICS_H
 #define KAMRAT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,10 @@ struct metrics_gauges {
     uint64_t rooms;
     uint64_t members;
     uint64_t uptime_s;
+    /* [cluster] only: without it the page has no cluster gauges at all. */
+    bool clustered;
+    bool cluster_redis_up;
+    uint64_t cluster_live_nodes;
 };
 
 /* The whole page, in a new NUL-terminated string (free it); *len gets its

@@ -13,6 +13,7 @@
 
 #include "addrlimit.h"
 #include "authq.h"
+#include "cluster.h"
 #include "evloop.h"
 #include "gate.h"
 #include "http.h"
@@ -133,7 +134,8 @@ static void drain_expired(lws_sorted_usec_list_t *sul)
 static bool drain_finished(void *arg)
 {
     struct server *srv = arg;
-    return srv->conns.count == 0 || util_now_ms() >= srv->drain_deadline_ms;
+    return (srv->conns.count == 0 && cluster_left(srv->cluster)) ||
+           util_now_ms() >= srv->drain_deadline_ms;
 }
 
 static void start_drain(struct server *srv)
@@ -147,6 +149,7 @@ static void start_drain(struct server *srv)
      * listener with lws_context_deprecate() crashes lws 4.1.6: it touches
      * the listen wsi after freeing it.) */
     ws_close_all(&srv->conns, WS_CLOSE_GOING_AWAY);
+    cluster_leave(srv->cluster); /* the other nodes stop counting this one now */
     /* Wake the loop at the deadline even if no socket has anything to say. */
     lws_sul_schedule(srv->ctx, 0, &srv->drain_timer, drain_expired,
                      (lws_usec_t)DRAIN_MS * LWS_US_PER_MS);
@@ -430,6 +433,11 @@ int server_run(struct server *srv)
      * instead of killing the daemon. */
     signal(SIGXFSZ, SIG_IGN);
 
+    /* Before the port opens: a Redis that keeps data on disk stops us here. */
+    if (cluster_start(srv->cfg, srv->loop, &srv->cluster, err, sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"%s\"", err);
+        goto out;
+    }
     if (make_context(srv, &retry) < 0 || start_logins(srv) < 0)
         goto out;
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
@@ -459,6 +467,8 @@ int server_run(struct server *srv)
     srv->gate = NULL;
 out:
     stop_logins(srv);
+    cluster_free(srv->cluster); /* its socket is watched by the loop */
+    srv->cluster = NULL;
     evloop_free(srv->loop, &srv->ctx);
     srv->loop = NULL;
     store_close(srv->store);

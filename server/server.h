@@ -29,6 +29,7 @@ struct throttle;
 struct leaders;
 struct safety;
 struct evloop;
+struct cluster;
 
 struct server {
     struct config *cfg;
@@ -47,6 +48,7 @@ struct server {
     struct throttle *throttle;  /* login attempts per account and address */
     struct leaders *leaders;    /* live leader logins, by token digest */
     struct safety *safety;      /* crisis resources and risk words; the gate borrows it */
+    struct cluster *cluster;    /* NULL: one node, no [cluster] (cluster.h) */
     bool draining;
     uint64_t drain_deadline_ms;
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */

@@ -1,5 +1,5 @@
 /* config: defaults, errors with file:line, ranges, duplicates, origins,
- * the [safety] files. */
+ * the [safety] files, [cluster]. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +195,118 @@ static void safety_files_are_checked(void **state)
     rmdir(dir);
 }
 
+/* [cluster]: absent means one node; present, node_id is required and Redis
+ * defaults to 127.0.0.1:6379. */
+static void cluster_section(void **state)
+{
+    (void)state;
+    char err[256];
+    struct config *c = load(MINIMAL, err, sizeof(err));
+    assert_non_null(c);
+    assert_null(c->cluster.node_id);
+    assert_null(c->cluster.redis_host);
+    config_free(c);
+
+    c = load(MINIMAL "[cluster]\nnode_id = helsinki-1\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->cluster.node_id, "helsinki-1");
+    assert_string_equal(c->cluster.redis_host, "127.0.0.1");
+    assert_int_equal(c->cluster.redis_port, 6379);
+    assert_null(c->cluster.redis_password_file);
+    assert_false(c->cluster.redis_tls);
+    assert_false(c->cluster.allow_persistent_redis);
+    config_free(c);
+
+    static const struct {
+        const char *redis, *host;
+        unsigned port;
+    } shapes[] = {
+        {"redis.internal", "redis.internal", 6379},
+        {"10.0.0.5:6380", "10.0.0.5", 6380},
+        {"[fd00::5]:7000", "fd00::5", 7000},
+        {"[::1]", "::1", 6379},
+    };
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 MINIMAL "[cluster]\nnode_id = a\nredis = %s\nallow_persistent_redis = yes\n",
+                 shapes[i].redis);
+        c = load(text, err, sizeof(err));
+        assert_non_null(c);
+        assert_string_equal(c->cluster.redis_host, shapes[i].host);
+        assert_int_equal(c->cluster.redis_port, shapes[i].port);
+        assert_true(c->cluster.allow_persistent_redis);
+        config_free(c);
+    }
+
+    static const struct {
+        const char *text; /* after MINIMAL and "[cluster]" (line 6) */
+        int line;
+        const char *words;
+    } bad[] = {
+        {"", 6, "missing required key [cluster] node_id"},
+        {"redis = 10.0.0.5\n", 6, "missing required key [cluster] node_id"},
+        {"node_id = Helsinki\n", 7, "a-z, 0-9 and -"},
+        {"node_id = a_b\n", 7, "a-z, 0-9 and -"},
+        {"node_id = 123456789012345678901234567890123\n", 7, "1 to 32"},
+        {"node_id = a\nredis = ::1\n", 8, "[IPv6]:port"},
+        {"node_id = a\nredis = host:0\n", 8, "host:port"},
+        {"node_id = a\nredis = host:x\n", 8, "host:port"},
+        {"node_id = a\nredis = [::1\n", 8, "host:port"},
+        {"node_id = a\nredis_tls = yes\n", 8, "has no TLS"},
+        {"node_id = a\nallow_persistent_redis = maybe\n", 8, "yes or no"},
+        {"node_id = a\nnode_id = b\n", 8, "duplicate key"},
+        {"node_id = a\nredis_user = x\n", 8, "unknown key [cluster] redis_user"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), MINIMAL "[cluster]\n%s", bad[i].text);
+        expect_error(text, bad[i].line, bad[i].words);
+    }
+
+    c = load(MINIMAL "[cluster]\nnode_id = a\nredis_tls = no\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_false(c->cluster.redis_tls);
+    config_free(c);
+}
+
+/* The Redis password is the first line of its file; an empty first line or
+ * a missing file is an error that names the line of the key. */
+static void redis_password_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kamrat-test-config-redis-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[96], text[256], err[512], password[CONFIG_PASSWORD_MAX];
+    snprintf(file, sizeof(file), "%s/redis.pass", dir);
+    snprintf(text, sizeof(text), MINIMAL "[cluster]\nnode_id = a\nredis_password_file = %s\n",
+             file);
+    struct config *c = load(text, err, sizeof(err));
+    assert_non_null(c);
+
+    assert_int_equal(config_read_redis_password(c, password, sizeof(password), err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, ":8: [cluster] redis_password_file"));
+    assert_non_null(strstr(err, "No such file"));
+
+    write_text(file, "correct horse battery\nsecond line is ignored\n");
+    assert_int_equal(config_read_redis_password(c, password, sizeof(password), err, sizeof(err)),
+                     0);
+    assert_string_equal(password, "correct horse battery");
+
+    write_text(file, "\nsecret on the second line\n");
+    assert_int_equal(config_read_redis_password(c, password, sizeof(password), err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "the first line is empty"));
+
+    write_text(file, "0123456789abcdef");
+    assert_int_equal(config_read_redis_password(c, password, 8, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "longer than 7 bytes"));
+    config_free(c);
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +317,8 @@ int main(void)
         cmocka_unit_test(plain_websocket_only_on_loopback),
         cmocka_unit_test(clock_offset_for_tests),
         cmocka_unit_test(safety_files_are_checked),
+        cmocka_unit_test(cluster_section),
+        cmocka_unit_test(redis_password_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

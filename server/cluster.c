@@ -1,0 +1,614 @@
+#include "cluster.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* The only file that includes the adapter: it defines static functions. */
+#include <hiredis/adapters/libev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
+
+#include "config.h"
+#include "evloop.h"
+#include "klog.h"
+#include "util.h"
+
+#define KEY_PREFIX "kamrat:node:"
+#define START_TIMEOUT_MS 2000 /* cluster_start's connect and each of its commands */
+#define TTL_MS 5000           /* a node whose key is this old is gone */
+#define REFRESH_MS 1000       /* each node rewrites its key this often */
+/* A refresh with no answer after this long means Redis is gone even when
+ * the socket looks open (a hung Redis, a silent network): hiredis 0.14's
+ * async API has no timeouts of its own. Less than TTL_MS, so the
+ * connection is renewed before the key expires. */
+#define STALL_MS 2000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define LEAVE_MS 500      /* how long a drain waits for the DEL of this node's key */
+#define SCAN_COUNT 100    /* keys Redis examines per SCAN step */
+#define SCAN_MAX_STEPS 64 /* a listing that needs more is abandoned (a shared Redis) */
+
+struct idlist {
+    char **ids;
+    size_t n, cap;
+};
+
+struct cluster {
+    struct ev_loop *ev;
+    const char *node_id; /* the config's */
+    char key[sizeof(KEY_PREFIX) + CONFIG_NODE_ID_MAX];
+    char value[160]; /* what the key holds: address, port, start time */
+    /* Where the start-up connection reached Redis, numerically: reconnects
+     * then never resolve a name, which would block the loop (hiredis 0.14
+     * calls getaddrinfo inside redisAsyncConnect). */
+    char addr[INET6_ADDRSTRLEN];
+    int port;
+    char password[CONFIG_PASSWORD_MAX]; /* "": no AUTH; wiped in cluster_free */
+    redisAsyncContext *ac;              /* NULL while disconnected */
+    ev_timer timer;                     /* refresh, reconnect, or the leave bound */
+    uint64_t round_started_ms;          /* 0: no refresh waiting for its answers */
+    unsigned scan_steps;
+    uint32_t backoff_ms; /* 0 after a refresh succeeded */
+    bool up;             /* the last refresh was answered on this connection */
+    bool lost;           /* cluster_redis_lost logged, cluster_redis_back not yet */
+    bool leaving, left;
+    uint64_t leave_deadline_ms;
+    struct idlist live;    /* the last complete listing, sorted */
+    struct idlist listing; /* the one being built by SCAN steps */
+};
+
+/* ---- node id lists ---- */
+
+static void idlist_clear(struct idlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->ids[i]);
+    l->n = 0;
+}
+
+static void idlist_add(struct idlist *l, const char *id, size_t len)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->ids[i]) == len && memcmp(l->ids[i], id, len) == 0)
+            return; /* SCAN may return a key twice */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->ids = xrealloc(l->ids, l->cap * sizeof(*l->ids));
+    }
+    l->ids[l->n++] = xstrndup(id, len);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- rendezvous hashing ---- */
+
+/* FNV-1a over the node id, a 0 byte, and the room key, then the 64-bit
+ * finaliser of MurmurHash3. Every node must weigh alike, so the hash has no
+ * per-process key (hmap_hash's SipHash has one); FNV-1a alone spreads its
+ * last bytes poorly into the high bits the comparison looks at, which the
+ * finaliser fixes. */
+static uint64_t weight(const char *node, const char *room_key)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)node;; p++) {
+        h = (h ^ *p) * 0x100000001b3ull;
+        if (!*p)
+            break; /* the NUL separates node from room: ("a","bc") != ("ab","c") */
+    }
+    for (const unsigned char *p = (const unsigned char *)room_key; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+const char *cluster_home(const char *room_key, const char *const *nodes, size_t n)
+{
+    const char *best = NULL;
+    uint64_t best_w = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w = weight(nodes[i], room_key);
+        /* A tie (1 in 2^64) goes to the smaller id, so order never matters. */
+        if (!best || w > best_w || (w == best_w && strcmp(nodes[i], best) < 0)) {
+            best = nodes[i];
+            best_w = w;
+        }
+    }
+    return best;
+}
+
+/* ---- start-up: one blocking look at Redis ---- */
+
+static struct timeval ms_to_tv(int ms)
+{
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
+
+/* The reply r to a command on the start-up connection, or NULL with why in
+ * err when there was none (a timeout, a closed connection). */
+static redisReply *answered(const redisContext *c, void *r, const char *what, char *err,
+                            size_t errlen)
+{
+    if (!r)
+        snprintf(err, errlen, "Redis did not answer %s: %s", what, c->errstr);
+    return r;
+}
+
+/* CONFIG GET name's value, or NULL with *refusal set to Redis's error. */
+static const char *config_value(const redisReply *r, const char **refusal)
+{
+    *refusal = NULL;
+    if (r->type == REDIS_REPLY_ERROR) {
+        *refusal = r->str;
+        return NULL;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        *refusal = "an unexpected reply";
+        return NULL;
+    }
+    return r->element[1]->str;
+}
+
+/*
+ * Is Redis keeping what it holds on disk? Room events will pass through it,
+ * and message text must never reach a disk (DESIGN §4). Returns 0 when
+ * persistence is off or allowed, -1 with the reason in err.
+ */
+static int check_persistence(redisContext *c, const struct cluster_config *cc, char *err,
+                             size_t errlen)
+{
+    redisReply *save =
+        answered(c, redisCommand(c, "CONFIG GET save"), "CONFIG GET save", err, errlen);
+    if (!save)
+        return -1;
+    redisReply *aof =
+        answered(c, redisCommand(c, "CONFIG GET appendonly"), "CONFIG GET appendonly", err, errlen);
+    if (!aof) {
+        freeReplyObject(save);
+        return -1;
+    }
+    int rc = -1;
+    const char *refused, *refused_aof;
+    const char *s = config_value(save, &refused);
+    const char *a = config_value(aof, &refused_aof);
+    if (!refused)
+        refused = refused_aof;
+    if (refused && strncmp(refused, "NOAUTH", 6) == 0) {
+        snprintf(err, errlen,
+                 "Redis at %s:%u wants a password (%s): set [cluster] redis_password_file",
+                 cc->redis_host, cc->redis_port, refused);
+    } else if (refused && !cc->allow_persistent_redis) {
+        snprintf(err, errlen,
+                 "Redis at %s:%u refused CONFIG GET (%s), so kamratd cannot tell whether it "
+                 "writes data to disk; allow CONFIG to kamrat's Redis user, or, having made "
+                 "sure that save is '' and appendonly is no, set [cluster] "
+                 "allow_persistent_redis = yes",
+                 cc->redis_host, cc->redis_port, refused);
+    } else if (refused) {
+        klog_warn("cluster_redis_persistence_unknown reason=\"CONFIG GET refused: %s\" "
+                  "consequence=\"copies of room messages in Redis may reach its disk\" "
+                  "allowed_by=\"[cluster] allow_persistent_redis\"",
+                  refused);
+        rc = 0;
+    } else {
+        bool saves = *s != '\0', appends = strcmp(a, "yes") == 0;
+        if (!saves && !appends) {
+            rc = 0;
+        } else if (cc->allow_persistent_redis) {
+            klog_warn("cluster_redis_persistent save=\"%s\" appendonly=%s consequence=\"copies "
+                      "of room messages in Redis may reach its disk\" allowed_by=\"[cluster] "
+                      "allow_persistent_redis\"",
+                      s, a);
+            rc = 0;
+        } else {
+            /* What is on, and what turns it off, quoted with ' as redis.conf
+             * allows: the log line quotes the whole reason with ". */
+            const char *sep = saves && appends ? ", " : "";
+            char on[128] = "", off[48] = "";
+            if (saves) {
+                snprintf(on, sizeof(on), "save '%.100s'", s);
+                snprintf(off, sizeof(off), "save ''");
+            }
+            if (appends) {
+                size_t n = strlen(on), m = strlen(off);
+                snprintf(on + n, sizeof(on) - n, "%sappendonly yes", sep);
+                snprintf(off + m, sizeof(off) - m, "%sappendonly no", sep);
+            }
+            snprintf(err, errlen,
+                     "Redis at %s:%u keeps data on disk (%s): copies of room messages would "
+                     "reach its disk; turn it off in redis.conf (%s) and with CONFIG SET, or set "
+                     "[cluster] allow_persistent_redis = yes to accept that",
+                     cc->redis_host, cc->redis_port, on, off);
+        }
+    }
+    freeReplyObject(aof);
+    freeReplyObject(save);
+    return rc;
+}
+
+/* Where c is connected, numerically, into cl->addr and cl->port. */
+static int remember_peer(struct cluster *cl, const redisContext *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    const void *ip = ss.ss_family == AF_INET6
+                         ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                         : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    if (!inet_ntop(ss.ss_family, ip, cl->addr, sizeof(cl->addr)))
+        return -1;
+    cl->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+/* Connect, AUTH, look at persistence, learn Redis's address. Blocks for
+ * START_TIMEOUT_MS per step at most. */
+static int first_look(struct cluster *cl, const struct cluster_config *cc, char *err, size_t errlen)
+{
+    struct timeval tv = ms_to_tv(START_TIMEOUT_MS);
+    redisContext *c = redisConnectWithTimeout(cc->redis_host, (int)cc->redis_port, tv);
+    int rc = -1;
+    if (!c || c->err) {
+        snprintf(err, errlen, "cannot reach Redis at %s:%u: %s", cc->redis_host, cc->redis_port,
+                 c ? c->errstr : "out of memory");
+        goto out;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "cannot set a timeout on the Redis connection: %s", c->errstr);
+        goto out;
+    }
+    if (cl->password[0]) {
+        redisReply *r = answered(c, redisCommand(c, "AUTH %s", cl->password), "AUTH", err, errlen);
+        if (!r)
+            goto out;
+        if (r->type == REDIS_REPLY_ERROR)
+            snprintf(err, errlen,
+                     "Redis at %s:%u refused the password of [cluster] "
+                     "redis_password_file (%s)",
+                     cc->redis_host, cc->redis_port, r->str);
+        bool ok = r->type != REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        if (!ok)
+            goto out;
+    }
+    if (check_persistence(c, cc, err, errlen) < 0)
+        goto out;
+    if (remember_peer(cl, c) < 0) {
+        snprintf(err, errlen, "cannot tell where the Redis connection goes");
+        goto out;
+    }
+    rc = 0;
+out:
+    redisFree(c);
+    return rc;
+}
+
+/* ---- the live connection, on the loop ---- */
+
+static void arm(struct cluster *cl, uint32_t ms)
+{
+    ev_timer_stop(cl->ev, &cl->timer);
+    ev_timer_set(&cl->timer, ms / 1000.0, 0.);
+    ev_timer_start(cl->ev, &cl->timer);
+}
+
+/* The next reconnect delay: doubling from BACKOFF_MIN_MS to BACKOFF_MAX_MS,
+ * then a random point in its upper half, so nodes that lost Redis together
+ * do not all come back in the same millisecond. */
+static uint32_t next_backoff(struct cluster *cl)
+{
+    cl->backoff_ms = cl->backoff_ms ? cl->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (cl->backoff_ms > BACKOFF_MAX_MS)
+        cl->backoff_ms = BACKOFF_MAX_MS;
+    uint32_t r = 0;
+    if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+        r = 0; /* no jitter this once: still bounded */
+    return cl->backoff_ms / 2 + r % (cl->backoff_ms / 2 + 1);
+}
+
+/* The connection is gone (cl->ac already NULL): say so once per outage and
+ * try again later, unless the node is leaving. */
+static void connection_gone(struct cluster *cl, const char *why)
+{
+    cl->up = false;
+    cl->round_started_ms = 0;
+    if (cl->leaving)
+        return;
+    if (!cl->lost) {
+        klog_warn("cluster_redis_lost redis=%s:%d reason=\"%s\"", cl->addr, cl->port, why);
+        cl->lost = true;
+    }
+    arm(cl, next_backoff(cl));
+}
+
+/* Close the connection ourselves. From inside a reply callback hiredis frees
+ * the context once the callback returns; the callbacks still pending get a
+ * NULL reply, and every callback ignores a context that is not cl->ac. */
+static void drop(struct cluster *cl, const char *why)
+{
+    redisAsyncContext *ac = cl->ac;
+    cl->ac = NULL;
+    ac->data = NULL; /* on_disconnect: not ours to report */
+    redisAsyncFree(ac);
+    connection_gone(cl, why);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct cluster *cl = ac->data;
+    /* On failure hiredis frees ac right after this returns, without calling
+     * on_disconnect (it never was connected). */
+    if (status != REDIS_OK && cl && cl->ac == ac) {
+        cl->ac = NULL;
+        connection_gone(cl, ac->c.errstr);
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct cluster *cl = ac->data;
+    if (!cl || cl->ac != ac)
+        return;
+    cl->ac = NULL;
+    connection_gone(cl, status == REDIS_OK ? "Redis closed the connection" : ac->errstr);
+}
+
+/* A reply that belongs to the current connection and is no error; else drop
+ * the connection when the reply is an error. */
+static bool usable(struct cluster *cl, redisAsyncContext *ac, const redisReply *r)
+{
+    if (!r || ac != cl->ac)
+        return false; /* a connection already given up */
+    if (r->type == REDIS_REPLY_ERROR) {
+        drop(cl, r->str);
+        return false;
+    }
+    return true;
+}
+
+static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
+{
+    usable(arg, ac, reply);
+}
+
+static void on_set(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    if (!usable(cl, ac, reply))
+        return;
+    cl->up = true;
+    cl->backoff_ms = 0;
+    if (cl->lost) {
+        klog_info("cluster_redis_back redis=%s:%d", cl->addr, cl->port);
+        cl->lost = false;
+    }
+}
+
+/* The listing is complete: it becomes the live set. */
+static void listing_done(struct cluster *cl)
+{
+    size_t before = cl->live.n;
+    struct idlist old = cl->live;
+    cl->live = cl->listing;
+    cl->listing = old;
+    idlist_clear(&cl->listing);
+    qsort(cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name);
+    if (cl->live.n != before)
+        klog_info("cluster_nodes live=%zu", cl->live.n);
+    cl->round_started_ms = 0;
+}
+
+static void send_scan(struct cluster *cl, const char *cursor);
+
+static void on_scan(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    const redisReply *r = reply;
+    if (!usable(cl, ac, r))
+        return;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        drop(cl, "unexpected SCAN reply");
+        return;
+    }
+    const redisReply *keys = r->element[1];
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        size_t plen = sizeof(KEY_PREFIX) - 1;
+        if (k->type != REDIS_REPLY_STRING || k->len <= plen ||
+            !config_node_id_valid(k->str + plen, k->len - plen))
+            continue; /* no key kamratd writes */
+        idlist_add(&cl->listing, k->str + plen, k->len - plen);
+    }
+    const char *cursor = r->element[0]->str;
+    if (strcmp(cursor, "0") == 0) {
+        listing_done(cl);
+    } else if (++cl->scan_steps < SCAN_MAX_STEPS) {
+        send_scan(cl, cursor);
+    } else {
+        /* Redis holds far more than node keys: keep the last listing. */
+        klog_warn("cluster_listing_abandoned steps=%d reason=\"Redis holds other keys; give "
+                  "kamrat a Redis of its own\"",
+                  SCAN_MAX_STEPS);
+        idlist_clear(&cl->listing);
+        cl->round_started_ms = 0;
+    }
+}
+
+static void send_scan(struct cluster *cl, const char *cursor)
+{
+    redisAsyncCommand(cl->ac, on_scan, cl, "SCAN %s MATCH " KEY_PREFIX "* COUNT %d", cursor,
+                      SCAN_COUNT);
+}
+
+/* Rewrite this node's key and list everyone's, pipelined. A failure to queue
+ * means hiredis is closing the connection, which on_disconnect reports. */
+static void start_round(struct cluster *cl)
+{
+    cl->round_started_ms = util_now_ms();
+    cl->scan_steps = 0;
+    idlist_clear(&cl->listing);
+    redisAsyncCommand(cl->ac, on_set, cl, "SET %s %s PX %d", cl->key, cl->value, TTL_MS);
+    send_scan(cl, "0");
+}
+
+static void connect_async(struct cluster *cl)
+{
+    redisAsyncContext *ac = redisAsyncConnect(cl->addr, cl->port);
+    if (!ac || ac->err) {
+        connection_gone(cl, ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        return;
+    }
+    ac->data = cl;
+    if (redisLibevAttach(cl->ev, ac) != REDIS_OK) {
+        redisAsyncFree(ac);
+        connection_gone(cl, "cannot watch the Redis socket");
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    cl->ac = ac;
+    /* Queued until the connection is up; AUTH goes first. */
+    if (cl->password[0])
+        redisAsyncCommand(ac, on_auth, cl, "AUTH %s", cl->password);
+    start_round(cl);
+    arm(cl, REFRESH_MS);
+}
+
+static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev;
+    (void)revents;
+    struct cluster *cl = w->data;
+    if (cl->leaving)
+        return; /* woke the loop for the leave bound: cluster_left says so now */
+    if (!cl->ac) {
+        connect_async(cl);
+        return;
+    }
+    if (!cl->round_started_ms)
+        start_round(cl);
+    else if (util_now_ms() - cl->round_started_ms >= STALL_MS)
+        drop(cl, "no answer within 2 s");
+    if (cl->ac)
+        arm(cl, REFRESH_MS);
+}
+
+/* The value of this node's key: where it serves and since when. Only what
+ * DESIGN §4 allows in Redis: no member, room or message. */
+static void describe_node(struct cluster *cl, const struct config *cfg)
+{
+    const char *addr = cfg->address ? cfg->address : "*";
+    /* An interface name or address; anything else would need JSON quoting. */
+    if (addr[strspn(addr,
+                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:%*-_")] !=
+            '\0' ||
+        strlen(addr) > 64)
+        addr = "?";
+    snprintf(cl->value, sizeof(cl->value),
+             "{\"address\":\"%s\",\"port\":%u,\"started_ms\":%" PRIu64 "}", addr, cfg->port,
+             util_wall_ms());
+}
+
+int cluster_start(const struct config *cfg, struct evloop *loop, struct cluster **out, char *err,
+                  size_t errlen)
+{
+    const struct cluster_config *cc = &cfg->cluster;
+    *out = NULL;
+    if (!cc->node_id)
+        return 0;
+    struct cluster *cl = xcalloc(1, sizeof(*cl));
+    cl->ev = evloop_native(loop);
+    cl->node_id = cc->node_id;
+    snprintf(cl->key, sizeof(cl->key), KEY_PREFIX "%s", cc->node_id);
+    describe_node(cl, cfg);
+    if (cc->redis_password_file &&
+        config_read_redis_password(cfg, cl->password, sizeof(cl->password), err, errlen) < 0)
+        goto fail;
+    if (first_look(cl, cc, err, errlen) < 0)
+        goto fail;
+    klog_info("cluster_start node=%s redis=%s:%d ttl_ms=%d", cl->node_id, cl->addr, cl->port,
+              TTL_MS);
+    ev_init(&cl->timer, on_timer);
+    cl->timer.data = cl;
+    /* The blocking look took time the loop has not seen yet. */
+    ev_now_update(cl->ev);
+    connect_async(cl);
+    *out = cl;
+    return 0;
+fail:
+    cluster_free(cl);
+    return -1;
+}
+
+static void on_del(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    (void)reply;
+    struct cluster *cl = arg;
+    cl->left = true; /* answered, or the connection went: either way, done */
+}
+
+void cluster_leave(struct cluster *cl)
+{
+    if (!cl || cl->leaving)
+        return;
+    cl->leaving = true;
+    cl->leave_deadline_ms = util_now_ms() + LEAVE_MS;
+    if (!cl->ac || redisAsyncCommand(cl->ac, on_del, cl, "DEL %s", cl->key) != REDIS_OK) {
+        cl->left = true; /* the key expires by itself within TTL_MS */
+        ev_timer_stop(cl->ev, &cl->timer);
+        return;
+    }
+    arm(cl, LEAVE_MS); /* wakes the loop at the bound, so the drain can end */
+}
+
+bool cluster_left(const struct cluster *cl)
+{
+    return !cl || !cl->leaving || cl->left || !cl->ac || util_now_ms() >= cl->leave_deadline_ms;
+}
+
+void cluster_status(const struct cluster *cl, struct cluster_status *out)
+{
+    out->node_id = cl->node_id;
+    out->redis_up = cl->up && cl->ac;
+    out->live_nodes = cl->live.n;
+}
+
+void cluster_free(struct cluster *cl)
+{
+    if (!cl)
+        return;
+    if (cl->ev)
+        ev_timer_stop(cl->ev, &cl->timer);
+    if (cl->ac) {
+        redisAsyncContext *ac = cl->ac;
+        cl->ac = NULL;
+        cl->leaving = true; /* the callbacks hiredis runs now change nothing */
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    }
+    idlist_clear(&cl->live);
+    idlist_clear(&cl->listing);
+    free(cl->live.ids);
+    free(cl->listing.ids);
+    wipe(cl->password, sizeof(cl->password));
+    free(cl);
+}
