@@ -258,12 +258,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 static const struct lws_protocols protocols[] = {
     {"http", server_callback, sizeof(struct http_req), 0, 0, NULL, 0},
     /* lws keeps an rx buffer of this size for every connection, idle or not;
-     * ws.c assembles messages across chunks, so a small one costs nothing but
-     * saves 3 KiB per connection (bench/README.md: memory per connection). */
+     * ws.c assembles messages across chunks, so a small one costs a callback
+     * per 512 bytes of a long message and saves 3.5 KiB per connection
+     * against lws's 4 KiB (bench/README.md: memory per connection). */
     /* tx_packet_size: without it lws 4.1 hands the kernel at most
      * rx_buffer_size bytes per write and keeps the rest for the next POLLOUT,
      * so every frame over 1 KiB took two passes of the loop. */
-    {"kamrat.v1", ws_callback, sizeof(struct conn *), 1024, 0, NULL, SOCKET_SNDBUF},
+    {"kamrat.v1", ws_callback, sizeof(struct conn *), 512, 0, NULL, SOCKET_SNDBUF},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
