@@ -100,9 +100,12 @@ void evloop_free(struct evloop *loop, struct lws_context **ctx)
     /* lws 4.1 on a foreign loop takes its context down in steps: a call
      * closes every connection and stops lws's watchers; the next frees the
      * context and sets *ctx to NULL (info.pcontext). A pass of the loop in
-     * between lets anything lws queued run first. */
+     * between lets what lws queued run. Not before the first step: the
+     * loop would serve clients (a login body, say) after the server has
+     * freed what their callbacks need. */
     for (int step = 0; step < EVLOOP_DESTROY_STEPS && *ctx; step++) {
-        ev_run(loop->ev, EVRUN_NOWAIT);
+        if (step)
+            ev_run(loop->ev, EVRUN_NOWAIT);
         lws_context_destroy(*ctx);
     }
     if (*ctx)
