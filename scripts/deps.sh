@@ -26,15 +26,16 @@
 # testssl.sh and sslscan check the TLS port; valgrind runs the unit tests; the
 # install test checks the unit (systemd-analyze), the man pages (man-db,
 # groff-base) and the admin guide's firewall rules (nftables); the fault tests
-# use prlimit and mount (util-linux); the cluster suite starts its own redis-server,
-# and libhiredis-dev is the Redis client kamratd links.
+# use prlimit and mount (util-linux); the cluster suite starts its own redis-server
+# and haproxy (the load balancer of dist/haproxy.cfg.example), and libhiredis-dev
+# is the Redis client kamratd links.
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libinih-dev libssl-dev
     libsqlite3-dev libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
     fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
     testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
-    redis-server libhiredis-dev
+    redis-server haproxy libhiredis-dev
 )
 
 kamrat_deps() {

@@ -1,0 +1,268 @@
+// Two kamratd nodes on one Redis behind HAProxy in tcp mode, configured with
+// dist/haproxy.cfg.example itself (docs/admin.md "Several nodes (Redis)"): the
+// test rewrites only what names the site (addresses, ports, the CA, the public
+// name, the stats socket, the account and chroot) and keeps every other line.
+// Loopback only, random ports; redis-server, both nodes and haproxy are stopped
+// by their PIDs.
+//
+//   (a) 20 WebSocket clients come in through HAProxy, each gets a welcome, and
+//       leastconn has given both nodes some of them;
+//   (b) one node is killed (SIGKILL): its clients' sockets close, HAProxy's
+//       health check marks it down within about 2 s, and the clients, each
+//       reconnecting with a small jittered backoff, all get in again on the
+//       other node;
+//   (c) GET /healthz through HAProxy is the survivor's, 200;
+//   (d) HAProxy keeps the per-address connection limit (20) that kamratd, which
+//       sees HAProxy's address only, can no longer apply.
+//
+// Every client has a loopback source address of its own (127.0.0.10 and up),
+// as participants do.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import {
+    REPO, delay, freePort, health, httpRequest, join, makeTempDir, prepareConfig, spawnProgram, startServer, test, uid,
+    waitFor,
+} from '../integration/lib/harness.mjs';
+import { clusterSection, found, redisSkip, startRedis } from './lib.mjs';
+
+const HAPROXY = process.env.HAPROXY ?? 'haproxy';
+const EXAMPLE = path.join(REPO, 'dist/haproxy.cfg.example');
+const skip =
+    redisSkip || (found(HAPROXY) ? false : `${HAPROXY} is not installed (Debian: haproxy; scripts/deps.sh installs it)`);
+
+const CLIENTS = 20;
+const HAPROXY_READY_MS = 8000;
+const HAPROXY_STOP_MS = 3000;
+const MARKED_DOWN_MS = 3000; // inter 1s fall 2, with a second to spare
+const RECONNECT_MS = 10000;
+const PER_ADDRESS = 20; // tcp-request connection reject if { sc0_conn_cur gt 20 }
+
+/**
+ * dist/haproxy.cfg.example for this machine: each [line, replacement] must be a
+ * line of the example (null drops it); then the CA file and the public name.
+ */
+function haproxyConfig({ port, sock, ca, nodes }) {
+    const edits = [
+        ['    log /dev/log local0 info', '    log stderr format raw local0 info'],
+        ['    stats socket /run/haproxy/admin.sock mode 660 level admin', `    stats socket ${sock} mode 600 level admin`],
+        ['    user haproxy', null],
+        ['    group haproxy', null],
+        ['    chroot /var/lib/haproxy', null],
+        ['    bind :443', `    bind 127.0.0.1:${port}`],
+        ['    server helsinki-1 10.0.0.11:443', nodes.map((n) => `    server ${n.id} 127.0.0.1:${n.port}`).join('\n')],
+        ['    server helsinki-2 10.0.0.12:443', null],
+    ];
+    const lines = fs.readFileSync(EXAMPLE, 'utf8').split('\n');
+    for (const [from, to] of edits) {
+        const i = lines.indexOf(from);
+        assert.notEqual(i, -1, `dist/haproxy.cfg.example has no line "${from}"`);
+        if (to === null) lines.splice(i, 1);
+        else lines[i] = to;
+    }
+    const text = lines.join('\n');
+    assert.ok(text.includes('/etc/ssl/certs/ca-certificates.crt') && text.includes('chat.example.org'));
+    return text.replaceAll('/etc/ssl/certs/ca-certificates.crt', ca).replaceAll('chat.example.org', 'localhost');
+}
+
+/** One command on HAProxy's stats socket; resolves the answer. */
+function statsCommand(sock, command) {
+    return new Promise((resolve, reject) => {
+        let out = '';
+        const s = net.createConnection(sock, () => s.write(`${command}\n`));
+        s.setTimeout(2000, () => s.destroy(new Error(`${command}: no answer on ${sock}`)));
+        s.on('data', (d) => (out += d));
+        s.on('end', () => resolve(out));
+        s.on('error', reject);
+    });
+}
+
+/** Each server of the backend by name: its status ("UP", "DOWN", "UP 1/2", ...). */
+async function serverStatus(hap) {
+    const [head, ...rows] = (await statsCommand(hap.sock, 'show stat')).trim().split('\n');
+    const cols = head.replace(/^# /, '').split(',');
+    const status = {};
+    for (const row of rows) {
+        const f = Object.fromEntries(row.split(',').map((v, i) => [cols[i], v]));
+        if (f.pxname === 'kamratd' && f.svname !== 'BACKEND') status[f.svname] = f.status;
+    }
+    return status;
+}
+
+/** Starts haproxy -db on port with the example adapted to nodes; resolves once every node is UP. */
+async function startHaproxy(port, nodes, ca) {
+    const dir = makeTempDir('kamrat-haproxy-');
+    const hap = { port, sock: path.join(dir, 'admin.sock'), cfg: path.join(dir, 'haproxy.cfg') };
+    fs.writeFileSync(hap.cfg, haproxyConfig({ port: hap.port, sock: hap.sock, ca, nodes }));
+    hap.proc = spawnProgram(HAPROXY, ['-f', hap.cfg, '-db']);
+    let exited = null;
+    hap.proc.done.then((r) => (exited = r), (e) => (exited = { stderr: e.message }));
+    /** Stops this haproxy by its PID (SIGKILL after HAPROXY_STOP_MS). */
+    hap.stop = async () => {
+        hap.proc.kill('SIGTERM');
+        const timer = setTimeout(() => hap.proc.kill('SIGKILL'), HAPROXY_STOP_MS);
+        await hap.proc.done.catch(() => {});
+        clearTimeout(timer);
+    };
+    try {
+        await waitFor(
+            async () => {
+                if (exited) throw new Error(`haproxy exited: ${exited.code}\n${exited.stderr}`);
+                const st = await serverStatus(hap).catch(() => ({}));
+                return nodes.every((n) => st[n.id] === 'UP');
+            },
+            { timeout: HAPROXY_READY_MS, interval: 100, desc: 'haproxy with every node UP' },
+        );
+    } catch (e) {
+        await hap.stop();
+        throw e;
+    }
+    return hap;
+}
+
+/** A kamratd node on redis with the origin HAProxy's clients use. */
+async function startNode(redis, id, { origin, certsOf }) {
+    const cfg = await prepareConfig({
+        server: { origin },
+        // Every node holds the certificate of the public name (here: node-a's).
+        tls: certsOf && { cert: path.join(certsOf.certDir, 'server.pem'), key: path.join(certsOf.certDir, 'server.key') },
+        // Behind HAProxy every client comes from HAProxy's address.
+        limits: { max_conns_per_address: 1000 },
+        extra: clusterSection(redis, id),
+    });
+    const server = await startServer({ config: certsOf ? { ...cfg, ca: certsOf.ca } : cfg });
+    return Object.assign(server, { id });
+}
+
+/** The loopback source address of client i. */
+const source = (i) => `127.0.0.${10 + i}`;
+
+/**
+ * Joins room through HAProxy as a client would after a drop: a jittered backoff
+ * before every attempt. Resolves {client, attempts}.
+ */
+async function rejoin(front, room, name, localAddress, deadline) {
+    for (let attempt = 1, wait = 50; ; attempt++, wait = Math.min(wait * 2, 800)) {
+        await delay(wait / 2 + Math.random() * wait);
+        try {
+            const { client } = await join(front, room, name, { label: name, wsOptions: { localAddress } });
+            return { client, attempts: attempt };
+        } catch (e) {
+            if (Date.now() + wait > deadline) throw new Error(`${name}: no way back in after ${attempt} attempts: ${e.message}`);
+        }
+    }
+}
+
+// One test with the three cases as steps: they share the nodes, HAProxy and
+// the clients, which the harness closes at the end of each test.
+test('behind HAProxy in tcp mode: two nodes, leastconn, a node killed', { skip, timeout: 120000 }, async (t) => {
+    const redis = await startRedis();
+    let a = null;
+    let b = null;
+    let hap = null;
+    try {
+        const hapPort = await freePort();
+        const origin = `https://localhost:${hapPort}`;
+        a = await startNode(redis, 'node-a', { origin });
+        b = await startNode(redis, 'node-b', { origin, certsOf: a });
+        hap = await startHaproxy(hapPort, [a, b], path.join(a.certDir, 'ca.pem'));
+        // What a browser at https://localhost:<HAProxy port>/ sees.
+        const front = { port: hapPort, ca: a.ca, origin };
+        const room = uid('room-');
+        const clients = [];
+
+        await t.test('(a) 20 clients get a welcome through HAProxy; leastconn uses both nodes', async () => {
+            for (let i = 0; i < CLIENTS; i++) {
+                const { client, welcome } = await join(front, room, `p${i}`, { wsOptions: { localAddress: source(i) } });
+                assert.equal(welcome.type, 'welcome');
+                client.source = source(i);
+                clients.push(client);
+            }
+            const conns = [(await health(a)).connections, (await health(b)).connections];
+            t.diagnostic(`connections: node-a ${conns[0]}, node-b ${conns[1]}`);
+            assert.equal(conns[0] + conns[1], CLIENTS);
+            assert.ok(conns[0] > 0 && conns[1] > 0, `both nodes have clients: ${conns}`);
+        });
+
+        await t.test('(b) kill -9 of a node: marked down, its clients get back in on the other', async () => {
+            const onB = (await health(b)).connections;
+            assert.ok(onB > 0, 'node-b has clients');
+            const closedAt = new Map();
+            const back = [];
+            let watching = true;
+            const t0 = Date.now();
+            const deadline = t0 + RECONNECT_MS;
+            // Each client whose socket closes reconnects at once, as the web client does.
+            for (const c of clients) {
+                c.closed.then(() => {
+                    if (!watching) return;
+                    closedAt.set(c, Date.now() - t0);
+                    back.push(rejoin(front, room, c.label, c.source, deadline).then((r) => ({ ...r, ms: Date.now() - t0 })));
+                });
+            }
+            await b.stop('SIGKILL');
+            await waitFor(async () => (await serverStatus(hap))['node-b'] === 'DOWN', {
+                timeout: MARKED_DOWN_MS + 2000,
+                interval: 100,
+                desc: 'haproxy to mark node-b DOWN',
+            });
+            const downMs = Date.now() - t0;
+            await waitFor(() => closedAt.size === onB, { timeout: 2000, desc: `${onB} closed sockets` });
+            const closeMs = Math.max(...closedAt.values());
+            const rejoined = await Promise.all(back);
+            watching = false;
+            const backMs = Math.max(...rejoined.map((r) => r.ms));
+            t.diagnostic(
+                `node-b had ${onB} clients; their sockets closed within ${closeMs} ms of the kill; ` +
+                    `node-b marked DOWN after ${downMs} ms; all back in after ${backMs} ms ` +
+                    `(attempts: ${rejoined.map((r) => r.attempts).join(',')})`,
+            );
+            assert.ok(downMs <= MARKED_DOWN_MS, `marked down after ${downMs} ms`);
+            // The survivor's own clients were not touched.
+            for (const c of clients.filter((x) => !closedAt.has(x))) {
+                assert.equal((await c.request({ type: 'agree' })).type, 'ack');
+            }
+            assert.equal((await health(a)).connections, CLIENTS, 'every client is on node-a now');
+            // New clients get in at the first attempt.
+            for (let i = 0; i < 3; i++) await join(front, room, `late${i}`, { wsOptions: { localAddress: source(CLIENTS + i) } });
+        });
+
+        await t.test('(c) /healthz through HAProxy: 200 from the survivor', async () => {
+            const r = await httpRequest(front, { path: '/healthz' });
+            assert.equal(r.status, 200);
+            assert.equal(JSON.parse(r.body).cluster.node, 'node-a');
+        });
+
+        await t.test(`(d) HAProxy refuses connection ${PER_ADDRESS + 1} from one address`, async () => {
+            const socks = [];
+            try {
+                const handshakes = [];
+                for (let i = 0; i <= PER_ADDRESS; i++) {
+                    const s = tls.connect({ host: '127.0.0.1', port: hapPort, localAddress: '127.0.0.99', servername: 'localhost', ca: a.ca });
+                    socks.push(s);
+                    handshakes.push(
+                        new Promise((resolve) => {
+                            s.once('secureConnect', () => resolve(true));
+                            s.once('error', () => resolve(false));
+                            s.once('close', () => resolve(false));
+                        }),
+                    );
+                    // In order: HAProxy counts the open ones when the next arrives.
+                    await handshakes[i];
+                }
+                const ok = await Promise.all(handshakes);
+                assert.deepEqual(ok, [...Array(PER_ADDRESS).fill(true), false]);
+            } finally {
+                for (const s of socks) s.destroy();
+            }
+        });
+    } finally {
+        await hap?.stop();
+        await b?.stop();
+        await a?.stop();
+        await redis.stop();
+    }
+});
