@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* The only file that includes the adapter: it defines static functions. */
 #include <hiredis/adapters/libev.h>
@@ -256,8 +257,54 @@ static int remember_peer(struct cluster *cl, const redisContext *c)
     return 0;
 }
 
-/* Connect, AUTH, look at persistence, learn Redis's address. Blocks for
- * START_TIMEOUT_MS per step at most. */
+/* PTTL of cl->key: -2 when there is no such key, or -3 with err set. */
+static long long key_pttl(redisContext *c, const struct cluster *cl, char *err, size_t errlen)
+{
+    redisReply *r = answered(c, redisCommand(c, "PTTL %s", cl->key), "PTTL", err, errlen);
+    if (!r)
+        return -3;
+    long long ttl = r->type == REDIS_REPLY_INTEGER ? r->integer : -3;
+    if (ttl == -3)
+        snprintf(err, errlen, "Redis answered PTTL with %s",
+                 r->type == REDIS_REPLY_ERROR ? r->str : "something else");
+    freeReplyObject(r);
+    return ttl;
+}
+
+/*
+ * Is this node's key free? A key under our node_id belongs to another live
+ * node with the same node_id (two nodes would then share one key and count
+ * as one), or to this node before a crash (kill -9 leaves it for up to
+ * TTL_MS; a drain deletes it). Wait out its TTL once: a live node has
+ * rewritten it by then, a dead one has not. Blocks TTL_MS at most, and only
+ * when the key is there.
+ */
+static int check_node_id_free(redisContext *c, const struct cluster *cl, char *err, size_t errlen)
+{
+    long long ttl = key_pttl(c, cl, err, errlen);
+    if (ttl == -3)
+        return -1;
+    if (ttl == -2)
+        return 0;
+    if (ttl > 0 && ttl <= TTL_MS) {
+        klog_info("cluster_node_key_waiting node=%s ttl_ms=%lld", cl->node_id, ttl);
+        usleep((useconds_t)(ttl + 100) * 1000);
+        ttl = key_pttl(c, cl, err, errlen);
+        if (ttl == -3)
+            return -1;
+        if (ttl == -2)
+            return 0;
+    }
+    snprintf(err, errlen,
+             "node_id '%s' is in use: %s%s is kept alive by another node; give every node its "
+             "own [cluster] node_id",
+             cl->node_id, KEY_PREFIX, cl->node_id);
+    return -1;
+}
+
+/* Connect, AUTH, look at persistence, learn Redis's address, check that the
+ * node id is free. Blocks for START_TIMEOUT_MS per step at most (and up to
+ * TTL_MS more when this node's key is still there). */
 static int first_look(struct cluster *cl, const struct cluster_config *cc, char *err, size_t errlen)
 {
     struct timeval tv = ms_to_tv(START_TIMEOUT_MS);
@@ -286,7 +333,7 @@ static int first_look(struct cluster *cl, const struct cluster_config *cc, char 
         if (!ok)
             goto out;
     }
-    if (check_persistence(c, cc, err, errlen) < 0)
+    if (check_persistence(c, cc, err, errlen) < 0 || check_node_id_free(c, cl, err, errlen) < 0)
         goto out;
     if (remember_peer(cl, c) < 0) {
         snprintf(err, errlen, "cannot tell where the Redis connection goes");

@@ -190,3 +190,32 @@ test('two nodes see each other; a node that dies is gone within the TTL', { skip
         assert.ok(Date.now() - t0 <= TTL_MS + 1500, `node-b counted ${Date.now() - t0} ms after it died`);
     });
 });
+
+test('a second node with the same node_id is refused; a key left by a crash is waited out', { skip }, async () => {
+    await withRedis({}, async (redis) => {
+        const a = await startServer({ extra: clusterSection(redis, 'twin') });
+        try {
+            await waitFor(async () => (await clusterHealth(a)).live_nodes === 1, { desc: 'twin registered' });
+            const cfg = await prepareConfig({ extra: clusterSection(redis, 'twin') });
+            const t0 = Date.now();
+            const r = await runKamratd(['-c', cfg.configPath], { timeout: TTL_MS + 5000 });
+            assert.equal(r.code, 1, r.stderr);
+            assert.match(r.stderr, /start_failed reason=.*node_id 'twin' is in use/);
+            assert.ok(Date.now() - t0 < TTL_MS + 3000, `refused after ${Date.now() - t0} ms`);
+        } finally {
+            await a.stop();
+        }
+        // What kill -9 leaves: the key, expiring. A node with that id waits
+        // for it to go and starts.
+        await cli(redis, 'SET', nodeKey('phoenix'), 'left by a crash', 'PX', '1500');
+        const t1 = Date.now();
+        const b = await startServer({ extra: clusterSection(redis, 'phoenix') });
+        try {
+            assert.ok(Date.now() - t1 >= 1000, `started after ${Date.now() - t1} ms, before the key expired`);
+            await waitFor(async () => (await clusterHealth(b)).live_nodes === 1, { desc: 'phoenix registered' });
+            assert.match(b.stderr(), /cluster_node_key_waiting node=phoenix/);
+        } finally {
+            await b.stop();
+        }
+    });
+});
