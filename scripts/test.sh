@@ -1,5 +1,5 @@
 #!/bin/bash
-# test.sh: every check CI runs, in three stages.
+# test.sh: every check CI runs, in five stages.
 #
 #   1. format   clang-format --dry-run --Werror over the C sources
 #   2. gcc      build-test/: gcc, debugoptimized, -Dwerror=true; meson test (all suites,
