@@ -47,7 +47,10 @@ test('framing table: each broken frame is closed with its code, the room goes on
     for (const [name, frames, codes] of BROKEN) {
         await t.test(name, async () => {
             const { conn } = await rawMember(s, room);
-            for (const f of frames) await conn.write(encodeFrame(f));
+            // One write: a frame that came after the broken one, still unread when
+            // the server closes, would make its kernel answer with a reset, and
+            // the client could lose the close frame to it (1006) by timing alone.
+            await conn.write(Buffer.concat(frames.map(encodeFrame)));
             const closed = await within(conn.closed, 2000, `${name}: the connection to be closed`);
             assert.ok(codes.includes(closed.code), `${name}: closed with ${closed.code}, expected ${codes.join(' or ')}`);
             assert.ok(!conn.all().some((m) => m.type === 'ack'), `${name}: nothing was accepted`);
