@@ -3,7 +3,7 @@
 # peers (mosquitto plain and TLS, the Node.js ws relay) and the raw epoll
 # ceiling, same workload, same generator, same run, on loopback.
 #
-#   bench/run.sh                   # everything (about 20 min)
+#   bench/run.sh                   # everything (about 30 min)
 #   QUICK=1 bench/run.sh           # smoke run: 100x10 only, short windows, 500 idle
 #                                  # clients, 300 in the storm (about 100 s)
 #   SERVERS="kamrat mosquitto" CONFIGS=100x10 WORKLOADS=fanout bench/run.sh
@@ -38,7 +38,7 @@ if [ "$QUICK" = 1 ]; then
 	: "${IDLE_CLIENTS:=500}" "${IDLE_HOLD:=1}" "${STORM_CLIENTS:=300}" "${STORM_WINDOW:=1}"
 	: "${EXTRA_IDLE:=2000}" "${POLLTAX_SERVERS:=kamrat mosquitto}" "${BUDGET:=150}"
 fi
-SERVERS=${SERVERS:-"kamrat kamrat-tls mosquitto mosquitto-tls node ceiling"}
+SERVERS=${SERVERS:-"kamrat kamrat-tls mosquitto mosquitto-tls node prosody ceiling"}
 WORKLOADS=${WORKLOADS:-"idle storm fanout polltax"}
 CONFIGS=${CONFIGS:-"100x10 10x100 1x500"}
 FIXED_DELIV=${FIXED_DELIV:-10000}

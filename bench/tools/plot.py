@@ -34,6 +34,7 @@ STYLE = {
     'mosquitto': ('mosquitto', '#d96c00', 'solid'),
     'mosquitto-tls': ('mosquitto TLS', '#d96c00', '(7,4)'),
     'node': ('Node ws relay', '#2b9a3c', 'solid'),
+    'prosody': ('Prosody MUC', '#9b3fb5', 'solid'),
     'ceiling': ('ceiling (raw epoll)', '#707070', 'solid'),
 }
 P99_LIMIT_MS = 50.0  # run.sh's --p99-ms: the bar a search step has to pass

@@ -15,9 +15,9 @@ import os
 import re
 import sys
 
-SERVERS = ['kamrat', 'kamrat-tls', 'mosquitto', 'mosquitto-tls', 'node', 'ceiling']
-RATIOS = [('kamrat', 'mosquitto'), ('kamrat', 'node'), ('kamrat-tls', 'mosquitto-tls'),
-          ('kamrat', 'ceiling')]
+SERVERS = ['kamrat', 'kamrat-tls', 'mosquitto', 'mosquitto-tls', 'node', 'prosody', 'ceiling']
+RATIOS = [('kamrat', 'mosquitto'), ('kamrat', 'node'), ('kamrat', 'prosody'),
+          ('kamrat-tls', 'mosquitto-tls'), ('kamrat', 'ceiling')]
 CONFIG_ORDER = ['100x10', '10x100', '1x500']
 GEN_BOUND_PCT = 90.0
 PRELIMINARY_LOAD = 0.5
