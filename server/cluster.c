@@ -21,6 +21,7 @@
 #include "util.h"
 
 #define KEY_PREFIX "kamrat:node:"
+#define CHANNEL_PREFIX "kamrat:bus:"
 #define START_TIMEOUT_MS 2000 /* cluster_start's connect and each of its commands */
 #define TTL_MS 5000           /* a node whose key is this old is gone */
 #define REFRESH_MS 1000       /* each node rewrites its key this often */
@@ -62,6 +63,18 @@ struct cluster {
     uint64_t leave_deadline_ms;
     struct idlist live;    /* the last complete listing, sorted */
     struct idlist listing; /* the one being built by SCAN steps */
+    bool listed;           /* live is from a listing on this connection */
+
+    /* The bus's subscriber connection (hiredis needs one of its own for
+     * SUBSCRIBE), reconnected on the refresh timer while the first is up. */
+    redisAsyncContext *sub; /* NULL while disconnected */
+    bool subscribed;
+    char channel[sizeof(CHANNEL_PREFIX) + CONFIG_NODE_ID_MAX];
+    struct cluster_handlers h;
+    /* Handlers run from here, outside hiredis's callbacks, which may be
+     * freeing the connection they were called on. */
+    ev_timer reset_timer;
+    ev_timer nodes_timer;
 };
 
 /* ---- node id lists ---- */
@@ -92,21 +105,10 @@ static int by_name(const void *a, const void *b)
 
 /* ---- rendezvous hashing ---- */
 
-/* FNV-1a over the node id, a 0 byte, and the room key, then the 64-bit
- * finaliser of MurmurHash3. Every node must weigh alike, so the hash has no
- * per-process key (hmap_hash's SipHash has one); FNV-1a alone spreads its
- * last bytes poorly into the high bits the comparison looks at, which the
- * finaliser fixes. */
-static uint64_t weight(const char *node, const char *room_key)
+/* The 64-bit finaliser of MurmurHash3: every input bit reaches every output
+ * bit, which FNV-1a alone does poorly for the high bits compared below. */
+static uint64_t fmix64(uint64_t h)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)node;; p++) {
-        h = (h ^ *p) * 0x100000001b3ull;
-        if (!*p)
-            break; /* the NUL separates node from room: ("a","bc") != ("ab","c") */
-    }
-    for (const unsigned char *p = (const unsigned char *)room_key; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -115,12 +117,32 @@ static uint64_t weight(const char *node, const char *room_key)
     return h;
 }
 
-const char *cluster_home(const char *room_key, const char *const *nodes, size_t n)
+/* FNV-1a. Every node must hash alike, so there is no per-process key
+ * (hmap_hash's SipHash has one). */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t cluster_route(const char *room_key)
+{
+    return fmix64(fnv1a(room_key));
+}
+
+static uint64_t weight(const char *node, uint64_t route)
+{
+    return fmix64(fnv1a(node) ^ route);
+}
+
+const char *cluster_home(uint64_t route, const char *const *nodes, size_t n)
 {
     const char *best = NULL;
     uint64_t best_w = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t w = weight(nodes[i], room_key);
+        uint64_t w = weight(nodes[i], route);
         /* A tie (1 in 2^64) goes to the smaller id, so order never matters. */
         if (!best || w > best_w || (w == best_w && strcmp(nodes[i], best) < 0)) {
             best = nodes[i];
@@ -368,12 +390,24 @@ static uint32_t next_backoff(struct cluster *cl)
     return cl->backoff_ms / 2 + r % (cl->backoff_ms / 2 + 1);
 }
 
+/* Run the bus's reset handler soon, outside hiredis's callbacks. */
+static void schedule(struct cluster *cl, ev_timer *w)
+{
+    if (!ev_is_active(w)) {
+        ev_timer_set(w, 0., 0.);
+        ev_timer_start(cl->ev, w);
+    }
+}
+
 /* The connection is gone (cl->ac already NULL): say so once per outage and
- * try again later, unless the node is leaving. */
+ * try again later, unless the node is leaving. What this node published may
+ * not have reached Redis. */
 static void connection_gone(struct cluster *cl, const char *why)
 {
     cl->up = false;
+    cl->listed = false;
     cl->round_started_ms = 0;
+    schedule(cl, &cl->reset_timer);
     if (cl->leaving)
         return;
     if (!cl->lost) {
@@ -383,36 +417,84 @@ static void connection_gone(struct cluster *cl, const char *why)
     arm(cl, next_backoff(cl));
 }
 
-/* Close the connection ourselves. From inside a reply callback hiredis frees
- * the context once the callback returns; the callbacks still pending get a
- * NULL reply, and every callback ignores a context that is not cl->ac. */
-static void drop(struct cluster *cl, const char *why)
+static void sub_gone(struct cluster *cl, const char *why);
+
+/* Which of cl's two connections ac is: &cl->ac, &cl->sub, or NULL for one
+ * already given up (its callbacks change nothing). */
+static redisAsyncContext **slot_of(struct cluster *cl, const redisAsyncContext *ac)
 {
-    redisAsyncContext *ac = cl->ac;
-    cl->ac = NULL;
+    if (!cl || !ac)
+        return NULL;
+    return ac == cl->ac ? &cl->ac : ac == cl->sub ? &cl->sub : NULL;
+}
+
+/* The connection in slot has gone (hiredis frees it). */
+static void gone(struct cluster *cl, redisAsyncContext **slot, const char *why)
+{
+    *slot = NULL;
+    if (slot == &cl->ac)
+        connection_gone(cl, why);
+    else
+        sub_gone(cl, why);
+}
+
+/* Close a connection ourselves. From inside a reply callback hiredis frees
+ * the context once the callback returns; the callbacks still pending get a
+ * NULL reply, and every callback ignores a context that is not cl's. */
+static void drop_slot(struct cluster *cl, redisAsyncContext **slot, const char *why)
+{
+    redisAsyncContext *ac = *slot;
     ac->data = NULL; /* on_disconnect: not ours to report */
     redisAsyncFree(ac);
-    connection_gone(cl, why);
+    gone(cl, slot, why);
+}
+
+static void drop(struct cluster *cl, const char *why)
+{
+    drop_slot(cl, &cl->ac, why);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     struct cluster *cl = ac->data;
+    redisAsyncContext **slot = slot_of(cl, ac);
     /* On failure hiredis frees ac right after this returns, without calling
      * on_disconnect (it never was connected). */
-    if (status != REDIS_OK && cl && cl->ac == ac) {
-        cl->ac = NULL;
-        connection_gone(cl, ac->c.errstr);
-    }
+    if (status != REDIS_OK && slot)
+        gone(cl, slot, ac->c.errstr);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     struct cluster *cl = ac->data;
-    if (!cl || cl->ac != ac)
-        return;
-    cl->ac = NULL;
-    connection_gone(cl, status == REDIS_OK ? "Redis closed the connection" : ac->errstr);
+    redisAsyncContext **slot = slot_of(cl, ac);
+    if (slot)
+        gone(cl, slot, status == REDIS_OK ? "Redis closed the connection" : ac->errstr);
+}
+
+/* A new connection to Redis on the loop, AUTH queued (a wrong password
+ * fails the first command after it), or NULL with why. */
+static redisAsyncContext *open_connection(struct cluster *cl, char *why, size_t whylen)
+{
+    redisAsyncContext *ac = redisAsyncConnect(cl->addr, cl->port);
+    if (!ac || ac->err) {
+        snprintf(why, whylen, "%s", ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = cl;
+    if (redisLibevAttach(cl->ev, ac) != REDIS_OK) {
+        redisAsyncFree(ac);
+        snprintf(why, whylen, "cannot watch the Redis socket");
+        return NULL;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    /* Queued until the connection is up; AUTH goes first. */
+    if (cl->password[0])
+        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl->password);
+    return ac;
 }
 
 /* A reply that belongs to the current connection and is no error; else drop
@@ -428,10 +510,7 @@ static bool usable(struct cluster *cl, redisAsyncContext *ac, const redisReply *
     return true;
 }
 
-static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
-{
-    usable(arg, ac, reply);
-}
+static void connect_sub(struct cluster *cl);
 
 static void on_set(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -440,23 +519,37 @@ static void on_set(redisAsyncContext *ac, void *reply, void *arg)
         return;
     cl->up = true;
     cl->backoff_ms = 0;
+    if (!cl->sub && !cl->leaving)
+        connect_sub(cl); /* the bus's connection follows the first */
     if (cl->lost) {
         klog_info("cluster_redis_back redis=%s:%d", cl->addr, cl->port);
         cl->lost = false;
     }
 }
 
+static bool idlist_equal(const struct idlist *a, const struct idlist *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->ids[i], b->ids[i]) != 0)
+            return false;
+    return true;
+}
+
 /* The listing is complete: it becomes the live set. */
 static void listing_done(struct cluster *cl)
 {
-    size_t before = cl->live.n;
     struct idlist old = cl->live;
     cl->live = cl->listing;
     cl->listing = old;
-    idlist_clear(&cl->listing);
     qsort(cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name);
-    if (cl->live.n != before)
+    if (!idlist_equal(&cl->live, &cl->listing)) {
         klog_info("cluster_nodes live=%zu", cl->live.n);
+        schedule(cl, &cl->nodes_timer);
+    }
+    idlist_clear(&cl->listing);
+    cl->listed = true;
     cl->round_started_ms = 0;
 }
 
@@ -516,27 +609,100 @@ static void start_round(struct cluster *cl)
 
 static void connect_async(struct cluster *cl)
 {
-    redisAsyncContext *ac = redisAsyncConnect(cl->addr, cl->port);
-    if (!ac || ac->err) {
-        connection_gone(cl, ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
+    char why[128];
+    cl->ac = open_connection(cl, why, sizeof(why));
+    if (!cl->ac) {
+        connection_gone(cl, why);
         return;
     }
-    ac->data = cl;
-    if (redisLibevAttach(cl->ev, ac) != REDIS_OK) {
-        redisAsyncFree(ac);
-        connection_gone(cl, "cannot watch the Redis socket");
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    cl->ac = ac;
-    /* Queued until the connection is up; AUTH goes first. */
-    if (cl->password[0])
-        redisAsyncCommand(ac, on_auth, cl, "AUTH %s", cl->password);
     start_round(cl);
     arm(cl, REFRESH_MS);
+}
+
+/* ---- the subscriber connection ---- */
+
+static void sub_gone(struct cluster *cl, const char *why)
+{
+    if (cl->subscribed)
+        klog_warn("cluster_bus_lost reason=\"%s\"", why);
+    cl->subscribed = false;
+    schedule(cl, &cl->reset_timer); /* messages to this node may be lost */
+}
+
+/* Each reply on the subscriber connection: the subscription confirmed, then
+ * one per message published to this node's channel. */
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    const redisReply *r = reply;
+    if (!r || ac != cl->sub)
+        return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        drop_slot(cl, &cl->sub, r->str);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const redisReply *kind = r->element[0], *body = r->element[2];
+    if (strcmp(kind->str, "message") == 0 && body->type == REDIS_REPLY_STRING) {
+        if (cl->h.message)
+            cl->h.message(cl->h.arg, (const unsigned char *)body->str, body->len);
+    } else if (strcmp(kind->str, "subscribe") == 0) {
+        cl->subscribed = true;
+        klog_info("cluster_bus_up channel=%s", cl->channel);
+    }
+}
+
+static void connect_sub(struct cluster *cl)
+{
+    char why[128];
+    cl->sub = open_connection(cl, why, sizeof(why));
+    if (cl->sub)
+        redisAsyncCommand(cl->sub, on_sub_reply, cl, "SUBSCRIBE %s", cl->channel);
+    /* else the next refresh tries again */
+}
+
+static void on_handler_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev;
+    (void)revents;
+    struct cluster *cl = w->data;
+    void (*fn)(void *) = w == &cl->reset_timer ? cl->h.reset : cl->h.nodes;
+    if (fn && !cl->leaving)
+        fn(cl->h.arg);
+}
+
+void cluster_set_handlers(struct cluster *cl, const struct cluster_handlers *h)
+{
+    cl->h = *h;
+}
+
+bool cluster_bus_ready(const struct cluster *cl)
+{
+    return cl->ac && cl->up && cl->listed && cl->sub && cl->subscribed && !cl->leaving;
+}
+
+void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n)
+{
+    *nodes = (const char *const *)cl->live.ids;
+    *n = cl->live.n;
+}
+
+bool cluster_is_live(const struct cluster *cl, const char *node)
+{
+    return bsearch(&node, cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name) != NULL;
+}
+
+int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len)
+{
+    if (!cluster_bus_ready(cl))
+        return -1;
+    char channel[sizeof(CHANNEL_PREFIX) + CONFIG_NODE_ID_MAX];
+    snprintf(channel, sizeof(channel), CHANNEL_PREFIX "%s", node);
+    return redisAsyncCommand(cl->ac, NULL, NULL, "PUBLISH %s %b", channel, data, len) == REDIS_OK
+               ? 0
+               : -1;
 }
 
 static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
@@ -554,6 +720,8 @@ static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
         start_round(cl);
     else if (util_now_ms() - cl->round_started_ms >= STALL_MS)
         drop(cl, "no answer within 2 s");
+    if (cl->ac && cl->up && !cl->sub)
+        connect_sub(cl);
     if (cl->ac)
         arm(cl, REFRESH_MS);
 }
@@ -595,6 +763,11 @@ int cluster_start(const struct config *cfg, struct evloop *loop, struct cluster 
               TTL_MS);
     ev_init(&cl->timer, on_timer);
     cl->timer.data = cl;
+    ev_init(&cl->reset_timer, on_handler_timer);
+    cl->reset_timer.data = cl;
+    ev_init(&cl->nodes_timer, on_handler_timer);
+    cl->nodes_timer.data = cl;
+    snprintf(cl->channel, sizeof(cl->channel), CHANNEL_PREFIX "%s", cc->node_id);
     /* The blocking look took time the loop has not seen yet. */
     ev_now_update(cl->ev);
     connect_async(cl);
@@ -636,6 +809,7 @@ void cluster_status(const struct cluster *cl, struct cluster_status *out)
 {
     out->node_id = cl->node_id;
     out->redis_up = cl->up && cl->ac;
+    out->bus_up = cluster_bus_ready(cl);
     out->live_nodes = cl->live.n;
 }
 
@@ -643,8 +817,17 @@ void cluster_free(struct cluster *cl)
 {
     if (!cl)
         return;
-    if (cl->ev)
+    if (cl->ev) {
         ev_timer_stop(cl->ev, &cl->timer);
+        ev_timer_stop(cl->ev, &cl->reset_timer);
+        ev_timer_stop(cl->ev, &cl->nodes_timer);
+    }
+    if (cl->sub) {
+        redisAsyncContext *ac = cl->sub;
+        cl->sub = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    }
     if (cl->ac) {
         redisAsyncContext *ac = cl->ac;
         cl->ac = NULL;

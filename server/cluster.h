@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cluster;
 struct config;
@@ -57,6 +58,7 @@ void cluster_free(struct cluster *cl);
 struct cluster_status {
     const char *node_id; /* borrowed from the config */
     bool redis_up;       /* the last refresh was answered on a live connection */
+    bool bus_up;         /* cluster_bus_ready */
     size_t live_nodes;   /* in the last complete listing, this node included */
 };
 
@@ -64,12 +66,53 @@ struct cluster_status {
 void cluster_status(const struct cluster *cl, struct cluster_status *out);
 
 /*
- * The home node of room_key among nodes[0..n): the node with the highest
- * weight hash(node, room_key) (rendezvous hashing). Every node computes the
- * same answer from the same set, in any order; when a node leaves, only the
- * rooms it was home to move. Returns one of nodes[] (borrowed), or NULL when
- * n is 0. Pure: no Redis, no state.
+ * A room's route: a 64-bit hash of its key that every node computes alike
+ * (no per-process key). Resume tokens carry it, so a node can tell where a
+ * resuming member's room lives without knowing the room.
  */
-const char *cluster_home(const char *room_key, const char *const *nodes, size_t n);
+uint64_t cluster_route(const char *room_key);
+
+/*
+ * The home node of the room with this route among nodes[0..n): the node with
+ * the highest weight hash(node, route) (rendezvous hashing). Every node
+ * computes the same answer from the same set, in any order; when a node
+ * leaves, only the rooms it was home to move. Returns one of nodes[]
+ * (borrowed), or NULL when n is 0. Pure: no Redis, no state.
+ */
+const char *cluster_home(uint64_t route, const char *const *nodes, size_t n);
+
+/* ---- the bus's transport (bus.h) ----
+ *
+ * Each node subscribes, on a second connection, to its own channel
+ * kamrat:bus:<node_id>; the bus publishes to another node's channel on the
+ * first. Redis keeps the order of what one connection publishes, and pub/sub
+ * keeps nothing once delivered. */
+
+struct cluster_handlers {
+    /* A message published to this node's channel (borrowed for the call). */
+    void (*message)(void *arg, const unsigned char *data, size_t len);
+    /* Messages to or from this node may have been lost (a Redis connection
+     * dropped): what crosses nodes starts over. */
+    void (*reset)(void *arg);
+    /* The live set changed (cluster_live). */
+    void (*nodes)(void *arg);
+    void *arg;
+};
+
+void cluster_set_handlers(struct cluster *cl, const struct cluster_handlers *h);
+
+/* Both connections are up, subscribed, and the live set has been listed. */
+bool cluster_bus_ready(const struct cluster *cl);
+
+/* The live set, sorted (borrowed until the next listing), this node included
+ * once it has registered. */
+void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n);
+
+/* Is node in the live set? */
+bool cluster_is_live(const struct cluster *cl, const char *node);
+
+/* Queue data for node's channel. -1 when the bus is not ready (nothing is
+ * queued); delivery is not confirmed: a lost connection calls reset. */
+int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len);
 
 #endif

@@ -167,14 +167,16 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
             struct cluster_status cs;
             cluster_status(srv->cluster, &cs);
             snprintf(cluster, sizeof(cluster),
-                     ",\"cluster\":{\"node\":\"%s\",\"redis\":\"%s\",\"live_nodes\":%zu}",
-                     cs.node_id, cs.redis_up ? "ok" : "down", cs.live_nodes);
+                     ",\"cluster\":{\"node\":\"%s\",\"redis\":\"%s\",\"bus\":\"%s\","
+                     "\"live_nodes\":%zu}",
+                     cs.node_id, cs.redis_up ? "ok" : "down", cs.bus_up ? "ok" : "down",
+                     cs.live_nodes);
         }
         snprintf(req->buf, sizeof(req->buf),
                  "{\"status\":\"ok\",\"version\":\"%s\",\"connections\":%u,\"rooms\":%zu,"
                  "\"kdf_max_running\":%u%s}\n",
-                 KAMRAT_VERSION, srv->conns.count, room_count(srv->rooms), kdf.max_running,
-                 cluster);
+                 KAMRAT_VERSION, srv->conns.count - srv->remote_conns, room_count(srv->rooms),
+                 kdf.max_running, cluster);
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
                        (const unsigned char *)req->buf, strlen(req->buf), 1, head);
     }
@@ -192,7 +194,7 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         if (!config_address_allowed(srv->cfg->metrics_allow, peer))
             return respond_text(wsi, req, HTTP_STATUS_FORBIDDEN, "forbidden", head);
         struct metrics_gauges g = {
-            .connections = srv->conns.count,
+            .connections = srv->conns.count - srv->remote_conns,
             .rooms = room_count(srv->rooms),
             .members = room_member_total(srv->rooms),
             .uptime_s = (util_now_ms() - srv->started_ms) / 1000,

@@ -27,6 +27,10 @@ static const struct {
     [METRIC_MODERATION] = {"kamrat_moderation_actions_total",
                            "Moderation actions that changed something."},
     [METRIC_ALERTS] = {"kamrat_alerts_total", "Alerts sent to leaders."},
+    [METRIC_BUS_OUT] = {"kamrat_bus_sent_bytes_total",
+                        "Bytes published to other nodes (several nodes only)."},
+    [METRIC_BUS_IN] = {"kamrat_bus_received_bytes_total",
+                       "Bytes received from other nodes (several nodes only)."},
 };
 
 /* Upper bounds of the lag histogram's buckets, in microseconds. */

@@ -31,6 +31,8 @@ enum metric {
     METRIC_LOGIN_FAILED, /* wrong password, unknown name, disabled, throttled */
     METRIC_MODERATION,   /* moderation actions that changed something */
     METRIC_ALERTS,       /* alerts sent to leaders */
+    METRIC_BUS_OUT,      /* bytes published to other nodes (bus.h) */
+    METRIC_BUS_IN,       /* bytes received from other nodes */
     METRIC__COUNT
 };
 

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "cluster.h"
 #include "gate.h"
 #include "hmap.h"
 #include "klog.h"
@@ -331,13 +332,22 @@ static void sha256(const void *data, size_t len, unsigned char out[TOKEN_BYTES])
     EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-/* A new random resume token in base64url (43 chars) and its digest. */
-static int token_new(char out[PROTO_TOKEN_LEN + 1], unsigned char hash[TOKEN_BYTES])
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+#define ROUTE_BYTES 8 /* a token's first bytes: its room's route (cluster_route) */
+
+/* A new resume token in base64url (43 chars) and its digest: the route of
+ * the room with this key, so any node can tell where the room lives, then
+ * 24 random bytes, the secret. */
+static int token_new(const char *room_key, char out[PROTO_TOKEN_LEN + 1],
+                     unsigned char hash[TOKEN_BYTES])
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char raw[TOKEN_BYTES + 1] = {0};
-    if (RAND_bytes(raw, TOKEN_BYTES) != 1)
+    if (RAND_bytes(raw + ROUTE_BYTES, TOKEN_BYTES - ROUTE_BYTES) != 1)
         return -1;
+    uint64_t route = cluster_route(room_key);
+    for (int i = 0; i < ROUTE_BYTES; i++)
+        raw[i] = (unsigned char)(route >> (56 - 8 * i));
     for (int i = 0, o = 0; i < TOKEN_BYTES; i += 3) {
         uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 |
                      (i + 2 < TOKEN_BYTES ? raw[i + 2] : 0);
@@ -352,6 +362,18 @@ static int token_new(char out[PROTO_TOKEN_LEN + 1], unsigned char hash[TOKEN_BYT
     sha256(out, PROTO_TOKEN_LEN, hash);
     wipe(raw, sizeof(raw));
     return 0;
+}
+
+uint64_t room_token_route(const char *token)
+{
+    /* 64 bits: ten characters of six bits, and the top four of the 11th. */
+    uint64_t v = 0;
+    for (int i = 0; i < 11; i++) {
+        const char *p = memchr(b64, token[i], 64);
+        uint64_t six = p ? (uint64_t)(p - b64) : 0;
+        v = i < 10 ? v << 6 | six : v << 4 | six >> 2;
+    }
+    return v;
 }
 
 /* ---- replies ---- */
@@ -531,7 +553,7 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
 {
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
-    if (token_new(token, hash) < 0) {
+    if (token_new(m->room->key, token, hash) < 0) {
         ws_send_error(c, PROTO_E_INTERNAL, ref, NULL);
         return;
     }
@@ -594,7 +616,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
         e = gate_redeem(rs->gate, &t); /* last: a refused holder keeps a personal invite */
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
-    if (!e && token_new(token, hash) < 0)
+    if (!e && token_new(t.key, token, hash) < 0)
         e = PROTO_E_INTERNAL;
     if (e) {
         ws_send_error(c, e, ref, &d);

@@ -60,6 +60,10 @@ void room_store_changed(struct rooms *rs);
  * them out of their rooms (TESTPLAN E5). */
 void room_leader_logged_out(struct rooms *rs, const char *username);
 
+/* The route (cluster_route) of the room a resume token was given for: its
+ * first 64 bits. token holds PROTO_TOKEN_LEN base64url characters. */
+uint64_t room_token_route(const char *token);
+
 size_t room_count(const struct rooms *rs);
 
 /* Members of every live room, detached ones included (GET /metrics). */

@@ -13,6 +13,7 @@
 
 #include "addrlimit.h"
 #include "authq.h"
+#include "bus.h"
 #include "cluster.h"
 #include "evloop.h"
 #include "gate.h"
@@ -444,6 +445,7 @@ int server_run(struct server *srv)
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
     gate_set_safety(srv->gate, srv->safety);
     srv->rooms = room_registry_new(srv->cfg, srv->ctx, srv->epoch, srv->gate);
+    srv->bus = bus_new(srv, srv->cluster);
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
     watch_store(&srv->watch_timer);
@@ -462,6 +464,8 @@ int server_run(struct server *srv)
     lws_sul_cancel(&srv->expand_timer);
     lws_sul_cancel(&srv->watch_timer);
     lws_sul_cancel(&srv->lag_timer);
+    bus_free(srv->bus); /* its remote connections hold members */
+    srv->bus = NULL;
     room_registry_free(srv->rooms); /* wipes every room's history */
     srv->rooms = NULL;
     gate_free(srv->gate);

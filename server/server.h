@@ -30,6 +30,7 @@ struct leaders;
 struct safety;
 struct evloop;
 struct cluster;
+struct bus;
 
 struct server {
     struct config *cfg;
@@ -44,11 +45,13 @@ struct server {
     struct addrlimit *addrs;
     struct ssl_ctx_st *ssl_ctx; /* the vhost's, kept to re-apply policy on reload */
     lws_dll2_owner_t conns;     /* every WebSocket connection (struct conn) */
+    uint32_t remote_conns;      /* ... of which served for clients on other nodes (bus.h) */
     struct authq *authq;        /* password checks off the lws thread (api.c) */
     struct throttle *throttle;  /* login attempts per account and address */
     struct leaders *leaders;    /* live leader logins, by token digest */
     struct safety *safety;      /* crisis resources and risk words; the gate borrows it */
     struct cluster *cluster;    /* NULL: one node, no [cluster] (cluster.h) */
+    struct bus *bus;            /* rooms across nodes; NULL without [cluster] (bus.h) */
     bool draining;
     uint64_t drain_deadline_ms;
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "klog.h"
 #include "metrics.h"
 #include "room.h"
@@ -17,10 +18,13 @@
 #define CLOSE_GRACE_SECS 3    /* a closing peer that does not read is dropped */
 
 struct conn {
-    struct lws *wsi;
+    struct lws *wsi; /* NULL: a remote connection, its client on another node (bus.h) */
     struct server *srv;
     struct member *member;
     lws_dll2_t list; /* in srv->conns */
+    struct bus_link link;
+    bool heard; /* a message came (remote connections: the first must be hello or resume) */
+    lws_sorted_usec_list_t reap; /* frees a remote connection after ws_close */
 
     struct wsrx rx; /* the message being assembled */
 
@@ -45,6 +49,15 @@ void ws_set_member(struct conn *c, struct member *m)
     c->member = m;
     if (m)
         lws_sul_cancel(&c->hello_deadline);
+    if (m && !c->wsi)
+        bus_joined(c->srv->bus, c);
+}
+
+static void conn_free(struct conn *c);
+
+static void reap(lws_sorted_usec_list_t *sul)
+{
+    conn_free(lws_container_of(sul, struct conn, reap));
 }
 
 void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
@@ -53,6 +66,13 @@ void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
         return;
     c->close_code = (uint16_t)code;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    if (!c->wsi) {
+        /* Its edge closes the client; the connection goes here once the
+         * caller, which may be iterating the room, is done. */
+        bus_close(c->srv->bus, c, (uint16_t)code, reason);
+        lws_sul_schedule(c->srv->ctx, 0, &c->reap, reap, 1);
+        return;
+    }
     if (code == WS_CLOSE_TOO_SLOW)
         sendq_clear(&c->q); /* free the backlog now: that is the point of the cut */
     lws_callback_on_writable(c->wsi);
@@ -83,6 +103,10 @@ void ws_send(struct conn *c, struct frame *f)
 {
     if (c->close_code || c->peer_closed)
         return;
+    if (!c->wsi) {
+        bus_deliver(c->srv->bus, c, f);
+        return;
+    }
     if (write_now(c, f))
         return;
     if (sendq_push(&c->q, f) < 0) {
@@ -131,6 +155,11 @@ static void hello_expired(lws_sorted_usec_list_t *sul)
         ws_close(c, WS_CLOSE_UNAUTHORISED, "no hello");
 }
 
+struct bus_link *ws_bus_link(struct conn *c)
+{
+    return &c->link;
+}
+
 static struct conn *conn_new(struct lws *wsi, struct server *srv)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -138,6 +167,8 @@ static struct conn *conn_new(struct lws *wsi, struct server *srv)
     c->srv = srv;
     sendq_init(&c->q, srv->cfg->limits.send_queue_frames, srv->cfg->limits.send_queue_bytes);
     lws_dll2_add_tail(&c->list, &srv->conns);
+    if (!wsi)
+        srv->remote_conns++;
     lws_sul_schedule(srv->ctx, 0, &c->hello_deadline, hello_expired,
                      (lws_usec_t)srv->cfg->limits.hello_timeout * LWS_US_PER_SEC);
     if (srv->draining)
@@ -148,27 +179,86 @@ static struct conn *conn_new(struct lws *wsi, struct server *srv)
 static void conn_free(struct conn *c)
 {
     lws_sul_cancel(&c->hello_deadline);
+    lws_sul_cancel(&c->reap);
+    if (c->link.node)
+        bus_conn_gone(c->srv->bus, c);
     if (c->member)
         room_conn_lost(c->srv->rooms, c->member);
     lws_dll2_remove(&c->list);
+    if (!c->wsi)
+        c->srv->remote_conns--;
     sendq_clear(&c->q);
     wsrx_clear(&c->rx);
     free(c);
 }
 
-/* Decode one whole message and hand it to the room. */
+/* Where a hello or resume of a connection that has not joined goes, when
+ * rooms may live on other nodes: false when it went elsewhere. */
+static bool served_here(struct conn *c, const struct proto_cmd *cmd, const char *buf, size_t len)
+{
+    if (!c->srv->bus || !c->wsi || c->member)
+        return true;
+    if (cmd->type != PROTO_HELLO && cmd->type != PROTO_RESUME) {
+        if (!c->link.node)
+            return true;
+        bus_relay(c->srv->bus, c, buf, len); /* its home answers: not_joined */
+        return false;
+    }
+    switch (bus_route(c->srv->bus, c, cmd, buf, len)) {
+    case BUS_HERE:
+        return true;
+    case BUS_RELAYED:
+        lws_sul_cancel(&c->hello_deadline); /* the home keeps one */
+        return false;
+    case BUS_UNAVAILABLE:
+        break;
+    }
+    klog_info("bus_unavailable");
+    ws_send_error(c, PROTO_E_INTERNAL, cmd->id[0] ? cmd->id : NULL, NULL);
+    return false;
+}
+
+/* Decode one whole message and hand it to the room, or to the node its room
+ * lives on. */
 static void handle_message(struct conn *c, const char *buf, size_t len)
 {
+    if (c->link.node && c->link.joined) {
+        bus_relay(c->srv->bus, c, buf, len); /* the home reads it */
+        return;
+    }
     const struct limits *lim = &c->srv->cfg->limits;
     struct proto_limits pl = {lim->max_message_bytes, lim->max_text_chars, lim->max_name_chars};
     struct proto_cmd cmd;
     enum proto_err e = proto_decode(buf, len, &pl, &cmd);
-    if (e)
+    bool first = !c->heard;
+    c->heard = true;
+    if (first && !c->wsi && (e || (cmd.type != PROTO_HELLO && cmd.type != PROTO_RESUME))) {
+        /* A client relayed to this node's previous run: it resumes anew. */
+        ws_close(c, WS_CLOSE_GOING_AWAY, "node restarted");
+    } else if (e) {
         ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL,
                       &(struct proto_error_detail){.field = cmd.field});
-    else
+    } else if (served_here(c, &cmd, buf, len)) {
         room_dispatch(c->srv->rooms, c, &cmd);
+    }
     proto_cmd_clear(&cmd);
+}
+
+struct conn *ws_remote_new(struct server *srv)
+{
+    return conn_new(NULL, srv);
+}
+
+void ws_remote_receive(struct conn *c, const char *msg, size_t len)
+{
+    if (!c->close_code)
+        handle_message(c, msg, len);
+}
+
+void ws_remote_drop(struct conn *c)
+{
+    c->close_code = WS_CLOSE_GOING_AWAY; /* nothing more for it */
+    conn_free(c);
 }
 
 static void too_big(struct conn *c, enum ws_close_code code)

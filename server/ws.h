@@ -62,6 +62,25 @@ struct member *ws_member(const struct conn *c);
 /* Bind or unbind (NULL) the member. Room.c keeps both sides in step. */
 void ws_set_member(struct conn *c, struct member *m);
 
+/* ---- several nodes (bus.h) ---- */
+
+struct bus_link;
+struct server;
+
+/* The connection's part in the bus. */
+struct bus_link *ws_bus_link(struct conn *c);
+
+/* Home side: a connection for a client on another node. What is sent to it
+ * goes through bus_deliver; ws_close has its edge close the client. */
+struct conn *ws_remote_new(struct server *srv);
+
+/* Home side: one whole message of the remote connection's client. */
+void ws_remote_receive(struct conn *c, const char *msg, size_t len);
+
+/* Home side: free c now, sending nothing (its edge is gone); its member is
+ * detached as after a dropped connection. */
+void ws_remote_drop(struct conn *c);
+
 /* Close every connection with code (shutdown). */
 void ws_close_all(lws_dll2_owner_t *conns, enum ws_close_code code);
 

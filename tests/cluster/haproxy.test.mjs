@@ -6,11 +6,13 @@
 // by their PIDs.
 //
 //   (a) 20 WebSocket clients come in through HAProxy, each gets a welcome, and
-//       leastconn has given both nodes some of them;
-//   (b) one node is killed (SIGKILL): its clients' sockets close, HAProxy's
+//       leastconn has given both nodes some of them; they are all in one room,
+//       which lives on node-a (server/bus.h);
+//   (b) node-b is killed (SIGKILL): its clients' sockets close, HAProxy's
 //       health check marks it down within about 2 s, and the clients, each
-//       reconnecting with a small jittered backoff, all get in again on the
-//       other node;
+//       reconnecting with a small jittered backoff as the web client does,
+//       resume on node-a without a gap: nothing said while they were away is
+//       missing;
 //   (c) GET /healthz through HAProxy is the survivor's, 200;
 //   (d) HAProxy keeps the per-address connection limit (20) that kamratd, which
 //       sees HAProxy's address only, can no longer apply.
@@ -24,10 +26,10 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import {
-    REPO, delay, freePort, health, httpRequest, join, makeTempDir, prepareConfig, spawnProgram, startServer, test, uid,
+    REPO, delay, freePort, health, httpRequest, join, makeTempDir, prepareConfig, resume, spawnProgram, startServer, test,
     waitFor,
 } from '../integration/lib/harness.mjs';
-import { clusterSection, found, redisSkip, startRedis } from './lib.mjs';
+import { clusterSection, found, redisSkip, roomHomedOn, startRedis } from './lib.mjs';
 
 const HAPROXY = process.env.HAPROXY ?? 'haproxy';
 const EXAMPLE = path.join(REPO, 'dist/haproxy.cfg.example');
@@ -141,17 +143,26 @@ async function startNode(redis, id, { origin, certsOf }) {
 const source = (i) => `127.0.0.${10 + i}`;
 
 /**
- * Joins room through HAProxy as a client would after a drop: a jittered backoff
- * before every attempt. Resolves {client, attempts}.
+ * Takes old's membership up again through HAProxy as the web client does after
+ * a drop: a jittered backoff before every attempt, then resume with its token
+ * and the last seq it saw. Resolves {client, reply, attempts}.
  */
-async function rejoin(front, room, name, localAddress, deadline) {
+async function rejoin(front, old, deadline) {
+    const seen = Math.max(old.welcome.seq, ...old.events().map((e) => e.seq));
     for (let attempt = 1, wait = 50; ; attempt++, wait = Math.min(wait * 2, 800)) {
         await delay(wait / 2 + Math.random() * wait);
         try {
-            const { client } = await join(front, room, name, { label: name, wsOptions: { localAddress } });
-            return { client, attempts: attempt };
+            const { client, reply } = await resume(front, {
+                token: old.welcome.token,
+                epoch: old.welcome.epoch,
+                after_seq: seen,
+                label: old.label,
+                wsOptions: { localAddress: old.source },
+            });
+            if (reply.type !== 'welcome') throw new Error(`resume answered ${JSON.stringify(reply)}`);
+            return { client, reply, attempts: attempt };
         } catch (e) {
-            if (Date.now() + wait > deadline) throw new Error(`${name}: no way back in after ${attempt} attempts: ${e.message}`);
+            if (Date.now() + wait > deadline) throw new Error(`${old.label}: no way back in after ${attempt} attempts: ${e.message}`);
         }
     }
 }
@@ -169,9 +180,18 @@ test('behind HAProxy in tcp mode: two nodes, leastconn, a node killed', { skip, 
         a = await startNode(redis, 'node-a', { origin });
         b = await startNode(redis, 'node-b', { origin, certsOf: a });
         hap = await startHaproxy(hapPort, [a, b], path.join(a.certDir, 'ca.pem'));
+        for (const s of [a, b]) {
+            await waitFor(
+                async () => {
+                    const c = (await health(s)).cluster;
+                    return c.live_nodes === 2 && c.bus === 'ok';
+                },
+                { timeout: 8000, interval: 100, desc: `${s.id}: both nodes live, the bus up` },
+            );
+        }
         // What a browser at https://localhost:<HAProxy port>/ sees.
         const front = { port: hapPort, ca: a.ca, origin };
-        const room = uid('room-');
+        const room = roomHomedOn('node-a', ['node-a', 'node-b']);
         const clients = [];
 
         await t.test('(a) 20 clients get a welcome through HAProxy; leastconn uses both nodes', async () => {
@@ -200,10 +220,14 @@ test('behind HAProxy in tcp mode: two nodes, leastconn, a node killed', { skip, 
                 c.closed.then(() => {
                     if (!watching) return;
                     closedAt.set(c, Date.now() - t0);
-                    back.push(rejoin(front, room, c.label, c.source, deadline).then((r) => ({ ...r, ms: Date.now() - t0 })));
+                    back.push(rejoin(front, c, deadline).then((r) => ({ ...r, ms: Date.now() - t0 })));
                 });
             }
             await b.stop('SIGKILL');
+            // The room goes on on node-a while node-b's clients are away.
+            const stayed = clients.find((c) => !c.isClosed);
+            const said = await stayed.sayAndWait('said while they were away');
+            assert.equal(said.type, 'ack');
             await waitFor(async () => (await serverStatus(hap))['node-b'] === 'DOWN', {
                 timeout: MARKED_DOWN_MS + 2000,
                 interval: 100,
@@ -221,6 +245,10 @@ test('behind HAProxy in tcp mode: two nodes, leastconn, a node killed', { skip, 
                     `(attempts: ${rejoined.map((r) => r.attempts).join(',')})`,
             );
             assert.ok(downMs <= MARKED_DOWN_MS, `marked down after ${downMs} ms`);
+            for (const r of rejoined) {
+                assert.equal(r.reply.gap, false, `${r.client.label} resumed without a gap`);
+                await r.client.next({ type: 'message', seq: said.seq });
+            }
             // The survivor's own clients were not touched.
             for (const c of clients.filter((x) => !closedAt.has(x))) {
                 assert.equal((await c.request({ type: 'agree' })).type, 'ack');

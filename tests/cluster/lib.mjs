@@ -78,3 +78,40 @@ export async function withRedis(settings, fn) {
         await redis.stop();
     }
 }
+
+const MASK64 = (1n << 64n) - 1n;
+const fmix64 = (h) => {
+    h ^= h >> 33n;
+    h = (h * 0xff51afd7ed558ccdn) & MASK64;
+    h ^= h >> 33n;
+    h = (h * 0xc4ceb9fe1a85ec53n) & MASK64;
+    return h ^ (h >> 33n);
+};
+const fnv1a = (s) => {
+    let h = 0xcbf29ce484222325n;
+    for (const byte of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & MASK64;
+    return h;
+};
+
+/**
+ * The node (an id of nodeIds) a room key lives on: server/cluster.c's rendezvous
+ * hashing (cluster_route, cluster_home), written again here.
+ */
+export function homeNode(roomKey, nodeIds) {
+    const route = fmix64(fnv1a(roomKey));
+    let best = null;
+    let bestW = -1n;
+    for (const id of nodeIds) {
+        const w = fmix64(fnv1a(id) ^ route);
+        if (w > bestW || (w === bestW && id < best)) [best, bestW] = [id, w];
+    }
+    return best;
+}
+
+/** A fresh room name (prefix + counter) whose home among nodeIds is want. */
+export function roomHomedOn(want, nodeIds, prefix = 'room') {
+    for (let i = 0; ; i++) {
+        const name = `${prefix}-${process.pid}-${i}`;
+        if (homeNode(name, nodeIds) === want) return name;
+    }
+}

@@ -1,0 +1,579 @@
+#include "bus.h"
+
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "evloop.h"
+#include "frame.h"
+#include "gate.h"
+#include "hmap.h"
+#include "klog.h"
+#include "metrics.h"
+#include "room.h"
+#include "server.h"
+#include "util.h"
+#include "ws.h"
+
+/*
+ * What one node publishes to another's channel: a kind byte, the sender's
+ * node id (a length byte, then the id), then by kind (integers big-endian):
+ *
+ *   'M' id:u64 message...          edge -> home: a client's message, as it came
+ *   'G' id:u64                     edge -> home: the client's connection closed
+ *   'F' n:u32 id:u64 x n frame...  home -> edge: a frame for these clients
+ *   'J' id:u64                     home -> edge: this client has joined
+ *   'C' id:u64 code:u16 reason...  home -> edge: close this client
+ *   'R'                            either way: the sender lost track (it
+ *                                  started, or a Redis connection of its
+ *                                  dropped): forget what crossed to it
+ */
+enum wire_kind {
+    WIRE_MESSAGE = 'M',
+    WIRE_GONE = 'G',
+    WIRE_FRAME = 'F',
+    WIRE_JOINED = 'J',
+    WIRE_CLOSE = 'C',
+    WIRE_RESET = 'R',
+};
+
+#define CLOSE_REASON_MAX 32
+
+struct bus_node {
+    char id[CONFIG_NODE_ID_MAX + 1];
+    struct hmap *relayed; /* edge: our clients whose room lives there, by link id */
+    struct hmap *remote;  /* home: its clients in our rooms, by link id */
+    /* home: the frame being gathered for it, and its recipients there */
+    struct frame *pending;
+    uint64_t *ids;
+    uint32_t n, cap;
+    bool dirty; /* in bus->dirty */
+};
+
+struct bus {
+    struct server *srv;
+    struct cluster *cl;
+    const char *self; /* this node's id */
+    struct hmap *nodes;
+    uint64_t next_id;
+    bool announce; /* tell every node to forget us once the bus is up */
+    struct bus_node **dirty;
+    size_t ndirty, dirty_cap;
+    unsigned char *buf; /* one wire message being put together */
+    size_t len, cap;
+    ev_prepare flush; /* before the loop waits: publish what was gathered */
+};
+
+/* ---- wire ---- */
+
+static void put(struct bus *b, const void *data, size_t len)
+{
+    if (b->len + len > b->cap) {
+        while (b->len + len > b->cap)
+            b->cap = b->cap ? b->cap * 2 : 4096;
+        b->buf = xrealloc(b->buf, b->cap);
+    }
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+}
+
+static void put_u64(struct bus *b, uint64_t v)
+{
+    unsigned char x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (unsigned char)(v >> (56 - 8 * i));
+    put(b, x, sizeof(x));
+}
+
+static void put_u32(struct bus *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    put(b, x, sizeof(x));
+}
+
+static void start(struct bus *b, enum wire_kind kind)
+{
+    unsigned char head[2] = {(unsigned char)kind, (unsigned char)strlen(b->self)};
+    b->len = 0;
+    put(b, head, sizeof(head));
+    put(b, b->self, head[1]);
+}
+
+/* Publish the message put together to node; it stays in b->buf to be wiped
+ * (it may hold message text) by the next start or bus_free. */
+static int send_to(struct bus *b, const char *node)
+{
+    int rc = cluster_publish(b->cl, node, b->buf, b->len);
+    if (rc == 0)
+        metrics_add(METRIC_BUS_OUT, b->len);
+    wipe(b->buf, b->len);
+    return rc;
+}
+
+struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static const unsigned char *take(struct reader *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const unsigned char *at = r->p;
+    r->p += n;
+    return at;
+}
+
+static uint64_t take_uint(struct reader *r, size_t n)
+{
+    const unsigned char *x = take(r, n);
+    uint64_t v = 0;
+    for (size_t i = 0; x && i < n; i++)
+        v = v << 8 | x[i];
+    return v;
+}
+
+/* ---- nodes ---- */
+
+static struct bus_node *node_get(struct bus *b, const char *id, size_t len)
+{
+    struct bus_node *n = hmap_get(b->nodes, id, len);
+    if (n)
+        return n;
+    n = xcalloc(1, sizeof(*n));
+    memcpy(n->id, id, len);
+    n->relayed = hmap_new();
+    n->remote = hmap_new();
+    hmap_put(b->nodes, n->id, len, n);
+    return n;
+}
+
+/* Publish the frame gathered for n, if any. */
+static void flush_node(struct bus *b, struct bus_node *n)
+{
+    if (!n->pending)
+        return;
+    if (n->n) {
+        start(b, WIRE_FRAME);
+        put_u32(b, n->n);
+        for (uint32_t i = 0; i < n->n; i++)
+            put_u64(b, n->ids[i]);
+        put(b, frame_payload(n->pending), n->pending->len);
+        send_to(b, n->id); /* a failure is the connection's loss: reset follows */
+    }
+    frame_unref(n->pending);
+    n->pending = NULL;
+    n->n = 0;
+}
+
+static void flush_all(struct bus *b)
+{
+    for (size_t i = 0; i < b->ndirty; i++) {
+        b->dirty[i]->dirty = false;
+        flush_node(b, b->dirty[i]);
+    }
+    b->ndirty = 0;
+}
+
+static void on_prepare(struct ev_loop *ev, ev_prepare *w, int revents)
+{
+    (void)ev;
+    (void)revents;
+    flush_all(w->data);
+}
+
+/* The connections of table, in a new array (*count of them): what is done
+ * to each may change the table. */
+static struct conn **conns_of(struct hmap *table, size_t *count)
+{
+    *count = hmap_count(table);
+    struct conn **v = xcalloc(*count ? *count : 1, sizeof(*v));
+    size_t pos = 0, i = 0;
+    struct conn *c;
+    while ((c = hmap_next(table, &pos)) != NULL)
+        v[i++] = c;
+    return v;
+}
+
+/* Forget what crossed between this node and n: close our clients whose room
+ * lives there (they resume wherever the room is now), and detach the members
+ * of n's clients here (they wait out resume_grace). */
+static void drop_node(struct bus *b, struct bus_node *n, const char *why)
+{
+    (void)b;
+    size_t count;
+    struct conn **v = conns_of(n->relayed, &count);
+    for (size_t i = 0; i < count; i++)
+        ws_close(v[i], WS_CLOSE_GOING_AWAY, why);
+    free(v);
+
+    v = conns_of(n->remote, &count);
+    for (size_t i = 0; i < count; i++) {
+        struct bus_link *l = ws_bus_link(v[i]);
+        hmap_del(n->remote, &l->id, sizeof(l->id));
+        l->node = NULL; /* sends to it are dropped from now on */
+    }
+    for (size_t i = 0; i < count; i++)
+        ws_remote_drop(v[i]);
+    free(v);
+    if (n->pending) {
+        frame_unref(n->pending);
+        n->pending = NULL;
+        n->n = 0;
+    }
+    klog_debug("bus_node_dropped node=%s reason=\"%s\"", n->id, why);
+}
+
+static void on_reset(void *arg)
+{
+    struct bus *b = arg;
+    size_t pos = 0;
+    struct bus_node *n;
+    while ((n = hmap_next(b->nodes, &pos)) != NULL)
+        drop_node(b, n, "bus lost");
+    b->announce = true;
+}
+
+static void on_nodes(void *arg)
+{
+    struct bus *b = arg;
+    size_t pos = 0;
+    struct bus_node *n;
+    while ((n = hmap_next(b->nodes, &pos)) != NULL)
+        if (!cluster_is_live(b->cl, n->id))
+            drop_node(b, n, "node lost");
+}
+
+/* Can messages cross now? The first time after a start or a reset, every
+ * live node is first told to forget what it had from this node. */
+static bool ready(struct bus *b)
+{
+    if (!cluster_bus_ready(b->cl))
+        return false;
+    if (b->announce) {
+        b->announce = false;
+        const char *const *nodes;
+        size_t n;
+        cluster_live(b->cl, &nodes, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(nodes[i], b->self) == 0)
+                continue;
+            start(b, WIRE_RESET);
+            send_to(b, nodes[i]);
+        }
+    }
+    return true;
+}
+
+/* ---- edge side ---- */
+
+/* The route of the room a hello or resume asks for, or false when only the
+ * local gate can answer (an invite it refuses: the error is the same here). */
+static bool route_of(struct bus *b, const struct proto_cmd *cmd, uint64_t *route)
+{
+    if (cmd->type == PROTO_RESUME) {
+        *route = room_token_route(cmd->u.resume.token);
+        return true;
+    }
+    char key[GATE_KEY_MAX + 1];
+    if (cmd->u.hello.room[0]) {
+        snprintf(key, sizeof(key), "%s", cmd->u.hello.room);
+    } else if (cmd->u.hello.token[0]) {
+        snprintf(key, sizeof(key), "#%llu", (unsigned long long)cmd->u.hello.session);
+    } else {
+        struct gate_ticket t;
+        struct proto_error_detail d;
+        if (gate_check(b->srv->gate, cmd, &t, &d) != PROTO_OK)
+            return false;
+        snprintf(key, sizeof(key), "%s", t.key);
+        gate_ticket_clear(&t);
+    }
+    *route = cluster_route(key);
+    return true;
+}
+
+enum bus_route bus_route(struct bus *b, struct conn *c, const struct proto_cmd *cmd,
+                         const char *raw, size_t len)
+{
+    uint64_t route;
+    if (!route_of(b, cmd, &route))
+        return BUS_HERE;
+    const char *const *nodes;
+    size_t n;
+    cluster_live(b->cl, &nodes, &n);
+    const char *home = cluster_home(route, nodes, n);
+    struct bus_link *l = ws_bus_link(c);
+    if (l->node && home && strcmp(home, l->node->id) == 0) {
+        bus_relay(b, c, raw, len); /* another try at the same home */
+        return BUS_RELAYED;
+    }
+    bus_conn_gone(b, c); /* relayed before, to another home: not any more */
+    if (!home || strcmp(home, b->self) == 0)
+        return BUS_HERE;
+    if (!ready(b))
+        return BUS_UNAVAILABLE;
+    l->node = node_get(b, home, strlen(home));
+    l->joined = false;
+    l->id = ++b->next_id;
+    l->remote = false;
+    hmap_put(l->node->relayed, &l->id, sizeof(l->id), c);
+    bus_relay(b, c, raw, len);
+    return BUS_RELAYED;
+}
+
+void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
+{
+    struct bus_link *l = ws_bus_link(c);
+    start(b, WIRE_MESSAGE);
+    put_u64(b, l->id);
+    put(b, raw, len);
+    if (send_to(b, l->node->id) < 0)
+        ws_close(c, WS_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
+}
+
+void bus_conn_gone(struct bus *b, struct conn *c)
+{
+    struct bus_link *l = ws_bus_link(c);
+    if (!l->node)
+        return;
+    if (l->remote) {
+        hmap_del(l->node->remote, &l->id, sizeof(l->id));
+    } else {
+        hmap_del(l->node->relayed, &l->id, sizeof(l->id));
+        if (cluster_bus_ready(b->cl)) {
+            start(b, WIRE_GONE);
+            put_u64(b, l->id);
+            send_to(b, l->node->id);
+        }
+    }
+    l->node = NULL;
+}
+
+/* A frame for some of our clients from the home of their room. */
+static void deliver_here(struct bus_node *from, struct reader *r)
+{
+    uint32_t count = (uint32_t)take_uint(r, 4);
+    const unsigned char *ids = take(r, (size_t)count * 8);
+    if (!ids)
+        return;
+    struct frame *f = frame_from(r->p, (size_t)(r->end - r->p));
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t id = 0;
+        for (int k = 0; k < 8; k++)
+            id = id << 8 | ids[8 * i + (uint32_t)k];
+        struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
+        if (c)
+            ws_send(c, f);
+    }
+    frame_unref(f);
+}
+
+static void joined_here(struct bus_node *from, struct reader *r)
+{
+    uint64_t id = take_uint(r, 8);
+    struct conn *c = r->bad ? NULL : hmap_get(from->relayed, &id, sizeof(id));
+    if (c)
+        ws_bus_link(c)->joined = true;
+}
+
+static void close_here(struct bus_node *from, struct reader *r)
+{
+    uint64_t id = take_uint(r, 8);
+    uint16_t code = (uint16_t)take_uint(r, 2);
+    if (r->bad)
+        return;
+    char reason[CLOSE_REASON_MAX];
+    size_t n = (size_t)(r->end - r->p);
+    if (n >= sizeof(reason))
+        n = sizeof(reason) - 1;
+    memcpy(reason, r->p, n);
+    reason[n] = '\0';
+    struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
+    if (c)
+        ws_close(c, code, reason);
+}
+
+/* ---- home side ---- */
+
+/* A message from a client on node from: to its remote connection here, made
+ * on its first message. */
+static void receive_here(struct bus *b, struct bus_node *from, struct reader *r)
+{
+    uint64_t id = take_uint(r, 8);
+    if (r->bad)
+        return;
+    struct conn *c = hmap_get(from->remote, &id, sizeof(id));
+    if (!c) {
+        c = ws_remote_new(b->srv);
+        struct bus_link *l = ws_bus_link(c);
+        l->node = from;
+        l->id = id;
+        l->remote = true;
+        hmap_put(from->remote, &l->id, sizeof(l->id), c);
+    }
+    ws_remote_receive(c, (const char *)r->p, (size_t)(r->end - r->p));
+}
+
+static void gone_here(struct bus_node *from, struct reader *r)
+{
+    uint64_t id = take_uint(r, 8);
+    if (r->bad)
+        return;
+    struct conn *c = hmap_del(from->remote, &id, sizeof(id));
+    if (!c)
+        return;
+    ws_bus_link(c)->node = NULL;
+    ws_remote_drop(c);
+}
+
+void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
+{
+    struct bus_node *n = ws_bus_link(c)->node;
+    if (!n)
+        return; /* being dropped */
+    if (n->pending != f) {
+        flush_node(b, n);
+        n->pending = frame_ref(f);
+    }
+    if (n->n == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 16;
+        n->ids = xrealloc(n->ids, n->cap * sizeof(*n->ids));
+    }
+    n->ids[n->n++] = ws_bus_link(c)->id;
+    if (!n->dirty) {
+        if (b->ndirty == b->dirty_cap) {
+            b->dirty_cap = b->dirty_cap ? b->dirty_cap * 2 : 8;
+            b->dirty = xrealloc(b->dirty, b->dirty_cap * sizeof(*b->dirty));
+        }
+        b->dirty[b->ndirty++] = n;
+        n->dirty = true;
+    }
+}
+
+void bus_joined(struct bus *b, struct conn *c)
+{
+    struct bus_link *l = ws_bus_link(c);
+    if (!l->node)
+        return;
+    flush_node(b, l->node);
+    start(b, WIRE_JOINED);
+    put_u64(b, l->id);
+    send_to(b, l->node->id);
+}
+
+void bus_close(struct bus *b, struct conn *c, uint16_t code, const char *reason)
+{
+    struct bus_link *l = ws_bus_link(c);
+    if (!l->node)
+        return;
+    flush_node(b, l->node); /* what was sent before the close goes first */
+    start(b, WIRE_CLOSE);
+    put_u64(b, l->id);
+    unsigned char x[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+    put(b, x, sizeof(x));
+    put(b, reason, strnlen(reason, CLOSE_REASON_MAX - 1));
+    send_to(b, l->node->id);
+}
+
+/* ---- receiving ---- */
+
+static void on_message(void *arg, const unsigned char *data, size_t len)
+{
+    struct bus *b = arg;
+    struct reader r = {data, data + len, false};
+    uint8_t kind = (uint8_t)take_uint(&r, 1);
+    uint8_t idlen = (uint8_t)take_uint(&r, 1);
+    const unsigned char *id = take(&r, idlen);
+    if (!id || !config_node_id_valid((const char *)id, idlen) ||
+        (idlen == strlen(b->self) && memcmp(id, b->self, idlen) == 0)) {
+        klog_warn("bus_message_ignored reason=\"not from a node\"");
+        return;
+    }
+    metrics_add(METRIC_BUS_IN, len);
+    struct bus_node *from = node_get(b, (const char *)id, idlen);
+    switch (kind) {
+    case WIRE_MESSAGE:
+        receive_here(b, from, &r);
+        break;
+    case WIRE_GONE:
+        gone_here(from, &r);
+        break;
+    case WIRE_FRAME:
+        deliver_here(from, &r);
+        break;
+    case WIRE_JOINED:
+        joined_here(from, &r);
+        break;
+    case WIRE_CLOSE:
+        close_here(from, &r);
+        break;
+    case WIRE_RESET:
+        drop_node(b, from, "node restarted");
+        break;
+    default:
+        r.bad = true;
+        break;
+    }
+    if (r.bad)
+        klog_warn("bus_message_ignored node=%s reason=\"malformed\"", from->id);
+}
+
+/* ---- life ---- */
+
+struct bus *bus_new(struct server *srv, struct cluster *cl)
+{
+    if (!cl)
+        return NULL;
+    struct bus *b = xcalloc(1, sizeof(*b));
+    b->srv = srv;
+    b->cl = cl;
+    b->self = srv->cfg->cluster.node_id;
+    b->nodes = hmap_new();
+    b->announce = true;
+    ev_prepare_init(&b->flush, on_prepare);
+    b->flush.data = b;
+    ev_prepare_start(evloop_native(srv->loop), &b->flush);
+    cluster_set_handlers(
+        cl, &(struct cluster_handlers){
+                .message = on_message, .reset = on_reset, .nodes = on_nodes, .arg = b});
+    return b;
+}
+
+void bus_free(struct bus *b)
+{
+    if (!b)
+        return;
+    cluster_set_handlers(b->cl, &(struct cluster_handlers){0});
+    ev_prepare_stop(evloop_native(b->srv->loop), &b->flush);
+    size_t pos = 0;
+    struct bus_node *n;
+    while ((n = hmap_next(b->nodes, &pos)) != NULL) {
+        size_t count;
+        struct conn **v = conns_of(n->relayed, &count);
+        for (size_t i = 0; i < count; i++)
+            ws_bus_link(v[i])->node = NULL; /* lws closes them with the context */
+        free(v);
+        v = conns_of(n->remote, &count);
+        for (size_t i = 0; i < count; i++)
+            ws_bus_link(v[i])->node = NULL;
+        for (size_t i = 0; i < count; i++)
+            ws_remote_drop(v[i]);
+        free(v);
+        frame_unref(n->pending);
+        hmap_free(n->relayed);
+        hmap_free(n->remote);
+        free(n->ids);
+        free(n);
+    }
+    hmap_free(b->nodes);
+    free(b->dirty);
+    if (b->buf)
+        wipe(b->buf, b->cap);
+    free(b->buf);
+    free(b);
+}
