@@ -24,7 +24,9 @@
 #include "util.h"
 
 #define MAX_PARAMS 16
-#define CONNECT_TIMEOUT "10" /* seconds; a conninfo may say otherwise */
+#define CONNECT_TIMEOUT "10"     /* seconds; a conninfo may say otherwise */
+#define TCP_USER_TIMEOUT "10000" /* ms unacknowledged before a query gives up */
+#define RECONNECT_EVERY_MS 5000  /* at most one blocking reconnect attempt per */
 
 /* lock_timeout: a writer waits this long for another, as SQLite's busy
  * timeout; then STORE_E_BUSY. Notices (CREATE ... IF NOT EXISTS) are not
@@ -37,6 +39,7 @@ struct pg {
     bool in_tx;
     int64_t own_bumps; /* data version bumps this connection committed */
     unsigned statements;
+    uint64_t retry_at_ms; /* no reconnect attempt before this (util_now_ms) */
 };
 
 struct pg_stmt {
@@ -153,12 +156,17 @@ static int simple_int(struct pg *p, const char *sql, int64_t *v)
 
 /* A connection lost outside a transaction is made again, and the
  * statements are prepared again as they are next used. Inside one, the
- * transaction is gone: STORE_E_IO, and the caller rolls back. */
+ * transaction is gone: STORE_E_IO, and the caller rolls back. Attempts
+ * block (up to the connect timeout), so while the server stays away they
+ * are made at most every RECONNECT_EVERY_MS: kamratd polls the store every
+ * second on its event loop. */
 static int ensure_conn(struct pg *p)
 {
     if (PQstatus(p->conn) == CONNECTION_OK)
         return 0;
-    if (!p->in_tx) {
+    uint64_t now = util_now_ms();
+    if (!p->in_tx && now >= p->retry_at_ms) {
+        p->retry_at_ms = now + RECONNECT_EVERY_MS;
         PQreset(p->conn);
         if (PQstatus(p->conn) == CONNECTION_OK && simple(p, session_setup, NULL) == 0) {
             for (struct db_stmt *st = p->base.stmts; st; st = st->next)
