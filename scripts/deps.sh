@@ -28,15 +28,31 @@
 # groff-base) and the admin guide's firewall rules (nftables); the fault tests
 # use prlimit and mount (util-linux); the cluster suite starts its own redis-server
 # and haproxy (the load balancer of dist/haproxy.cfg.example), and libhiredis-dev
-# is the Redis client kamratd links.
+# is the Redis client kamratd links. libpq-dev is the PostgreSQL client kamratd
+# links ([store] engine = postgresql); postgresql-15 holds the server binaries the
+# store tests start throw-away clusters with (tests/pg/pgtmp.sh). Debian's
+# postgresql-15 would create and start a system cluster "main" on install:
+# before installing it, deps.sh sets create_main_cluster = off in
+# /etc/postgresql-common/createcluster.conf, so no database service is left
+# running (an existing setting of that key is kept).
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libinih-dev libssl-dev
     libsqlite3-dev libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
     fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
     testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
-    redis-server haproxy libhiredis-dev
+    redis-server haproxy libhiredis-dev libpq-dev postgresql-15
 )
+
+# Before postgresql-15 is installed: postgresql-common (which reads the setting)
+# with create_main_cluster = off, unless the admin set the key already.
+kamrat_no_main_cluster() {
+    local conf=/etc/postgresql-common/createcluster.conf
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq -y \
+        install postgresql-common || return 1
+    grep -Eq '^[[:space:]]*create_main_cluster[[:space:]]*=' "$conf" 2>/dev/null ||
+        echo 'create_main_cluster = off # kamrat: tests start their own clusters' >>"$conf"
+}
 
 kamrat_deps() {
     local root log missing=() pkg status stamp
@@ -63,6 +79,7 @@ kamrat_deps() {
         log=$(mktemp) || return 1
         if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq update \
             >"$log" 2>&1 ||
+            { [[ " ${missing[*]} " == *" postgresql-15 "* ]] && ! kamrat_no_main_cluster >>"$log" 2>&1; } ||
             ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq -y \
                 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
                 install "${missing[@]}" >>"$log" 2>&1; then

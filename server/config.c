@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <libpq-fe.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -27,7 +28,8 @@ struct key {
     enum key_type type;
     size_t offset; /* into struct config */
     uint32_t min, max;
-    int required; /* 2: required when TLS is on, 3: when there is a [cluster] section */
+    int required; /* 2: required when TLS is on, 3: when there is a [cluster] section,
+                   * 4: when [store] engine = postgresql */
 };
 
 #define STR(sec, name, field, req)                                                                 \
@@ -77,6 +79,9 @@ static const struct key keys[] = {
     {"cluster", "redis_tls", KEY_BOOL, offsetof(struct config, cluster.redis_tls), 0, 0, 0},
     {"cluster", "allow_persistent_redis", KEY_BOOL,
      offsetof(struct config, cluster.allow_persistent_redis), 0, 0, 0},
+    STR("store", "engine", store.engine, 0),
+    STR("store", "postgresql", store.conninfo, 4),
+    STR("store", "postgresql_password_file", store.password_file, 0),
 };
 
 void config_default_limits(struct limits *out)
@@ -368,6 +373,65 @@ static int check_cluster_key(struct parse_state *st, size_t offset, int line)
     return 0;
 }
 
+/* The line key [store] name was set on; 0 when it was not. */
+static int store_line(const struct parse_state *st, const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        if (strcmp(keys[i].section, "store") == 0 && strcmp(keys[i].name, name) == 0)
+            return st->seen_line[i];
+    return 0;
+}
+
+/*
+ * [store]: engine is sqlite or postgresql; the postgresql keys only go with
+ * engine = postgresql (set alone they would be silently ignored); the
+ * connection string must parse and hold no password, which belongs in
+ * postgresql_password_file (libpq's parse errors can quote the string, so
+ * they are not repeated). Returns 0, or -1 after fail().
+ */
+static int check_store(struct parse_state *st)
+{
+    struct store_config *sc = &st->c->store;
+    int line = store_line(st, "engine");
+    if (sc->engine && strcmp(sc->engine, "postgresql") == 0)
+        sc->postgresql = true;
+    else if (sc->engine && strcmp(sc->engine, "sqlite") != 0) {
+        fail(st, line, "[store] engine = %s: use sqlite or postgresql", sc->engine);
+        return -1;
+    }
+    static const char *const pg_keys[] = {"postgresql", "postgresql_password_file"};
+    for (size_t i = 0; !sc->postgresql && i < ARRAY_LEN(pg_keys); i++) {
+        int at = store_line(st, pg_keys[i]);
+        if (at) {
+            fail(st, at, "[store] %s needs [store] engine = postgresql", pg_keys[i]);
+            return -1;
+        }
+    }
+    if (!sc->conninfo)
+        return 0; /* missing with engine = postgresql: the required check says so */
+    line = store_line(st, "postgresql");
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(sc->conninfo, &why);
+    PQfreemem(why);
+    if (!opts) {
+        fail(st, line,
+             "[store] postgresql: not a libpq connection string (key=value ... or "
+             "postgresql://...)");
+        return -1;
+    }
+    bool has_password = false;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val)
+            has_password = true;
+    PQconninfoFree(opts);
+    if (has_password) {
+        fail(st, line,
+             "[store] postgresql holds a password: put it in [store] postgresql_password_file");
+        return -1;
+    }
+    return 0;
+}
+
 static bool is_loopback(const char *address)
 {
     return address && (strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0);
@@ -401,9 +465,12 @@ struct config *config_load(const char *path, char *err, size_t errlen)
         fail(&st, rc, "syntax error (expected [section] or key = value)");
         goto fail;
     }
+    if (check_store(&st) < 0)
+        goto fail;
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
         bool required = keys[i].required == 1 || (keys[i].required == 2 && c->tls) ||
-                        (keys[i].required == 3 && st.cluster_line);
+                        (keys[i].required == 3 && st.cluster_line) ||
+                        (keys[i].required == 4 && c->store.postgresql);
         if (required && !st.seen_line[i]) {
             fail(&st, keys[i].required == 3 ? st.cluster_line : 0, "missing required key [%s] %s",
                  keys[i].section, keys[i].name);
@@ -452,6 +519,8 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             c->line_risk_words_file = line;
         if (keys[i].offset == offsetof(struct config, cluster.redis_password_file))
             c->line_redis_password_file = line;
+        if (keys[i].offset == offsetof(struct config, store.password_file))
+            c->line_store_password_file = line;
         if (check_cluster_key(&st, keys[i].offset, line) < 0)
             goto fail;
         if (keys[i].offset == offsetof(struct config, limits.ping_timeout) &&
@@ -516,13 +585,15 @@ int config_check_files(const struct config *c, char *err, size_t errlen)
         return -1;
     if (check_safety(c, err, errlen) < 0)
         return -1;
-    if (c->cluster.redis_password_file) {
-        char password[CONFIG_PASSWORD_MAX];
-        int rc = config_read_redis_password(c, password, sizeof(password), err, errlen);
-        wipe(password, sizeof(password));
-        if (rc < 0)
-            return -1;
-    }
+    char password[CONFIG_PASSWORD_MAX];
+    int read = 0;
+    if (c->cluster.redis_password_file)
+        read = config_read_redis_password(c, password, sizeof(password), err, errlen);
+    if (read == 0 && c->store.password_file)
+        read = config_read_store_password(c, password, sizeof(password), err, errlen);
+    wipe(password, sizeof(password));
+    if (read < 0)
+        return -1;
 
     if (!c->tls)
         return 0;
@@ -555,27 +626,26 @@ out:
     return rc;
 }
 
-int config_read_redis_password(const struct config *c, char *out, size_t outlen, char *err,
-                               size_t errlen)
+/* The first line of the secret file path, set on line of the config as
+ * [section] key, into out (see config_read_redis_password). */
+static int read_secret(const struct config *c, const char *key, const char *path, int line,
+                       char *out, size_t outlen, char *err, size_t errlen)
 {
-    const char *path = c->cluster.redis_password_file;
     size_t len = 0;
     /* Up to a page: a comment or a second line after the password is fine. */
     char *text = util_read_file(path, 4096, &len);
     if (!text) {
-        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: %s", c->path,
-                 c->line_redis_password_file, path,
+        snprintf(err, errlen, "%s:%d: %s %s: %s", c->path, line, key, path,
                  errno == EFBIG ? "larger than 4096 bytes" : strerror(errno));
         return -1;
     }
     size_t n = strcspn(text, "\r\n");
     int rc = -1;
     if (n == 0)
-        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: the first line is empty",
-                 c->path, c->line_redis_password_file, path);
+        snprintf(err, errlen, "%s:%d: %s %s: the first line is empty", c->path, line, key, path);
     else if (n >= outlen)
-        snprintf(err, errlen, "%s:%d: [cluster] redis_password_file %s: longer than %zu bytes",
-                 c->path, c->line_redis_password_file, path, outlen - 1);
+        snprintf(err, errlen, "%s:%d: %s %s: longer than %zu bytes", c->path, line, key, path,
+                 outlen - 1);
     else {
         memcpy(out, text, n);
         out[n] = '\0';
@@ -584,6 +654,20 @@ int config_read_redis_password(const struct config *c, char *out, size_t outlen,
     wipe(text, len);
     free(text);
     return rc;
+}
+
+int config_read_redis_password(const struct config *c, char *out, size_t outlen, char *err,
+                               size_t errlen)
+{
+    return read_secret(c, "[cluster] redis_password_file", c->cluster.redis_password_file,
+                       c->line_redis_password_file, out, outlen, err, errlen);
+}
+
+int config_read_store_password(const struct config *c, char *out, size_t outlen, char *err,
+                               size_t errlen)
+{
+    return read_secret(c, "[store] postgresql_password_file", c->store.password_file,
+                       c->line_store_password_file, out, outlen, err, errlen);
 }
 
 int64_t config_now(const struct config *c)
@@ -610,5 +694,8 @@ void config_free(struct config *c)
     free(c->cluster.redis);
     free(c->cluster.redis_host);
     free(c->cluster.redis_password_file);
+    free(c->store.engine);
+    free(c->store.conninfo);
+    free(c->store.password_file);
     free(c);
 }

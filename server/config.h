@@ -49,6 +49,14 @@ struct cluster_config {
     bool allow_persistent_redis;
 };
 
+/* [store]: which database the store is on (store.h). */
+struct store_config {
+    bool postgresql;     /* engine = postgresql; false: SQLite in data_dir */
+    char *engine;        /* as written; NULL: sqlite */
+    char *conninfo;      /* postgresql: a libpq connection string without a password */
+    char *password_file; /* postgresql_password_file; NULL: none (libpq may find one) */
+};
+
 struct config {
     char *path;
     char *address; /* NULL: every address */
@@ -79,11 +87,12 @@ struct config {
      * so tests can watch a timeout end. 60 in use. */
     uint32_t minute_seconds;
     struct cluster_config cluster;
+    struct store_config store;
     /* Lines where the TLS, directory and safety keys were set, for check
      * errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
     int line_crisis_file, line_risk_words_file;
-    int line_redis_password_file;
+    int line_redis_password_file, line_store_password_file;
 };
 
 /* The limits kamratd uses when the file sets none: protocol/README.md §8. */
@@ -113,6 +122,11 @@ void config_free(struct config *c);
  * wipes out when done with it.
  */
 int config_read_redis_password(const struct config *c, char *out, size_t outlen, char *err,
+                               size_t errlen);
+
+/* The first line of [store] postgresql_password_file, as
+ * config_read_redis_password. */
+int config_read_store_password(const struct config *c, char *out, size_t outlen, char *err,
                                size_t errlen);
 
 /* Is every space-separated word of list an IPv4 or IPv6 address? When not,

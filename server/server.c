@@ -412,9 +412,7 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"%s\"", err);
         goto out;
     }
-    char dbpath[4096];
-    snprintf(dbpath, sizeof(dbpath), "%s/kamrat.db", srv->cfg->data_dir);
-    if (store_open(dbpath, STORE_CREATE, &srv->store, err, sizeof(err)) < 0) {
+    if (store_open_config(srv->cfg, STORE_CREATE, &srv->store, err, sizeof(err)) < 0) {
         klog_error("start_failed reason=\"%s\"", err);
         goto out;
     }

@@ -1,15 +1,18 @@
 /*
- * store: the SQLite database of one installation, <data_dir>/kamrat.db.
+ * store: the database of one installation: by default the SQLite file
+ * <data_dir>/kamrat.db; with [store] engine = postgresql, a PostgreSQL
+ * database shared by several kamratd nodes (db.h has what differs).
  *
  * Holds configuration-like data only: groups, leaders, weekly schedules and
  * the sessions made from them, invites, bans and the audit log. Never message
  * text (DESIGN.md §4): no table has a column for it, and a unit test keeps it
  * that way.
  *
- * Several processes share the file (kamratd and any number of kamratctl):
- * WAL, a 5 s busy timeout, and every admin change is one transaction that
+ * Several processes share the database (kamratd and any number of
+ * kamratctl; on PostgreSQL several kamratd too): writers take turns, wait
+ * up to 5 s for each other, and every admin change is one transaction that
  * also writes its audit row. kamratd notices changes made by others with
- * store_data_version().
+ * store_data_version(). Both engines give the same results and errors.
  *
  * Errors are negative enum store_err values. A function that fails changes
  * nothing in the database. `now` is always the caller's clock (config_now),
@@ -74,28 +77,60 @@ struct store;
  */
 int store_open(const char *path, int flags, struct store **out, char *err, size_t errlen);
 
+/*
+ * Open the PostgreSQL database that the libpq connection string conninfo
+ * names, logging in with password when it is not NULL. With STORE_CREATE,
+ * an empty database gets kamrat's schema; without it, a database without
+ * one is STORE_E_NOT_FOUND. A database holding other tables but not
+ * kamrat's is STORE_E_CORRUPT; one whose schema is newer than this binary
+ * knows, STORE_E_TOO_NEW, and nothing is written to either. An unreachable
+ * server or a failed login is STORE_E_IO. err never holds the password.
+ */
+int store_open_pg(const char *conninfo, const char *password, int flags, struct store **out,
+                  char *err, size_t errlen);
+
+struct config;
+
+/* Open the store c's [store] section names: <data_dir>/kamrat.db, or
+ * PostgreSQL with the password from postgresql_password_file. As
+ * store_open and store_open_pg. */
+int store_open_config(const struct config *c, int flags, struct store **out, char *err,
+                      size_t errlen);
+
 /* Finalize every statement and close. store_close(NULL) is a no-op. */
 void store_close(struct store *s);
 
-/* SQLite's message for the last failure of a call on s, for logs; "" when
- * none. Borrowed until the next call on s. Never holds row contents. */
+/* The engine's message for the last failure of a call on s, for logs; ""
+ * when none. Borrowed until the next call on s. Never holds row contents. */
 const char *store_errmsg(const struct store *s);
 
-/* The schema version of the open database (PRAGMA user_version). */
+/* Is s on PostgreSQL? */
+bool store_is_postgresql(const struct store *s);
+
+/* What messages call s: the file's path, or "postgresql host=... port=...
+ * dbname=... user=..." (never a password). Borrowed until store_close. */
+const char *store_name(const struct store *s);
+
+/* The schema version of the open database (SQLite: PRAGMA user_version;
+ * PostgreSQL: kamrat_meta.schema_version), or -1 when it cannot be read. */
 int store_schema_version(struct store *s);
 
 /* The schema version this binary migrates to. */
 int store_schema_latest(void);
 
 /*
- * PRAGMA data_version: a number that changes whenever another connection (any
- * process) commits. kamratd polls it to reload what kamratctl changed.
- * Returns it (>= 0) or a negative store_err.
+ * A number that changes whenever another connection (any process) commits,
+ * and never for s's own commits: SQLite's PRAGMA data_version, or on
+ * PostgreSQL the counter every write transaction bumps, less s's own
+ * bumps. kamratd polls it to reload what kamratctl and other nodes
+ * changed. Returns it (>= 0) or a negative store_err.
  */
 int64_t store_data_version(struct store *s);
 
-/* PRAGMA integrity_check and foreign_key_check. Returns 0, or
- * STORE_E_CORRUPT with SQLite's first complaint in err. */
+/* SQLite: PRAGMA integrity_check and foreign_key_check. PostgreSQL (which
+ * checks its own pages and keys): kamrat_meta holds one row with this
+ * binary's schema version and every table can be read. Returns 0, or
+ * STORE_E_CORRUPT with the first complaint in err. */
 int store_check(struct store *s, char *err, size_t errlen);
 
 /*
@@ -103,7 +138,8 @@ int store_check(struct store *s, char *err, size_t errlen);
  * existing dest is STORE_E_EXISTS) with the online backup API, a few pages at
  * a time so other processes keep working, then PRAGMA quick_check the copy.
  * The copy is a single file in rollback-journal mode. On failure dest is
- * removed and err says why.
+ * removed and err says why. On PostgreSQL, backups are pg_dump's job:
+ * STORE_E_INVALID, and err says so.
  */
 int store_backup(struct store *s, const char *dest, char *err, size_t errlen);
 

@@ -8,22 +8,24 @@
 
 #include "store_int.h"
 
-static void read_ban(sqlite3_stmt *st, void *row)
+static void read_ban(struct db_stmt *st, void *row)
 {
     struct store_ban *b = row;
     *b = (struct store_ban){
-        .id = sqlite3_column_int64(st, 0),
-        .group_id = sqlite3_column_int64(st, 1),
-        .invite_id = sqlite3_column_int64(st, 2),
+        .id = db_col_int64(st, 0),
+        .group_id = db_col_int64(st, 1),
+        .invite_id = db_col_int64(st, 2),
         .name = store__col_dup(st, 4),
-        .created_at = sqlite3_column_int64(st, 5),
-        .lifted_at = sqlite3_column_int64(st, 7),
+        .created_at = db_col_int64(st, 5),
+        .lifted_at = db_col_int64(st, 7),
     };
     /* Only a digest of the right size counts as a key: a row written by
      * hand with anything else binds nobody. */
-    if (sqlite3_column_bytes(st, 3) == STORE_HASH_LEN) {
+    size_t len;
+    const void *key = db_col_blob(st, 3, &len);
+    if (len == STORE_HASH_LEN) {
         b->has_key = true;
-        memcpy(b->key_hash, sqlite3_column_blob(st, 3), STORE_HASH_LEN);
+        memcpy(b->key_hash, key, STORE_HASH_LEN);
     }
     store__col_copy(st, 6, b->created_by, sizeof(b->created_by));
 }
@@ -43,17 +45,17 @@ int store_ban_add(struct store *s, int64_t now, const char *actor, int64_t group
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_BAN_ADD);
-    sqlite3_bind_int64(st, 1, group_id);
+    struct db_stmt *st = store__stmt(s, ST_BAN_ADD);
+    db_bind_int64(st, 1, group_id);
     store__bind_id(st, 2, invite_id);
     if (key_hash)
-        sqlite3_bind_blob(st, 3, key_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    store__bind_text(st, 4, name);
-    sqlite3_bind_int64(st, 5, now);
-    store__bind_text(st, 6, actor);
+        db_bind_blob(st, 3, key_hash, STORE_HASH_LEN);
+    db_bind_text(st, 4, name);
+    db_bind_int64(st, 5, now);
+    db_bind_text(st, 6, actor);
     int64_t new_id = 0;
     char target[STORE__TARGET_LEN];
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "ban", store__target(target, "ban", new_id), group_id,
                    session_id);
     if (e == 0 && id)
@@ -70,15 +72,15 @@ int store_ban_lift(struct store *s, int64_t now, const char *actor, int64_t grou
     /* One statement checks the group and that the ban is active, lifts it
      * and says which group it was of, for the audit row. SQLite makes the
      * change on the first step; resetting after reading the row keeps it. */
-    sqlite3_stmt *st = store__stmt(s, ST_BAN_LIFT);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
+    struct db_stmt *st = store__stmt(s, ST_BAN_LIFT);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, now);
     store__bind_id(st, 3, group_id);
     int64_t of_group = 0;
-    int r = store__row(s, st);
+    int r = store__row(st);
     if (r == 1) {
-        of_group = sqlite3_column_int64(st, 0);
-        store__reset(st);
+        of_group = db_col_int64(st, 0);
+        db_reset(st);
     }
     e = r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
     char target[STORE__TARGET_LEN];
@@ -91,28 +93,28 @@ int store_ban_find(struct store *s, int64_t group_id, int64_t invite_id, const u
 {
     /* NULL never equals anything in SQL, so an absent invite or key
      * matches no row by itself. */
-    sqlite3_stmt *st = store__stmt(s, ST_BAN_FIND);
-    sqlite3_bind_int64(st, 1, group_id);
+    struct db_stmt *st = store__stmt(s, ST_BAN_FIND);
+    db_bind_int64(st, 1, group_id);
     store__bind_id(st, 2, invite_id);
     if (key_hash)
-        sqlite3_bind_blob(st, 3, key_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    int r = store__row(s, st);
+        db_bind_blob(st, 3, key_hash, STORE_HASH_LEN);
+    int r = store__row(st);
     if (r != 1)
         return r < 0 ? r : STORE_E_NOT_FOUND;
-    *ban_id = sqlite3_column_int64(st, 0);
-    store__reset(st);
+    *ban_id = db_col_int64(st, 0);
+    db_reset(st);
     return 0;
 }
 
 int store_ban_list(struct store *s, int64_t group_id, bool include_lifted, int limit,
                    struct store_ban **out, size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_BAN_LIST);
+    struct db_stmt *st = store__stmt(s, ST_BAN_LIST);
     store__bind_id(st, 1, group_id);
-    sqlite3_bind_int(st, 2, include_lifted);
-    sqlite3_bind_int(st, 3, limit > 0 ? limit : -1); /* SQLite: a negative LIMIT is none */
+    db_bind_int64(st, 2, include_lifted);
+    db_bind_int64(st, 3, limit > 0 ? limit : INT64_MAX); /* both engines take this as no limit */
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_ban, clear_ban, n, &e);
+    *out = store__rows(st, sizeof(**out), read_ban, clear_ban, n, &e);
     return e;
 }
 

@@ -56,27 +56,27 @@ const char *store_group_invalid(const struct store_group *g)
 }
 
 /* Bind g's settings from ?first on: ?1..?7 in GROUP_ADD, ?2..?8 in GROUP_EDIT. */
-static void bind_group(sqlite3_stmt *st, int first, const struct store_group *g)
+static void bind_group(struct db_stmt *st, int first, const struct store_group *g)
 {
-    store__bind_text(st, first, g->name);
-    store__bind_text(st, first + 1, g->language);
-    store__bind_text(st, first + 2, g->description);
-    store__bind_text(st, first + 3, g->agreement);
-    sqlite3_bind_int(st, first + 4, g->max_participants);
-    store__bind_text(st, first + 5, g->history);
-    store__bind_text(st, first + 6, g->private_messages);
+    db_bind_text(st, first, g->name);
+    db_bind_text(st, first + 1, g->language);
+    db_bind_text(st, first + 2, g->description);
+    db_bind_text(st, first + 3, g->agreement);
+    db_bind_int64(st, first + 4, g->max_participants);
+    db_bind_text(st, first + 5, g->history);
+    db_bind_text(st, first + 6, g->private_messages);
 }
 
-static void read_group(sqlite3_stmt *st, void *row)
+static void read_group(struct db_stmt *st, void *row)
 {
     struct store_group *g = row;
     *g = (struct store_group){
-        .id = sqlite3_column_int64(st, 0),
+        .id = db_col_int64(st, 0),
         .name = store__col_dup(st, 1),
         .description = store__col_dup(st, 3),
         .agreement = store__col_dup(st, 4),
-        .max_participants = sqlite3_column_int(st, 5),
-        .created_at = sqlite3_column_int64(st, 8),
+        .max_participants = (int)db_col_int64(st, 5),
+        .created_at = db_col_int64(st, 8),
     };
     store__col_copy(st, 2, g->language, sizeof(g->language));
     store__col_copy(st, 6, g->history, sizeof(g->history));
@@ -90,31 +90,31 @@ static void clear_group(void *row)
 
 /* A leader row; the password hash too when the query selects it (the gets,
  * not the lists). */
-static void read_leader(sqlite3_stmt *st, void *row)
+static void read_leader(struct db_stmt *st, void *row)
 {
     struct store_leader *l = row;
     *l = (struct store_leader){
-        .id = sqlite3_column_int64(st, 0),
-        .disabled = sqlite3_column_int(st, 2) != 0,
-        .created_at = sqlite3_column_int64(st, 3),
+        .id = db_col_int64(st, 0),
+        .disabled = (int)db_col_int64(st, 2) != 0,
+        .created_at = db_col_int64(st, 3),
     };
     store__col_copy(st, 1, l->username, sizeof(l->username));
-    if (sqlite3_column_count(st) > 4)
+    if (db_col_count(st) > 4)
         store__col_copy(st, 4, l->password_hash, sizeof(l->password_hash));
 }
 
 /* Run a query of STORE_GROUP_COLS rows into a new array. */
-static int group_rows(struct store *s, sqlite3_stmt *st, struct store_group **out, size_t *n)
+static int group_rows(struct store *s, struct db_stmt *st, struct store_group **out, size_t *n)
 {
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_group, clear_group, n, &e);
+    *out = store__rows(st, sizeof(**out), read_group, clear_group, n, &e);
     return e;
 }
 
-static int leader_rows(struct store *s, sqlite3_stmt *st, struct store_leader **out, size_t *n)
+static int leader_rows(struct store *s, struct db_stmt *st, struct store_leader **out, size_t *n)
 {
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_leader, NULL, n, &e);
+    *out = store__rows(st, sizeof(**out), read_leader, NULL, n, &e);
     return e;
 }
 
@@ -122,16 +122,16 @@ static int leader_rows(struct store *s, sqlite3_stmt *st, struct store_leader **
  * one (for the audit target). */
 static int group_by_id(struct store *s, int64_t id, struct store_group *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
-    sqlite3_bind_int64(st, 1, id);
-    return store__one(s, st, read_group, out);
+    struct db_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
+    db_bind_int64(st, 1, id);
+    return store__one(st, read_group, out);
 }
 
 static int leader_by_id(struct store *s, int64_t id, struct store_leader *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_GET_ID);
-    sqlite3_bind_int64(st, 1, id);
-    return store__one(s, st, read_leader, out);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_GET_ID);
+    db_bind_int64(st, 1, id);
+    return store__one(st, read_leader, out);
 }
 
 int store_group_add(struct store *s, int64_t now, const char *actor, const struct store_group *g,
@@ -142,11 +142,11 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_ADD);
+    struct db_stmt *st = store__stmt(s, ST_GROUP_ADD);
     bind_group(st, 1, g);
-    sqlite3_bind_int64(st, 8, now);
+    db_bind_int64(st, 8, now);
     int64_t new_id = 0;
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "group_add", g->name, new_id, 0);
     if (e == 0 && id)
         *id = new_id;
@@ -160,8 +160,8 @@ int store_group_edit(struct store *s, int64_t now, const char *actor, const stru
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_EDIT);
-    sqlite3_bind_int64(st, 1, g->id);
+    struct db_stmt *st = store__stmt(s, ST_GROUP_EDIT);
+    db_bind_int64(st, 1, g->id);
     bind_group(st, 2, g);
     e = store__change_one(s, st, STORE_E_NOT_FOUND);
     return store__end(s, e, now, actor, "group_edit", g->name, g->id, 0);
@@ -174,9 +174,9 @@ int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t 
     if (e < 0)
         return e;
     if ((e = group_by_id(s, id, &g)) == 0) {
-        sqlite3_stmt *st = store__stmt(s, ST_GROUP_REMOVE);
-        sqlite3_bind_int64(st, 1, id);
-        e = store__exec(s, st);
+        struct db_stmt *st = store__stmt(s, ST_GROUP_REMOVE);
+        db_bind_int64(st, 1, id);
+        e = store__exec(st);
     }
     e = store__end(s, e, now, actor, "group_remove", g.name, id, 0);
     store_group_clear(&g);
@@ -185,9 +185,9 @@ int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t 
 
 int store_group_get(struct store *s, const char *name, struct store_group *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_GET);
-    store__bind_text(st, 1, name);
-    return store__one(s, st, read_group, out);
+    struct db_stmt *st = store__stmt(s, ST_GROUP_GET);
+    db_bind_text(st, 1, name);
+    return store__one(st, read_group, out);
 }
 
 int store_group_get_id(struct store *s, int64_t id, struct store_group *out)
@@ -239,12 +239,12 @@ int store_leader_add(struct store *s, int64_t now, const char *actor, const char
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_ADD);
-    store__bind_text(st, 1, username);
-    store__bind_text(st, 2, phc);
-    sqlite3_bind_int64(st, 3, now);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_ADD);
+    db_bind_text(st, 1, username);
+    db_bind_text(st, 2, phc);
+    db_bind_int64(st, 3, now);
     int64_t new_id = 0;
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "leader_add", username, 0, 0);
     if (e == 0 && id)
         *id = new_id;
@@ -258,15 +258,15 @@ int store_leader_add(struct store *s, int64_t now, const char *actor, const char
  * action about it and group_id. When st changes no row the result is none.
  */
 static int leader_change(struct store *s, int64_t now, const char *actor, int64_t id,
-                         sqlite3_stmt *st, const char *action, int64_t group_id, int none)
+                         struct db_stmt *st, const char *action, int64_t group_id, int none)
 {
     struct store_leader l = {0};
     int e = store__begin(s);
     if (e == 0 && (e = leader_by_id(s, id, &l)) == 0) {
-        sqlite3_bind_int64(st, 1, id);
+        db_bind_int64(st, 1, id);
         e = store__change_one(s, st, none);
     }
-    store__reset(st); /* when begin or the lookup failed, st still holds bindings */
+    db_reset(st); /* when begin or the lookup failed, st still holds bindings */
     e = store__end(s, e, now, actor, action, l.username, group_id, 0);
     wipe(&l, sizeof(l));
     return e;
@@ -277,25 +277,25 @@ int store_leader_set_password(struct store *s, int64_t now, const char *actor, i
 {
     if (!phc_valid(phc))
         return STORE_E_INVALID;
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
-    store__bind_text(st, 2, phc);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
+    db_bind_text(st, 2, phc);
     return leader_change(s, now, actor, id, st, "leader_passwd", 0, STORE_E_NOT_FOUND);
 }
 
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
                               bool disabled)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_SET_DISABLED);
-    sqlite3_bind_int(st, 2, disabled);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_SET_DISABLED);
+    db_bind_int64(st, 2, disabled);
     return leader_change(s, now, actor, id, st, disabled ? "leader_disable" : "leader_enable", 0,
                          STORE_E_INVALID);
 }
 
 int store_leader_get(struct store *s, const char *username, struct store_leader *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_GET);
-    store__bind_text(st, 1, username);
-    return store__one(s, st, read_leader, out);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_GET);
+    db_bind_text(st, 1, username);
+    return store__one(st, read_leader, out);
 }
 
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n)
@@ -309,8 +309,8 @@ int store_leader_list(struct store *s, struct store_leader **out, size_t *n)
 static int group_leader_change(struct store *s, int64_t now, const char *actor, int64_t group_id,
                                int64_t leader_id, bool add)
 {
-    sqlite3_stmt *st = store__stmt(s, add ? ST_GROUP_LEADER_ADD : ST_GROUP_LEADER_REMOVE);
-    sqlite3_bind_int64(st, 2, group_id);
+    struct db_stmt *st = store__stmt(s, add ? ST_GROUP_LEADER_ADD : ST_GROUP_LEADER_REMOVE);
+    db_bind_int64(st, 2, group_id);
     return leader_change(s, now, actor, leader_id, st,
                          add ? "group_leader_add" : "group_leader_remove", group_id,
                          STORE_E_NOT_FOUND);
@@ -330,14 +330,14 @@ int store_group_leader_remove(struct store *s, int64_t now, const char *actor, i
 
 int store_group_leaders(struct store *s, int64_t group_id, struct store_leader **out, size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_GROUP_LEADERS);
-    sqlite3_bind_int64(st, 1, group_id);
+    struct db_stmt *st = store__stmt(s, ST_GROUP_LEADERS);
+    db_bind_int64(st, 1, group_id);
     return leader_rows(s, st, out, n);
 }
 
 int store_leader_groups(struct store *s, int64_t leader_id, struct store_group **out, size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_LEADER_GROUPS);
-    sqlite3_bind_int64(st, 1, leader_id);
+    struct db_stmt *st = store__stmt(s, ST_LEADER_GROUPS);
+    db_bind_int64(st, 1, leader_id);
     return group_rows(s, st, out, n);
 }

@@ -1,16 +1,16 @@
 /*
  * store internals shared by store*.c: the connection, its prepared
- * statements, transactions and error mapping. Not for other modules.
+ * statements, transactions and the audit row. Not for other modules.
  *
  * Every statement the store runs after opening is in STORE_STATEMENTS,
- * prepared once by store_open (SQLITE_PREPARE_PERSISTENT) and reset after
- * each use, so a statement never keeps a read transaction open.
+ * written once for both engines (db.h), prepared once by store_open and
+ * reset after each use, so a statement never keeps a read transaction
+ * open. Where PostgreSQL needs other words, STORE_PG_STATEMENTS has them.
  */
 #ifndef KAMRAT_STORE_INT_H
 #define KAMRAT_STORE_INT_H
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 #define STORE_GROUP_COLS                                                                           \
@@ -27,23 +27,20 @@
     "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
 
 /* X(name, sql): every statement, by the file that uses it. A NULL id binds
- * as SQL NULL (store__bind_id), hence the `?1 IS NULL OR` filters. */
+ * as SQL NULL (store__bind_id), hence the `OR ?1 IS NULL` filters (the typed use first: PostgreSQL
+ * infers a parameter's type from its first use). */
 #define STORE_STATEMENTS(X)                                                                        \
-    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
-    X(COMMIT, "COMMIT")                                                                            \
-    X(ROLLBACK, "ROLLBACK")                                                                        \
-    X(DATA_VERSION, "PRAGMA data_version")                                                         \
-    X(USER_VERSION, "PRAGMA user_version")                                                         \
     X(AUDIT_ADD, "INSERT INTO audit(ts, actor, action, target, group_id, session_id) "             \
                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                 \
-    X(AUDIT_QUERY, "SELECT id, ts, actor, action, target, group_id, session_id FROM "              \
-                   "(SELECT * FROM audit WHERE (?1 IS NULL OR group_id = ?1) "                     \
-                   "AND ts >= ?2 AND (?3 IS NULL OR ts < ?3) ORDER BY id DESC LIMIT ?4) "          \
-                   "ORDER BY id")                                                                  \
+    X(AUDIT_QUERY,                                                                                 \
+      "SELECT id, ts, actor, action, target, group_id, session_id FROM "                           \
+      "(SELECT * FROM audit WHERE (group_id = ?1 OR ?1 IS NULL) "                                  \
+      "AND ts >= ?2 AND (ts < ?3 OR ?3 IS NULL) ORDER BY id DESC LIMIT ?4) AS recent "             \
+      "ORDER BY id")                                                                               \
     /* store_group.c */                                                                            \
     X(GROUP_ADD, "INSERT INTO groups(name, language, description, agreement, "                     \
                  "max_participants, history, private_messages, created_at) "                       \
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                         \
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id")                            \
     X(GROUP_EDIT, "UPDATE groups SET name = ?2, language = ?3, description = ?4, "                 \
                   "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8 "    \
                   "WHERE id = ?1")                                                                 \
@@ -51,7 +48,8 @@
     X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups WHERE name = ?1")                        \
     X(GROUP_GET_ID, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id = ?1")                       \
     X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY name")                         \
-    X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at) VALUES(?1, ?2, ?3)")   \
+    X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at) VALUES(?1, ?2, ?3) "   \
+                  "RETURNING id")                                                                  \
     X(LEADER_SET_PASSWORD, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1")                  \
     X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2 WHERE id = ?1 AND disabled != ?2")    \
     X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE username = ?1")  \
@@ -67,10 +65,10 @@
     /* store_session.c */                                                                          \
     X(SCHEDULE_ADD, "INSERT INTO schedules(group_id, weekday, minute_of_day, duration_min, "       \
                     "lobby_min, tz, starts_on, until, created_at) "                                \
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                  \
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")                     \
     X(SCHEDULE_GET, "SELECT " STORE_SCHEDULE_COLS " FROM schedules WHERE id = ?1")                 \
     X(SCHEDULE_LIST, "SELECT " STORE_SCHEDULE_COLS " FROM schedules "                              \
-                     "WHERE ?1 IS NULL OR group_id = ?1 ORDER BY group_id, weekday, "              \
+                     "WHERE group_id = ?1 OR ?1 IS NULL ORDER BY group_id, weekday, "              \
                      "minute_of_day, id")                                                          \
     X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
     X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2")      \
@@ -78,10 +76,10 @@
                       "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
                       "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \
     X(SESSION_ADD, "INSERT INTO sessions(group_id, starts_at, ends_at, lobby_min, tz, "            \
-                   "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                   \
+                   "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                      \
     X(SESSION_GET, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE id = ?1")                    \
     X(SESSION_LIST, "SELECT " STORE_SESSION_COLS " FROM sessions "                                 \
-                    "WHERE (?1 IS NULL OR group_id = ?1) AND ends_at > ?2 ORDER BY starts_at, id") \
+                    "WHERE (group_id = ?1 OR ?1 IS NULL) AND ends_at > ?2 ORDER BY starts_at, id") \
     X(SESSION_CANCEL, "UPDATE sessions SET cancelled_at = ?2 "                                     \
                       "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                   \
     /* ended before its start (in the lobby): cancelled; else it ends now */                       \
@@ -91,11 +89,11 @@
                    "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                      \
     /* store_invite.c */                                                                           \
     X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
-                  "VALUES(?1, ?2, ?3, ?4, ?5)")                                                    \
+                  "VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id")                                       \
     X(INVITE_GET, "SELECT " STORE_INVITE_COLS " FROM invites WHERE id = ?1")                       \
     X(INVITE_LOOKUP, "SELECT " STORE_INVITE_COLS " FROM invites WHERE code_hash = ?1")             \
     X(INVITE_LIST, "SELECT " STORE_INVITE_COLS " FROM invites "                                    \
-                   "WHERE ?1 IS NULL OR group_id = ?1 ORDER BY id DESC")                           \
+                   "WHERE group_id = ?1 OR ?1 IS NULL ORDER BY id DESC")                           \
     X(INVITE_REVOKE, "UPDATE invites SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")    \
     X(INVITE_FIND, "SELECT id, group_id, kind FROM invites WHERE code_hash = ?1 "                  \
                    "AND revoked_at IS NULL AND used_at IS NULL AND expires_at > ?2")               \
@@ -103,59 +101,73 @@
                   "AND revoked_at IS NULL AND expires_at > ?2")                                    \
     /* store_ban.c */                                                                              \
     X(BAN_ADD, "INSERT INTO bans(group_id, invite_id, participant_key_hash, name, created_at, "    \
-               "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                       \
+               "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                          \
     X(BAN_LIFT, "UPDATE bans SET lifted_at = ?2 WHERE id = ?1 AND lifted_at IS NULL "              \
-                "AND (?3 IS NULL OR group_id = ?3) RETURNING group_id")                            \
+                "AND (group_id = ?3 OR ?3 IS NULL) RETURNING group_id")                            \
     X(BAN_FIND, "SELECT id FROM bans WHERE group_id = ?1 AND lifted_at IS NULL "                   \
                 "AND (invite_id = ?2 OR participant_key_hash = ?3) ORDER BY id DESC LIMIT 1")      \
-    X(BAN_LIST, "SELECT " STORE_BAN_COLS " FROM bans WHERE (?1 IS NULL OR group_id = ?1) "         \
+    X(BAN_LIST, "SELECT " STORE_BAN_COLS " FROM bans WHERE (group_id = ?1 OR ?1 IS NULL) "         \
                 "AND (?2 OR lifted_at IS NULL) ORDER BY id DESC LIMIT ?3")
+
+/*
+ * The statements PostgreSQL runs in other words. SQLite's NOCASE collation
+ * on groups.name and leaders.username folds ASCII letters only; PostgreSQL
+ * has no such collation, so its schema has unique indexes on
+ * lower(name COLLATE "C") (lower() under the C collation folds ASCII only,
+ * whatever the database's locale) and these lookups and orders use the
+ * same expression.
+ */
+#define STORE_PG_NAME "lower(name COLLATE \"C\")"
+#define STORE_PG_USERNAME "lower(username COLLATE \"C\")"
+#define STORE_PG_STATEMENTS(X)                                                                     \
+    X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups "                                        \
+                 "WHERE " STORE_PG_NAME " = lower(?1::text COLLATE \"C\")")                        \
+    X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY " STORE_PG_NAME)               \
+    X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders "                      \
+                  "WHERE " STORE_PG_USERNAME " = lower(?1::text COLLATE \"C\")")                   \
+    X(LEADER_LIST, "SELECT " STORE_LEADER_COLS " FROM leaders ORDER BY " STORE_PG_USERNAME)        \
+    X(GROUP_LEADERS,                                                                               \
+      "SELECT " STORE_LEADER_COLS " FROM leaders WHERE id IN "                                     \
+      "(SELECT leader_id FROM group_leaders WHERE group_id = ?1) ORDER BY " STORE_PG_USERNAME)     \
+    X(LEADER_GROUPS, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id IN "                        \
+                     "(SELECT group_id FROM group_leaders WHERE leader_id = ?1) "                  \
+                     "ORDER BY " STORE_PG_NAME)
 
 #define STORE__ENUM(name, sql) ST_##name,
 enum store__stmt { STORE_STATEMENTS(STORE__ENUM) ST__COUNT };
 #undef STORE__ENUM
 
 struct store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT];
-    char errmsg[256];
+    struct db *db;
+    struct db_stmt *stmt[ST__COUNT];
 };
 
-/* One numbered migration: the SQL that takes the schema from version
- * (index) to (index + 1). store_schema.c. */
+/* One numbered migration per entry, for each engine: entry i takes the
+ * schema from version i to i + 1. store_schema.c. */
 extern const char *const store__migrations[];
+extern const char *const store__migrations_pg[];
 extern const int store__migration_count;
 
 /* The statement for id, reset and with no bindings. */
-sqlite3_stmt *store__stmt(struct store *s, enum store__stmt id);
+struct db_stmt *store__stmt(struct store *s, enum store__stmt id);
 
 /* Bind v, or NULL when v is 0 (ids and optional times). */
-void store__bind_id(sqlite3_stmt *st, int i, int64_t v);
-void store__bind_text(sqlite3_stmt *st, int i, const char *v);
-
-/* Map an SQLite result code to a store_err, keeping SQLite's message for
- * store_errmsg. */
-int store__err(struct store *s, int sqlite_rc);
-
-/* Reset st and clear its bindings. Every statement ends so after use:
- * borrowed text bound with SQLITE_STATIC must not outlive the call that
- * bound it, and a statement left on a row holds a read transaction. */
-void store__reset(sqlite3_stmt *st);
+void store__bind_id(struct db_stmt *st, int i, int64_t v);
 
 /* Step st, which must yield no row, and reset it. Returns 0 or a store_err. */
-int store__exec(struct store *s, sqlite3_stmt *st);
+int store__exec(struct db_stmt *st);
 
 /* Step st once: 1 for a row (st stays on it), 0 at the end (st reset), or a
- * store_err (st reset). Call store__reset after reading the rows wanted. */
-int store__row(struct store *s, sqlite3_stmt *st);
+ * store_err (st reset). Call db_reset after reading the rows wanted. */
+int store__row(struct db_stmt *st);
 
 /* A new copy of column i's text, or NULL for SQL NULL. */
-char *store__col_dup(sqlite3_stmt *st, int i);
+char *store__col_dup(struct db_stmt *st, int i);
 /* Copy column i's text into dst of size dstlen (truncating; "" for NULL). */
-void store__col_copy(sqlite3_stmt *st, int i, char *dst, size_t dstlen);
+void store__col_copy(struct db_stmt *st, int i, char *dst, size_t dstlen);
 
 /* Reads the row st is on into *row, an element of a list or one result. */
-typedef void store__read_fn(sqlite3_stmt *st, void *row);
+typedef void store__read_fn(struct db_stmt *st, void *row);
 /* Frees what one element owns (not the element itself). */
 typedef void store__clear_fn(void *row);
 
@@ -165,23 +177,23 @@ typedef void store__clear_fn(void *row);
  * *err = 0, or NULL with *n = 0 and *err a store_err; then nothing stays
  * allocated (clear, when not NULL, frees each element read). st is reset.
  */
-void *store__rows(struct store *s, sqlite3_stmt *st, size_t size, store__read_fn *read,
-                  store__clear_fn *clear, size_t *n, int *err);
+void *store__rows(struct db_stmt *st, size_t size, store__read_fn *read, store__clear_fn *clear,
+                  size_t *n, int *err);
 
 /* Read the first row of st into *row and reset st. Returns 0,
  * STORE_E_NOT_FOUND when st yields no row, or a store_err. */
-int store__one(struct store *s, sqlite3_stmt *st, store__read_fn *read, void *row);
+int store__one(struct db_stmt *st, store__read_fn *read, void *row);
 
-/* Step the INSERT st. Returns 0 with the new row's id in *id, or a
- * store_err. */
-int store__insert(struct store *s, sqlite3_stmt *st, int64_t *id);
+/* Step the INSERT ... RETURNING id st. Returns 0 with the new row's id in
+ * *id, or a store_err. */
+int store__insert(struct db_stmt *st, int64_t *id);
 
 /* Step st, which must change exactly one row. Returns 0, `none` when it
  * changed none, or a store_err. */
-int store__change_one(struct store *s, sqlite3_stmt *st, int none);
+int store__change_one(struct store *s, struct db_stmt *st, int none);
 
-/* BEGIN IMMEDIATE / COMMIT; rollback undoes the open transaction, if any,
- * and keeps the first error's message. */
+/* A write transaction (db_begin) / COMMIT; rollback undoes the open
+ * transaction, if any, and keeps the first error's message. */
 int store__begin(struct store *s);
 int store__commit(struct store *s);
 void store__rollback(struct store *s);

@@ -8,18 +8,18 @@
 #include "store_int.h"
 #include "util.h"
 
-static void read_invite(sqlite3_stmt *st, void *row)
+static void read_invite(struct db_stmt *st, void *row)
 {
     struct store_invite *inv = row;
-    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    const char *kind = db_col_text(st, 2);
     *inv = (struct store_invite){
-        .id = sqlite3_column_int64(st, 0),
-        .group_id = sqlite3_column_int64(st, 1),
+        .id = db_col_int64(st, 0),
+        .group_id = db_col_int64(st, 1),
         .kind = kind && strcmp(kind, "personal") == 0 ? STORE_INVITE_PERSONAL : STORE_INVITE_GROUP,
-        .created_at = sqlite3_column_int64(st, 3),
-        .expires_at = sqlite3_column_int64(st, 4),
-        .revoked_at = sqlite3_column_int64(st, 5),
-        .used_at = sqlite3_column_int64(st, 6),
+        .created_at = db_col_int64(st, 3),
+        .expires_at = db_col_int64(st, 4),
+        .revoked_at = db_col_int64(st, 5),
+        .used_at = db_col_int64(st, 6),
     };
 }
 
@@ -63,15 +63,15 @@ int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_ADD);
-    sqlite3_bind_int64(st, 1, group_id);
-    sqlite3_bind_blob(st, 2, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    store__bind_text(st, 3, store_invite_kind_name(kind));
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, expires_at);
+    struct db_stmt *st = store__stmt(s, ST_INVITE_ADD);
+    db_bind_int64(st, 1, group_id);
+    db_bind_blob(st, 2, code_hash, STORE_HASH_LEN);
+    db_bind_text(st, 3, store_invite_kind_name(kind));
+    db_bind_int64(st, 4, now);
+    db_bind_int64(st, 5, expires_at);
     int64_t new_id = 0;
     char target[STORE__TARGET_LEN];
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "invite_create", store__target(target, "invite", new_id),
                    group_id, 0);
     if (e == 0 && id)
@@ -81,10 +81,10 @@ int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t
 
 int store_invite_list(struct store *s, int64_t group_id, struct store_invite **out, size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_LIST);
+    struct db_stmt *st = store__stmt(s, ST_INVITE_LIST);
     store__bind_id(st, 1, group_id);
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_invite, NULL, n, &e);
+    *out = store__rows(st, sizeof(**out), read_invite, NULL, n, &e);
     return e;
 }
 
@@ -94,12 +94,12 @@ int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_GET);
-    sqlite3_bind_int64(st, 1, id);
-    if ((e = store__one(s, st, read_invite, &inv)) == 0) {
+    struct db_stmt *st = store__stmt(s, ST_INVITE_GET);
+    db_bind_int64(st, 1, id);
+    if ((e = store__one(st, read_invite, &inv)) == 0) {
         st = store__stmt(s, ST_INVITE_REVOKE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, now);
         e = store__change_one(s, st, STORE_E_INVALID);
     }
     char target[STORE__TARGET_LEN];
@@ -110,45 +110,49 @@ int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t
 int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
                       struct store_invite *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_FIND);
-    sqlite3_bind_blob(st, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    int r = store__row(s, st);
+    struct db_stmt *st = store__stmt(s, ST_INVITE_FIND);
+    db_bind_blob(st, 1, code_hash, STORE_HASH_LEN);
+    db_bind_int64(st, 2, now);
+    int r = store__row(st);
     if (r != 1)
         return r < 0 ? r : STORE_E_NOT_FOUND;
-    const char *kind = (const char *)sqlite3_column_text(st, 2);
+    const char *kind = db_col_text(st, 2);
     *out = (struct store_invite){
-        .id = sqlite3_column_int64(st, 0),
-        .group_id = sqlite3_column_int64(st, 1),
+        .id = db_col_int64(st, 0),
+        .group_id = db_col_int64(st, 1),
         .kind = kind && strcmp(kind, "personal") == 0 ? STORE_INVITE_PERSONAL : STORE_INVITE_GROUP,
     };
-    store__reset(st);
+    db_reset(st);
     return 0;
 }
 
 int store_invite_lookup(struct store *s, const uint8_t code_hash[STORE_HASH_LEN],
                         struct store_invite *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_LOOKUP);
-    sqlite3_bind_blob(st, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    return store__one(s, st, read_invite, out);
+    struct db_stmt *st = store__stmt(s, ST_INVITE_LOOKUP);
+    db_bind_blob(st, 1, code_hash, STORE_HASH_LEN);
+    return store__one(st, read_invite, out);
 }
 
 /*
- * No transaction: INVITE_USE checks every condition again in the one
- * statement that claims the invite. SQLite runs writers one at a time, so
- * under concurrent redemption exactly one UPDATE sees used_at IS NULL and
- * changes a row.
+ * INVITE_USE checks every condition again in the one statement that claims
+ * the invite, and writers take turns (db_begin), so under concurrent
+ * redemption exactly one UPDATE sees used_at IS NULL and changes a row. The
+ * write transaction is also what bumps PostgreSQL's data version.
  */
 int store_invite_use(struct store *s, int64_t id, int64_t now)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_INVITE_USE);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    int e = store__exec(s, st);
+    int e = store__begin(s);
     if (e < 0)
         return e;
-    return sqlite3_changes(s->db) == 1 ? 0 : STORE_E_NOT_FOUND;
+    struct db_stmt *st = store__stmt(s, ST_INVITE_USE);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, now);
+    if ((e = store__change_one(s, st, STORE_E_NOT_FOUND)) == 0)
+        e = store__commit(s);
+    if (e < 0)
+        store__rollback(s);
+    return e;
 }
 
 int store_redeem_invite(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,

@@ -13,44 +13,44 @@
 #define WEEK INT64_C(604800)
 #define MAX_HORIZON (106 * WEEK) /* two years: bounds the work of one call */
 
-static void read_schedule(sqlite3_stmt *st, void *row)
+static void read_schedule(struct db_stmt *st, void *row)
 {
     struct store_schedule *sc = row;
     *sc = (struct store_schedule){
-        .id = sqlite3_column_int64(st, 0),
-        .group_id = sqlite3_column_int64(st, 1),
-        .weekday = sqlite3_column_int(st, 2),
-        .minute_of_day = sqlite3_column_int(st, 3),
-        .duration_min = sqlite3_column_int(st, 4),
-        .lobby_min = sqlite3_column_int(st, 5),
-        .starts_on = sqlite3_column_int64(st, 7),
-        .until = sqlite3_column_int64(st, 8),
-        .created_at = sqlite3_column_int64(st, 9),
+        .id = db_col_int64(st, 0),
+        .group_id = db_col_int64(st, 1),
+        .weekday = (int)db_col_int64(st, 2),
+        .minute_of_day = (int)db_col_int64(st, 3),
+        .duration_min = (int)db_col_int64(st, 4),
+        .lobby_min = (int)db_col_int64(st, 5),
+        .starts_on = db_col_int64(st, 7),
+        .until = db_col_int64(st, 8),
+        .created_at = db_col_int64(st, 9),
     };
     store__col_copy(st, 6, sc->tz, sizeof(sc->tz));
 }
 
-static void read_session(sqlite3_stmt *st, void *row)
+static void read_session(struct db_stmt *st, void *row)
 {
     struct store_session *se = row;
     *se = (struct store_session){
-        .id = sqlite3_column_int64(st, 0),
-        .group_id = sqlite3_column_int64(st, 1),
-        .schedule_id = sqlite3_column_int64(st, 2),
-        .starts_at = sqlite3_column_int64(st, 3),
-        .ends_at = sqlite3_column_int64(st, 4),
-        .lobby_min = sqlite3_column_int(st, 5),
-        .cancelled_at = sqlite3_column_int64(st, 7),
+        .id = db_col_int64(st, 0),
+        .group_id = db_col_int64(st, 1),
+        .schedule_id = db_col_int64(st, 2),
+        .starts_at = db_col_int64(st, 3),
+        .ends_at = db_col_int64(st, 4),
+        .lobby_min = (int)db_col_int64(st, 5),
+        .cancelled_at = db_col_int64(st, 7),
     };
     store__col_copy(st, 6, se->tz, sizeof(se->tz));
 }
 
 static int schedule_rows(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_LIST);
+    struct db_stmt *st = store__stmt(s, ST_SCHEDULE_LIST);
     store__bind_id(st, 1, group_id);
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_schedule, NULL, n, &e);
+    *out = store__rows(st, sizeof(**out), read_schedule, NULL, n, &e);
     return e;
 }
 
@@ -65,19 +65,19 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_ADD);
-    sqlite3_bind_int64(st, 1, sc->group_id);
-    sqlite3_bind_int(st, 2, sc->weekday);
-    sqlite3_bind_int(st, 3, sc->minute_of_day);
-    sqlite3_bind_int(st, 4, sc->duration_min);
-    sqlite3_bind_int(st, 5, sc->lobby_min);
-    store__bind_text(st, 6, sc->tz);
-    sqlite3_bind_int64(st, 7, sc->starts_on);
+    struct db_stmt *st = store__stmt(s, ST_SCHEDULE_ADD);
+    db_bind_int64(st, 1, sc->group_id);
+    db_bind_int64(st, 2, sc->weekday);
+    db_bind_int64(st, 3, sc->minute_of_day);
+    db_bind_int64(st, 4, sc->duration_min);
+    db_bind_int64(st, 5, sc->lobby_min);
+    db_bind_text(st, 6, sc->tz);
+    db_bind_int64(st, 7, sc->starts_on);
     store__bind_id(st, 8, sc->until);
-    sqlite3_bind_int64(st, 9, now);
+    db_bind_int64(st, 9, now);
     int64_t new_id = 0;
     char target[STORE__TARGET_LEN];
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "schedule_add", store__target(target, "schedule", new_id),
                    sc->group_id, 0);
     if (e == 0 && id)
@@ -96,18 +96,18 @@ int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_SCHEDULE_GET);
-    sqlite3_bind_int64(st, 1, id);
-    if ((e = store__one(s, st, read_schedule, &sc)) == 0) {
+    struct db_stmt *st = store__stmt(s, ST_SCHEDULE_GET);
+    db_bind_int64(st, 1, id);
+    if ((e = store__one(st, read_schedule, &sc)) == 0) {
         st = store__stmt(s, ST_SCHEDULE_DROP_FUTURE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        e = store__exec(s, st);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, now);
+        e = store__exec(st);
     }
     if (e == 0) {
         st = store__stmt(s, ST_SCHEDULE_REMOVE);
-        sqlite3_bind_int64(st, 1, id);
-        e = store__exec(s, st);
+        db_bind_int64(st, 1, id);
+        e = store__exec(st);
     }
     char target[STORE__TARGET_LEN];
     return store__end(s, e, now, actor, "schedule_remove", store__target(target, "schedule", id),
@@ -132,21 +132,21 @@ static int expand_one(struct store *s, int64_t now, const struct store_schedule 
         free(starts);
         return 0;
     }
-    sqlite3_stmt *st = store__stmt(s, ST_SESSION_EXPAND);
+    struct db_stmt *st = store__stmt(s, ST_SESSION_EXPAND);
     for (int i = 0; i < count; i++) {
-        sqlite3_bind_int64(st, 1, sc->group_id);
-        sqlite3_bind_int64(st, 2, sc->id);
-        sqlite3_bind_int64(st, 3, starts[i]);
-        sqlite3_bind_int64(st, 4, starts[i] + (int64_t)sc->duration_min * 60);
-        sqlite3_bind_int(st, 5, sc->lobby_min);
-        store__bind_text(st, 6, sc->tz);
-        sqlite3_bind_int64(st, 7, now);
-        int e = store__exec(s, st);
+        db_bind_int64(st, 1, sc->group_id);
+        db_bind_int64(st, 2, sc->id);
+        db_bind_int64(st, 3, starts[i]);
+        db_bind_int64(st, 4, starts[i] + (int64_t)sc->duration_min * 60);
+        db_bind_int64(st, 5, sc->lobby_min);
+        db_bind_text(st, 6, sc->tz);
+        db_bind_int64(st, 7, now);
+        int e = store__exec(st);
         if (e < 0) {
             free(starts);
             return e;
         }
-        added += sqlite3_changes(s->db);
+        added += db_changes(s->db);
     }
     free(starts);
     return added;
@@ -227,16 +227,16 @@ int store_session_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
-    sqlite3_stmt *st = store__stmt(s, ST_SESSION_ADD);
-    sqlite3_bind_int64(st, 1, se->group_id);
-    sqlite3_bind_int64(st, 2, se->starts_at);
-    sqlite3_bind_int64(st, 3, se->ends_at);
-    sqlite3_bind_int(st, 4, se->lobby_min);
-    store__bind_text(st, 5, se->tz);
-    sqlite3_bind_int64(st, 6, now);
+    struct db_stmt *st = store__stmt(s, ST_SESSION_ADD);
+    db_bind_int64(st, 1, se->group_id);
+    db_bind_int64(st, 2, se->starts_at);
+    db_bind_int64(st, 3, se->ends_at);
+    db_bind_int64(st, 4, se->lobby_min);
+    db_bind_text(st, 5, se->tz);
+    db_bind_int64(st, 6, now);
     int64_t new_id = 0;
     char target[STORE__TARGET_LEN];
-    e = store__insert(s, st, &new_id);
+    e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "session_add", store__target(target, "session", new_id),
                    se->group_id, new_id);
     if (e == 0 && id)
@@ -246,19 +246,19 @@ int store_session_add(struct store *s, int64_t now, const char *actor,
 
 int store_session_get(struct store *s, int64_t id, struct store_session *out)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_SESSION_GET);
-    sqlite3_bind_int64(st, 1, id);
-    return store__one(s, st, read_session, out);
+    struct db_stmt *st = store__stmt(s, ST_SESSION_GET);
+    db_bind_int64(st, 1, id);
+    return store__one(st, read_session, out);
 }
 
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
                        size_t *n)
 {
-    sqlite3_stmt *st = store__stmt(s, ST_SESSION_LIST);
+    struct db_stmt *st = store__stmt(s, ST_SESSION_LIST);
     store__bind_id(st, 1, group_id);
-    sqlite3_bind_int64(st, 2, after);
+    db_bind_int64(st, 2, after);
     int e;
-    *out = store__rows(s, st, sizeof(**out), read_session, NULL, n, &e);
+    *out = store__rows(st, sizeof(**out), read_session, NULL, n, &e);
     return e;
 }
 
@@ -271,9 +271,9 @@ static int session_stop(struct store *s, int64_t now, const char *actor, int64_t
     if (e < 0)
         return e;
     if ((e = store_session_get(s, id, &se)) == 0) {
-        sqlite3_stmt *st = store__stmt(s, stmt);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
+        struct db_stmt *st = store__stmt(s, stmt);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, now);
         e = store__change_one(s, st, STORE_E_INVALID);
     }
     char target[STORE__TARGET_LEN];

@@ -122,15 +122,21 @@ int ctl_check(struct ctl *c, int argc, char **argv)
     if (!doc)
         printf("configuration: %s ok\n", c->config_path);
     snprintf(path, sizeof(path), "%s/kamrat.db", c->cfg->data_dir);
-    if (access(path, F_OK) != 0) {
+    if (!c->cfg->store.postgresql && access(path, F_OK) != 0) {
         if (doc)
             json_object_set_new(doc, "database", json_string("absent"));
         return ctl_done(c, doc, "database: %s not created yet\n", path);
     }
     struct store *s;
     int version = 0;
-    int e = store_open(path, 0, &s, err, sizeof(err));
+    int e = store_open_config(c->cfg, 0, &s, err, sizeof(err));
+    if (e == STORE_E_NOT_FOUND && c->cfg->store.postgresql) {
+        if (doc)
+            json_object_set_new(doc, "database", json_string("absent"));
+        return ctl_done(c, doc, "database: %s\n", err);
+    }
     if (e == 0) {
+        snprintf(path, sizeof(path), "%s", store_name(s));
         e = store_check(s, err, sizeof(err));
         version = store_schema_version(s);
         store_close(s);
@@ -154,7 +160,9 @@ const struct ctl_command ctl_admin_commands[] = {
      "      --until YYYY-MM-DD            up to and including this day (UTC)\n"
      "      --limit N                     the newest N rows (default 100)\n",
      cmd_audit},
-    {"backup", "FILE", "copy the database to a new FILE while kamratd runs", NULL, cmd_backup},
+    {"backup", "FILE",
+     "copy the SQLite database to a new FILE while kamratd runs (PostgreSQL: pg_dump)", NULL,
+     cmd_backup},
     {"check", "", "check the configuration, certificate, directories and database", NULL,
      ctl_check},
     {0},

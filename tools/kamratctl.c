@@ -1,8 +1,9 @@
 /*
  * kamratctl: the association admin's tool over the store: groups, leaders,
  * schedules and sessions, invites, bans, the audit log, backups and checks. Reads
- * the same configuration file as kamratd and works on <data_dir>/kamrat.db,
- * creating it when absent; safe while kamratd runs (WAL, busy timeout).
+ * the same configuration file as kamratd and works on the store its [store]
+ * section names (<data_dir>/kamrat.db by default, or PostgreSQL), creating
+ * it when absent; safe while kamratd runs (writers wait for each other).
  *
  * Every change is audited as "admin:<login name>". Passwords come from the
  * terminal (twice, echo off) or one line of stdin, never from argv. Invite
@@ -131,7 +132,7 @@ static void set_actor(struct ctl *c)
 /* Load the configuration, open the store, run k. */
 static int run(struct ctl *c, const struct ctl_command *k, int argc, char **argv)
 {
-    char err[1024], path[4096];
+    char err[1024];
     c->cmd = k;
     c->cfg = config_load(c->config_path, err, sizeof(err));
     if (!c->cfg) {
@@ -144,8 +145,7 @@ static int run(struct ctl *c, const struct ctl_command *k, int argc, char **argv
     if (k->run == ctl_check) {
         rc = k->run(c, argc, argv);
     } else {
-        snprintf(path, sizeof(path), "%s/kamrat.db", c->cfg->data_dir);
-        if (store_open(path, STORE_CREATE, &c->store, err, sizeof(err)) < 0) {
+        if (store_open_config(c->cfg, STORE_CREATE, &c->store, err, sizeof(err)) < 0) {
             fprintf(stderr, "kamratctl: %s\n", err);
             rc = EXIT_FAIL;
         } else {

@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <sqlite3.h>
 
 #include "auth.h"
 #include "config.h"
@@ -196,10 +197,11 @@ static void renew_login(void)
  * prepared statements stay valid and nothing is opened again. */
 static void reset_store(void)
 {
-    sqlite3_backup *b = sqlite3_backup_init(w.store->db, "main", w.template_db, "main");
+    sqlite3_backup *b =
+        sqlite3_backup_init(db_sqlite_handle(w.store->db), "main", w.template_db, "main");
     if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE || sqlite3_backup_finish(b) != SQLITE_OK)
         must(-1, "reset");
-    w.changes = sqlite3_total_changes(w.store->db);
+    w.changes = sqlite3_total_changes(db_sqlite_handle(w.store->db));
 }
 
 static void init(void)
@@ -346,7 +348,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     room_registry_free(rs);
     assert(frame_live_count() == frames_before);
-    if (sqlite3_total_changes(w.store->db) != w.changes)
+    if (sqlite3_total_changes(db_sqlite_handle(w.store->db)) != w.changes)
         reset_store();
     return 0;
 }

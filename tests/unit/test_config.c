@@ -1,5 +1,5 @@
 /* config: defaults, errors with file:line, ranges, duplicates, origins,
- * the [safety] files, [cluster]. */
+ * the [safety] files, [cluster], [store]. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +307,58 @@ static void redis_password_file(void **state)
     rmdir(dir);
 }
 
+/* [store]: absent is SQLite as before; postgresql needs its connection
+ * string, which may hold no password; the postgresql keys need the engine. */
+static void store_section(void **state)
+{
+    (void)state;
+    char err[512];
+    struct config *c = load(MINIMAL, err, sizeof(err));
+    assert_non_null(c);
+    assert_false(c->store.postgresql);
+    assert_null(c->store.conninfo);
+    config_free(c);
+    c = load(MINIMAL "[store]\nengine = sqlite\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_false(c->store.postgresql);
+    config_free(c);
+    c = load(MINIMAL "[store]\nengine = postgresql\npostgresql = host=db.example dbname=kamrat\n"
+                     "postgresql_password_file = /etc/kamrat/pg-password\n",
+             err, sizeof(err));
+    assert_non_null(c);
+    assert_true(c->store.postgresql);
+    assert_string_equal(c->store.conninfo, "host=db.example dbname=kamrat");
+    assert_string_equal(c->store.password_file, "/etc/kamrat/pg-password");
+    assert_int_equal(c->line_store_password_file, 9);
+    config_free(c);
+
+    const struct {
+        const char *text; /* after MINIMAL and "[store]" (line 6) */
+        int line;
+        const char *words;
+    } bad[] = {
+        {"engine = mysql\n", 7, "[store] engine = mysql: use sqlite or postgresql"},
+        {"engine = postgresql\n", 0, "missing required key [store] postgresql"},
+        {"postgresql = dbname=kamrat\n", 7, "[store] postgresql needs [store] engine = postgresql"},
+        {"engine = sqlite\npostgresql_password_file = /p\n", 8, "needs [store] engine"},
+        {"engine = postgresql\npostgresql = host=x password=Hunter2-secret\n", 8,
+         "holds a password"},
+        {"engine = postgresql\npostgresql = postgresql://kamrat:Hunter2-secret@db/kamrat\n", 8,
+         "holds a password"},
+        {"engine = postgresql\npostgresql = host=x Hunter2-secret\n", 8,
+         "not a libpq connection string"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), MINIMAL "[store]\n%s", bad[i].text);
+        expect_error(text, bad[i].line, bad[i].words);
+        struct config *none = load(text, err, sizeof(err));
+        assert_null(none);
+        if (strstr(err, "Hunter2"))
+            fail_msg("the error repeats the password: %s", err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +371,7 @@ int main(void)
         cmocka_unit_test(safety_files_are_checked),
         cmocka_unit_test(cluster_section),
         cmocka_unit_test(redis_password_file),
+        cmocka_unit_test(store_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

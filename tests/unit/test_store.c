@@ -1,6 +1,12 @@
 /* store: migrations, refusing bad files untouched, cascades, the invite
  * race, schedule expansion, bans, the audit log, backups and the no-text
- * canary. */
+ * canary.
+ *
+ * Run with no argument, every test runs on SQLite. Run with --postgresql,
+ * the tests that are not about SQLite's file run on a throw-away
+ * PostgreSQL cluster that tests/pg/pgtmp.sh starts and stops (skipped, as
+ * TAP "1..0 # SKIP", when PostgreSQL's binaries are missing), plus the
+ * PostgreSQL error paths: server down, failed login, a too new schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +19,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
+#include "db.h"
 #include "store.h"
 #include "store_int.h" /* white box: the connection, for pragmas and raw SQL */
 #include "util.h"
@@ -34,6 +43,39 @@ struct fixture {
     struct store *s;
 };
 
+/* --postgresql: the throw-away cluster's connection string (its role's
+ * password in pg_password, as an admin's password file would hold it). */
+static bool pg;
+static char pg_dir[256], pg_conninfo[512], pg_password[64];
+
+/* An empty public schema for the next test: each starts from nothing, as
+ * each SQLite test has a new file. */
+static int pg_clear(void)
+{
+    const char *keys[] = {"dbname", "password", NULL};
+    const char *values[] = {pg_conninfo, pg_password, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    PGresult *r = PQexec(c, "SET client_min_messages = warning; "
+                            "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc < 0)
+        fprintf(stderr, "# %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+/* Another connection to the fixture's database, as another process has. */
+static int open_other(struct fixture *f, int flags, struct store **out)
+{
+    char err[512];
+    int e = pg ? store_open_pg(pg_conninfo, pg_password, flags, out, err, sizeof(err))
+               : store_open(f->path, flags, out, err, sizeof(err));
+    if (e < 0)
+        fprintf(stderr, "# %s\n", err);
+    return e;
+}
+
 static int setup(void **state)
 {
     struct fixture *f = xcalloc(1, sizeof(*f));
@@ -41,11 +83,8 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/kamrat.db", f->dir);
-    char err[512];
-    if (store_open(f->path, STORE_CREATE, &f->s, err, sizeof(err)) < 0) {
-        fprintf(stderr, "# %s\n", err);
+    if ((pg && pg_clear() < 0) || open_other(f, STORE_CREATE, &f->s) < 0)
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -65,12 +104,27 @@ static int teardown(void **state)
 /* One integer from SQL run on the store's own connection. */
 static int64_t sql_int(struct store *s, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int64_t v = 0;
+    assert_int_equal(db_query_int(s->db, sql, &v), 0);
     return v;
+}
+
+/* Raw SQL on the store's own connection: 0 or a store_err. */
+static int sql_exec(struct store *s, const char *sql)
+{
+    return db_exec(s->db, sql);
+}
+
+/* The names of kamrat's tables, for either engine's catalogue. */
+#define TABLES                                                                                     \
+    "('groups', 'leaders', 'group_leaders', 'schedules', 'sessions', 'invites', 'bans', 'audit')"
+
+static int64_t table_count(struct store *s)
+{
+    return sql_int(s, pg ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                           "current_schema() AND table_name IN " TABLES
+                         : "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                           "name IN " TABLES);
 }
 
 static int64_t add_group(struct store *s, const char *name)
@@ -100,10 +154,9 @@ static void migrates_from_empty(void **state)
     struct fixture *f = *state;
     assert_int_equal(store_schema_version(f->s), store_schema_latest());
     assert_true(store_schema_latest() >= 1);
-    assert_int_equal(sql_int(f->s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-                                   "name IN ('groups', 'leaders', 'group_leaders', 'schedules', "
-                                   "'sessions', 'invites', 'bans', 'audit')"),
-                     8);
+    assert_int_equal(table_count(f->s), 8);
+    if (pg)
+        return;
     struct stat sb;
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -124,8 +177,7 @@ static void reopening_changes_nothing(void **state)
     add_group(f->s, "Keskiviikon ryhmä");
     int64_t audit = sql_int(f->s, "SELECT count(*) FROM audit");
     store_close(f->s);
-    char err[512];
-    assert_int_equal(store_open(f->path, 0, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(open_other(f, 0, &f->s), 0);
     assert_int_equal(store_schema_version(f->s), store_schema_latest());
     assert_int_equal(sql_int(f->s, "SELECT count(*) FROM groups"), 1);
     assert_int_equal(sql_int(f->s, "SELECT count(*) FROM audit"), audit);
@@ -190,7 +242,7 @@ static void newer_schema_refused_untouched(void **state)
     struct fixture *f = *state;
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
-    assert_int_equal(sqlite3_exec(f->s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_exec(f->s, sql), 0);
     store_close(f->s);
     f->s = NULL;
     expect_refused(f->path, STORE_E_TOO_NEW, "newer");
@@ -448,7 +500,7 @@ static void removing_a_group_cascades_but_audit_stays(void **state)
     snprintf(sql, sizeof(sql),
              "INSERT INTO bans(group_id, created_at, created_by) VALUES(%lld, 1, 'leader:carol')",
              (long long)gid);
-    assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_exec(s, sql), 0);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE group_id = %lld", (long long)gid);
     int64_t audit_rows = sql_int(s, sql);
 
@@ -577,8 +629,8 @@ static void invite_race_has_one_winner(void **state)
                 close(gate[1]);
                 close(ready[0]);
                 struct store *s;
-                char err[256], c, code = '3';
-                if (store_open(f->path, 0, &s, err, sizeof(err)) == 0) {
+                char c, code = '3';
+                if (open_other(f, 0, &s) == 0) {
                     if (write(ready[1], "r", 1) == 1 && read(gate[0], &c, 1) == 0) {
                         int64_t g, inv;
                         int rc = store_redeem_invite(s, h, T0 + 1, &g, &inv);
@@ -842,10 +894,9 @@ static void audit_one_row_per_change_and_append_only(void **state)
     store_audit_free(rows, n);
 
     before = audit_count(s);
-    assert_int_not_equal(sqlite3_exec(s->db, "UPDATE audit SET actor = 'x'", NULL, NULL, NULL),
-                         SQLITE_OK);
-    assert_non_null(strstr(sqlite3_errmsg(s->db), "append-only"));
-    assert_int_not_equal(sqlite3_exec(s->db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_exec(s, "UPDATE audit SET actor = 'x'"), STORE_E_INVALID);
+    assert_non_null(strstr(store_errmsg(s), "append-only"));
+    assert_int_equal(sql_exec(s, "DELETE FROM audit"), STORE_E_INVALID);
     assert_int_equal(audit_count(s), before);
 }
 
@@ -1035,8 +1086,7 @@ static void data_version_sees_other_processes(void **state)
     add_group(f->s, "Oma");
     assert_int_equal(store_data_version(f->s), v0); /* own commits do not count */
     struct store *other;
-    char err[256];
-    assert_int_equal(store_open(f->path, 0, &other, err, sizeof(err)), 0);
+    assert_int_equal(open_other(f, 0, &other), 0);
     add_group(other, "Toisen");
     store_close(other);
     assert_true(store_data_version(f->s) != v0);
@@ -1067,12 +1117,10 @@ static void secure_delete_leaves_no_remnant(void **state)
     int64_t id;
     assert_int_equal(store_group_add(f->s, T0, ACTOR, &g, &id), 0);
     store_group_clear(&g);
-    assert_int_equal(sqlite3_exec(f->s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sql_exec(f->s, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
     assert_true(file_contains(f->path, canary)); /* the control: the check can fail */
     assert_int_equal(store_group_remove(f->s, T0, ACTOR, id), 0);
-    assert_int_equal(sqlite3_exec(f->s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sql_exec(f->s, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
     char path[128];
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
@@ -1095,22 +1143,29 @@ static const char *const text_columns[] = {
     "audit.actor",      "audit.action",          "audit.target",
 };
 
+/* Every column as table, column and type: SQLite's declared type, or
+ * PostgreSQL's in SQLite's words (INTEGER, BLOB; text as TEXT). */
+static const char *const columns_sql =
+    "SELECT m.name, p.name, upper(p.type) FROM sqlite_schema m, "
+    "pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1, 2";
+static const char *const columns_pg_sql =
+    "SELECT table_name::text, column_name::text, CASE WHEN data_type IN ('bigint', 'integer') "
+    "THEN 'INTEGER' WHEN data_type = 'bytea' THEN 'BLOB' ELSE upper(data_type) END "
+    "FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2";
+
 static void no_column_for_message_text(void **state)
 {
     struct fixture *f = *state;
-    sqlite3_stmt *st;
-    assert_int_equal(
-        sqlite3_prepare_v2(f->s->db,
-                           "SELECT m.name, p.name, upper(p.type) FROM sqlite_schema m, "
-                           "pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1, 2",
-                           -1, &st, NULL),
-        SQLITE_OK);
+    struct db_stmt *st;
+    char err[512];
+    assert_int_equal(db_prepare(f->s->db, pg ? columns_pg_sql : columns_sql, &st, err, sizeof(err)),
+                     0);
     int columns = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == 1) {
         char full[128];
-        const char *table = (const char *)sqlite3_column_text(st, 0);
-        const char *column = (const char *)sqlite3_column_text(st, 1);
-        const char *type = (const char *)sqlite3_column_text(st, 2);
+        const char *table = db_col_text(st, 0);
+        const char *column = db_col_text(st, 1);
+        const char *type = db_col_text(st, 2);
         snprintf(full, sizeof(full), "%s.%s", table, column);
         columns++;
         /* private_messages is a setting: who may send them. */
@@ -1124,23 +1179,149 @@ static void no_column_for_message_text(void **state)
         if (strcmp(type, "INTEGER") != 0 && strcmp(type, "BLOB") != 0 && !listed)
             fail_msg("column %s (%s) is not in the list of known text columns", full, type);
     }
-    sqlite3_finalize(st);
+    db_reset(st);
     assert_true(columns > 40);
 }
 
-int main(void)
+/* ---- PostgreSQL's own error paths ------------------------------------- */
+
+/* Nothing a failed open says may hold the password it was given. */
+static void pg_unreachable_or_refused_login_is_io(void **state)
+{
+    struct store *s = NULL;
+    char err[512];
+    const char *secret = "Sekret-Pw-4711";
+    assert_int_equal(store_open_pg("host=127.0.0.1 port=1 dbname=kamrat user=kamrat "
+                                   "connect_timeout=5",
+                                   secret, STORE_CREATE, &s, err, sizeof(err)),
+                     STORE_E_IO);
+    assert_null(s);
+    assert_non_null(strstr(err, "cannot connect"));
+    assert_null(strstr(err, secret));
+    assert_int_equal(store_open_pg(pg_conninfo, secret, STORE_CREATE, &s, err, sizeof(err)),
+                     STORE_E_IO);
+    assert_non_null(strstr(err, "password authentication failed"));
+    assert_null(strstr(err, secret));
+    /* A password in the string itself is not repeated either. */
+    assert_int_equal(store_open_pg("host=127.0.0.1 password=Sekret-Pw-4711 port", NULL,
+                                   STORE_CREATE, &s, err, sizeof(err)),
+                     STORE_E_INVALID);
+    assert_null(strstr(err, secret));
+}
+
+/* The server ends the connection: that call fails with STORE_E_IO, the
+ * next connects again and works, as kamratd needs across a restart. */
+static void pg_lost_connection_is_io_then_reconnects(void **state)
+{
+    struct fixture *f = *state;
+    add_group(f->s, "Ennen");
+    int64_t pid = sql_int(f->s, "SELECT pg_backend_pid()");
+    struct store *other;
+    assert_int_equal(open_other(f, 0, &other), 0);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)::int", (long long)pid);
+    assert_int_equal(sql_int(other, sql), 1);
+    store_close(other);
+    struct store_group g;
+    assert_int_equal(store_group_get(f->s, "Ennen", &g), STORE_E_IO);
+    assert_int_equal(store_group_get(f->s, "ennen", &g), 0);
+    store_group_clear(&g);
+    add_group(f->s, "Jälkeen");
+}
+
+/* A too new schema is refused and nothing is written (the data version,
+ * which every write bumps, stays); a database of other tables is not
+ * kamrat's, and one without kamrat's schema needs STORE_CREATE. */
+static void pg_newer_or_foreign_schema_refused_untouched(void **state)
+{
+    struct fixture *f = *state;
+    char sql[96], err[512];
+    snprintf(sql, sizeof(sql), "UPDATE kamrat_meta SET schema_version = %d",
+             store_schema_latest() + 1);
+    assert_int_equal(sql_exec(f->s, sql), 0);
+    int64_t v = sql_int(f->s, "SELECT data_version FROM kamrat_meta");
+    struct store *s = NULL;
+    assert_int_equal(store_open_pg(pg_conninfo, pg_password, STORE_CREATE, &s, err, sizeof(err)),
+                     STORE_E_TOO_NEW);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(sql_int(f->s, "SELECT data_version FROM kamrat_meta"), v);
+
+    assert_int_equal(pg_clear(), 0);
+    assert_int_equal(store_open_pg(pg_conninfo, pg_password, 0, &s, err, sizeof(err)),
+                     STORE_E_NOT_FOUND);
+    store_close(f->s);
+    f->s = NULL;
+    const char *keys[] = {"dbname", "password", NULL};
+    const char *values[] = {pg_conninfo, pg_password, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    PQclear(PQexec(c, "CREATE TABLE t (x integer)"));
+    PQfinish(c);
+    assert_int_equal(store_open_pg(pg_conninfo, pg_password, STORE_CREATE, &s, err, sizeof(err)),
+                     STORE_E_CORRUPT);
+    assert_non_null(strstr(err, "not a kamrat database"));
+    assert_null(s);
+}
+
+/* Backups are pg_dump's; check runs its sanity queries. */
+static void pg_backup_refused_check_passes(void **state)
+{
+    struct fixture *f = *state;
+    char err[512], dest[128];
+    add_group(f->s, "Varmuus");
+    snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
+    assert_int_equal(store_backup(f->s, dest, err, sizeof(err)), STORE_E_INVALID);
+    assert_non_null(strstr(err, "pg_dump"));
+    assert_int_not_equal(access(dest, F_OK), 0);
+    assert_int_equal(store_check(f->s, err, sizeof(err)), 0);
+    assert_true(store_is_postgresql(f->s));
+}
+
+/* Start the throw-away cluster (tests/pg/pgtmp.sh): 0, or 77 with why in
+ * why when PostgreSQL is not installed, or -1. */
+static int pg_start(char *why, size_t whylen)
+{
+    char cmd[512];
+    const char *root = getenv("KAMRAT_ROOT");
+    snprintf(cmd, sizeof(cmd), "'%s/tests/pg/pgtmp.sh' start %ld", root ? root : ".",
+             (long)getpid());
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[1024] = "";
+    bool got = fgets(line, sizeof(line), p) != NULL;
+    int status = pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+        snprintf(why, whylen, "%s", line);
+        return 77;
+    }
+    /* DIR<tab>PASSWORD<tab>CONNINFO */
+    char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+    if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !tab2)
+        return -1;
+    *tab1 = *tab2 = '\0';
+    snprintf(pg_dir, sizeof(pg_dir), "%s", line);
+    snprintf(pg_password, sizeof(pg_password), "%s", tab1 + 1);
+    snprintf(pg_conninfo, sizeof(pg_conninfo), "%s", tab2 + 1);
+    return 0;
+}
+
+static void pg_stop(void)
+{
+    char cmd[512];
+    const char *root = getenv("KAMRAT_ROOT");
+    snprintf(cmd, sizeof(cmd), "'%s/tests/pg/pgtmp.sh' stop '%s'", root ? root : ".", pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# stopping the PostgreSQL cluster in %s failed\n", pg_dir);
+}
+
+int main(int argc, char **argv)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-    const struct CMUnitTest tests[] = {
+    /* Both engines. */
+    const struct CMUnitTest common[] = {
         T(migrates_from_empty),
-        T(pragmas_hold),
         T(reopening_changes_nothing),
-        T(missing_file_needs_create),
-        T(newer_schema_refused_untouched),
-        T(upgrades_version_1_keeping_bans),
-        T(garbage_refused_untouched),
-        T(foreign_database_refused_untouched),
-        T(truncated_copy_refused_untouched),
         T(groups_and_leaders),
         T(removing_a_group_cascades_but_audit_stays),
         T(invite_failures_look_alike),
@@ -1150,11 +1331,53 @@ int main(void)
         T(audit_one_row_per_change_and_append_only),
         T(bans_bind_invite_or_key_per_group),
         T(ban_failures_change_nothing),
-        T(backup_opens_and_holds_the_groups),
         T(data_version_sees_other_processes),
-        T(secure_delete_leaves_no_remnant),
         T(no_column_for_message_text),
     };
+    /* SQLite's file. */
+    const struct CMUnitTest sqlite[] = {
+        T(pragmas_hold),
+        T(missing_file_needs_create),
+        T(newer_schema_refused_untouched),
+        T(upgrades_version_1_keeping_bans),
+        T(garbage_refused_untouched),
+        T(foreign_database_refused_untouched),
+        T(truncated_copy_refused_untouched),
+        T(backup_opens_and_holds_the_groups),
+        T(secure_delete_leaves_no_remnant),
+    };
+    const struct CMUnitTest postgresql[] = {
+        cmocka_unit_test(pg_unreachable_or_refused_login_is_io),
+        T(pg_lost_connection_is_io_then_reconnects),
+        T(pg_newer_or_foreign_schema_refused_untouched),
+        T(pg_backup_refused_check_passes),
+    };
 #undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* One group per run: TAP allows one plan. */
+    struct CMUnitTest all[ARRAY_LEN(common) + ARRAY_LEN(sqlite) + ARRAY_LEN(postgresql)];
+    memcpy(all, common, sizeof(common));
+    size_t n = ARRAY_LEN(common);
+    if (argc < 2) {
+        memcpy(all + n, sqlite, sizeof(sqlite));
+        return _cmocka_run_group_tests("sqlite", all, n + ARRAY_LEN(sqlite), NULL, NULL);
+    }
+    if (strcmp(argv[1], "--postgresql") != 0) {
+        fprintf(stderr, "usage: %s [--postgresql]\n", argv[0]);
+        return 64;
+    }
+    char why[512];
+    int rc = pg_start(why, sizeof(why));
+    if (rc == 77) {
+        printf("1..0 # SKIP %s\n", why);
+        return 0;
+    }
+    if (rc < 0) {
+        printf("Bail out! cannot start a PostgreSQL cluster (tests/pg/pgtmp.sh)\n");
+        return 1;
+    }
+    pg = true;
+    memcpy(all + n, postgresql, sizeof(postgresql));
+    rc = _cmocka_run_group_tests("postgresql", all, n + ARRAY_LEN(postgresql), NULL, NULL);
+    pg_stop();
+    return rc;
 }
