@@ -2,14 +2,17 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "hmap.h"
+#include "store.h"
 #include "util.h"
 
-#define USERNAME_KEEP 64 /* bytes of a username kept; store names have at most 32 */
+#define USERNAME_KEEP 64  /* bytes of a username kept; store names have at most 32 */
+#define TOUCH_MS 60000ULL /* a shared login's use is written at most this often */
 
 _Static_assert(LEADERS_TOKEN_LEN == AUTH_TOKEN_LEN, "leaders and auth agree on the token length");
 
@@ -25,7 +28,14 @@ struct login {
 struct leaders {
     struct hmap *by_digest;
     struct login *oldest, *newest;
+    struct store *shared; /* several nodes: the store has the logins that count */
+    struct login view;    /* what a shared lookup returns */
 };
+
+void leaders_share(struct leaders *l, struct store *s)
+{
+    l->shared = s;
+}
 
 struct leaders *leaders_new(void)
 {
@@ -63,6 +73,7 @@ void leaders_free(struct leaders *l)
         return;
     while (l->oldest)
         drop(l, l->oldest);
+    wipe(&l->view, sizeof(l->view));
     hmap_free(l->by_digest);
     free(l);
 }
@@ -72,6 +83,13 @@ int leaders_login(struct leaders *l, int64_t leader_id, const char *username, ui
 {
     struct login *g = xcalloc(1, sizeof(*g));
     if (auth_token_new(token_out, g->digest) < 0) {
+        wipe(g, sizeof(*g));
+        free(g);
+        token_out[0] = '\0';
+        return -1;
+    }
+    if (l->shared && store_login_add(l->shared, g->digest, leader_id, (int64_t)now_ms) < 0) {
+        wipe(token_out, LEADERS_TOKEN_LEN + 1);
         wipe(g, sizeof(*g));
         free(g);
         token_out[0] = '\0';
@@ -115,8 +133,36 @@ static struct login *find(struct leaders *l, const char *token)
     return g;
 }
 
+/* A lookup in the store, which every node shares: a logout or a disabled
+ * account on any node counts at once. */
+static const struct leader_login *shared_lookup(struct leaders *l, const char *token,
+                                                uint64_t now_ms)
+{
+    unsigned char digest[AUTH_DIGEST_LEN];
+    struct store_login sl;
+    if (strlen(token) != LEADERS_TOKEN_LEN || auth_token_hash(token, digest) < 0 ||
+        store_login_find(l->shared, digest, &sl) < 0)
+        return NULL;
+    struct login *v = &l->view;
+    v->started_ms = (uint64_t)sl.started_at;
+    v->used_ms = (uint64_t)sl.used_at;
+    if (expired(v, now_ms)) {
+        store_login_end(l->shared, digest);
+        wipe(digest, sizeof(digest));
+        return NULL;
+    }
+    if (now_ms >= v->used_ms + TOUCH_MS)
+        store_login_touch(l->shared, digest, (int64_t)now_ms);
+    wipe(digest, sizeof(digest));
+    snprintf(v->username, sizeof(v->username), "%s", sl.username);
+    v->pub = (struct leader_login){sl.leader_id, v->username};
+    return &v->pub;
+}
+
 const struct leader_login *leaders_lookup(struct leaders *l, const char *token, uint64_t now_ms)
 {
+    if (l->shared)
+        return shared_lookup(l, token, now_ms);
     struct login *g = find(l, token);
     if (!g)
         return NULL;
@@ -134,11 +180,18 @@ void leaders_logout(struct leaders *l, const char *token)
     struct login *g = find(l, token);
     if (g)
         drop(l, g);
+    unsigned char digest[AUTH_DIGEST_LEN];
+    if (l->shared && strlen(token) == LEADERS_TOKEN_LEN && auth_token_hash(token, digest) == 0) {
+        store_login_end(l->shared, digest);
+        wipe(digest, sizeof(digest));
+    }
 }
 
 size_t leaders_revoke_leader(struct leaders *l, int64_t leader_id)
 {
     size_t n = 0;
+    if (l->shared)
+        store_login_end_leader(l->shared, leader_id);
     for (struct login *g = l->oldest, *next; g; g = next) {
         next = g->newer;
         if (g->pub.leader_id == leader_id) {
@@ -152,6 +205,9 @@ size_t leaders_revoke_leader(struct leaders *l, int64_t leader_id)
 size_t leaders_sweep(struct leaders *l, uint64_t now_ms)
 {
     size_t n = 0;
+    if (l->shared)
+        store_login_sweep(l->shared, (int64_t)(now_ms - LEADERS_IDLE_MS),
+                          (int64_t)(now_ms - LEADERS_ABSOLUTE_MS));
     for (struct login *g = l->oldest, *next; g; g = next) {
         next = g->newer;
         if (expired(g, now_ms)) {

@@ -39,6 +39,13 @@ struct leader_login {
     const char *username; /* as stored, e.g. "aino" */
 };
 
+/* Several nodes: keep every login in the store s as well, and look logins
+ * up there, so a leader may log in on one node and enter a room on another,
+ * and a logout or a disabled account counts on every node at once. The
+ * store is borrowed for the registry's lifetime. */
+struct store;
+void leaders_share(struct leaders *l, struct store *s);
+
 /* An empty registry (never NULL: allocation failure aborts). */
 struct leaders *leaders_new(void);
 

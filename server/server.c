@@ -112,6 +112,8 @@ static int start_logins(struct server *srv)
     }
     srv->throttle = throttle_new(LOGIN_THROTTLE_ACCOUNTS, LOGIN_THROTTLE_ADDRESSES);
     srv->leaders = leaders_new();
+    if (srv->cluster)
+        leaders_share(srv->leaders, srv->store); /* a login counts on every node */
     return 0;
 }
 

@@ -235,6 +235,27 @@ int store_group_list(struct store *s, struct store_group **out, size_t *n);
 void store_group_clear(struct store_group *g);
 void store_group_list_free(struct store_group *v, size_t n);
 
+/* ---- leader logins, shared by several nodes ----------------------------- */
+
+/* A login as the store keeps it (leaders.h keeps them in memory on one
+ * node). Times in ms. */
+struct store_login {
+    int64_t leader_id;
+    char username[STORE_USERNAME_MAX + 1];
+    int64_t started_at, used_at;
+};
+
+int store_login_add(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t leader_id,
+                    int64_t now_ms);
+/* The login with this digest whose leader is enabled, or STORE_E_NOT_FOUND. */
+int store_login_find(struct store *s, const uint8_t token_hash[STORE_HASH_LEN],
+                     struct store_login *out);
+int store_login_touch(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms);
+int store_login_end(struct store *s, const uint8_t token_hash[STORE_HASH_LEN]);
+int store_login_end_leader(struct store *s, int64_t leader_id);
+/* End logins unused since idle_before or begun before started_before. */
+int store_login_sweep(struct store *s, int64_t idle_before, int64_t started_before);
+
 /* ---- leaders ---------------------------------------------------------- */
 
 struct store_leader {

@@ -107,7 +107,17 @@
     X(BAN_FIND, "SELECT id FROM bans WHERE group_id = ?1 AND lifted_at IS NULL "                   \
                 "AND (invite_id = ?2 OR participant_key_hash = ?3) ORDER BY id DESC LIMIT 1")      \
     X(BAN_LIST, "SELECT " STORE_BAN_COLS " FROM bans WHERE (group_id = ?1 OR ?1 IS NULL) "         \
-                "AND (?2 OR lifted_at IS NULL) ORDER BY id DESC LIMIT ?3")
+                "AND (?2 OR lifted_at IS NULL) ORDER BY id DESC LIMIT ?3")                         \
+    /* store_login.c */                                                                            \
+    X(LOGIN_ADD, "INSERT INTO logins(token_hash, leader_id, started_at, used_at) "                 \
+                 "VALUES(?1, ?2, ?3, ?3)")                                                         \
+    X(LOGIN_FIND, "SELECT logins.leader_id, leaders.username, logins.started_at, logins.used_at "  \
+                  "FROM logins JOIN leaders ON leaders.id = logins.leader_id "                     \
+                  "WHERE logins.token_hash = ?1 AND leaders.disabled = 0")                         \
+    X(LOGIN_TOUCH, "UPDATE logins SET used_at = ?2 WHERE token_hash = ?1")                         \
+    X(LOGIN_END, "DELETE FROM logins WHERE token_hash = ?1")                                       \
+    X(LOGIN_END_LEADER, "DELETE FROM logins WHERE leader_id = ?1")                                 \
+    X(LOGIN_SWEEP, "DELETE FROM logins WHERE used_at < ?1 OR started_at < ?2")
 
 /*
  * The statements PostgreSQL runs in other words. SQLite's NOCASE collation

@@ -122,6 +122,17 @@ const char *const store__migrations[] = {
     "ALTER TABLE bans ADD COLUMN name TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX bans_group_key ON bans (group_id, participant_key_hash);"
     "DROP INDEX bans_group;",
+
+    /* 3: leader logins, for several nodes: a leader logs in on one node and
+     * enters a room on another (docs/admin.md "Several nodes"). One node
+     * keeps its logins in memory and never uses this table. The SHA-256 of
+     * the token only, never the token; times in ms. */
+    "CREATE TABLE logins ("
+    " token_hash BLOB PRIMARY KEY,"
+    " leader_id INTEGER NOT NULL REFERENCES leaders (id) ON DELETE CASCADE,"
+    " started_at INTEGER NOT NULL,"
+    " used_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX logins_leader ON logins (leader_id);",
 };
 
 /*
@@ -231,6 +242,14 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE bans ADD COLUMN name text NOT NULL DEFAULT '';"
     "CREATE INDEX bans_group_key ON bans (group_id, participant_key_hash);"
     "DROP INDEX bans_group;",
+
+    /* 3 */
+    "CREATE TABLE logins ("
+    " token_hash bytea PRIMARY KEY,"
+    " leader_id bigint NOT NULL REFERENCES leaders (id) ON DELETE CASCADE,"
+    " started_at bigint NOT NULL,"
+    " used_at bigint NOT NULL);"
+    "CREATE INDEX logins_leader ON logins (leader_id);",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);
