@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "authq.h"
+#include "bus.h"
 #include "config.h"
 #include "http.h"
 #include "klog.h"
@@ -159,6 +160,8 @@ static void logout(struct lws *wsi, struct api_req *r)
             snprintf(username, sizeof(username), "%s", who->username);
             leaders_logout(r->srv->leaders, auth + 7);
             room_leader_logged_out(r->srv->rooms, username);
+            if (r->srv->bus)
+                bus_leader_logged_out(r->srv->bus, username); /* rooms on other nodes */
         }
     }
     if (n > 0)

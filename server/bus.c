@@ -1,6 +1,7 @@
 #include "bus.h"
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,10 @@
 #include "hmap.h"
 #include "klog.h"
 #include "metrics.h"
+#include "mirror.h"
 #include "room.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 #include "ws.h"
 
@@ -26,6 +29,7 @@
  *   'F' n:u32 id:u64 x n frame...  home -> edge: a frame for these clients
  *   'J' id:u64                     home -> edge: this client has joined
  *   'C' id:u64 code:u16 reason...  home -> edge: close this client
+ *   'L' username...                to all: this leader logged out
  *   'R'                            either way: the sender lost track (it
  *                                  started, or a Redis connection of its
  *                                  dropped): forget what crossed to it
@@ -37,6 +41,7 @@ enum wire_kind {
     WIRE_JOINED = 'J',
     WIRE_CLOSE = 'C',
     WIRE_RESET = 'R',
+    WIRE_LOGOUT = 'L',
 };
 
 #define CLOSE_REASON_MAX 32
@@ -52,6 +57,20 @@ struct bus_node {
     bool dirty; /* in bus->dirty */
 };
 
+/* A copy being read for route. */
+struct fetch_wait {
+    struct bus *b;
+    uint64_t route;
+};
+
+/* A hello or resume that waits for its room's copy to be read. */
+struct parked {
+    struct conn *c;
+    uint64_t route;
+    char *raw;
+    size_t len;
+};
+
 struct bus {
     struct server *srv;
     struct cluster *cl;
@@ -64,12 +83,16 @@ struct bus {
     unsigned char *buf; /* one wire message being put together */
     size_t len, cap;
     ev_prepare flush; /* before the loop waits: publish what was gathered */
+    struct parked *parked;
+    size_t nparked, parked_cap;
 };
 
 /* ---- wire ---- */
 
 static void put(struct bus *b, const void *data, size_t len)
 {
+    if (!len)
+        return;
     if (b->len + len > b->cap) {
         while (b->len + len > b->cap)
             b->cap = b->cap ? b->cap * 2 : 4096;
@@ -102,15 +125,35 @@ static void start(struct bus *b, enum wire_kind kind)
     put(b, b->self, head[1]);
 }
 
-/* Publish the message put together to node; it stays in b->buf to be wiped
- * (it may hold message text) by the next start or bus_free. */
-static int send_to(struct bus *b, const char *node)
+/* Publish the message put together to node, then wipe it (it may hold
+ * message text). confirm: find out whether anyone heard it. */
+static int publish(struct bus *b, const char *node, bool confirm)
 {
-    int rc = cluster_publish(b->cl, node, b->buf, b->len);
+    int rc = cluster_publish(b->cl, node, b->buf, b->len, confirm);
     if (rc == 0)
         metrics_add(METRIC_BUS_OUT, b->len);
     wipe(b->buf, b->len);
     return rc;
+}
+
+static int send_to(struct bus *b, const char *node)
+{
+    return publish(b, node, false);
+}
+
+/* The same message, kind and payload, to every other live node. */
+static void broadcast(struct bus *b, enum wire_kind kind, const void *payload, size_t len)
+{
+    const char *const *nodes;
+    size_t n;
+    cluster_live(b->cl, &nodes, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(nodes[i], b->self) == 0)
+            continue;
+        start(b, kind);
+        put(b, payload, len);
+        send_to(b, nodes[i]);
+    }
 }
 
 struct reader {
@@ -180,11 +223,18 @@ static void flush_all(struct bus *b)
     b->ndirty = 0;
 }
 
+static bool ready(struct bus *b);
+
 static void on_prepare(struct ev_loop *ev, ev_prepare *w, int revents)
 {
     (void)ev;
     (void)revents;
-    flush_all(w->data);
+    struct bus *b = w->data;
+    if (b->announce)
+        ready(b); /* back after a reset: tell the others, copy the rooms anew */
+    if (b->srv->mirror)
+        room_mirror_flush(b->srv->rooms);
+    flush_all(b);
 }
 
 /* The connections of table, in a new array (*count of them): what is done
@@ -239,6 +289,14 @@ static void on_reset(void *arg)
     b->announce = true;
 }
 
+static void on_unheard(void *arg, const char *node)
+{
+    struct bus *b = arg;
+    struct bus_node *n = hmap_get(b->nodes, node, strlen(node));
+    if (n)
+        drop_node(b, n, "home not there");
+}
+
 static void on_nodes(void *arg)
 {
     struct bus *b = arg;
@@ -257,15 +315,9 @@ static bool ready(struct bus *b)
         return false;
     if (b->announce) {
         b->announce = false;
-        const char *const *nodes;
-        size_t n;
-        cluster_live(b->cl, &nodes, &n);
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(nodes[i], b->self) == 0)
-                continue;
-            start(b, WIRE_RESET);
-            send_to(b, nodes[i]);
-        }
+        if (b->srv->mirror)
+            room_mirror_resync(b->srv->rooms); /* writes made while Redis was away are lost */
+        broadcast(b, WIRE_RESET, NULL, 0);
     }
     return true;
 }
@@ -332,12 +384,21 @@ void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
     start(b, WIRE_MESSAGE);
     put_u64(b, l->id);
     put(b, raw, len);
-    if (send_to(b, l->node->id) < 0)
+    /* A client's messages go to its room's home: when nobody hears them,
+     * the home is gone before its key expired, and the client must go
+     * elsewhere (unheard below). */
+    if (publish(b, l->node->id, true) < 0)
         ws_close(c, WS_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
 }
 
 void bus_conn_gone(struct bus *b, struct conn *c)
 {
+    for (size_t i = 0; i < b->nparked; i++) {
+        if (b->parked[i].c == c) {
+            free(b->parked[i].raw);
+            b->parked[i--] = b->parked[--b->nparked];
+        }
+    }
     struct bus_link *l = ws_bus_link(c);
     if (!l->node)
         return;
@@ -480,6 +541,100 @@ void bus_close(struct bus *b, struct conn *c, uint16_t code, const char *reason)
     send_to(b, l->node->id);
 }
 
+void bus_leader_logged_out(struct bus *b, const char *username)
+{
+    if (cluster_bus_ready(b->cl)) /* else the others lost the bus too, and cut what crossed it */
+        broadcast(b, WIRE_LOGOUT, username, strnlen(username, STORE_USERNAME_MAX));
+}
+
+static void logged_out_here(struct bus *b, struct reader *r)
+{
+    char username[STORE_USERNAME_MAX + 1];
+    size_t n = (size_t)(r->end - r->p);
+    if (n == 0 || n > STORE_USERNAME_MAX) {
+        r->bad = true;
+        return;
+    }
+    memcpy(username, r->p, n);
+    username[n] = '\0';
+    room_leader_logged_out(b->srv->rooms, username);
+}
+
+/* ---- taking rooms over ---- */
+
+/* Another live node wrote the copy last: it still has the room. */
+static bool held_elsewhere(struct bus *b, const char *state, size_t len)
+{
+    json_t *o = json_loadb(state, len, 0, NULL);
+    const char *node = json_string_value(json_object_get(o, "node"));
+    bool elsewhere = node && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
+    json_decref(o);
+    return elsewhere;
+}
+
+static void on_fetched(void *arg, int status, const char *state, size_t len,
+                       const struct mirror_entry *events, size_t n)
+{
+    struct fetch_wait *fw = arg;
+    struct bus *b = fw->b;
+    uint64_t route = fw->route;
+    free(fw);
+    bool busy = false;
+    if (status == 0 && state && !room_has_route(b->srv->rooms, route)) {
+        busy = held_elsewhere(b, state, len);
+        if (!busy)
+            room_adopt(b->srv->rooms, state, len, events, n);
+    }
+    /* Replaying may park again (a copy that could not be used): take the
+     * waiting ones out first. */
+    struct parked *mine = xcalloc(b->nparked ? b->nparked : 1, sizeof(*mine));
+    size_t k = 0;
+    for (size_t i = 0; i < b->nparked; i++) {
+        if (b->parked[i].route == route) {
+            mine[k++] = b->parked[i];
+            b->parked[i--] = b->parked[--b->nparked];
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (status < 0)
+            ws_close(mine[i].c, WS_CLOSE_INTERNAL, "room copy unreadable");
+        else if (busy)
+            ws_close(mine[i].c, WS_CLOSE_GOING_AWAY, "room elsewhere");
+        else
+            ws_replay(mine[i].c, mine[i].raw, mine[i].len);
+        free(mine[i].raw);
+    }
+    free(mine);
+}
+
+bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
+              size_t len)
+{
+    uint64_t route;
+    if (!b->srv->mirror || !route_of(b, cmd, &route) || room_has_route(b->srv->rooms, route))
+        return false;
+    bool fetching = false;
+    for (size_t i = 0; i < b->nparked && !fetching; i++)
+        fetching = b->parked[i].route == route;
+    if (!fetching) {
+        struct fetch_wait *fw = xcalloc(1, sizeof(*fw));
+        *fw = (struct fetch_wait){b, route};
+        if (mirror_fetch(b->srv->mirror, route, on_fetched, fw) < 0) {
+            free(fw);
+            ws_close(c, WS_CLOSE_INTERNAL, "room copy unreadable");
+            return true;
+        }
+    }
+    if (b->nparked == b->parked_cap) {
+        b->parked_cap = b->parked_cap ? b->parked_cap * 2 : 8;
+        b->parked = xrealloc(b->parked, b->parked_cap * sizeof(*b->parked));
+    }
+    char *copy = xmalloc(len ? len : 1);
+    memcpy(copy, raw, len);
+    b->parked[b->nparked++] = (struct parked){c, route, copy, len};
+    return true;
+}
+
 /* ---- receiving ---- */
 
 static void on_message(void *arg, const unsigned char *data, size_t len)
@@ -515,6 +670,9 @@ static void on_message(void *arg, const unsigned char *data, size_t len)
     case WIRE_RESET:
         drop_node(b, from, "node restarted");
         break;
+    case WIRE_LOGOUT:
+        logged_out_here(b, &r);
+        break;
     default:
         r.bad = true;
         break;
@@ -538,9 +696,11 @@ struct bus *bus_new(struct server *srv, struct cluster *cl)
     ev_prepare_init(&b->flush, on_prepare);
     b->flush.data = b;
     ev_prepare_start(evloop_native(srv->loop), &b->flush);
-    cluster_set_handlers(
-        cl, &(struct cluster_handlers){
-                .message = on_message, .reset = on_reset, .nodes = on_nodes, .arg = b});
+    cluster_set_handlers(cl, &(struct cluster_handlers){.message = on_message,
+                                                        .reset = on_reset,
+                                                        .nodes = on_nodes,
+                                                        .unheard = on_unheard,
+                                                        .arg = b});
     return b;
 }
 
@@ -571,6 +731,9 @@ void bus_free(struct bus *b)
         free(n);
     }
     hmap_free(b->nodes);
+    for (size_t i = 0; i < b->nparked; i++)
+        free(b->parked[i].raw);
+    free(b->parked);
     free(b->dirty);
     if (b->buf)
         wipe(b->buf, b->cap);

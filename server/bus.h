@@ -82,6 +82,17 @@ void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len);
 /* Edge or home: c, which crosses the bus, is being freed. */
 void bus_conn_gone(struct bus *b, struct conn *c);
 
+/* c (here or remote) sent hello or resume for a room that lives on this node
+ * but is not here: read the room's copy first (mirror.h), then take the room
+ * over and replay the message (ws_replay). True when the message waits (or
+ * c was closed: the copy cannot be read now). */
+bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
+              size_t len);
+
+/* A leader logged out here: every other node cuts that leader's
+ * connections in the rooms it is home to (room_leader_logged_out). */
+void bus_leader_logged_out(struct bus *b, const char *username);
+
 /* Home: queue f for remote c; its edge fans it out. */
 void bus_deliver(struct bus *b, struct conn *c, struct frame *f);
 

@@ -694,15 +694,44 @@ bool cluster_is_live(const struct cluster *cl, const char *node)
     return bsearch(&node, cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name) != NULL;
 }
 
-int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len)
+int cluster_command(struct cluster *cl, cluster_reply_fn *fn, void *arg, int argc,
+                    const char **argv, const size_t *lens)
+{
+    if (!cl->ac || !cl->up)
+        return -1;
+    return redisAsyncCommandArgv(cl->ac, fn, arg, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+const char *cluster_node_id(const struct cluster *cl)
+{
+    return cl->node_id;
+}
+
+/* PUBLISH's answer: how many subscribers got the message. */
+static void on_published(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = ac->data;
+    const redisReply *r = reply;
+    char *node = arg;
+    if (cl && r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && cl->h.unheard)
+        cl->h.unheard(cl->h.arg, node);
+    free(node);
+}
+
+int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len,
+                    bool confirm)
 {
     if (!cluster_bus_ready(cl))
         return -1;
     char channel[sizeof(CHANNEL_PREFIX) + CONFIG_NODE_ID_MAX];
     snprintf(channel, sizeof(channel), CHANNEL_PREFIX "%s", node);
-    return redisAsyncCommand(cl->ac, NULL, NULL, "PUBLISH %s %b", channel, data, len) == REDIS_OK
-               ? 0
-               : -1;
+    char *arg = confirm ? xstrdup(node) : NULL;
+    if (redisAsyncCommand(cl->ac, confirm ? on_published : NULL, arg, "PUBLISH %s %b", channel,
+                          data, len) != REDIS_OK) {
+        free(arg);
+        return -1;
+    }
+    return 0;
 }
 
 static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)

@@ -96,6 +96,9 @@ struct cluster_handlers {
     void (*reset)(void *arg);
     /* The live set changed (cluster_live). */
     void (*nodes)(void *arg);
+    /* A cluster_publish(..., confirm = true) reached nobody: node is not
+     * subscribed (gone before its key expired, or reconnecting). */
+    void (*unheard)(void *arg, const char *node);
     void *arg;
 };
 
@@ -111,8 +114,23 @@ void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n
 /* Is node in the live set? */
 bool cluster_is_live(const struct cluster *cl, const char *node);
 
+/* hiredis's reply callback (hiredis/async.h's redisCallbackFn). */
+struct redisAsyncContext;
+typedef void cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void *arg);
+
+/* Queue a command (argv[0..argc), lens[i] bytes each) on the first
+ * connection; fn(arg) gets its reply, or a NULL reply when the connection
+ * went first. -1 when Redis is not connected (fn is not called). */
+int cluster_command(struct cluster *cl, cluster_reply_fn *fn, void *arg, int argc,
+                    const char **argv, const size_t *lens);
+
+/* This node's id (the config's). */
+const char *cluster_node_id(const struct cluster *cl);
+
 /* Queue data for node's channel. -1 when the bus is not ready (nothing is
- * queued); delivery is not confirmed: a lost connection calls reset. */
-int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len);
+ * queued); delivery is not confirmed: a lost connection calls reset. With
+ * confirm, a message nobody received calls the unheard handler. */
+int cluster_publish(struct cluster *cl, const char *node, const void *data, size_t len,
+                    bool confirm);
 
 #endif

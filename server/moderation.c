@@ -275,6 +275,15 @@ static void mute_expired(lws_sorted_usec_list_t *sul)
     emit_mute(t, 0);
 }
 
+void moderation_mute_rearm(struct member *t)
+{
+    if (!t->muted || !t->muted_until)
+        return;
+    uint64_t now = now_ms();
+    uint64_t left = t->muted_until > now ? t->muted_until - now : 0;
+    lws_sul_schedule(t->rs->ctx, 0, &t->mute_end, mute_expired, (lws_usec_t)left * 1000);
+}
+
 static int do_mute(struct act *a)
 {
     struct member *t;
@@ -410,8 +419,9 @@ static int do_delete(struct act *a)
         return PROTO_E_FORBIDDEN;
     struct frame *tomb = proto_encode_tombstone(f);
     if (!tomb)
-        return PROTO_OK;                             /* deleted already */
-    ring_replace(a->r->ring, a->cmd->act.seq, tomb); /* the text is wiped with its last ref */
+        return PROTO_OK;                              /* deleted already */
+    ring_replace(a->r->ring, a->cmd->act.seq, tomb);  /* the text is wiped with its last ref */
+    room_mirror_replace(a->r, a->cmd->act.seq, tomb); /* ... and its copy goes too */
     frame_unref(tomb);
     struct ring_tag event = tag;
     event.author = 0;

@@ -14,6 +14,7 @@
 #include "hmap.h"
 #include "klog.h"
 #include "metrics.h"
+#include "mirror.h"
 #include "moderation.h"
 #include "ring.h"
 #include "room_int.h"
@@ -34,7 +35,19 @@ struct rooms *room_registry_new(const struct config *cfg, struct lws_context *ct
     rs->epoch = epoch;
     rs->by_name = hmap_new();
     rs->by_token = hmap_new();
+    rs->by_route = hmap_new();
     return rs;
+}
+
+void room_set_mirror(struct rooms *rs, struct mirror *mirror, const char *node_id)
+{
+    rs->mirror = mirror;
+    rs->node_id = node_id;
+}
+
+bool room_has_route(const struct rooms *rs, uint64_t route)
+{
+    return hmap_get(rs->by_route, &route, sizeof(route)) != NULL;
 }
 
 size_t room_count(const struct rooms *rs)
@@ -53,12 +66,22 @@ static void session_over(lws_sorted_usec_list_t *sul);
 
 /* A new room for the ticket; a session room takes over the ticket's session
  * facts and closes session_grace seconds after the session's end. */
-static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
+struct room *room_alloc(struct rooms *rs, const char *key)
 {
     struct room *r = xcalloc(1, sizeof(*r));
     r->rs = rs;
-    strcpy(r->key, t->key);
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    r->route = cluster_route(r->key);
+    r->epoch = rs->epoch;
     r->ring = ring_new(rs->lim->history_size);
+    hmap_put(rs->by_name, r->key, strlen(r->key), r);
+    hmap_put(rs->by_route, &r->route, sizeof(r->route), r);
+    return r;
+}
+
+static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
+{
+    struct room *r = room_alloc(rs, t->key);
     snprintf(r->private_messages, sizeof(r->private_messages), "%s",
              t->private_messages[0] ? t->private_messages : "leaders");
     if (t->session.id) {
@@ -76,7 +99,7 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
         r->max_participants = UINT32_MAX;
         strcpy(r->label, t->key);
     }
-    hmap_put(rs->by_name, r->key, strlen(r->key), r);
+    room_mirror_dirty(r);
     klog_debug("room_open rooms=%zu session=%llu", hmap_count(rs->by_name),
                (unsigned long long)r->session.id);
     return r;
@@ -86,6 +109,12 @@ static void room_free(struct rooms *rs, struct room *r)
 {
     assert(r->count == 0);
     hmap_del(rs->by_name, r->key, strlen(r->key));
+    hmap_del(rs->by_route, &r->route, sizeof(r->route));
+    for (size_t i = 0; i < rs->ndirty; i++)
+        if (rs->dirty[i] == r)
+            rs->dirty[i] = rs->dirty[--rs->ndirty];
+    if (rs->mirror && !rs->closing)
+        mirror_drop(rs->mirror, r->route); /* the session is over: no copy outlives it */
     lws_sul_cancel(&r->end_timer);
     ring_free(r->ring); /* wipes every held event */
     free((char *)r->session.group);
@@ -135,6 +164,12 @@ uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
 {
     uint64_t seq = ++r->seq;
     ring_push(r->ring, seq, f, tag);
+    if (r->rs->mirror) {
+        r->rs->pushed_ticket = mirror_push(r->rs->mirror, r->route, r->rs->lim->history_size, seq,
+                                           &tag, r->rs->say_id, f);
+        if (!tag.author)
+            room_mirror_dirty(r); /* presence, moderation: the state changed */
+    }
     uint64_t sent = 0;
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
@@ -258,6 +293,37 @@ static void grace_expired(lws_sorted_usec_list_t *sul)
     struct member *m = lws_container_of(sul, struct member, grace);
     klog_debug("member_expired member=%u", m->id);
     room_member_remove(m, "lost");
+}
+
+void room_adopted(struct room *r, bool ok)
+{
+    struct rooms *rs = r->rs;
+    if (!ok) {
+        while (r->count > 0) {
+            struct member *m = r->members[r->count - 1];
+            member_unlink(rs, m);
+            member_free(m);
+        }
+        rs->closing = true; /* keep the copy: the next try may read it better */
+        room_free(rs, r);
+        rs->closing = false;
+        return;
+    }
+    if (r->session.id) {
+        int64_t left =
+            (int64_t)(r->session.ends_at / 1000) + rs->lim->session_grace - gate_now(rs->gate);
+        lws_sul_schedule(rs->ctx, 0, &r->end_timer, session_over,
+                         (lws_usec_t)(left > 0 ? left : 0) * LWS_US_PER_SEC);
+    }
+    room_mirror_dirty(r); /* the copy names this node from now on */
+    room_check_leaders(r);
+}
+
+void room_member_detached(struct member *m)
+{
+    m->conn = NULL;
+    lws_sul_schedule(m->rs->ctx, 0, &m->grace, grace_expired,
+                     (lws_usec_t)m->rs->lim->resume_grace * LWS_US_PER_SEC);
 }
 
 void room_conn_lost(struct rooms *rs, struct member *m)
@@ -398,7 +464,7 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
                               rs->lim->max_name_chars};
     struct proto_welcome w = {
         .ref = ref,
-        .epoch = rs->epoch,
+        .epoch = r->epoch,
         .token = token,
         .member = m->id,
         .name = m->name,
@@ -557,6 +623,7 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
         ws_send_error(c, PROTO_E_INTERNAL, ref, NULL);
         return;
     }
+    room_mirror_dirty(m->room);
     hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
     memcpy(m->token_hash, hash, sizeof(hash));
     hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
@@ -567,15 +634,25 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
     klog_debug("leader_take_over member=%u", m->id);
 }
 
-static struct member *member_new(struct rooms *rs, struct room *r, struct gate_ticket *t)
+struct member *room_member_alloc(struct room *r)
 {
     struct member *m = xcalloc(1, sizeof(*m));
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 8;
         r->members = xrealloc(r->members, r->cap * sizeof(*r->members));
     }
-    m->rs = rs;
+    m->rs = r->rs;
     m->room = r;
+    m->tokens = r->rs->lim->rate_burst;
+    m->tokens_ms = util_now_ms();
+    m->index = r->count;
+    r->members[r->count++] = m;
+    return m;
+}
+
+static struct member *member_new(struct rooms *rs, struct room *r, struct gate_ticket *t)
+{
+    struct member *m = room_member_alloc(r);
     m->id = ++r->next_member_id;
     m->role = t->role;
     m->who = (struct identity){.invite_id = t->personal_invite, .has_key = t->has_key};
@@ -587,11 +664,7 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     }
     m->agreed = m->role == PROTO_ROLE_LEADER || r->session.id == 0;
     m->name = xstrndup(t->name, t->name_len);
-    m->tokens = rs->lim->rate_burst;
-    m->tokens_ms = util_now_ms();
-    m->index = r->count;
     m->joined_seq = r->seq;
-    r->members[r->count++] = m;
     return m;
 }
 
@@ -647,17 +720,22 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
 static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
     const char *ref = ref_of(cmd);
-    if (cmd->u.resume.epoch != rs->epoch) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){.reason = "server_restarted"});
-        return;
-    }
     unsigned char hash[TOKEN_BYTES];
     sha256(cmd->u.resume.token, PROTO_TOKEN_LEN, hash);
     /* The table is keyed by the digest, so the lookup compares digests of
      * the secret, never the secret itself; confirm in constant time. */
     struct member *m = hmap_get(rs->by_token, hash, sizeof(hash));
-    if (!m || CRYPTO_memcmp(m->token_hash, hash, sizeof(hash)) != 0) {
+    if (m && CRYPTO_memcmp(m->token_hash, hash, sizeof(hash)) != 0)
+        m = NULL;
+    /* A room keeps the epoch of the node that made it, also when another
+     * node took it over (mirror.h). */
+    uint64_t epoch = m ? m->room->epoch : rs->epoch;
+    if (cmd->u.resume.epoch != epoch) {
+        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                      &(struct proto_error_detail){.reason = "server_restarted"});
+        return;
+    }
+    if (!m) {
         ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
                       &(struct proto_error_detail){.reason = "expired"});
         return;
@@ -783,8 +861,19 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     msg.text_len = cmd->u.say.text_len;
     msg.ts = util_wall_ms();
     tag.author = m->id;
-    room_send_ack(c, cmd->id, msg.seq, false);
+    /* With a mirror the ack waits for the message's copy (mirror.h). */
+    uint64_t ticket = rs->mirror ? mirror_next_ticket(rs->mirror) : 0;
+    struct frame *ack = proto_encode_ack(cmd->id, msg.seq, false);
+    if (ticket)
+        ws_hold(c, ack, ticket);
+    else
+        ws_send(c, ack);
+    frame_unref(ack);
+    rs->say_id = cmd->id;
     room_emit(r, tag, proto_encode_message(&msg));
+    rs->say_id = NULL;
+    if (ticket && rs->pushed_ticket != ticket)
+        ws_release(c, UINT64_MAX); /* no copy was made (Redis away): nothing to wait for */
     metrics_inc(METRIC_MESSAGES);
     m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
@@ -808,6 +897,8 @@ static void do_agree(struct conn *c, struct member *m, const struct proto_cmd *c
 {
     bool changed = !m->agreed;
     m->agreed = true;
+    if (changed)
+        room_mirror_dirty(m->room);
     room_send_ack(c, ref_of(cmd), 0, false);
     if (changed && m->in_lobby)
         room_lobby_changed(m->room); /* leaders see who has agreed */
@@ -941,6 +1032,7 @@ void room_registry_free(struct rooms *rs)
 {
     if (!rs)
         return;
+    rs->closing = true;
     struct room *r;
     size_t pos = 0;
     /* Ending rooms edits the table: restart the walk each time. */
@@ -954,5 +1046,7 @@ void room_registry_free(struct rooms *rs)
     }
     hmap_free(rs->by_name);
     hmap_free(rs->by_token);
+    hmap_free(rs->by_route);
+    free(rs->dirty);
     free(rs);
 }

@@ -21,6 +21,7 @@
 #ifndef KAMRAT_ROOM_H
 #define KAMRAT_ROOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,27 @@ void room_leader_logged_out(struct rooms *rs, const char *username);
 /* The route (cluster_route) of the room a resume token was given for: its
  * first 64 bits. token holds PROTO_TOKEN_LEN base64url characters. */
 uint64_t room_token_route(const char *token);
+
+/* Several nodes: keep a copy of every room in Redis through mirror, as
+ * node_id (both borrowed for the registry's lifetime). */
+struct mirror;
+void room_set_mirror(struct rooms *rs, struct mirror *mirror, const char *node_id);
+
+/* Is the room with this route (cluster_route of its key) here? */
+bool room_has_route(const struct rooms *rs, uint64_t route);
+
+/* Several nodes: take over a room from its copy (mirror.h; state is its
+ * JSON). Its members come detached, to resume within resume_grace. False
+ * when the copy is unusable (logged). */
+struct mirror_entry;
+bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *events,
+                size_t n);
+
+/* Before the loop waits: give the mirror the state of rooms that changed. */
+void room_mirror_flush(struct rooms *rs);
+
+/* Redis was away: make every room's copy anew. */
+void room_mirror_resync(struct rooms *rs);
 
 size_t room_count(const struct rooms *rs);
 

@@ -70,6 +70,9 @@ struct member {
 struct room {
     struct rooms *rs;
     char key[GATE_KEY_MAX + 1];     /* a name, or "#<session id>" */
+    uint64_t route;                 /* cluster_route(key): the key in rs->by_route */
+    uint64_t epoch;                 /* of the node that made the room (resume checks it) */
+    bool dirty;                     /* its state changed since the mirror last had it */
     char label[PROTO_ROOM_MAX + 1]; /* what members are told: the name, or "s<session id>" */
     enum proto_state state;
     struct proto_session_info session; /* id 0: an open room (testing) */
@@ -101,6 +104,15 @@ struct rooms {
     uint64_t epoch;
     struct hmap *by_name;  /* room name -> struct room */
     struct hmap *by_token; /* token_hash -> struct member */
+    struct hmap *by_route; /* route -> struct room */
+    /* Several nodes (mirror.h): a copy of each room in Redis. */
+    struct mirror *mirror; /* NULL: one node */
+    const char *node_id;
+    const char *say_id;     /* the client id of the message being emitted, for its copy */
+    uint64_t pushed_ticket; /* the mirror ticket of the last event emitted (0: none) */
+    struct room **dirty;    /* rooms whose state the mirror has yet to get */
+    size_t ndirty, dirty_cap;
+    bool closing; /* shutdown: the copies stay for the next home */
 };
 
 static inline bool is_leader(const struct member *m)
@@ -160,5 +172,26 @@ void room_end(struct room *r, const char *actor, bool early);
 
 /* "leader:<name>" or "co_leader:m<id>" for the audit log. */
 void room_actor(const struct member *m, char *out, size_t len);
+
+/* ---- the mirror (room_mirror.c) ---- */
+
+/* r's state changed without an event (an agreement, a new token): the
+ * mirror gets it before the loop waits. */
+void room_mirror_dirty(struct room *r);
+
+/* Put f in place of the copy of event seq (room_emit copies the rest). */
+void room_mirror_replace(struct room *r, uint64_t seq, struct frame *f);
+
+/* A member made or taken over from a mirror, detached: it expires after
+ * resume_grace unless it resumes. Defined in room.c. */
+void room_member_detached(struct member *m);
+
+/* The room registry's tables: a room found by route; a room made. */
+struct room *room_alloc(struct rooms *rs, const char *key);
+struct member *room_member_alloc(struct room *r);
+
+/* A room made from a copy is complete (ok) or must go (not ok: freed with
+ * its members, without a word). Defined in room.c. */
+void room_adopted(struct room *r, bool ok);
 
 #endif

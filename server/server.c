@@ -22,6 +22,7 @@
 #include "klog.h"
 #include "leaders.h"
 #include "metrics.h"
+#include "mirror.h"
 #include "room.h"
 #include "safety.h"
 #include "store.h"
@@ -192,6 +193,13 @@ static void toggle_debug(struct server *srv)
     /* At warn the line itself is not shown, and needs not be: nothing changed
      * that anyone reading that log would see. */
     klog_info("log_level level=%s", names[klog_get_level()]);
+}
+
+/* Redis has the copies up to ticket upto: acks that waited for them go. */
+static void on_mirror_answered(void *arg, uint64_t upto)
+{
+    struct server *srv = arg;
+    ws_release_all(&srv->holding, upto);
 }
 
 /* Signals arrive here on the loop (evloop), not in a signal handler. */
@@ -445,6 +453,10 @@ int server_run(struct server *srv)
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
     gate_set_safety(srv->gate, srv->safety);
     srv->rooms = room_registry_new(srv->cfg, srv->ctx, srv->epoch, srv->gate);
+    if (srv->cluster) {
+        srv->mirror = mirror_new(srv->cluster, srv->loop, on_mirror_answered, srv);
+        room_set_mirror(srv->rooms, srv->mirror, srv->cfg->cluster.node_id);
+    }
     srv->bus = bus_new(srv, srv->cluster);
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
@@ -472,8 +484,11 @@ int server_run(struct server *srv)
     srv->gate = NULL;
 out:
     stop_logins(srv);
+    mirror_close(srv->mirror);
     cluster_free(srv->cluster); /* its socket is watched by the loop */
     srv->cluster = NULL;
+    mirror_free(srv->mirror); /* after the cluster: hiredis answers pending commands as it goes */
+    srv->mirror = NULL;
     evloop_free(srv->loop, &srv->ctx);
     srv->loop = NULL;
     store_close(srv->store);

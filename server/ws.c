@@ -23,8 +23,17 @@ struct conn {
     struct member *member;
     lws_dll2_t list; /* in srv->conns */
     struct bus_link link;
-    bool heard; /* a message came (remote connections: the first must be hello or resume) */
+    bool heard;     /* a message came (remote connections: the first must be hello or resume) */
+    bool replaying; /* ws_replay: its room is here now, whatever the copy said */
     lws_sorted_usec_list_t reap; /* frees a remote connection after ws_close */
+    /* Frames waiting for the mirror (ws_hold), in order; each releases once
+     * Redis has answered its ticket. */
+    struct held {
+        struct frame *f;
+        uint64_t ticket;
+    } * held;
+    uint32_t held_head, held_count, held_cap;
+    lws_dll2_t holding; /* in srv->holding while held_count > 0 */
 
     struct wsrx rx; /* the message being assembled */
 
@@ -99,7 +108,78 @@ static bool write_now(struct conn *c, struct frame *f)
     return true;
 }
 
+static void send_now(struct conn *c, struct frame *f);
+
+static void hold_push(struct conn *c, struct frame *f, uint64_t ticket)
+{
+    if (c->held_head + c->held_count == c->held_cap) {
+        if (c->held_head) { /* slide down before growing */
+            memmove(c->held, c->held + c->held_head, c->held_count * sizeof(*c->held));
+            c->held_head = 0;
+        }
+        if (c->held_count == c->held_cap) {
+            c->held_cap = c->held_cap ? c->held_cap * 2 : 4;
+            c->held = xrealloc(c->held, c->held_cap * sizeof(*c->held));
+        }
+    }
+    c->held[c->held_head + c->held_count++] = (struct held){frame_ref(f), ticket};
+    if (c->held_count == 1)
+        lws_dll2_add_tail(&c->holding, &c->srv->holding);
+}
+
+void ws_hold(struct conn *c, struct frame *f, uint64_t ticket)
+{
+    if (!c->close_code && !c->peer_closed)
+        hold_push(c, f, ticket);
+}
+
+void ws_release(struct conn *c, uint64_t upto)
+{
+    while (c->held_count && c->held[c->held_head].ticket <= upto) {
+        struct frame *f = c->held[c->held_head].f;
+        c->held_head++;
+        c->held_count--;
+        send_now(c, f);
+        frame_unref(f);
+    }
+    if (!c->held_count) {
+        c->held_head = 0;
+        lws_dll2_remove(&c->holding);
+    }
+}
+
+void ws_release_all(lws_dll2_owner_t *holding, uint64_t upto)
+{
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, next, lws_dll2_get_head(holding))
+    {
+        ws_release(lws_container_of(d, struct conn, holding), upto);
+    }
+    lws_end_foreach_dll_safe(d, next);
+}
+
+static void hold_clear(struct conn *c)
+{
+    for (uint32_t i = 0; i < c->held_count; i++)
+        frame_unref(c->held[c->held_head + i].f);
+    free(c->held);
+    c->held = NULL;
+    c->held_count = c->held_head = c->held_cap = 0;
+    lws_dll2_remove(&c->holding);
+}
+
 void ws_send(struct conn *c, struct frame *f)
+{
+    if (c->close_code || c->peer_closed)
+        return;
+    if (c->held_count) {
+        /* Behind a held frame: in order, released with it. */
+        hold_push(c, f, c->held[c->held_head + c->held_count - 1].ticket);
+        return;
+    }
+    send_now(c, f);
+}
+
+static void send_now(struct conn *c, struct frame *f)
 {
     if (c->close_code || c->peer_closed)
         return;
@@ -180,7 +260,8 @@ static void conn_free(struct conn *c)
 {
     lws_sul_cancel(&c->hello_deadline);
     lws_sul_cancel(&c->reap);
-    if (c->link.node)
+    hold_clear(c);
+    if (c->srv->bus)
         bus_conn_gone(c->srv->bus, c);
     if (c->member)
         room_conn_lost(c->srv->rooms, c->member);
@@ -213,8 +294,9 @@ static bool served_here(struct conn *c, const struct proto_cmd *cmd, const char 
     case BUS_UNAVAILABLE:
         break;
     }
-    klog_info("bus_unavailable");
-    ws_send_error(c, PROTO_E_INTERNAL, cmd->id[0] ? cmd->id : NULL, NULL);
+    /* Its room lives elsewhere and Redis is away: the client tries again
+     * with backoff (README §7: 1011). */
+    ws_close(c, WS_CLOSE_INTERNAL, "bus unavailable");
     return false;
 }
 
@@ -238,7 +320,10 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     } else if (e) {
         ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL,
                       &(struct proto_error_detail){.field = cmd.field});
-    } else if (served_here(c, &cmd, buf, len)) {
+    } else if (served_here(c, &cmd, buf, len) &&
+               (c->replaying || !c->srv->bus || c->member ||
+                (cmd.type != PROTO_HELLO && cmd.type != PROTO_RESUME) ||
+                !bus_park(c->srv->bus, c, &cmd, buf, len))) {
         room_dispatch(c->srv->rooms, c, &cmd);
     }
     proto_cmd_clear(&cmd);
@@ -253,6 +338,15 @@ void ws_remote_receive(struct conn *c, const char *msg, size_t len)
 {
     if (!c->close_code)
         handle_message(c, msg, len);
+}
+
+void ws_replay(struct conn *c, const char *msg, size_t len)
+{
+    if (c->close_code)
+        return;
+    c->replaying = true;
+    handle_message(c, msg, len);
+    c->replaying = false;
 }
 
 void ws_remote_drop(struct conn *c)

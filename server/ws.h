@@ -62,6 +62,17 @@ struct member *ws_member(const struct conn *c);
 /* Bind or unbind (NULL) the member. Room.c keeps both sides in step. */
 void ws_set_member(struct conn *c, struct member *m);
 
+/* Queue f for c behind the mirror's ticket (mirror.h): it and whatever is
+ * sent to c after it wait until ws_release says Redis has answered ticket. */
+void ws_hold(struct conn *c, struct frame *f, uint64_t ticket);
+
+/* Send c's held frames whose ticket is <= upto. */
+void ws_release(struct conn *c, uint64_t upto);
+
+/* The mirror answered up to ticket upto: release the frames that waited for
+ * it (holding: the server's list of connections with held frames). */
+void ws_release_all(lws_dll2_owner_t *holding, uint64_t upto);
+
 /* ---- several nodes (bus.h) ---- */
 
 struct bus_link;
@@ -76,6 +87,9 @@ struct conn *ws_remote_new(struct server *srv);
 
 /* Home side: one whole message of the remote connection's client. */
 void ws_remote_receive(struct conn *c, const char *msg, size_t len);
+
+/* Handle a message again that bus_park kept until its room was there. */
+void ws_replay(struct conn *c, const char *msg, size_t len);
 
 /* Home side: free c now, sending nothing (its edge is gone); its member is
  * detached as after a dropped connection. */

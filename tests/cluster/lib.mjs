@@ -93,6 +93,9 @@ const fnv1a = (s) => {
     return h;
 };
 
+/** A room's route as its mirror keys in Redis name it (server/mirror.c): 16 hex digits. */
+export const routeHex = (roomKey) => fmix64(fnv1a(roomKey)).toString(16).padStart(16, '0');
+
 /**
  * The node (an id of nodeIds) a room key lives on: server/cluster.c's rendezvous
  * hashing (cluster_route, cluster_home), written again here.

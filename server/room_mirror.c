@@ -1,0 +1,318 @@
+/*
+ * A room's state as the mirror keeps it (mirror.h), and taking a room over
+ * from that copy on the next home node.
+ *
+ * The copy holds what a member needs to resume and what leaders set: the
+ * members (ids, names, roles, the lobby, agreements, mutes, what a ban
+ * recognises, resume token digests), the switches, the topic, who was
+ * removed, and the session's facts. Raised hands and a running round are
+ * not copied: after a takeover leaders start them again. Neither are rate
+ * buckets: they start full.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "hmap.h"
+#include "klog.h"
+#include "mirror.h"
+#include "moderation.h"
+#include "room_int.h"
+#include "util.h"
+
+#define STATE_VERSION 1
+
+/* ---- writing ---- */
+
+void room_mirror_dirty(struct room *r)
+{
+    struct rooms *rs = r->rs;
+    if (!rs->mirror || r->dirty)
+        return;
+    if (rs->ndirty == rs->dirty_cap) {
+        rs->dirty_cap = rs->dirty_cap ? rs->dirty_cap * 2 : 8;
+        rs->dirty = xrealloc(rs->dirty, rs->dirty_cap * sizeof(*rs->dirty));
+    }
+    rs->dirty[rs->ndirty++] = r;
+    r->dirty = true;
+}
+
+static void hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static json_t *identity_json(const struct identity *who)
+{
+    char kh[65] = "";
+    if (who->has_key)
+        hex(who->key_hash, sizeof(who->key_hash), kh);
+    return json_pack("{s:I, s:s}", "invite", (json_int_t)who->invite_id, "key", kh);
+}
+
+static json_t *member_json(const struct member *m)
+{
+    char th[2 * TOKEN_BYTES + 1];
+    hex(m->token_hash, TOKEN_BYTES, th);
+    return json_pack("{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s}", "id",
+                     (json_int_t)m->id, "name", m->name, "role", (int)m->role, "joined_seq",
+                     (json_int_t)m->joined_seq, "lobby", m->in_lobby, "knocked", m->knocked,
+                     "agreed", m->agreed, "muted", m->muted, "muted_until",
+                     (json_int_t)m->muted_until, "who", identity_json(&m->who), "token", th);
+}
+
+static json_t *session_json(const struct proto_session_info *s)
+{
+    if (!s->id)
+        return json_null();
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "id", (json_int_t)s->id, "group",
+                     s->group ? s->group : "", "language", s->language ? s->language : "",
+                     "description", s->description ? s->description : "", "agreement",
+                     s->agreement ? s->agreement : "", "starts_at", (json_int_t)s->starts_at,
+                     "ends_at", (json_int_t)s->ends_at);
+}
+
+static char *state_json(const struct room *r)
+{
+    json_t *members = json_array(), *removed = json_array();
+    for (uint32_t i = 0; i < r->count; i++)
+        json_array_append_new(members, member_json(r->members[i]));
+    for (uint32_t i = 0; i < r->removed_count; i++)
+        json_array_append_new(removed, identity_json(&r->removed[i]));
+    char epoch[17];
+    snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)r->epoch);
+    json_t *o = json_pack(
+        "{s:i, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:s*,"
+        " s:o, s:o}",
+        "v", STATE_VERSION, "node", r->rs->node_id, "epoch", epoch, "key", r->key, "label",
+        r->label, "state", (int)r->state, "seq", (json_int_t)r->seq, "next_member_id",
+        (json_int_t)r->next_member_id, "session", session_json(&r->session), "max_participants",
+        (json_int_t)r->max_participants, "whole_history", r->whole_history, "private_messages",
+        r->private_messages, "locked", r->locked, "paused", r->paused, "read_only", r->read_only,
+        "slow_mode", (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed",
+        removed);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+void room_mirror_flush(struct rooms *rs)
+{
+    for (size_t i = 0; i < rs->ndirty; i++) {
+        struct room *r = rs->dirty[i];
+        r->dirty = false;
+        char *text = state_json(r);
+        if (!text) {
+            klog_error("mirror_state_failed reason=\"cannot encode\"");
+            continue;
+        }
+        size_t len = strlen(text);
+        mirror_state(rs->mirror, r->route, text, len);
+        wipe(text, len); /* names and the topic */
+        free(text);
+    }
+    rs->ndirty = 0;
+}
+
+void room_mirror_replace(struct room *r, uint64_t seq, struct frame *f)
+{
+    struct ring_tag tag;
+    if (r->rs->mirror && ring_get(r->ring, seq, &tag))
+        mirror_replace(r->rs->mirror, r->route, seq, &tag, f);
+}
+
+void room_mirror_resync(struct rooms *rs)
+{
+    size_t pos = 0;
+    struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        mirror_restart(rs->mirror, r->route);
+        for (uint64_t s = r->seq - ring_count(r->ring) + 1; s <= r->seq && ring_count(r->ring);
+             s++) {
+            struct ring_tag tag;
+            struct frame *f = ring_get(r->ring, s, &tag);
+            if (f)
+                mirror_push(rs->mirror, r->route, rs->lim->history_size, s, &tag, NULL, f);
+        }
+        room_mirror_dirty(r);
+    }
+}
+
+/* ---- taking over ---- */
+
+static bool unhex(const char *in, uint8_t *out, size_t n)
+{
+    if (!in || strlen(in) != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(in + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+static bool identity_from(json_t *o, struct identity *who)
+{
+    json_int_t invite = 0;
+    const char *key = NULL;
+    if (json_unpack(o, "{s:I, s:s}", "invite", &invite, "key", &key) < 0)
+        return false;
+    *who = (struct identity){.invite_id = invite, .has_key = key[0] != '\0'};
+    return !who->has_key || unhex(key, who->key_hash, sizeof(who->key_hash));
+}
+
+static bool member_from(struct room *r, json_t *o)
+{
+    json_int_t id, joined, muted_until;
+    int role, lobby, knocked, agreed, muted;
+    const char *name, *token;
+    json_t *who;
+    if (json_unpack(o, "{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s}", "id", &id, "name",
+                    &name, "role", &role, "joined_seq", &joined, "lobby", &lobby, "knocked",
+                    &knocked, "agreed", &agreed, "muted", &muted, "muted_until", &muted_until,
+                    "who", &who, "token", &token) < 0)
+        return false;
+    struct member *m = room_member_alloc(r);
+    m->id = (uint32_t)id;
+    m->name = xstrdup(name);
+    m->role = (enum proto_role)role;
+    m->joined_seq = (uint64_t)joined;
+    m->in_lobby = lobby;
+    m->knocked = knocked;
+    m->agreed = agreed;
+    m->muted = muted;
+    m->muted_until = (uint64_t)muted_until;
+    if (!identity_from(who, &m->who) || !unhex(token, m->token_hash, TOKEN_BYTES))
+        return false;
+    if (m->role == PROTO_ROLE_PARTICIPANT)
+        r->participants++;
+    hmap_put(r->rs->by_token, m->token_hash, sizeof(m->token_hash), m);
+    moderation_mute_rearm(m);
+    room_member_detached(m);
+    return true;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static bool session_from(json_t *o, struct proto_session_info *s)
+{
+    if (json_is_null(o))
+        return true;
+    json_int_t id, starts, ends;
+    const char *group, *language, *description, *agreement;
+    if (json_unpack(o, "{s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "id", &id, "group", &group,
+                    "language", &language, "description", &description, "agreement", &agreement,
+                    "starts_at", &starts, "ends_at", &ends) < 0)
+        return false;
+    *s = (struct proto_session_info){
+        (uint64_t)id,           dup_or_null(group), dup_or_null(language), dup_or_null(description),
+        dup_or_null(agreement), (uint64_t)starts,   (uint64_t)ends};
+    return true;
+}
+
+/* The recent client message ids of each member, from the copied messages,
+ * so a resend after the takeover is still known (idempotent resend). */
+static void recall_ids(struct room *r, const struct mirror_entry *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].id[0] || !ev[i].tag.author)
+            continue;
+        struct member *m = room_member(r, ev[i].tag.author);
+        if (!m)
+            continue;
+        m->recent[m->recent_next] =
+            (struct recent){hmap_hash(ev[i].id, strlen(ev[i].id)) | 1, ev[i].seq};
+        m->recent_next = (m->recent_next + 1) % RECENT_IDS;
+    }
+}
+
+/* The events to keep: the longest run of consecutive seqs that ends with
+ * the last one (anything before a hole could not be replayed anyway). */
+static size_t consecutive_from(const struct mirror_entry *ev, size_t n)
+{
+    size_t first = n ? n - 1 : 0;
+    while (first > 0 && ev[first - 1].seq + 1 == ev[first].seq)
+        first--;
+    return first;
+}
+
+bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *ev,
+                size_t n)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(state, len, 0, &jerr);
+    int v = 0, st = 0, whole = 0, locked = 0, paused = 0, read_only = 0;
+    const char *epoch = NULL, *key = NULL, *label = NULL, *pm = NULL, *topic = NULL;
+    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0;
+    json_t *session = NULL, *members = NULL, *removed = NULL;
+    if (!o ||
+        json_unpack(o,
+                    "{s:i, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b,"
+                    " s:I, s?s, s:o, s:o}",
+                    "v", &v, "epoch", &epoch, "key", &key, "label", &label, "state", &st, "seq",
+                    &seq, "next_member_id", &next_id, "session", &session, "max_participants",
+                    &max_p, "whole_history", &whole, "private_messages", &pm, "locked", &locked,
+                    "paused", &paused, "read_only", &read_only, "slow_mode", &slow, "topic", &topic,
+                    "members", &members, "removed", &removed) < 0 ||
+        v != STATE_VERSION || strlen(key) > GATE_KEY_MAX ||
+        hmap_get(rs->by_name, key, strlen(key))) {
+        klog_warn("room_adopt_refused reason=\"unusable copy\"");
+        json_decref(o);
+        return false;
+    }
+    struct room *r = room_alloc(rs, key);
+    r->epoch = strtoull(epoch, NULL, 16);
+    snprintf(r->label, sizeof(r->label), "%s", label);
+    r->state = (enum proto_state)st;
+    r->next_member_id = (uint32_t)next_id;
+    r->max_participants = (uint32_t)max_p;
+    r->whole_history = whole;
+    snprintf(r->private_messages, sizeof(r->private_messages), "%s", pm);
+    r->locked = locked;
+    r->paused = paused;
+    r->read_only = read_only;
+    r->slow_mode = (uint32_t)slow;
+    r->topic = topic && topic[0] ? xstrdup(topic) : NULL;
+    bool ok = session_from(session, &r->session);
+    size_t i;
+    json_t *item;
+    json_array_foreach(removed, i, item)
+    {
+        struct identity who;
+        if (!ok || !identity_from(item, &who)) {
+            ok = false;
+            break;
+        }
+        r->removed = xrealloc(r->removed, (r->removed_count + 1) * sizeof(*r->removed));
+        r->removed[r->removed_count++] = who;
+    }
+    json_array_foreach(members, i, item) ok = ok && member_from(r, item);
+    /* The events: the copy's run that ends last. Events after the state's
+     * seq came after its last write (messages do not rewrite it). */
+    size_t first = consecutive_from(ev, n);
+    for (size_t k = first; k < n; k++)
+        ring_push(r->ring, ev[k].seq, ev[k].f, ev[k].tag);
+    r->seq = n && ev[n - 1].seq > (uint64_t)seq ? ev[n - 1].seq : (uint64_t)seq;
+    recall_ids(r, ev + first, n - first);
+    json_decref(o);
+    room_adopted(r, ok);
+    if (!ok) {
+        klog_warn("room_adopt_refused reason=\"unusable member\"");
+        return false;
+    }
+    klog_info("room_adopted members=%u events=%zu seq=%llu", r->count, n - first,
+              (unsigned long long)r->seq);
+    return true;
+}

@@ -1,0 +1,140 @@
+// A real session on three kamratd nodes behind HAProxy, with the store on one
+// throw-away PostgreSQL cluster (tests/pg/pgtmp.sh) and the bus on one
+// redis-server, everything on loopback and stopped by PID: the leader logs in
+// through HAProxy and enters through whichever node HAProxy picks, participants
+// come with the group invite, they talk; then the room's home node is killed
+// (SIGKILL) and the session goes on on another node with nothing acknowledged
+// lost. Skipped when PostgreSQL's server binaries, redis-server or haproxy are
+// missing.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after } from 'node:test';
+import {
+    REPO, delay, enter, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, test, uid,
+} from '../integration/lib/harness.mjs';
+import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
+import { homeNode, startRedis } from './lib.mjs';
+
+const PGTMP = path.join(REPO, 'tests/pg/pgtmp.sh');
+const started = spawnSync(PGTMP, ['start', String(process.pid)], { encoding: 'utf8', timeout: 60000 });
+const pgSkip = started.status === 77 ? started.stdout.trim() : false;
+if (!pgSkip && started.status !== 0) throw new Error(`pgtmp.sh start: ${started.status} ${started.stderr}`);
+const [pgDir, pgPassword, conninfo] = pgSkip ? [] : started.stdout.trim().split('\t');
+after(() => {
+    if (pgDir) spawnSync(PGTMP, ['stop', pgDir], { timeout: 30000 });
+});
+const skip = pgSkip || haproxySkip;
+
+const TTL_MS = 5000; // server/cluster.c
+const NODES = ['node-a', 'node-b', 'node-c'];
+
+/** The [store] section of every node, and a file with the password. */
+function storeSection(dir) {
+    const passwordFile = path.join(dir, 'pg-password');
+    fs.writeFileSync(passwordFile, `${pgPassword}\n`, { mode: 0o600 });
+    return `[store]\nengine = postgresql\npostgresql = ${conninfo}\npostgresql_password_file = ${passwordFile}`;
+}
+
+/**
+ * Takes old's membership up again through HAProxy as the web client does:
+ * jittered backoff, then resume with its token and the last seq it saw.
+ */
+async function comeBack(front, old, deadline) {
+    const seen = Math.max(old.welcome.seq, ...old.events().map((e) => e.seq));
+    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+        await delay(wait / 2 + Math.random() * wait);
+        try {
+            const r = await resume(front, { token: old.token, epoch: old.epoch, after_seq: seen, label: old.label });
+            if (r.reply.type === 'welcome') return r;
+            r.client.terminate();
+            if (Date.now() > deadline) throw new Error(`resume answered ${JSON.stringify(r.reply)}`);
+        } catch (e) {
+            if (Date.now() > deadline) throw new Error(`${old.label}: no way back: ${e.message}`);
+        }
+    }
+}
+
+test('a session on three nodes behind HAProxy survives the loss of its home node', { skip, timeout: 120000 }, async (t) => {
+    const redis = await startRedis();
+    const nodes = [];
+    let hap = null;
+    try {
+        const hapPort = await freePort();
+        const origin = `https://localhost:${hapPort}`;
+        const dir = (await prepareConfig()).dir;
+        const store = storeSection(dir);
+        for (const id of NODES) {
+            nodes.push(await startNode(redis, id, { origin, certsOf: nodes[0], extra: store }));
+        }
+        hap = await startHaproxy(hapPort, nodes, path.join(nodes[0].certDir, 'ca.pem'));
+        for (const s of nodes) {
+            const c = (await health(s)).cluster;
+            assert.equal(c.live_nodes, 3, `${s.id}: ${JSON.stringify(c)}`);
+        }
+        const front = { port: hapPort, ca: nodes[0].ca, origin };
+        // kamratctl on any node's configuration reaches the one database.
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['pia'] });
+        const home = nodes.find((s) => s.id === homeNode(`#${g.session}`, NODES));
+
+        // The leader logs in through HAProxy, and enters through it too: most
+        // likely another node than the one that took the login.
+        const token = await leaderLogin(front, 'pia');
+        const leader = await enter(front, { token, session: g.session }, { label: 'pia' });
+        assert.equal(leader.reply.type, 'welcome', JSON.stringify(leader.reply));
+        assert.equal(leader.reply.role, 'leader');
+        const people = [];
+        for (const name of ['Sol', 'Ilmo', 'Dana', 'Kai', 'Ruth']) {
+            const p = await enter(front, { invite: g.code, name }, { label: name });
+            assert.equal(p.reply.type, 'welcome', JSON.stringify(p.reply));
+            assert.equal(p.reply.state, 'lobby');
+            people.push(p.client);
+        }
+        const spread = await Promise.all(nodes.map(async (s) => (await health(s)).connections));
+        t.diagnostic(`connections per node: ${spread.join(', ')}; home ${home.id}`);
+        assert.ok(spread.filter((n) => n > 0).length >= 2, 'HAProxy used several nodes');
+        assert.equal((await leader.client.request({ type: 'open' })).type, 'ack');
+        for (const p of people) {
+            await p.next((m) => m.type === 'welcome' || (m.type === 'state' && m.state === 'open'), 5000);
+            assert.equal((await p.request({ type: 'agree' })).type, 'ack');
+        }
+        const everyone = [leader.client, ...people];
+        const acked = [];
+        for (const c of everyone) {
+            const id = uid('m');
+            const ack = await c.sayAndWait(`${c.label} before`, id);
+            assert.equal(ack.type, 'ack', JSON.stringify(ack));
+            acked.push({ c, id, seq: ack.seq });
+        }
+        for (const c of everyone) await c.next({ type: 'message', seq: acked.at(-1).seq }, 5000);
+
+        await home.stop('SIGKILL');
+        const t0 = Date.now();
+        for (const c of everyone) await c.expectClose(TTL_MS + 4000);
+        const back = await Promise.all(everyone.map((c) => comeBack(front, c, Date.now() + TTL_MS + 15000)));
+        t.diagnostic(`all ${back.length} back ${Date.now() - t0} ms after the kill`);
+        for (const [i, { reply, client }] of back.entries()) {
+            assert.equal(reply.resumed, true);
+            assert.equal(reply.gap, false, `${client.label}: the copy had every event`);
+            const dup = await client.sayAndWait(`${everyone[i].label} before`, acked[i].id);
+            assert.equal(dup.duplicate, true, `${client.label}: ${JSON.stringify(dup)}`);
+            assert.equal(dup.seq, acked[i].seq);
+        }
+        const newHome = (await Promise.all(nodes.filter((s) => s !== home).map(async (s) => [s, (await health(s)).rooms])))
+            .filter(([, n]) => n > 0);
+        assert.equal(newHome.length, 1, 'one survivor holds the room');
+        // The leader is still in control there, and the room still talks.
+        const after = await back[0].client.request({ type: 'lock', on: true });
+        assert.equal(after.type, 'ack', JSON.stringify(after));
+        const last = await back[1].client.sayAndWait('after the move');
+        assert.equal(last.type, 'ack');
+        for (const { client } of back) await client.next({ type: 'message', seq: last.seq }, 5000);
+        assert.equal((await serverStatus(hap))[home.id], 'DOWN');
+    } finally {
+        if (hap) await hap.stop();
+        for (const s of nodes) if (s.alive()) await s.stop();
+        await redis.stop();
+    }
+});
