@@ -448,6 +448,10 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"%s\"", err);
         goto out;
     }
+    if (srv->cluster && !srv->cfg->store.postgresql)
+        klog_warn("cluster_store_not_shared store=sqlite consequence=\"groups, invites, bans "
+                  "and leader logins are this node's own unless every node opens the same "
+                  "file\" fix=\"[store] engine = postgresql\"");
     if (make_context(srv, &retry) < 0 || start_logins(srv) < 0)
         goto out;
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);

@@ -51,6 +51,8 @@ test('persistence off: the node key lives with a TTL, is refreshed, and goes at 
         const s = await startServer({ extra: clusterSection(redis, 'node-a') });
         await waitFor(async () => (await clusterHealth(s)).bus === 'ok', { desc: 'the bus up' });
         assert.deepEqual(await clusterHealth(s), { node: 'node-a', redis: 'ok', bus: 'ok', live_nodes: 1 });
+        // Its store is its own SQLite file: said once, with the fix.
+        assert.match(s.logs(), /warn cluster_store_not_shared store=sqlite .*fix="\[store\] engine = postgresql"/);
 
         const first = await pttl(redis, 'node-a');
         assert.ok(first > 0 && first <= TTL_MS, `PTTL ${first} in (0, ${TTL_MS}]`);

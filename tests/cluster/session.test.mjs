@@ -73,6 +73,7 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
         for (const s of nodes) {
             const c = (await health(s)).cluster;
             assert.equal(c.live_nodes, 3, `${s.id}: ${JSON.stringify(c)}`);
+            assert.doesNotMatch(s.logs(), /cluster_store_not_shared/);
         }
         const front = { port: hapPort, ca: nodes[0].ca, origin };
         // kamratctl on any node's configuration reaches the one database.
