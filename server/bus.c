@@ -297,6 +297,16 @@ static void on_unheard(void *arg, const char *node)
         drop_node(b, n, "home not there");
 }
 
+/* A room's home among the live nodes (NULL before the first listing). */
+static const char *home_of(void *arg, uint64_t route)
+{
+    struct bus *b = arg;
+    const char *const *nodes;
+    size_t n;
+    cluster_live(b->cl, &nodes, &n);
+    return cluster_home(route, nodes, n);
+}
+
 static void on_nodes(void *arg)
 {
     struct bus *b = arg;
@@ -305,6 +315,10 @@ static void on_nodes(void *arg)
     while ((n = hmap_next(b->nodes, &pos)) != NULL)
         if (!cluster_is_live(b->cl, n->id))
             drop_node(b, n, "node lost");
+    /* A node that joined is the home of some rooms here now: they move. A
+     * node that left moves none of ours (rendezvous hashing). */
+    if (b->srv->mirror && cluster_bus_ready(b->cl))
+        room_hand_off_moved(b->srv->rooms, home_of, b);
 }
 
 /* Can messages cross now? The first time after a start or a reset, every
@@ -355,10 +369,7 @@ enum bus_route bus_route(struct bus *b, struct conn *c, const struct proto_cmd *
     uint64_t route;
     if (!route_of(b, cmd, &route))
         return BUS_HERE;
-    const char *const *nodes;
-    size_t n;
-    cluster_live(b->cl, &nodes, &n);
-    const char *home = cluster_home(route, nodes, n);
+    const char *home = home_of(b, route);
     struct bus_link *l = ws_bus_link(c);
     if (l->node && home && strcmp(home, l->node->id) == 0) {
         bus_relay(b, c, raw, len); /* another try at the same home */
@@ -567,7 +578,8 @@ static bool held_elsewhere(struct bus *b, const char *state, size_t len)
 {
     json_t *o = json_loadb(state, len, 0, NULL);
     const char *node = json_string_value(json_object_get(o, "node"));
-    bool elsewhere = node && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
+    /* "": handed off by a node that is still live */
+    bool elsewhere = node && node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
     json_decref(o);
     return elsewhere;
 }

@@ -295,18 +295,37 @@ static void grace_expired(lws_sorted_usec_list_t *sul)
     room_member_remove(m, "lost");
 }
 
+/* Let r go from this node without a word to the room, keeping its copy in
+ * Redis for the node that takes it (members' connections: closed with
+ * code, or none). */
+static void room_forget(struct room *r, enum ws_close_code code, const char *why)
+{
+    struct rooms *rs = r->rs;
+    while (r->count > 0) {
+        struct member *m = r->members[r->count - 1];
+        if (m->conn)
+            ws_close(m->conn, code, why);
+        member_unlink(rs, m);
+        member_free(m);
+    }
+    bool closing = rs->closing;
+    rs->closing = true; /* room_free keeps the copy */
+    room_free(rs, r);
+    rs->closing = closing;
+}
+
+void room_hand_off(struct room *r)
+{
+    room_mirror_release(r);
+    klog_info("room_handed_off members=%u seq=%llu", r->count, (unsigned long long)r->seq);
+    room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
+}
+
 void room_adopted(struct room *r, bool ok)
 {
     struct rooms *rs = r->rs;
     if (!ok) {
-        while (r->count > 0) {
-            struct member *m = r->members[r->count - 1];
-            member_unlink(rs, m);
-            member_free(m);
-        }
-        rs->closing = true; /* keep the copy: the next try may read it better */
-        room_free(rs, r);
-        rs->closing = false;
+        room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* the next try may read it better */
         return;
     }
     if (r->session.id) {

@@ -83,6 +83,11 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
 /* Before the loop waits: give the mirror the state of rooms that changed. */
 void room_mirror_flush(struct rooms *rs);
 
+/* The live nodes changed: hand off every room whose home (home_of(arg,
+ * route)) is another node now, to be taken over there. */
+void room_hand_off_moved(struct rooms *rs, const char *(*home_of)(void *arg, uint64_t route),
+                         void *arg);
+
 /* Redis was away: make every room's copy anew. */
 void room_mirror_resync(struct rooms *rs);
 

@@ -190,6 +190,14 @@ void room_member_detached(struct member *m);
 struct room *room_alloc(struct rooms *rs, const char *key);
 struct member *room_member_alloc(struct room *r);
 
+/* The room's home is another node now (one joined): write its copy as
+ * released, close its members' connections (1001: they resume there) and
+ * let it go from here. Defined in room.c. */
+void room_hand_off(struct room *r);
+
+/* Write r's copy with no node holding it, at once (room_mirror.c). */
+void room_mirror_release(struct room *r);
+
 /* A room made from a copy is complete (ok) or must go (not ok: freed with
  * its members, without a word). Defined in room.c. */
 void room_adopted(struct room *r, bool ok);

@@ -79,7 +79,7 @@ static json_t *session_json(const struct proto_session_info *s)
                      "ends_at", (json_int_t)s->ends_at);
 }
 
-static char *state_json(const struct room *r)
+static char *state_json(const struct room *r, const char *node)
 {
     json_t *members = json_array(), *removed = json_array();
     for (uint32_t i = 0; i < r->count; i++)
@@ -91,34 +91,59 @@ static char *state_json(const struct room *r)
     json_t *o = json_pack(
         "{s:i, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:s*,"
         " s:o, s:o}",
-        "v", STATE_VERSION, "node", r->rs->node_id, "epoch", epoch, "key", r->key, "label",
-        r->label, "state", (int)r->state, "seq", (json_int_t)r->seq, "next_member_id",
-        (json_int_t)r->next_member_id, "session", session_json(&r->session), "max_participants",
-        (json_int_t)r->max_participants, "whole_history", r->whole_history, "private_messages",
-        r->private_messages, "locked", r->locked, "paused", r->paused, "read_only", r->read_only,
-        "slow_mode", (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed",
-        removed);
+        "v", STATE_VERSION, "node", node, "epoch", epoch, "key", r->key, "label", r->label, "state",
+        (int)r->state, "seq", (json_int_t)r->seq, "next_member_id", (json_int_t)r->next_member_id,
+        "session", session_json(&r->session), "max_participants", (json_int_t)r->max_participants,
+        "whole_history", r->whole_history, "private_messages", r->private_messages, "locked",
+        r->locked, "paused", r->paused, "read_only", r->read_only, "slow_mode",
+        (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed", removed);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
 }
 
+/* Write r's state, held by node ("": by nobody, handed off). */
+static void write_state(struct room *r, const char *node)
+{
+    char *text = state_json(r, node);
+    if (!text) {
+        klog_error("mirror_state_failed reason=\"cannot encode\"");
+        return;
+    }
+    size_t len = strlen(text);
+    mirror_state(r->rs->mirror, r->route, text, len);
+    wipe(text, len); /* names and the topic */
+    free(text);
+}
+
 void room_mirror_flush(struct rooms *rs)
 {
     for (size_t i = 0; i < rs->ndirty; i++) {
-        struct room *r = rs->dirty[i];
-        r->dirty = false;
-        char *text = state_json(r);
-        if (!text) {
-            klog_error("mirror_state_failed reason=\"cannot encode\"");
-            continue;
-        }
-        size_t len = strlen(text);
-        mirror_state(rs->mirror, r->route, text, len);
-        wipe(text, len); /* names and the topic */
-        free(text);
+        rs->dirty[i]->dirty = false;
+        write_state(rs->dirty[i], rs->node_id);
     }
     rs->ndirty = 0;
+}
+
+void room_mirror_release(struct room *r)
+{
+    if (r->rs->mirror)
+        write_state(r, "");
+}
+
+void room_hand_off_moved(struct rooms *rs, const char *(*home_of)(void *arg, uint64_t route),
+                         void *arg)
+{
+    size_t pos = 0;
+    struct room *r;
+    /* Handing off edits the table: start the walk again after each. */
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        const char *home = home_of(arg, r->route);
+        if (home && strcmp(home, rs->node_id) != 0) {
+            room_hand_off(r);
+            pos = 0;
+        }
+    }
 }
 
 void room_mirror_replace(struct room *r, uint64_t seq, struct frame *f)

@@ -320,3 +320,27 @@ test("a room's copy in Redis expires, and is deleted when the room ends", { skip
         await waitFor(async () => (await cli(redis, 'EXISTS', ring, state)) === '0', { desc: 'the copy deleted' });
     });
 });
+
+test('a node joins: the rooms it is now home to move there, and their members follow', { skip }, async () => {
+    await withRedis({}, async (redis) => {
+        const nodes = await startNodes(redis, 2);
+        const room = roomHomedOn('node-c', ['node-a', 'node-b', 'node-c']);
+        const members = [];
+        for (let i = 0; i < 4; i++) members.push((await join(nodes[i % 2], room, `m${i}`)).client);
+        const acks = [];
+        for (const c of members) acks.push(await c.sayAndWait(`${c.label} before`));
+        const c3 = await startServer({ extra: clusterSection(redis, 'node-c') });
+        c3.nodeId = 'node-c';
+        const all = [...nodes, c3];
+        for (const c of members) assert.equal((await c.expectClose(8000)).code, 1001, `${c.label}: room moved`);
+        await busUp(all, 3);
+        const back = await Promise.all(members.map((c) => resumeSomewhere(all, c, Date.now() + 15000)));
+        assert.equal(await homeOf(all), c3, 'node-c holds the room now');
+        for (const { reply, client } of back) {
+            assert.equal(reply.gap, false, `${client.label}: nothing missing`);
+            for (const ack of acks) assert.ok(reply.seq >= ack.seq);
+        }
+        const after = await back[0].client.sayAndWait('on node-c');
+        for (const { client } of back) await client.next({ type: 'message', seq: after.seq }, 5000);
+    });
+});
