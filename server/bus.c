@@ -45,6 +45,11 @@ enum wire_kind {
 };
 
 #define CLOSE_REASON_MAX 32
+/* After Redis was lost, how long a node waits before it makes or takes over
+ * a room that is not here: every live node has registered again by then
+ * (its key's TTL and one refresh), so none is taken for gone and its rooms
+ * made anew elsewhere while it still holds them. */
+#define SETTLE_MS 6000
 
 struct bus_node {
     char id[CONFIG_NODE_ID_MAX + 1];
@@ -77,7 +82,9 @@ struct bus {
     const char *self; /* this node's id */
     struct hmap *nodes;
     uint64_t next_id;
-    bool announce; /* tell every node to forget us once the bus is up */
+    bool announce;       /* tell every node to forget us once the bus is up */
+    bool lost;           /* Redis was lost: settle before taking rooms over */
+    uint64_t settled_ms; /* no room is made or taken over here before this */
     struct bus_node **dirty;
     size_t ndirty, dirty_cap;
     unsigned char *buf; /* one wire message being put together */
@@ -287,6 +294,7 @@ static void on_reset(void *arg)
     while ((n = hmap_next(b->nodes, &pos)) != NULL)
         drop_node(b, n, "bus lost");
     b->announce = true;
+    b->lost = true;
 }
 
 static void on_unheard(void *arg, const char *node)
@@ -329,6 +337,9 @@ static bool ready(struct bus *b)
         return false;
     if (b->announce) {
         b->announce = false;
+        if (b->lost)
+            b->settled_ms = util_now_ms() + SETTLE_MS;
+        b->lost = false;
         if (b->srv->mirror)
             room_mirror_resync(b->srv->rooms); /* writes made while Redis was away are lost */
         broadcast(b, WIRE_RESET, NULL, 0);
@@ -625,6 +636,12 @@ bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const 
     uint64_t route;
     if (!b->srv->mirror || !route_of(b, cmd, &route) || room_has_route(b->srv->rooms, route))
         return false;
+    if (util_now_ms() < b->settled_ms) {
+        /* Redis was lost a moment ago, and with it perhaps every copy: the
+         * room may still live on a node that has not registered again. */
+        ws_close(c, WS_CLOSE_INTERNAL, "cluster settling");
+        return true;
+    }
     bool fetching = false;
     for (size_t i = 0; i < b->nparked && !fetching; i++)
         fetching = b->parked[i].route == route;

@@ -140,7 +140,8 @@ static size_t encode(struct mirror *m, uint64_t seq, const struct ring_tag *tag,
     put_u32(p + SEQ_HEX + 8, tag->b);
     put_u32(p + SEQ_HEX + 12, tag->author);
     p[SEQ_HEX + 16] = (unsigned char)idlen;
-    memcpy(p + ENTRY_HEAD, id, idlen);
+    if (idlen)
+        memcpy(p + ENTRY_HEAD, id, idlen);
     memcpy(p + ENTRY_HEAD + idlen, frame_payload((struct frame *)f), f->len);
     return len;
 }
