@@ -766,9 +766,14 @@ static size_t process(struct lg_conn *c, uint8_t *p, size_t n)
                 pl[i] ^= f[hl - 4 + (i & 3)];
         off += hl + (size_t)len;
         switch (op) {
-        case 0x8:
-            lg_fail(c, "server sent close");
+        case 0x8: {
+            char why[160] = "server sent close";
+            if (len >= 2)
+                snprintf(why, sizeof why, "server sent close %u %.*s", pl[0] << 8 | pl[1],
+                         (int)(len - 2 < 100 ? len - 2 : 100), (const char *)pl + 2);
+            lg_fail(c, why);
             return n;
+        }
         case 0x9:
             lg_send(c, 0xA, pl, (size_t)len);
             break;
