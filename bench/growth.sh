@@ -102,8 +102,7 @@ for srv in kamrat $PEERS; do
 		r=${shape%x*} m=${shape#*x} body=${body%B}
 		if [ $((r * m + 200)) -gt "$(ulimit -n)" ]; then
 			log "skip $srv $wl: $((r * m)) clients need ulimit -n $((r * m + 200)), have $(ulimit -n)"
-			echo "{\"kind\":\"error\",\"label\":\"$srv\",\"error\":\"skipped: ulimit -n $(ulimit -n)\"}" \
-				>"$OUT/${srv}__${wl}.jsonl"
+			run_error "$srv" "$wl" "skipped: ulimit -n $(ulimit -n)"
 			continue
 		fi
 		# join, warm-up, window and drain, with room for a slow join of 10,000 clients

@@ -4,9 +4,10 @@
 # machine's lines of env.txt.
 #
 # Source it after the script's own knobs are set: it reads BUDGET and OUT (the
-# script's), SERVER_CPU, GEN_CPU, PEERS_DIR and KAMRAT_LIMITS (more [limits] lines
-# for kamratd's configurations).  Sourcing it makes the scratch directory $RUN and
-# sets the traps that stop the server and remove $RUN on exit.
+# script's), SERVER_CPU, GEN_CPU, PEERS_DIR, KAMRAT_LIMITS (more [limits] lines
+# for kamratd's configurations) and NEED_REDIS (1: install redis-server).
+# Sourcing it makes the scratch directory $RUN and sets the traps that stop the
+# server (and every PID in PIDS) and remove $RUN on exit.
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # BUDGET and OUT are the sourcing script's knobs
 
@@ -23,22 +24,32 @@ KAMRATD=$ROOT/build-bench/server/kamratd
 RUN=$(mktemp -d /tmp/kamrat-bench.XXXXXX) # scratch: configs, certificates, data, server logs
 START=$SECONDS
 SERVER_PID=""
+PIDS=() # more processes the script started, stopped by PID at exit (last first)
 
 log() { printf '[%4ds] %s\n' $((SECONDS - START)) "$*" >&2; }
 left() { echo $((BUDGET - (SECONDS - START))); }
 has() { [[ " $1 " == *" $2 "* ]]; }
 
-stop_server() {
-	[ -n "$SERVER_PID" ] || return 0
-	if kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
+stop_pid() { # PID: SIGTERM, SIGKILL after 5 s, and reap it
+	if kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
 	fi
-	wait "$SERVER_PID" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+stop_server() {
+	[ -z "$SERVER_PID" ] || stop_pid "$SERVER_PID"
 	SERVER_PID=""
 }
-trap 'stop_server; rm -rf "$RUN"' EXIT
+
+stop_pids() { # every PID in PIDS, the last started first
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+	PIDS=()
+}
+trap 'stop_server; stop_pids; rm -rf "$RUN"' EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ------------------------------------------------------------------ setup
@@ -50,6 +61,7 @@ install_missing() {
 	command -v python3 >/dev/null || pkgs+=(python3)
 	command -v meson >/dev/null || pkgs+=(meson ninja-build)
 	[ -f /usr/include/openssl/ssl.h ] || pkgs+=(libssl-dev)
+	[ "${NEED_REDIS:-0}" != 1 ] || command -v redis-server >/dev/null || pkgs+=(redis-server)
 	# gnuplot draws p99.svg (tools/plot.py); a run goes on without it, with no plot
 	command -v gnuplot >/dev/null || opt+=(gnuplot-nox)
 	# Prosody (XMPP MUC) only when asked for; lua-unbound is its resolver
@@ -61,7 +73,7 @@ install_missing() {
 		timeout 300 apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
 		# Debian may start a packaged service: stop only what this install started
-		for svc in mosquitto prosody; do
+		for svc in mosquitto prosody redis-server; do
 			if has "${pkgs[*]}" "$svc" && command -v systemctl >/dev/null &&
 				systemctl is-active -q "$svc" 2>/dev/null; then
 				systemctl stop "$svc" || true
@@ -103,40 +115,46 @@ prepare_peers() {
 	fi
 }
 
-write_configs() {
-	"$ROOT/certs/mkcert.sh" "$RUN/certs"
-	mkdir -p "$RUN/kamrat-data"
-	local limits="[limits]
+# kamrat_conf FILE PORT ORIGIN DATA_DIR TLS [MORE]: a kamratd configuration with the
+# bench's limits (and KAMRAT_LIMITS), TLS the lines of its [tls] section, MORE more
+# sections at the end; checked with kamratd -t.
+kamrat_conf() {
+	local f=$1 tls=$5 more=${6:-}
+	mkdir -p "$4"
+	cat >"$f" <<EOF
+[server]
+address = 127.0.0.1
+port = $2
+origin = $3
+web_root = $ROOT/web
+data_dir = $4
+[tls]
+$tls
+[limits]
 rate_per_sec = 1000
 rate_burst = 1000
 max_conns_per_address = 100000
 max_room_members = 1000
 send_queue_bytes = 4194304
-send_queue_frames = 8192"
-	[ -z "$KAMRAT_LIMITS" ] || limits+=$'\n'"$KAMRAT_LIMITS"
-	cat >"$RUN/kamrat.conf" <<EOF
-[server]
-address = 127.0.0.1
-port = 9080
-origin = http://127.0.0.1:9080
-web_root = $ROOT/web
-data_dir = $RUN/kamrat-data
-[tls]
-enabled = no
-$limits
+send_queue_frames = 8192
 EOF
-	cat >"$RUN/kamrat-tls.conf" <<EOF
-[server]
-address = 127.0.0.1
-port = 9443
-origin = https://localhost:9443
-web_root = $ROOT/web
-data_dir = $RUN/kamrat-data
-[tls]
-cert = $RUN/certs/server.pem
-key = $RUN/certs/server.key
-$limits
-EOF
+	[ -z "$KAMRAT_LIMITS" ] || printf '%s\n' "$KAMRAT_LIMITS" >>"$f"
+	# Rooms joined by name (hello {room, name}) need [testing] open_rooms = yes
+	# since the store issue; a kamratd from before it knows no such key.
+	printf '[testing]\nopen_rooms = yes\n' >>"$f"
+	if ! "$KAMRATD" -t -c "$f" >/dev/null 2>&1; then
+		head -n -2 "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	fi
+	[ -z "$more" ] || printf '%s\n' "$more" >>"$f"
+	"$KAMRATD" -t -c "$f" >/dev/null
+}
+
+write_configs() {
+	"$ROOT/certs/mkcert.sh" "$RUN/certs"
+	kamrat_conf "$RUN/kamrat.conf" 9080 http://127.0.0.1:9080 "$RUN/kamrat-data" "enabled = no"
+	kamrat_conf "$RUN/kamrat-tls.conf" 9443 https://localhost:9443 "$RUN/kamrat-data" \
+		"cert = $RUN/certs/server.pem
+key = $RUN/certs/server.key"
 	# mosquitto with TLS on its websockets listener.  "user root" keeps it from
 	# dropping to the mosquitto user, which cannot read the 0600 key.
 	cat >"$RUN/mosquitto-tls.conf" <<EOF
@@ -156,29 +174,24 @@ socket_domain ipv4
 certfile $RUN/certs/server.pem
 keyfile $RUN/certs/server.key
 EOF
-	# Rooms joined by name (hello {room, name}) need [testing] open_rooms = yes
-	# since the store issue; a kamratd from before it knows no such key.
-	local f
-	for f in "$RUN/kamrat.conf" "$RUN/kamrat-tls.conf"; do
-		printf '[testing]\nopen_rooms = yes\n' >>"$f"
-		if ! "$KAMRATD" -t -c "$f" >/dev/null 2>&1; then
-			head -n -2 "$f" >"$f.tmp" && mv "$f.tmp" "$f"
-		fi
-		"$KAMRATD" -t -c "$f" >/dev/null
-	done
 }
 
 # ------------------------------------------------------------------ servers
-wait_port() { # port: wait up to 15 s for a listener on the port
+wait_port() { # PORT [PID]: wait up to 15 s for a listener on PORT while PID (the server) lives
+	local pid=${2:-$SERVER_PID}
 	for _ in $(seq 150); do
 		if ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; then return 0; fi
-		kill -0 "$SERVER_PID" 2>/dev/null || return 1
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
 
 port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+free_port() { # a loopback port that nothing listens on now (the kernel's choice)
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # start_server NAME -> SERVER_PID, PORT, ADAPTER, GEN (extra loadgen arguments)
 start_server() {
@@ -244,26 +257,44 @@ server_version() {
 	esac
 }
 
-# run_load SERVER WORKLOAD MAXSEC loadgen-args...
+# run_error LABEL WORKLOAD WHY: what the tables show for a run that did not happen
+run_error() {
+	echo "{\"kind\":\"error\",\"label\":\"$1\",\"error\":\"$3\"}" >"$OUT/${1}__${2}.jsonl"
+}
+
+# budget_ok LABEL WORKLOAD: false (the run recorded as skipped) when BUDGET is spent
+budget_ok() {
+	[ "$(left)" -ge 20 ] && return 0
+	log "skip $1 $2: time budget spent"
+	run_error "$1" "$2" "skipped: time budget spent"
+	return 1
+}
+
+# loadgen_run LABEL WORKLOAD MAXSEC loadgen-args...: one loadgen run pinned to
+# GEN_CPU, stopped after MAXSEC (or what BUDGET leaves), into
+# $OUT/LABEL__WORKLOAD.jsonl and .log; the servers are the caller's.
+loadgen_run() {
+	local label=$1 wl=$2 maxsec=$3
+	shift 3
+	local f="$OUT/${label}__${wl}.jsonl"
+	[ "$maxsec" -gt "$(left)" ] && maxsec=$(left)
+	log "$label $wl (max ${maxsec}s)"
+	taskset -c "$GEN_CPU" "$LOADGEN" --label "$label" --max-seconds "$maxsec" "$@" \
+		>"$f" 2>"$OUT/${label}__${wl}.log" || log "loadgen exited with $? (see ${label}__${wl}.log)"
+	python3 "$HERE/tools/brief.py" <"$f" | sed 's/^/    /' >&2
+}
+
+# run_load SERVER WORKLOAD MAXSEC loadgen-args...: a fresh server, one loadgen run, stop
 run_load() {
 	local srv=$1 wl=$2 maxsec=$3
 	shift 3
-	local f="$OUT/${srv}__${wl}.jsonl"
-	if [ "$(left)" -lt 20 ]; then
-		log "skip $srv $wl: time budget spent"
-		echo "{\"kind\":\"error\",\"label\":\"$srv\",\"error\":\"skipped: time budget spent\"}" >"$f"
-		return 0
-	fi
-	[ "$maxsec" -gt "$(left)" ] && maxsec=$(left)
+	budget_ok "$srv" "$wl" || return 0
 	if ! start_server "$srv"; then
-		echo "{\"kind\":\"error\",\"label\":\"$srv\",\"error\":\"server did not start\"}" >"$f"
+		run_error "$srv" "$wl" "server did not start"
 		return 0
 	fi
-	log "$srv $wl (server pid $SERVER_PID, max ${maxsec}s)"
-	taskset -c "$GEN_CPU" "$LOADGEN" --adapter "$ADAPTER" --port "$PORT" --server-pid "$SERVER_PID" \
-		--label "$srv" --max-seconds "$maxsec" "${GEN[@]}" "$@" \
-		>"$f" 2>"$OUT/${srv}__${wl}.log" || log "loadgen exited with $? (see ${srv}__${wl}.log)"
-	python3 "$HERE/tools/brief.py" <"$f" | sed 's/^/    /' >&2
+	loadgen_run "$srv" "$wl" "$maxsec" --adapter "$ADAPTER" --port "$PORT" \
+		--server-pid "$SERVER_PID" "${GEN[@]}" "$@"
 	stop_server
 	cp "$RUN/$srv.log" "$OUT/${srv}__${wl}.server.log" 2>/dev/null || true
 }

@@ -2,7 +2,7 @@
  * adapter_kamrat.c - kamrat protocol v1 (protocol/README.md), as spoken by
  * kamratd.
  *
- *   -> {"type":"hello","room":"r<R>","name":"m<M>"}
+ *   -> {"type":"hello","room":"r<R>","name":"m<M>"}  (--aopt room_prefix=P: "P<R>")
  *   <- {"type":"welcome",...}                                   => lg_joined
  *   <- {"type":"presence",...}, {"type":"state",...}            ignored
  *   -> {"type":"say","id":"s<n>","text":"<body>"}
@@ -33,18 +33,17 @@ struct kamrat_state {
 static int kamrat_open(struct lg_conn *c)
 {
     char m[128];
-    size_t n = 0;
-    static const char a[] = "{\"type\":\"hello\",\"room\":\"r";
     static const char b[] = "\",\"name\":\"m";
-    memcpy(m, a, sizeof a - 1);
-    n = sizeof a - 1;
-    n += lg_utoa(m + n, (unsigned)lg_room(c));
+    /* Another prefix keeps a run's rooms apart from an earlier run's on the
+     * same server, whose members may still wait out resume_grace. */
+    int n = snprintf(m, 64, "{\"type\":\"hello\",\"room\":\"%.20s", lg_opt("room_prefix", "r"));
+    n += (int)lg_utoa(m + n, (unsigned)lg_room(c));
     memcpy(m + n, b, sizeof b - 1);
     n += sizeof b - 1;
-    n += lg_utoa(m + n, (unsigned)lg_member(c));
+    n += (int)lg_utoa(m + n, (unsigned)lg_member(c));
     memcpy(m + n, "\"}", 2);
     n += 2;
-    return lg_send(c, LG_OP_TEXT, m, n);
+    return lg_send(c, LG_OP_TEXT, m, (size_t)n);
 }
 
 static int has_type(const uint8_t *d, size_t len, const char *prefix)

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -57,6 +60,7 @@ extern const struct lg_adapter *const lg_adapters[];
 #define OUT_CAP (8u << 20)
 #define MAX_PIDS 8
 #define MAX_AOPT 16
+#define MAX_LIST 8 /* --port and --rate lists */
 
 enum cstate { C_NEW, C_CONNECTING, C_TLS, C_UPGRADING, C_JOINING, C_READY, C_DEAD };
 
@@ -83,8 +87,11 @@ static struct {
     const char *origin, *host_hdr, *sni, *ca;
     int tls;
     double join_window;
-    int port, rooms, members, body_size, parallel, max_steps, idle;
-    double rate, warmup, window, drain, settle, join_timeout, max_seconds, recover, short_overload;
+    int ports[MAX_LIST], nports, rooms, members, body_size, parallel, max_steps, idle;
+    const char *port_arg, *window_cmd;
+    double rates[MAX_LIST];
+    int nrates;
+    double warmup, window, drain, settle, join_timeout, max_seconds, recover, short_overload;
     double search_start, search_warmup, search_window, p99_ms, resolution, min_complete;
     double search_min_deliv;
     int search, self_echo, extra_idle, repeat_disturbed;
@@ -111,6 +118,7 @@ static struct {
     double pub_interval;
     uint32_t seq;
     /* current step */
+    int steps;
     uint64_t win_start, win_end;
     uint64_t recv_in_win, self_in_win, recv_of_win, sent_in_win;
     struct hist h;
@@ -253,28 +261,41 @@ static size_t make_body(char *b, uint64_t ts, uint32_t sender, uint32_t seq)
 
 /* ------------------------------------------------------- server probes */
 
-static double srv_cpu_s(void)
+/* CPU seconds (utime + stime, all threads) of one process; 0 when it is gone. */
+static double pid_cpu_s(pid_t pid)
+{
+    char path[64], line[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    char *p = strrchr(line, ')');
+    unsigned long ut = 0, st = 0;
+    /* after ')' come field 3 (state) .. ; utime is field 14, stime 15 */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The CPU seconds of every --server-pid (each[i], when each is not NULL) and their sum. */
+static double srv_cpu_each(double *each)
 {
     double total = 0;
-    long tck = sysconf(_SC_CLK_TCK);
     for (int i = 0; i < cfg.npids; i++) {
-        char path[64], line[2048];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)cfg.pids[i]);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(line, 1, sizeof line - 1, f);
-        fclose(f);
-        line[n] = 0;
-        char *p = strrchr(line, ')');
-        if (!p)
-            continue;
-        unsigned long ut = 0, st = 0;
-        /* after ')' come field 3 (state) .. ; utime is field 14, stime 15 */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-            total += (double)(ut + st) / (double)tck;
+        double s = pid_cpu_s(cfg.pids[i]);
+        if (each)
+            each[i] = s;
+        total += s;
     }
     return total;
+}
+
+static double srv_cpu_s(void)
+{
+    return srv_cpu_each(NULL);
 }
 
 static long srv_rss_kb(void)
@@ -564,6 +585,21 @@ void lg_fail(struct lg_conn *c, const char *why)
 
 /* -------------------------------------------------- WebSocket client */
 
+/* Member m of every room connects to the (m mod nports)-th --port: with the
+ * nodes of one cluster as the ports, every room has members on every node. */
+static int conn_port(const struct lg_conn *c)
+{
+    return cfg.ports[c->member % cfg.nports];
+}
+
+static void set_port(struct sockaddr_storage *a, int port)
+{
+    if (a->ss_family == AF_INET)
+        ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+}
+
 static void start_connect(struct lg_conn *c)
 {
     c->st = C_CONNECTING;
@@ -575,14 +611,16 @@ static void start_connect(struct lg_conn *c)
     uint32_t m = (uint32_t)rand();
     memcpy(c->mask, &m, 4);
     g.inflight++;
-    c->fd = socket(cfg.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage addr = cfg.addr;
+    set_port(&addr, conn_port(c));
+    c->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket: %s (raise ulimit -n)", strerror(errno));
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     epoll_ctl(g.ep, EPOLL_CTL_ADD, c->fd, &ev);
-    if (connect(c->fd, (struct sockaddr *)&cfg.addr, cfg.addrlen) < 0 && errno != EINPROGRESS)
+    if (connect(c->fd, (struct sockaddr *)&addr, cfg.addrlen) < 0 && errno != EINPROGRESS)
         lg_fail(c, strerror(errno));
 }
 
@@ -645,7 +683,7 @@ static void send_upgrade(struct lg_conn *c)
     if (cfg.host_hdr)
         snprintf(host, sizeof host, "%s", cfg.host_hdr);
     else
-        snprintf(host, sizeof host, "%s:%d", cfg.host, cfg.port);
+        snprintf(host, sizeof host, "%s:%d", cfg.host, conn_port(c));
     if (cfg.origin)
         snprintf(origin, sizeof origin, "Origin: %s\r\n", cfg.origin);
     int n =
@@ -728,9 +766,14 @@ static size_t process(struct lg_conn *c, uint8_t *p, size_t n)
                 pl[i] ^= f[hl - 4 + (i & 3)];
         off += hl + (size_t)len;
         switch (op) {
-        case 0x8:
-            lg_fail(c, "server sent close");
+        case 0x8: {
+            char why[160] = "server sent close";
+            if (len >= 2)
+                snprintf(why, sizeof why, "server sent close %u %.*s", pl[0] << 8 | pl[1],
+                         (int)(len - 2 < 100 ? len - 2 : 100), (const char *)pl + 2);
+            lg_fail(c, why);
             return n;
+        }
         case 0x9:
             lg_send(c, 0xA, pl, (size_t)len);
             break;
@@ -971,6 +1014,38 @@ static void json_common(const char *kind)
         printf(",\"extra_idle\":%d", g.n - g.nact);
 }
 
+/* --window-cmd: run it (sh -c, in the background, never waited for) at an
+ * edge of a step's window, with LG_STEP (1, 2, ... in the order of the step
+ * lines on stdout), LG_KIND and LG_EDGE (start or end) in its environment:
+ * for figures only the servers know, such as the bytes between the nodes of
+ * a cluster.  The command runs on the generator's core, not the servers'. */
+static void window_cmd(const char *kind, const char *edge)
+{
+    if (!cfg.window_cmd)
+        return;
+    char step[16];
+    snprintf(step, sizeof step, "%d", g.steps);
+    setenv("LG_STEP", step, 1);
+    setenv("LG_KIND", kind, 1);
+    setenv("LG_EDGE", edge, 1);
+    char *argv[] = {"sh", "-c", (char *)cfg.window_cmd, NULL};
+    pid_t pid;
+    int err = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
+    if (err)
+        fprintf(stderr, "loadgen: --window-cmd: %s\n", strerror(err));
+}
+
+/* The "[a,b,...]" of n seconds, into out (cap bytes). */
+static const char *json_secs(char *out, size_t cap, const double *v, int n)
+{
+    size_t len = (size_t)snprintf(out, cap, "[");
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%.2f", i ? "," : "", v[i]);
+    if (len < cap)
+        snprintf(out + len, cap - len, "]");
+    return out;
+}
+
 static struct step run_step(const char *kind, double rate, double warm, double win)
 {
     g.h.n = 0;
@@ -991,11 +1066,17 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     fprintf(stderr, "loadgen: %s step: %.3f msg/s per member (%.0f publishes/s), %.0fs+%.0fs\n",
             kind, rate, rate * g.nact, warm, win);
 
+    g.steps++;
     loop_until(g.win_start, NULL);
-    double s0 = srv_cpu_s(), c0 = gen_cpu_s();
+    double each[MAX_PIDS], each0[MAX_PIDS];
+    double s0 = srv_cpu_each(each0), c0 = gen_cpu_s();
     double sw0 = srv_wait_s(), gw0 = runq_wait_s("/proc/self/schedstat");
+    window_cmd(kind, "start");
     loop_until(g.win_end, NULL);
-    double s1 = srv_cpu_s(), c1 = gen_cpu_s();
+    double s1 = srv_cpu_each(each), c1 = gen_cpu_s();
+    window_cmd(kind, "end");
+    for (int i = 0; i < cfg.npids; i++)
+        each[i] -= each0[i];
     double sw = 100.0 * (srv_wait_s() - sw0) / win;
     double gw = 100.0 * (runq_wait_s("/proc/self/schedstat") - gw0) / win;
     long rss = srv_rss_kb();
@@ -1013,13 +1094,15 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     r.pass = p99 < cfg.p99_ms && complete >= cfg.min_complete && g.lost == lost0 &&
              g.gen_drops == drops0 && g.recv_of_win > 0;
 
+    char each_json[16 * MAX_PIDS + 4];
     json_common(kind);
     printf(
         ",\"rate_per_member\":%.4g,\"offered_pub_s\":%.1f,\"offered_deliv_s\":%.1f,"
         "\"window_s\":%.1f,\"warmup_s\":%.1f,\"delivered_s\":%.1f,\"delivered_to_others_s\":%.1f,"
         "\"self_echo\":%s,\"complete_pct\":%.3f,\"latency_samples\":%llu,"
         "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-        "\"mean_ms\":%.3f,\"srv_cpu_s\":%.2f,\"srv_cpu_pct\":%.1f,\"srv_cpu_s_per_M\":%.2f,"
+        "\"mean_ms\":%.3f,\"srv_cpu_s\":%.2f,\"srv_cpu_s_each\":%s,\"srv_cpu_pct\":%.1f,"
+        "\"srv_cpu_s_per_M\":%.2f,"
         "\"srv_rss_kb\":%ld,\"gen_cpu_pct\":%.1f,\"gen_lag_max_ms\":%.3f,\"gen_drops\":%llu,"
         "\"lost_conns\":%d,\"unknown_msgs\":%llu,\"srv_runq_wait_pct\":%.1f,"
         "\"gen_runq_wait_pct\":%.1f,\"disturbed\":%s,\"drained\":%s,\"gen_bound\":%s,\"pass\":%s}"
@@ -1028,7 +1111,8 @@ static struct step run_step(const char *kind, double rate, double warm, double w
         (double)(g.recv_in_win - g.self_in_win) / win, g.self_in_win ? "true" : "false", complete,
         (unsigned long long)g.h.n, hist_pct(&g.h, 0.50) / 1000.0, hist_pct(&g.h, 0.90) / 1000.0,
         p99, hist_pct(&g.h, 0.999) / 1000.0, g.h.max_us / 1000.0,
-        g.h.n ? (double)g.h.sum_us / (double)g.h.n / 1000.0 : 0.0, srv, 100.0 * srv / win,
+        g.h.n ? (double)g.h.sum_us / (double)g.h.n / 1000.0 : 0.0, srv,
+        json_secs(each_json, sizeof each_json, each, cfg.npids), 100.0 * srv / win,
         g.recv_in_win ? srv * 1e6 / (double)g.recv_in_win : 0.0, rss, 100.0 * (c1 - c0) / win,
         g.lag_max / 1e6, (unsigned long long)(g.gen_drops - drops0), g.lost - lost0,
         (unsigned long long)g.unknown, sw, gw, r.disturbed ? "true" : "false",
@@ -1084,6 +1168,24 @@ static double search_capacity(double start)
 
 /* ---------------------------------------------------------------- main */
 
+/* "a,b,c" -> out[0..n), positive numbers only; returns n.  what names the
+ * option in the error. */
+static int parse_list(const char *arg, const char *what, double *out)
+{
+    int n = 0;
+    const char *p = arg;
+    for (;;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v > 0) || n == MAX_LIST || (*end && *end != ','))
+            die("%s: \"%s\" is not a list of at most %d positive numbers", what, arg, MAX_LIST);
+        out[n++] = v;
+        if (!*end)
+            return n;
+        p = end + 1;
+    }
+}
+
 /* "https://localhost:8443" -> "localhost:8443": what a browser puts in Host. */
 static const char *origin_authority(const char *origin)
 {
@@ -1125,7 +1227,9 @@ static void usage(void)
         stderr,
         "usage: loadgen --adapter NAME --port P [options]\n"
         "  --adapter kamrat|mqtt|xmpp|json  protocol adapter (see lg.h)\n"
-        "  --host 127.0.0.1 --port P --path /x --subprotocol S\n"
+        "  --host 127.0.0.1 --path /x --subprotocol S\n"
+        "  --port P[,P...]           member m of every room connects to the (m mod n)-th port\n"
+        "                            (the nodes of one cluster: every room spans them all)\n"
         "  --origin URL              send Origin: URL, and a Host header with URL's host[:port]\n"
         "  --tls                     TLS (wss://); trusts any certificate unless --ca is given\n"
         "  --ca FILE                 verify the server certificate against FILE (and --sni)\n"
@@ -1135,7 +1239,7 @@ static void usage(void)
         "  --join-window S           start the connections evenly over S seconds (join storm)\n"
         "                            instead of --parallel at a time\n"
         "  --rooms R --members M     population (one connection per member)\n"
-        "  --rate X                  fixed step: msgs/s per member (0 = no fixed step)\n"
+        "  --rate X[,X...]           fixed steps: msgs/s per member, one step per rate, in order\n"
         "  --warmup S --window S     fixed step timing (default 2 + 20)\n"
         "  --search                  first search the highest rate with p99 < --p99-ms\n"
         "  --search-start X --search-warmup S --search-window S --p99-ms 50\n"
@@ -1149,6 +1253,8 @@ static void usage(void)
         "                            over capacity (default 0 = never shorten)\n"
         "  --idle S                  only connect+join, hold S seconds, report RSS/client\n"
         "  --server-pid PID          (repeatable) process(es) to read CPU and RSS from\n"
+        "  --window-cmd CMD          run sh -c CMD in the background at the start and the end\n"
+        "                            of every step's window (env LG_STEP, LG_KIND, LG_EDGE)\n"
         "  --parallel N              connection attempts in flight (default 64)\n"
         "  --join-timeout S --drain S --settle S --max-seconds S\n"
         "  --body-size N             chat body bytes (default 100)\n"
@@ -1222,7 +1328,8 @@ int main(int argc, char **argv)
         OPT_JWIN,
         OPT_XIDLE,
         OPT_DPCT,
-        OPT_DREP
+        OPT_DREP,
+        OPT_WCMD
     };
     static const struct option opts[] = {{"adapter", 1, 0, OPT_ADAPTER},
                                          {"host", 1, 0, OPT_HOST},
@@ -1264,6 +1371,7 @@ int main(int argc, char **argv)
                                          {"extra-idle", 1, 0, OPT_XIDLE},
                                          {"disturbed-pct", 1, 0, OPT_DPCT},
                                          {"repeat-disturbed", 1, 0, OPT_DREP},
+                                         {"window-cmd", 1, 0, OPT_WCMD},
                                          {0, 0, 0, 0}};
     int o;
     double idle_hold = 0;
@@ -1279,9 +1387,17 @@ int main(int argc, char **argv)
         case OPT_HOST:
             cfg.host = optarg;
             break;
-        case OPT_PORT:
-            cfg.port = atoi(optarg);
+        case OPT_PORT: {
+            double v[MAX_LIST];
+            cfg.port_arg = optarg;
+            cfg.nports = parse_list(optarg, "--port", v);
+            for (int i = 0; i < cfg.nports; i++) {
+                if (v[i] != (int)v[i] || v[i] > 65535)
+                    die("--port: %g is not a port", v[i]);
+                cfg.ports[i] = (int)v[i];
+            }
             break;
+        }
         case OPT_PATH:
             cfg.path = optarg;
             break;
@@ -1295,7 +1411,7 @@ int main(int argc, char **argv)
             cfg.members = atoi(optarg);
             break;
         case OPT_RATE:
-            cfg.rate = atof(optarg);
+            cfg.nrates = parse_list(optarg, "--rate", cfg.rates);
             break;
         case OPT_WARMUP:
             cfg.warmup = atof(optarg);
@@ -1393,6 +1509,9 @@ int main(int argc, char **argv)
         case OPT_DREP:
             cfg.repeat_disturbed = atoi(optarg);
             break;
+        case OPT_WCMD:
+            cfg.window_cmd = optarg;
+            break;
         case OPT_AOPT: {
             char *eq = strchr(optarg, '=');
             if (!eq || cfg.naopt >= MAX_AOPT)
@@ -1406,7 +1525,7 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!cfg.ad || !cfg.port || cfg.rooms < 1 || cfg.members < 1)
+    if (!cfg.ad || !cfg.nports || cfg.rooms < 1 || cfg.members < 1)
         usage();
     if (cfg.body_size < BODY_HDR + 2 || cfg.body_size > 4000)
         die("--body-size must be in %d..4000", BODY_HDR + 2);
@@ -1427,13 +1546,11 @@ int main(int argc, char **argv)
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg.addr;
     if (inet_pton(AF_INET, cfg.host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)cfg.port);
         cfg.addrlen = sizeof *a4;
         if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127)
             die("refusing non-loopback target %s", cfg.host);
     } else if (inet_pton(AF_INET6, cfg.host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)cfg.port);
         cfg.addrlen = sizeof *a6;
         if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
             die("refusing non-loopback target %s", cfg.host);
@@ -1442,6 +1559,7 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, SIG_IGN); /* --window-cmd's children are never waited for */
     signal(SIGALRM, on_alarm);
     alarm((unsigned)cfg.max_seconds);
     prctl(PR_SET_TIMERSLACK, 1UL);
@@ -1481,8 +1599,8 @@ int main(int argc, char **argv)
     double sw_j0 = srv_wait_s(), gw_j0 = runq_wait_s("/proc/self/schedstat");
     uint64_t tj0 = now_ns();
     g.now = g.join_start = tj0;
-    fprintf(stderr, "loadgen: %s: connecting %d clients (%d rooms x %d members) to %s:%d%s\n",
-            cfg.ad->name, g.n, cfg.rooms, cfg.members, cfg.host, cfg.port, cfg.path);
+    fprintf(stderr, "loadgen: %s: connecting %d clients (%d rooms x %d members) to %s:%s%s\n",
+            cfg.ad->name, g.n, cfg.rooms, cfg.members, cfg.host, cfg.port_arg, cfg.path);
     start_connects();
     loop_until(tj0 + (uint64_t)(cfg.join_timeout * NS), all_settled);
     double join_s = (double)(now_ns() - tj0) / NS;
@@ -1525,19 +1643,20 @@ int main(int argc, char **argv)
          * overloaded peer's backlog no longer matters. */
         double fail_rate = 0;
         if (cfg.search) {
-            double start = cfg.search_start > 0 ? cfg.search_start : cfg.rate > 0 ? cfg.rate : 1;
+            double start = cfg.search_start > 0 ? cfg.search_start : cfg.nrates ? cfg.rates[0] : 1;
             fail_rate = search_capacity(start);
         }
-        if (cfg.rate > 0) {
+        for (int i = 0; i < cfg.nrates; i++) {
+            double rate = cfg.rates[i];
             loop_until(now_ns() + (uint64_t)(cfg.recover * NS), drained);
             double win = cfg.window;
             const char *kind = "fixed";
-            if (cfg.short_overload > 0 && fail_rate > 0 && cfg.rate >= 2 * fail_rate &&
+            if (cfg.short_overload > 0 && fail_rate > 0 && rate >= 2 * fail_rate &&
                 win > cfg.short_overload) {
                 win = cfg.short_overload; /* known overloaded: a short window shows the ceiling */
                 kind = "fixed-overloaded";
             }
-            run_step(kind, cfg.rate, cfg.warmup, win);
+            run_step(kind, rate, cfg.warmup, win);
         }
     }
     for (int i = 0; i < g.n; i++) {

@@ -35,23 +35,6 @@ def read_points(d):
     return sweeps
 
 
-def notes(x):
-    j = table.judge(x)
-    out = []
-    if j['failed']:
-        out.append('failed')
-    if x.get('complete_pct', 100) < 99.9:
-        out.append(f"{x['complete_pct']:g} % complete")
-    if x.get('lost_conns'):
-        out.append(f"{x['lost_conns']} connections lost")
-    if j['disturbed']:
-        out.append(f"disturbed (runqueue wait: server {x['srv_runq_wait_pct']:g} %, "
-                   f"generator {x['gen_runq_wait_pct']:g} %)")
-    if j['gen_bound']:
-        out.append('generator > 90 % CPU')
-    return '; '.join(out)
-
-
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -90,7 +73,7 @@ def main():
                 grow = f'{cpu / first[s]:.2f}' if cpu and first[s] else '–'
                 print(f"| {r}x{m} | {b:,} | {s} | {x['clients']:,} | {table.num(x['delivered_s'])} "
                       f"| {table.num(x['p50_ms'])} | {table.num(x['p99_ms'])} | {table.num(cpu)} | {grow} "
-                      f"| {table.num(x['gen_cpu_pct'])} | {notes(x)} |")
+                      f"| {table.num(x['gen_cpu_pct'])} | {table.step_notes(x)} |")
     table.footer(meta, env)
 
 

@@ -24,11 +24,13 @@ PRELIMINARY_LOAD = 0.5
 
 
 def load(d):
-    runs = {}  # (server, workload) -> {'join', 'idle', 'fixed', 'capacity', 'search': [], 'error'}
+    """(server, workload) -> {'join', 'idle', 'fixed' (the last), 'capacity', 'search': [],
+    'steps': [every search and fixed step, in order], 'error'}; server -> its meta line."""
+    runs = {}
     meta = {}
     for path in sorted(glob.glob(os.path.join(d, '*__*.jsonl'))):
         srv, wl = os.path.basename(path)[:-len('.jsonl')].split('__', 1)
-        e = {'search': []}
+        e = {'search': [], 'steps': []}
         for line in open(path):
             line = line.strip()
             if not line.startswith('{'):
@@ -38,6 +40,8 @@ def load(d):
             except ValueError:
                 continue
             kind = r.get('kind')
+            if kind in ('search', 'fixed', 'fixed-overloaded'):
+                e['steps'].append(r)
             if kind == 'search':
                 e['search'].append(r)
             elif kind in ('fixed', 'fixed-overloaded'):
@@ -89,6 +93,24 @@ def judge(step):
     return {'failed': step.get('pass') is False,
             'disturbed': bool(step.get('disturbed')),
             'gen_bound': step.get('gen_cpu_pct', 0) > GEN_BOUND_PCT}
+
+
+def step_notes(x):
+    """What to know about a step's figures, in words ('' when nothing)."""
+    j = judge(x)
+    out = []
+    if j['failed']:
+        out.append('failed')
+    if x.get('complete_pct', 100) < 99.9:
+        out.append(f"{x['complete_pct']:g} % complete")
+    if x.get('lost_conns'):
+        out.append(f"{x['lost_conns']} connections lost")
+    if j['disturbed']:
+        out.append(f"disturbed (runqueue wait: server {x['srv_runq_wait_pct']:g} %, "
+                   f"generator {x['gen_runq_wait_pct']:g} %)")
+    if j['gen_bound']:
+        out.append('generator > 90 % CPU')
+    return '; '.join(out)
 
 
 def fanout_configs(runs):
