@@ -18,7 +18,8 @@
 
 #define REFRESH_MS (MIRROR_TTL_MS / 4) /* each live room's copy is refreshed this often */
 #define KEY_MAX 32                     /* "kamrat:ring:" and 16 hex digits */
-#define SEQ_HEX 16 /* an entry starts with its seq in hex: the replace script finds it */
+#define SEQ_HEX 16    /* an entry starts with its seq in hex: the replace script finds it */
+#define TRIM_EVERY 32 /* a list holds at most history_size + TRIM_EVERY - 1 events */
 
 /*
  * A ring entry: the seq as 16 hex digits, then audience, a, b, author
@@ -36,7 +37,8 @@ static const char replace_script[] = "local v = redis.call('LRANGE', KEYS[1], 0,
                                      "end return 0";
 
 struct live_room {
-    uint64_t route; /* the key in mirror->rooms */
+    uint64_t route;  /* the key in mirror->rooms */
+    uint32_t pushes; /* events copied: the list is trimmed every TRIM_EVERY */
 };
 
 struct mirror {
@@ -74,7 +76,9 @@ static void on_answer(redisAsyncContext *ac, void *reply, void *arg)
         m->confirm(m->confirm_arg, m->answered);
 }
 
-/* Send one write; every write is a ticket, answered in order. */
+/* Send a write whose answer someone waits for: its ticket, or 0. Redis
+ * answers in order, so ticket k answered means every write before it was
+ * too, tickets or not. */
 static uint64_t write_cmd(struct mirror *m, int argc, const char **argv, const size_t *lens)
 {
     if (cluster_command(m->cl, on_answer, m, argc, argv, lens) < 0)
@@ -82,18 +86,29 @@ static uint64_t write_cmd(struct mirror *m, int argc, const char **argv, const s
     return ++m->issued;
 }
 
+/* Send a write nobody waits for (a failure is the connection's loss, which
+ * makes every copy anew: room_mirror_resync). */
+static void send_cmd(struct mirror *m, int argc, const char **argv, const size_t *lens)
+{
+    cluster_command(m->cl, NULL, NULL, argc, argv, lens);
+}
+
 uint64_t mirror_next_ticket(const struct mirror *m)
 {
     return m->issued + 1;
 }
 
-static void remember(struct mirror *m, uint64_t route)
+/* The room's record, made on its first write (*fresh then). */
+static struct live_room *remember(struct mirror *m, uint64_t route, bool *fresh)
 {
-    if (hmap_get(m->rooms, &route, sizeof(route)))
-        return;
-    struct live_room *lr = xcalloc(1, sizeof(*lr));
+    struct live_room *lr = hmap_get(m->rooms, &route, sizeof(route));
+    *fresh = lr == NULL;
+    if (lr)
+        return lr;
+    lr = xcalloc(1, sizeof(*lr));
     lr->route = route;
     hmap_put(m->rooms, &lr->route, sizeof(lr->route), lr);
+    return lr;
 }
 
 static void expire(struct mirror *m, const char *key)
@@ -102,7 +117,7 @@ static void expire(struct mirror *m, const char *key)
     snprintf(ttl, sizeof(ttl), "%d", MIRROR_TTL_MS);
     const char *argv[] = {"PEXPIRE", key, ttl};
     const size_t lens[] = {7, strlen(key), strlen(ttl)};
-    write_cmd(m, 3, argv, lens);
+    send_cmd(m, 3, argv, lens);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -151,7 +166,8 @@ uint64_t mirror_push(struct mirror *m, uint64_t route, uint32_t cap, uint64_t se
 {
     char key[KEY_MAX], start[24];
     ring_key(key, route);
-    remember(m, route);
+    bool fresh;
+    struct live_room *lr = remember(m, route, &fresh);
     size_t len = encode(m, seq, tag, id, f);
     const char *push[] = {"RPUSH", key, (const char *)m->buf};
     const size_t push_lens[] = {5, strlen(key), len};
@@ -159,11 +175,16 @@ uint64_t mirror_push(struct mirror *m, uint64_t route, uint32_t cap, uint64_t se
     wipe(m->buf, len);
     if (!ticket)
         return 0;
-    snprintf(start, sizeof(start), "-%u", cap);
-    const char *trim[] = {"LTRIM", key, start, "-1"};
-    const size_t trim_lens[] = {5, strlen(key), strlen(start), 2};
-    write_cmd(m, 4, trim, trim_lens);
-    expire(m, key);
+    /* One command per event, mostly: the TTL is set once and refreshed by
+     * on_refresh, and the list trimmed now and then. */
+    if (++lr->pushes % TRIM_EVERY == 0) {
+        snprintf(start, sizeof(start), "-%u", cap);
+        const char *trim[] = {"LTRIM", key, start, "-1"};
+        const size_t trim_lens[] = {5, strlen(key), strlen(start), 2};
+        send_cmd(m, 4, trim, trim_lens);
+    }
+    if (fresh)
+        expire(m, key);
     return ticket;
 }
 
@@ -176,7 +197,7 @@ void mirror_replace(struct mirror *m, uint64_t route, uint64_t seq, const struct
     const char *argv[] = {"EVAL", replace_script,       "1",
                           key,    (const char *)m->buf, (const char *)m->buf};
     const size_t lens[] = {4, strlen(replace_script), 1, strlen(key), SEQ_HEX, len};
-    write_cmd(m, 6, argv, lens);
+    send_cmd(m, 6, argv, lens);
     wipe(m->buf, len);
 }
 
@@ -184,11 +205,12 @@ void mirror_state(struct mirror *m, uint64_t route, const char *json, size_t len
 {
     char key[KEY_MAX], ttl[16];
     state_key(key, route);
-    remember(m, route);
+    bool fresh;
+    remember(m, route, &fresh);
     snprintf(ttl, sizeof(ttl), "%d", MIRROR_TTL_MS);
     const char *argv[] = {"SET", key, json, "PX", ttl};
     const size_t lens[] = {3, strlen(key), len, 2, strlen(ttl)};
-    write_cmd(m, 5, argv, lens);
+    send_cmd(m, 5, argv, lens);
 }
 
 static void delete_copy(struct mirror *m, uint64_t route)
@@ -198,12 +220,14 @@ static void delete_copy(struct mirror *m, uint64_t route)
     state_key(state, route);
     const char *argv[] = {"DEL", ring, state};
     const size_t lens[] = {3, strlen(ring), strlen(state)};
-    write_cmd(m, 3, argv, lens);
+    send_cmd(m, 3, argv, lens);
 }
 
 void mirror_restart(struct mirror *m, uint64_t route)
 {
     delete_copy(m, route);
+    /* Forget the record too: the next push sets the new list's TTL. */
+    free(hmap_del(m->rooms, &route, sizeof(route)));
 }
 
 void mirror_drop(struct mirror *m, uint64_t route)

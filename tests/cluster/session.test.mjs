@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-    REPO, delay, enter, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, test, uid,
+    REPO, delay, enter, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, test, uid, waitFor,
 } from '../integration/lib/harness.mjs';
 import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
 import { homeNode, startRedis } from './lib.mjs';
@@ -71,8 +71,13 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
         }
         hap = await startHaproxy(hapPort, nodes, path.join(nodes[0].certDir, 'ca.pem'));
         for (const s of nodes) {
-            const c = (await health(s)).cluster;
-            assert.equal(c.live_nodes, 3, `${s.id}: ${JSON.stringify(c)}`);
+            await waitFor(
+                async () => {
+                    const c = (await health(s)).cluster;
+                    return c.live_nodes === 3 && c.bus === 'ok';
+                },
+                { timeout: 8000, interval: 100, desc: `${s.id}: three live nodes, the bus up` },
+            );
             assert.doesNotMatch(s.logs(), /cluster_store_not_shared/);
         }
         const front = { port: hapPort, ca: nodes[0].ca, origin };
