@@ -36,12 +36,27 @@ static const struct {
     {"cross-origin-resource-policy:", "same-origin"},
 };
 
+/* The status line. lws 4.1 reads the request's HTTP version only after the
+ * upgrade callback, so it would answer a refused upgrade "HTTP/1.0 403", which
+ * several WebSocket client libraries cannot parse (a reply to an HTTP/1.1
+ * request). An upgrade request is HTTP/1.1 (RFC 6455 §4.1), and the only
+ * answer kamratd gives one besides the 101 is a 403. */
+static int add_status(struct lws *wsi, unsigned int status, unsigned char **p, unsigned char *end)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0)
+        return lws_add_http_header_status(wsi, status | LWSAHH_FLAG_NO_SERVER_NAME, p, end);
+    char line[32];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s", status,
+                     status == HTTP_STATUS_FORBIDDEN ? "Forbidden" : "Error");
+    return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
+}
+
 int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
                        int no_store, const char *allow)
 {
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
-    if (lws_add_http_header_status(wsi, status | LWSAHH_FLAG_NO_SERVER_NAME, &p, end))
+    if (add_status(wsi, status, &p, end))
         return 1;
     for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
         const char *v = security_headers[i].value;
