@@ -39,6 +39,7 @@ struct conn {
 
     struct sendq q;
     bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
+    bool close_sent;  /* our close frame is out: we wait for the peer's */
     uint16_t close_code;
     char close_reason[32];
 
@@ -396,8 +397,32 @@ static void on_receive(struct conn *c, const char *in, size_t len)
     }
 }
 
-/* Write queued frames until the socket would block. Returns -1 to have lws
- * close the connection (after the close frame reason is set). */
+/*
+ * Our close frame (RFC 6455 §5.5.1: unmasked from a server, the code in two
+ * bytes, then the reason), written as raw bytes. Handed to lws's own close,
+ * the connection would be dropped at the first read after the frame (lws 4.1
+ * lingers only on a poll loop, not on libev), and a peer still sending then
+ * gets an RST that discards the close frame it had not read yet: it sees
+ * 1006, not why it was closed. Written by hand, the connection stays up and
+ * what the peer still sends is read and dropped until its own close frame,
+ * its FIN, or CLOSE_GRACE_SECS. Returns false when the write failed.
+ */
+static bool write_close_frame(struct conn *c)
+{
+    unsigned char buf[LWS_PRE + 4 + sizeof(c->close_reason)];
+    unsigned char *p = buf + LWS_PRE;
+    size_t reason_len = strlen(c->close_reason); /* < 32: fits the 125 bytes of a control frame */
+    p[0] = 0x88;                                 /* FIN, opcode close */
+    p[1] = (unsigned char)(2 + reason_len);
+    p[2] = (unsigned char)(c->close_code >> 8);
+    p[3] = (unsigned char)(c->close_code & 0xff);
+    memcpy(p + 4, c->close_reason, reason_len);
+    c->close_sent = true;
+    return lws_write(c->wsi, p, 4 + reason_len, LWS_WRITE_RAW) == (int)(4 + reason_len);
+}
+
+/* Write queued frames until the socket would block, then the close frame if
+ * the connection is closing. Returns -1 to have lws close the connection. */
 static int on_writable(struct conn *c)
 {
     struct frame *f;
@@ -415,11 +440,8 @@ static int on_writable(struct conn *c)
             return 0;
         }
     }
-    if (c->close_code) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
-    }
+    if (c->close_code && !c->close_sent)
+        return write_close_frame(c) ? 0 : -1;
     return 0;
 }
 
@@ -453,6 +475,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return *pc ? on_writable(*pc) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (*pc && (*pc)->close_sent)
+            return -1; /* the closing handshake is done; the peer sends nothing more */
         if (*pc)
             (*pc)->peer_closed = true;
         if (close_frame_ok(in, len))

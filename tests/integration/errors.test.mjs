@@ -566,6 +566,26 @@ test('rate_limited after the burst, with retry_after_ms; others are not affected
     assert.equal(again.type, 'ack', JSON.stringify(again));
 });
 
+test('a client still sending when it is cut for abuse gets the 4429, not a reset', async (t) => {
+    const s = await serverA();
+    const room = uid('abuse-');
+    const { client } = await join(s, room, 'Abuser');
+    // Far more than the 100 errors that trigger the cut, written without a
+    // pause, and more written every turn of the event loop until the close
+    // arrives: the server's close frame meets a stream of frames in flight.
+    let sent = 0;
+    const pump = () => {
+        if (client.isClosed) return;
+        for (let i = 0; i < 200; i++) client.ws.send('not json');
+        sent += 200;
+        if (sent < 20000) setImmediate(pump);
+    };
+    pump();
+    const closed = await client.expectClose(10000);
+    t.diagnostic(`closed ${closed.code} after ${sent} frames sent`);
+    assert.equal(closed.code, 4429, `the close frame arrived (${closed.code} ${closed.reason ?? ''})`);
+});
+
 test('100 rejected requests within 10 s close the connection with 4429', async () => {
     const s = await serverA();
     const room = uid('abuse-');
