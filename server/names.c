@@ -108,7 +108,15 @@ static int from_utf8(const char *s, size_t len, struct u16 *out)
     return NAMES_OK;
 }
 
-enum step { NFC, NFKC_CASEFOLD, CAPITALS, SKELETON };
+enum step { NFC, NFKC, NFKC_CASEFOLD, CAPITALS, SKELETON };
+
+/* ICU's own instances: never closed. */
+static const UNormalizer2 *normalizer(enum step step, UErrorCode *st)
+{
+    if (step == NFC)
+        return unorm2_getNFCInstance(st);
+    return step == NFKC ? unorm2_getNFKCInstance(st) : unorm2_getNFKCCasefoldInstance(st);
+}
 
 /* One transformation of in into a new *out (ICU's sizes: a second call when
  * the first guess was short). 0 or NAMES_E_ICU. */
@@ -120,9 +128,9 @@ static int apply(enum step step, const struct u16 *in, struct u16 *out)
         *out = (struct u16){.s = xmalloc((size_t)cap * sizeof(UChar))};
         switch (step) {
         case NFC:
+        case NFKC:
         case NFKC_CASEFOLD: {
-            const UNormalizer2 *n =
-                step == NFC ? unorm2_getNFCInstance(&st) : unorm2_getNFKCCasefoldInstance(&st);
+            const UNormalizer2 *n = normalizer(step, &st);
             out->len = U_SUCCESS(st) ? unorm2_normalize(n, in->s, in->len, out->s, cap, &st) : 0;
             break;
         }
@@ -235,9 +243,12 @@ char *names_nfc(const char *s, size_t len)
     return out;
 }
 
-/* The folded key folds again after the skeleton, whose "O" stands for "0"
- * and "o" alike: so "l0rd" is "lord". The capital key puts the folded name
- * in capitals, so "Straße" and "STRASSE" agree there too. */
+/* The shown key keeps the case: "Ilkka" is "llkka" only there, as folding
+ * makes the I an i and capitals make the l an L. The folded key folds again
+ * after the skeleton, whose "O" stands for "0" and "o" alike: so "l0rd" is
+ * "lord". The capital key puts the folded name in capitals, so "Straße"
+ * and "STRASSE" agree there too. */
+static const enum step shown_key[] = {NFKC, SKELETON};
 static const enum step folded_key[] = {NFKC_CASEFOLD, SKELETON, NFKC_CASEFOLD};
 static const enum step capital_key[] = {NFKC_CASEFOLD, CAPITALS, SKELETON};
 
@@ -248,10 +259,11 @@ int names_key(const char *s, size_t len, struct names_key *k)
     struct u16 raw;
     if (from_utf8(s, len, &raw))
         return NAMES_E_ICU;
+    k->shown = through(&raw, shown_key, ARRAY_LEN(shown_key));
     k->folded = through(&raw, folded_key, ARRAY_LEN(folded_key));
     k->capital = through(&raw, capital_key, ARRAY_LEN(capital_key));
     u16_free(&raw);
-    if (!k->folded || !k->capital) {
+    if (!k->shown || !k->folded || !k->capital) {
         names_key_clear(k);
         return NAMES_E_ICU;
     }
@@ -260,10 +272,13 @@ int names_key(const char *s, size_t len, struct names_key *k)
 
 void names_key_clear(struct names_key *k)
 {
+    if (k->shown)
+        wipe(k->shown, strlen(k->shown));
     if (k->folded)
         wipe(k->folded, strlen(k->folded));
     if (k->capital)
         wipe(k->capital, strlen(k->capital));
+    free(k->shown);
     free(k->folded);
     free(k->capital);
     *k = (struct names_key){0};
@@ -271,5 +286,6 @@ void names_key_clear(struct names_key *k)
 
 bool names_same(const struct names_key *a, const struct names_key *b)
 {
-    return strcmp(a->folded, b->folded) == 0 || strcmp(a->capital, b->capital) == 0;
+    return strcmp(a->shown, b->shown) == 0 || strcmp(a->folded, b->folded) == 0 ||
+           strcmp(a->capital, b->capital) == 0;
 }

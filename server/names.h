@@ -7,10 +7,10 @@
  * Default_Ignorable_Code_Point), for white space at either end, for its
  * length, and when ICU's spoof checker (Unicode TS #39) finds it mixes
  * scripts beyond the moderately restrictive level, mixes digit systems or
- * hides a mark. Two names are the same when their keys (names_key) match:
- * TS #39 confusable skeletons, once of the case-folded name and once of it
- * in capitals, so "Aino", "aino", "ΑΙΝΟ" (Greek) and "Аіnо" look alike to
- * the room.
+ * hides a mark. Two names are the same when one of their keys (names_key)
+ * matches: TS #39 confusable skeletons of the name as it is, case-folded,
+ * and in capitals, so "Aino", "aino", "ΑΙΝΟ" (Greek), "Аіnо" and "Ａｉｎｏ"
+ * look alike to the room, as do "Ilkka" and "llkka".
  *
  * ICU's checker is opened once by names_init and only read afterwards, so
  * every function here may run on any thread after that. Names are
@@ -51,8 +51,9 @@ char *names_nfc(const char *s, size_t len);
 
 /* The comparison keys of one name, owned (names_key_clear). */
 struct names_key {
+    char *shown;   /* skeleton of the NFKC name: "Ilkka" is "llkka" */
     char *folded;  /* skeleton of the NFKC case-folded name: "rn" is "m", "AINO" is "aino" */
-    char *capital; /* skeleton of the name in capitals: Greek "ΑΙΝΟ" is "AINO" */
+    char *capital; /* skeleton of the folded name in capitals: Greek "ΑΙΝΟ" is "AINO" */
 };
 
 /* Fill k with the keys of s (len bytes of UTF-8). 0, or NAMES_E_ICU with k

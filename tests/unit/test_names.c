@@ -51,6 +51,7 @@ static void accepted_key(json_t *s, const char *why, struct names_key *k)
         fail_msg("%s: \"%s\" refused: %s", why, v, names_strerror(e));
     if (names_key(v, n, k) != 0)
         fail_msg("%s: no key for \"%s\"", why, v);
+    assert_non_null(k->shown);
     assert_non_null(k->folded);
     assert_non_null(k->capital);
 }
