@@ -167,8 +167,8 @@ static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
         d->next_start = next < 0 ? 0 : next * 1000;
         return PROTO_E_NO_SESSION;
     }
-    enum proto_err e = ticket_name(t, cmd->u.hello.name, cmd->u.hello.name_len,
-                                   PROTO_ROLE_PARTICIPANT);
+    enum proto_err e =
+        ticket_name(t, cmd->u.hello.name, cmd->u.hello.name_len, PROTO_ROLE_PARTICIPANT);
     if (!e)
         e = leader_keys(g, inv.group_id, t);
     return e ? e : fill_session(g, &se, t);

@@ -55,7 +55,7 @@ struct member {
     bool knocked;  /* removed earlier in this session and came back */
     bool agreed;   /* has accepted the group agreement (leaders need not) */
     bool muted;
-    uint64_t muted_until; /* wall ms; 0: until unmuted */
+    uint64_t muted_until;      /* wall ms; 0: until unmuted */
     char *name;                /* NFC */
     struct names_key name_key; /* computed once, when the member comes (names.h) */
     struct identity who;
