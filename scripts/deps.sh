@@ -34,14 +34,16 @@
 # postgresql-15 would create and start a system cluster "main" on install:
 # before installing it, deps.sh sets create_main_cluster = off in
 # /etc/postgresql-common/createcluster.conf, so no database service is left
-# running (an existing setting of that key is kept).
+# running (an existing setting of that key is kept). libicu-dev is ICU, which
+# kamratd links for pseudonyms: NFC, and Unicode TS #39's spoof checker that
+# refuses look-alike names (server/names.h).
 KAMRAT_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libinih-dev libssl-dev
     libsqlite3-dev libcmocka-dev libargon2-dev openssl clang-format curl tzdata python3 sqlite3
     fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
     testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
-    redis-server haproxy libhiredis-dev libpq-dev postgresql-15
+    redis-server haproxy libhiredis-dev libpq-dev postgresql-15 libicu-dev
 )
 
 # Before postgresql-15 is installed: postgresql-common (which reads the setting)

@@ -43,8 +43,48 @@ void gate_ticket_clear(struct gate_ticket *t)
     free((char *)t->session.description);
     free((char *)t->session.agreement);
     free((char *)t->session.language);
-    free(t->leader_name);
+    if (t->name)
+        wipe(t->name, strlen(t->name)); /* a pseudonym */
+    free(t->name);
+    names_key_clear(&t->name_key);
+    for (size_t i = 0; i < t->leader_count; i++)
+        names_key_clear(&t->leader_keys[i]);
+    free(t->leader_keys);
     memset(t, 0, sizeof(*t));
+}
+
+/* Give t its name (a pseudonym is kept in NFC) and the name's keys. */
+static enum proto_err ticket_name(struct gate_ticket *t, const char *name, size_t len,
+                                  enum proto_role role)
+{
+    t->role = role;
+    t->name = role == PROTO_ROLE_PARTICIPANT ? names_nfc(name, len) : xstrndup(name, len);
+    if (!t->name || names_key(t->name, strlen(t->name), &t->name_key) < 0)
+        return PROTO_E_INTERNAL;
+    return PROTO_OK;
+}
+
+/* The keys of the usernames of group_id's leaders into t. Every leader
+ * counts, enabled or not: nobody may pass for any of them. */
+static enum proto_err leader_keys(struct gate *g, int64_t group_id, struct gate_ticket *t)
+{
+    struct store_leader *v = NULL;
+    size_t n = 0;
+    int rc = store_group_leaders(g->store, group_id, &v, &n);
+    if (rc < 0) {
+        klog_error("group_leaders_failed reason=\"%s\"", store_strerror(rc));
+        return PROTO_E_INTERNAL; /* never let a name in unchecked */
+    }
+    enum proto_err e = PROTO_OK;
+    t->leader_keys = xcalloc(n ? n : 1, sizeof(*t->leader_keys));
+    for (size_t i = 0; i < n && !e; i++) {
+        if (names_key(v[i].username, strlen(v[i].username), &t->leader_keys[i]) < 0)
+            e = PROTO_E_INTERNAL;
+        else
+            t->leader_count++;
+    }
+    free(v);
+    return e;
 }
 
 /* The session of group_id a member may be in now (lobby open or running), or
@@ -127,10 +167,11 @@ static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
         d->next_start = next < 0 ? 0 : next * 1000;
         return PROTO_E_NO_SESSION;
     }
-    t->role = PROTO_ROLE_PARTICIPANT;
-    t->name = cmd->u.hello.name;
-    t->name_len = cmd->u.hello.name_len;
-    return fill_session(g, &se, t);
+    enum proto_err e =
+        ticket_name(t, cmd->u.hello.name, cmd->u.hello.name_len, PROTO_ROLE_PARTICIPANT);
+    if (!e)
+        e = leader_keys(g, inv.group_id, t);
+    return e ? e : fill_session(g, &se, t);
 }
 
 static bool leads_group(struct gate *g, int64_t leader_id, int64_t group_id)
@@ -167,11 +208,8 @@ static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
         d->next_start = st == STORE_SESSION_SCHEDULED ? se.starts_at * 1000 : 0;
         return PROTO_E_NO_SESSION;
     }
-    t->role = PROTO_ROLE_LEADER;
-    t->leader_name = xstrdup(who.username);
-    t->name = t->leader_name;
-    t->name_len = strlen(who.username);
-    return fill_session(g, &se, t);
+    enum proto_err e = ticket_name(t, who.username, strlen(who.username), PROTO_ROLE_LEADER);
+    return e ? e : fill_session(g, &se, t);
 }
 
 enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct gate_ticket *t,
@@ -193,11 +231,8 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
         e = check_leader(g, cmd, t, d);
     } else if (g->cfg->open_rooms) {
         snprintf(t->key, sizeof(t->key), "%s", cmd->u.hello.room);
-        t->role = PROTO_ROLE_PARTICIPANT;
-        t->name = cmd->u.hello.name;
-        t->name_len = cmd->u.hello.name_len;
         snprintf(t->private_messages, sizeof(t->private_messages), "leaders");
-        return PROTO_OK;
+        e = ticket_name(t, cmd->u.hello.name, cmd->u.hello.name_len, PROTO_ROLE_PARTICIPANT);
     } else {
         d->field = "room";
         return PROTO_E_FORBIDDEN; /* rooms are entered by invite */

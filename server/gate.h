@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "names.h"
 #include "proto.h"
 
 struct gate;
@@ -35,15 +36,18 @@ struct safety;
 struct gate_ticket {
     char key[GATE_KEY_MAX + 1]; /* the room: a name, or "#<session id>" */
     enum proto_role role;
-    const char *name; /* the pseudonym (borrowed from the command) or the leader's username */
-    size_t name_len;
+    char *name;                /* owned: the pseudonym in NFC, or the leader's username */
+    struct names_key name_key; /* its look-alike keys (names.h), owned */
+    /* A participant of a session room: the keys of the usernames of every
+     * leader of the group, present or not, which no pseudonym may look like. */
+    struct names_key *leader_keys;
+    size_t leader_count;
     /* Session rooms only (session.id == 0 for an open room): */
     struct proto_session_info session; /* strings owned by the ticket */
     int64_t ends_at;                   /* Unix seconds */
     uint32_t max_participants;
     bool whole_history;        /* the group lets late joiners read the session from its start */
     int64_t personal_invite;   /* 0, or the personal invite gate_redeem consumes */
-    char *leader_name;         /* owned copy behind name, for leaders */
     bool has_key;              /* the hello carried a participant key */
     uint8_t key_hash[32];      /* ... and this is its SHA-256 */
     char private_messages[10]; /* the group's policy: "off", "leaders", "everyone" */
@@ -57,7 +61,9 @@ void gate_free(struct gate *g);
  * Check a decoded hello. Returns PROTO_OK and fills t (release it with
  * gate_ticket_clear), or an error code with d filled (next_start for
  * no_session). A participant banned from the group (by personal invite or
- * participant key) is PROTO_E_BANNED. Nothing is consumed.
+ * participant key) is PROTO_E_BANNED. Nothing is consumed. The store is
+ * read here, once per hello: the group's leaders come with the ticket, so
+ * the room compares names without it.
  */
 enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct gate_ticket *t,
                           struct proto_error_detail *d);

@@ -15,6 +15,7 @@
 #include "hmap.h"
 #include "kamrat_build.h"
 #include "klog.h"
+#include "names.h"
 #include "proto.h"
 #include "server.h"
 
@@ -126,9 +127,15 @@ int main(int argc, char **argv)
         klog_debug("hardening core_limit=0 dumpable=%d", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     hmap_seed();
     proto_init();
+    if (names_init() < 0) {
+        klog_error("names_init_failed reason=\"ICU's spoof checker did not open\"");
+        config_free(cfg);
+        return 1;
+    }
 
     struct server srv = {.cfg = cfg};
     int rc = server_run(&srv);
+    names_fini();
     config_free(cfg);
     return rc == 0 ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "names.h"
 #include "util.h"
 
 /* ---- error codes ---- */
@@ -162,34 +163,6 @@ size_t proto_utf8_count(const char *s, size_t len)
 static bool is_control(uint32_t c)
 {
     return c < 0x20 || (c >= 0x7f && c <= 0x9f);
-}
-
-/* Marks that change the direction of surrounding text. */
-static bool is_bidi_control(uint32_t c)
-{
-    return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
-           (c >= 0x2066 && c <= 0x2069);
-}
-
-static bool is_space(uint32_t c)
-{
-    return c == ' ' || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
-           c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
-}
-
-static bool name_ok(const char *s, size_t len, uint32_t max_chars)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    size_t count = 0;
-    uint32_t c = 0;
-    while (p < end) {
-        c = utf8_next(&p);
-        if (is_control(c) || is_bidi_control(c))
-            return false;
-        if (count++ == 0 && is_space(c))
-            return false;
-    }
-    return count >= 1 && count <= max_chars && !is_space(c);
 }
 
 /* ---- decoding ---- */
@@ -521,8 +494,14 @@ static enum proto_err decode_field(const struct field_spec *f, json_t *v,
     case F_NAME:
         if (!s)
             return PROTO_E_BAD_FIELD;
-        if (!name_ok(s, n, lim->max_name_chars))
+        switch (names_check(s, n, lim->max_name_chars)) {
+        case NAMES_OK:
+            break;
+        case NAMES_E_ICU:
+            return PROTO_E_INTERNAL;
+        default:
             return PROTO_E_BAD_NAME;
+        }
         cmd->u.hello.name = s;
         cmd->u.hello.name_len = n;
         return PROTO_OK;

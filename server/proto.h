@@ -175,7 +175,8 @@ struct proto_cmd {
 /*
  * Decode len bytes (need not be NUL-terminated). Returns PROTO_OK and fills
  * cmd, or an error code with cmd->field (and cmd->id if readable) set.
- * Either way the caller must call proto_cmd_clear(cmd).
+ * Either way the caller must call proto_cmd_clear(cmd). A hello's name is
+ * held to names_check (names.h): names_init must have run.
  */
 enum proto_err proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
                             struct proto_cmd *cmd);

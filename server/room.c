@@ -138,6 +138,7 @@ static void member_free(struct member *m)
 {
     wipe(m->name, strlen(m->name));
     free(m->name);
+    names_key_clear(&m->name_key);
     wipe(m, sizeof(*m));
     free(m);
 }
@@ -533,22 +534,6 @@ static const char *ref_of(const struct proto_cmd *cmd)
 
 /* ---- entering ---- */
 
-static bool name_equal(const char *a, const char *b, size_t blen)
-{
-    if (strlen(a) != blen)
-        return false;
-    for (size_t i = 0; i < blen; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y + 32);
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 /* m has just come into the open room (its welcome is queued): in a group
  * whose history setting is whole_session, it reads the session so far, as
  * far as the ring still holds it and as far as it was addressed to it,
@@ -578,17 +563,24 @@ uint64_t room_admit(struct member *w)
     return room_emit_presence(w, true, NULL);
 }
 
-/* Why the room cannot take this ticket's holder, or PROTO_OK. Leaders are
- * never turned away: the room must not lock its moderators out. */
+/* Why the room (NULL: not made yet) cannot take this ticket's holder, or
+ * PROTO_OK. Leaders are never turned away: the room must not lock its
+ * moderators out. */
 static enum proto_err room_admits(struct rooms *rs, const struct room *r,
                                   const struct gate_ticket *t)
 {
     if (t->role == PROTO_ROLE_LEADER)
         return PROTO_OK;
-    if (r->count >= rs->lim->max_room_members || r->participants >= r->max_participants)
+    if (r && (r->count >= rs->lim->max_room_members || r->participants >= r->max_participants))
         return PROTO_E_ROOM_FULL;
-    for (uint32_t i = 0; i < r->count; i++) {
-        if (name_equal(r->members[i]->name, t->name, t->name_len))
+    /* Nobody may look like a member, nor like a leader of the group, here
+     * or not (README §4, "Names that look the same"). */
+    for (uint32_t i = 0; r && i < r->count; i++) {
+        if (names_same(&r->members[i]->name_key, &t->name_key))
+            return PROTO_E_NAME_TAKEN;
+    }
+    for (size_t i = 0; i < t->leader_count; i++) {
+        if (names_same(&t->leader_keys[i], &t->name_key))
             return PROTO_E_NAME_TAKEN;
     }
     return PROTO_OK;
@@ -616,7 +608,9 @@ static struct member *leader_member(const struct room *r, const struct gate_tick
 {
     for (uint32_t i = 0; r && t->role == PROTO_ROLE_LEADER && i < r->count; i++) {
         struct member *m = r->members[i];
-        if (m->role == PROTO_ROLE_LEADER && name_equal(m->name, t->name, t->name_len))
+        /* Usernames come from the store as they are: the same login's
+         * seat, never a look-alike leader's. */
+        if (m->role == PROTO_ROLE_LEADER && strcmp(m->name, t->name) == 0)
             return m;
     }
     return NULL;
@@ -682,7 +676,10 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
         r->participants++;
     }
     m->agreed = m->role == PROTO_ROLE_LEADER || r->session.id == 0;
-    m->name = xstrndup(t->name, t->name_len);
+    m->name = t->name; /* the member owns the name and its keys now */
+    m->name_key = t->name_key;
+    t->name = NULL;
+    t->name_key = (struct names_key){0};
     m->joined_seq = r->seq;
     return m;
 }
@@ -702,7 +699,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     }
     if (!e && r && r->state == PROTO_STATE_ENDED)
         e = PROTO_E_NO_SESSION; /* ended early, and the store could not be told */
-    if (!e && r)
+    if (!e)
         e = room_admits(rs, r, &t);
     if (!e)
         e = gate_redeem(rs->gate, &t); /* last: a refused holder keeps a personal invite */

@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 
 #include "gate.h"
+#include "names.h"
 #include "proto.h"
 #include "ring.h"
 #include "room.h"
@@ -54,8 +55,9 @@ struct member {
     bool knocked;  /* removed earlier in this session and came back */
     bool agreed;   /* has accepted the group agreement (leaders need not) */
     bool muted;
-    uint64_t muted_until; /* wall ms; 0: until unmuted */
-    char *name;
+    uint64_t muted_until;      /* wall ms; 0: until unmuted */
+    char *name;                /* NFC */
+    struct names_key name_key; /* computed once, when the member comes (names.h) */
     struct identity who;
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
     struct recent recent[RECENT_IDS];

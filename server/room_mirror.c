@@ -209,6 +209,8 @@ static bool member_from(struct room *r, json_t *o)
     struct member *m = room_member_alloc(r);
     m->id = (uint32_t)id;
     m->name = xstrdup(name);
+    if (names_key(m->name, strlen(m->name), &m->name_key) < 0)
+        return false;
     m->role = (enum proto_role)role;
     m->joined_seq = (uint64_t)joined;
     m->in_lobby = lobby;

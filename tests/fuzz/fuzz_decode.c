@@ -10,8 +10,10 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -127,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int ready;
     if (!ready) {
         proto_init();
+        if (names_init() < 0)
+            abort();
+        atexit(names_fini);
         ready = 1;
     }
     struct proto_cmd cmd;

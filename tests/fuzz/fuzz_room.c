@@ -36,6 +36,7 @@
 #include "frame.h"
 #include "gate.h"
 #include "leaders.h"
+#include "names.h"
 #include "proto.h"
 #include "room.h"
 #include "room_int.h"
@@ -154,6 +155,7 @@ static void cleanup(void)
     store_close(w.store);
     lws_context_destroy(w.ctx);
     sqlite3_close(w.template_db);
+    names_fini();
     const char *files[] = {"/t.db", "/t.db-wal", "/t.db-shm", "/w.db", "/w.db-wal", "/w.db-shm"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(p, sizeof(p), "%s%s", w.dir, files[i]);
@@ -229,6 +231,7 @@ static void init(void)
     klog_init(KLOG_ERROR);
     lws_set_log_level(0, NULL);
     proto_init();
+    must(names_init(), "names_init");
     config_default_limits(&w.cfg.limits);
     w.cfg.limits.rate_burst = 50;
     w.cfg.minute_seconds = 60;

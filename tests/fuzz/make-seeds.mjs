@@ -5,6 +5,7 @@
 //   room      sessions: the leader and three participants enter, then every request
 //             of requests.json from the leader and from a participant
 //   config    kamrat.conf.example, with each [limits] key at its bounds, and broken lines
+//   name      every name of protocol/examples/names.json alone, and each pair NUL-separated
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -106,5 +107,10 @@ for (const extra of ['[limits]\nmax_fragments = 8\nmax_fragments = 8\n', '[nope]
 }
 seed('config', example.replace('origin = https://chat.example.org', ''));
 seed('config', example.replace(/^#(\w+ = )/gm, '$1'));
+
+// ---- name: a name, or two separated by NUL (fuzz_name.c)
+const names = JSON.parse(readFileSync(join(root, 'protocol/examples/names.json'), 'utf8'));
+for (const n of [...names.accepted, ...names.refused.map((c) => c.name)]) seed('name', n);
+for (const { a, b } of [...names.same, ...names.distinct]) seed('name', `${a}\0${b}`);
 
 console.log(Object.entries(counts).map(([k, v]) => `${k}: ${v} seeds`).join(', '));

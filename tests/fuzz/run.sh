@@ -7,14 +7,14 @@
 #
 # Environment: FUZZ_BUILD (build directory, default build-fuzz), FUZZ_OUT
 # (scratch and crash files, default a new temp dir), FUZZ_TARGETS (default
-# "decode assemble room config"), FUZZ_JOBS (parallel workers per target,
+# "decode assemble room config name"), FUZZ_JOBS (parallel workers per target,
 # default 1).
 set -eu
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/kamrat-fuzz-XXXXXX")}
-targets=${FUZZ_TARGETS:-decode assemble room config}
+targets=${FUZZ_TARGETS:-decode assemble room config name}
 jobs=${FUZZ_JOBS:-1}
 # -jobs sends each worker's output to fuzz-N.log in the current directory.
 parallel=
@@ -36,6 +36,7 @@ for t in $targets; do
     assemble) dict= max_len=4096 ;;
     room) dict=room.dict max_len=8192 ;;
     config) dict=config.dict max_len=8192 ;;
+    name) dict=name.dict max_len=512 ;;
     *) echo "run.sh: unknown target $t" >&2; exit 64 ;;
     esac
     # fuzz_room speaks the protocol too: its dictionary is proto.dict plus its own.

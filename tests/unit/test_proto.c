@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "names.h"
 #include "proto.h"
 #include "util.h"
 
@@ -800,6 +801,8 @@ static void utf8_validation(void **state)
 int main(void)
 {
     proto_init();
+    if (names_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_examples_decode),
         cmocka_unit_test(invalid_examples_get_their_code),
@@ -827,5 +830,7 @@ int main(void)
         cmocka_unit_test(utf8_count),
         cmocka_unit_test(utf8_validation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    names_fini();
+    return rc;
 }

@@ -7,15 +7,19 @@ import { when } from './i18n.js';
 const MAX_NAME_CHARS = 40; // the protocol default; the server has the last word
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const KEY_STORE = 'kamrat.key';
-// Pseudonym rules (protocol section 4): controls become spaces, bidi controls go,
-// White_Space is trimmed at both ends.
+// Pseudonym rules (protocol section 4): controls become spaces; bidi controls and
+// whatever else shows nothing (Cf, Default_Ignorable_Code_Point: a soft hyphen or a
+// zero-width space pasted along) go, but U+FE0F, which the server takes after an
+// emoji; White_Space is trimmed at both ends. Mixed scripts and look-alikes are the
+// server's to judge (bad_name, name_taken).
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const INVISIBLE = /(?!\ufe0f)[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 const SPACE = '[\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+';
 const EDGE_SPACE = new RegExp(`^${SPACE}|${SPACE}$`, 'g');
 const FIELD_OF = { bad_name: 'name', name_taken: 'name', bad_field: 'room', room_full: 'room' };
 
-const cleanName = (raw) => raw.replace(CONTROL, ' ').replace(BIDI, '').replace(EDGE_SPACE, '');
+const cleanName = (raw) => raw.replace(CONTROL, ' ').replace(BIDI, '').replace(INVISIBLE, '').replace(EDGE_SPACE, '');
 
 /** The participant key (protocol section 4 hello): 32 random bytes in base64url, made
  * once and kept in localStorage so a group ban can be bound to this browser. */
