@@ -57,6 +57,7 @@ struct api_req {
     /* A login whose password is being checked. */
     char *name;        /* as typed: the throttle key */
     int64_t leader_id; /* 0 when no leader has this name */
+    int64_t login_gen; /* the account's when the check began: the login's */
     bool disabled;
     char username[STORE_USERNAME_MAX + 1]; /* as stored */
     /* The request body. */
@@ -260,14 +261,16 @@ static void login_done(void *arg, const struct auth_result *res)
         answer_busy(r);
     } else if (res->outcome == AUTH_OK && r->leader_id && !r->disabled) {
         throttle_record(srv->throttle, r->name, THROTTLE_SUCCESS, now);
-        if (res->phc[0] && store_leader_set_password(srv->store, config_now(srv->cfg), actor,
-                                                     r->leader_id, res->phc) < 0)
+        /* Unless an admin set a new password meanwhile: then this login is
+         * born ended, and the new hash stays. */
+        if (res->phc[0] && store_leader_rehash(srv->store, config_now(srv->cfg), actor,
+                                               r->leader_id, r->login_gen, res->phc) < 0)
             klog_warn("login_rehash_failed leader_id=%" PRId64 " reason=\"%s\"", r->leader_id,
                       store_errmsg(srv->store));
         char token[LEADERS_TOKEN_LEN + 1];
         uint64_t expires;
-        if (leaders_login(srv->leaders, r->leader_id, r->username, api_now_ms(srv), token,
-                          &expires) < 0) {
+        if (leaders_login(srv->leaders, r->leader_id, r->username, r->login_gen, api_now_ms(srv),
+                          token, &expires) < 0) {
             klog_error("login_error reason=\"no randomness\"");
             answer_busy(r);
         } else {
@@ -356,6 +359,7 @@ static void login(struct api_req *r)
         if (e == 0) {
             phc = leader.password_hash;
             r->leader_id = leader.id;
+            r->login_gen = leader.login_gen;
             r->disabled = leader.disabled;
             snprintf(r->username, sizeof(r->username), "%s", leader.username);
         } else if (e != STORE_E_NOT_FOUND) {
