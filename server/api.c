@@ -15,6 +15,7 @@
 #include "authq.h"
 #include "bus.h"
 #include "config.h"
+#include "gate.h"
 #include "http.h"
 #include "klog.h"
 #include "leaders.h"
@@ -57,6 +58,7 @@ struct api_req {
     /* A login whose password is being checked. */
     char *name;        /* as typed: the throttle key */
     int64_t leader_id; /* 0 when no leader has this name */
+    int64_t login_gen; /* the account's when the check began: the login's */
     bool disabled;
     char username[STORE_USERNAME_MAX + 1]; /* as stored */
     /* The request body. */
@@ -147,14 +149,15 @@ static long long content_length(struct lws *wsi)
 
 /* ---- logout ---- */
 
-/* Every answer is 204, so a client learns nothing about the token. */
+/* Every answer is 204, so a client learns nothing about the token. A login
+ * that already ended (a new password) cuts nobody: its holder may be the
+ * one the password was changed against. */
 static void logout(struct lws *wsi, struct api_req *r)
 {
     char auth[128];
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
-        const struct leader_login *who =
-            leaders_lookup(r->srv->leaders, auth + 7, api_now_ms(r->srv));
+        const struct leader_login *who = gate_login(r->srv->gate, auth + 7);
         if (who) {
             char username[STORE_USERNAME_MAX + 1];
             snprintf(username, sizeof(username), "%s", who->username);
@@ -169,14 +172,15 @@ static void logout(struct lws *wsi, struct api_req *r)
     answer(r, HTTP_STATUS_NO_CONTENT, NULL);
 }
 
-/* The leader behind the request's "Authorization: Bearer" token, or NULL. */
+/* The live login (gate_login) behind the request's "Authorization: Bearer"
+ * token, or NULL. */
 static const struct leader_login *bearer(struct lws *wsi, struct api_req *r)
 {
     char auth[128];
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
     const struct leader_login *who = NULL;
     if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0)
-        who = leaders_lookup(r->srv->leaders, auth + 7, api_now_ms(r->srv));
+        who = gate_login(r->srv->gate, auth + 7);
     if (n > 0)
         wipe(auth, (size_t)n);
     return who;
@@ -193,8 +197,7 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
 {
     const struct leader_login *who = bearer(wsi, r);
     struct server *srv = r->srv;
-    struct store_leader account;
-    if (!who || store_leader_get(srv->store, who->username, &account) < 0 || account.disabled) {
+    if (!who) {
         answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
         return;
     }
@@ -260,14 +263,16 @@ static void login_done(void *arg, const struct auth_result *res)
         answer_busy(r);
     } else if (res->outcome == AUTH_OK && r->leader_id && !r->disabled) {
         throttle_record(srv->throttle, r->name, THROTTLE_SUCCESS, now);
-        if (res->phc[0] && store_leader_set_password(srv->store, config_now(srv->cfg), actor,
-                                                     r->leader_id, res->phc) < 0)
+        /* Unless an admin set a new password meanwhile: then this login is
+         * born ended, and the new hash stays. */
+        if (res->phc[0] && store_leader_rehash(srv->store, config_now(srv->cfg), actor,
+                                               r->leader_id, r->login_gen, res->phc) < 0)
             klog_warn("login_rehash_failed leader_id=%" PRId64 " reason=\"%s\"", r->leader_id,
                       store_errmsg(srv->store));
         char token[LEADERS_TOKEN_LEN + 1];
         uint64_t expires;
-        if (leaders_login(srv->leaders, r->leader_id, r->username, api_now_ms(srv), token,
-                          &expires) < 0) {
+        if (leaders_login(srv->leaders, r->leader_id, r->username, r->login_gen, api_now_ms(srv),
+                          token, &expires) < 0) {
             klog_error("login_error reason=\"no randomness\"");
             answer_busy(r);
         } else {
@@ -356,6 +361,7 @@ static void login(struct api_req *r)
         if (e == 0) {
             phc = leader.password_hash;
             r->leader_id = leader.id;
+            r->login_gen = leader.login_gen;
             r->disabled = leader.disabled;
             snprintf(r->username, sizeof(r->username), "%s", leader.username);
         } else if (e != STORE_E_NOT_FOUND) {

@@ -174,41 +174,79 @@ static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
     return e ? e : fill_session(g, &se, t);
 }
 
-static bool leads_group(struct gate *g, int64_t leader_id, int64_t group_id)
+/* 0 when leader_id leads group_id, STORE_E_NOT_FOUND when not, or a
+ * store_err. */
+static int leads_group(struct gate *g, int64_t leader_id, int64_t group_id)
 {
     struct store_group *groups = NULL;
     size_t n = 0;
-    bool yes = false;
-    if (store_leader_groups(g->store, leader_id, &groups, &n) < 0)
-        return false;
+    int rc = store_leader_groups(g->store, leader_id, &groups, &n);
+    if (rc < 0)
+        return rc;
+    rc = STORE_E_NOT_FOUND;
     for (size_t i = 0; i < n; i++)
-        yes |= groups[i].id == group_id;
+        if (groups[i].id == group_id)
+            rc = 0;
     store_group_list_free(groups, n);
-    return yes;
+    return rc;
+}
+
+/* Does the account username still hold what it was given at login_gen? 0
+ * with its id in *id when so, 1 with *why when not (gate_leadership_ended's
+ * phrases), or a store_err when the store cannot tell. */
+static int account_standing(struct gate *g, const char *username, int64_t login_gen, int64_t *id,
+                            const char **why)
+{
+    struct store_leader who;
+    int rc = store_leader_get(g->store, username, &who);
+    *id = rc == 0 ? who.id : 0;
+    if (rc == STORE_E_NOT_FOUND)
+        *why = "account removed";
+    else if (rc < 0)
+        return rc;
+    else if (who.disabled)
+        *why = "account disabled";
+    else if (who.login_gen != login_gen)
+        *why = "logins ended"; /* a new password (or disabled and enabled again) */
+    else
+        *why = NULL;
+    wipe(&who, sizeof(who)); /* the password hash */
+    return *why ? 1 : 0;
+}
+
+const struct leader_login *gate_login(struct gate *g, const char *token)
+{
+    const struct leader_login *login = leaders_lookup(
+        g->leaders, token, (uint64_t)((int64_t)util_wall_ms() + g->cfg->clock_offset * 1000));
+    const char *why = NULL;
+    int64_t id = 0;
+    int rc = login ? account_standing(g, login->username, login->login_gen, &id, &why) : 0;
+    if (rc == 0 && login && id != login->leader_id)
+        rc = 1; /* the name is another account's now: the login's is gone */
+    if (rc > 0)
+        leaders_logout(g->leaders, token); /* a new password does not come back */
+    return rc == 0 ? login : NULL;
 }
 
 static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
                                    struct gate_ticket *t, struct proto_error_detail *d)
 {
-    const struct leader_login *login =
-        leaders_lookup(g->leaders, cmd->u.hello.token,
-                       (uint64_t)((int64_t)util_wall_ms() + g->cfg->clock_offset * 1000));
-    struct store_leader who;
-    if (!login || store_leader_get(g->store, login->username, &who) < 0 || who.disabled ||
-        who.id != login->leader_id)
+    const struct leader_login *login = gate_login(g, cmd->u.hello.token);
+    if (!login)
         return PROTO_E_TOKEN_INVALID;
     int64_t now = gate_now(g);
     struct store_session se;
     /* A session of another group and one that does not exist answer alike. */
     if (store_session_get(g->store, (int64_t)cmd->u.hello.session, &se) < 0 ||
-        !leads_group(g, who.id, se.group_id))
+        leads_group(g, login->leader_id, se.group_id) != 0)
         return PROTO_E_FORBIDDEN;
     enum store_session_state st = store_session_state(&se, now);
     if (st != STORE_SESSION_LOBBY && st != STORE_SESSION_RUNNING) {
         d->next_start = st == STORE_SESSION_SCHEDULED ? se.starts_at * 1000 : 0;
         return PROTO_E_NO_SESSION;
     }
-    enum proto_err e = ticket_name(t, who.username, strlen(who.username), PROTO_ROLE_LEADER);
+    t->login_gen = login->login_gen;
+    enum proto_err e = ticket_name(t, login->username, strlen(login->username), PROTO_ROLE_LEADER);
     return e ? e : fill_session(g, &se, t);
 }
 
@@ -250,13 +288,6 @@ bool gate_session_on(struct gate *g, uint64_t session_id)
     return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !se.cancelled_at;
 }
 
-bool gate_leader_enabled(struct gate *g, const char *username)
-{
-    struct store_leader who;
-    int rc = store_leader_get(g->store, username, &who);
-    return rc == STORE_E_NOT_FOUND ? false : rc < 0 || !who.disabled;
-}
-
 /* The group of session_id into *group: 0 or a store_err. */
 static int session_group(struct gate *g, uint64_t session_id, int64_t *group)
 {
@@ -265,6 +296,22 @@ static int session_group(struct gate *g, uint64_t session_id, int64_t *group)
     if (rc == 0)
         *group = se.group_id;
     return rc;
+}
+
+const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const char *username,
+                                  int64_t login_gen)
+{
+    const char *why = NULL;
+    int64_t group = 0, leader_id = 0;
+    int rc = account_standing(g, username, login_gen, &leader_id, &why);
+    if (rc == 0)
+        rc = session_group(g, session_id, &group);
+    if (rc == 0)
+        rc = leads_group(g, leader_id, group);
+    if (rc == STORE_E_NOT_FOUND && group)
+        why = "not a leader of the group";
+    /* A session gone from the store ends the room (gate_session_on). */
+    return why;
 }
 
 void gate_audit(struct gate *g, uint64_t session_id, const char *action, const char *actor,

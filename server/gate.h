@@ -13,7 +13,12 @@
  * [testing] open_rooms lets a hello name a room instead (core protocol tests
  * and benchmarks, loopback only).
  *
- * Side path: gate reads the store (SQLite) once per hello, never per message.
+ * Leadership is live: a leader's login and seats last only while the store
+ * says the account exists, is enabled, has had no new password, and (for a
+ * seat) leads the group (gate_login, gate_leadership_ended).
+ *
+ * Side path: gate reads the store (SQLite) once per hello, and once per
+ * leader seat when the store changed, never per message.
  * Thread: the lws thread.
  */
 #ifndef KAMRAT_GATE_H
@@ -48,6 +53,7 @@ struct gate_ticket {
     uint32_t max_participants;
     bool whole_history;        /* the group lets late joiners read the session from its start */
     int64_t personal_invite;   /* 0, or the personal invite gate_redeem consumes */
+    int64_t login_gen;         /* leaders: the login's (store.h), which the seat keeps */
     bool has_key;              /* the hello carried a participant key */
     uint8_t key_hash[32];      /* ... and this is its SHA-256 */
     char private_messages[10]; /* the group's policy: "off", "leaders", "everyone" */
@@ -77,8 +83,27 @@ void gate_ticket_clear(struct gate_ticket *t);
 /* Is the session still on (not cancelled, not removed)? */
 bool gate_session_on(struct gate *g, uint64_t session_id);
 
-/* May this leader still lead (the account exists and is enabled)? */
-bool gate_leader_enabled(struct gate *g, const char *username);
+/*
+ * The live login of token (a string a client sent, any length), or NULL:
+ * the login must be current (leaders_lookup) and its account must still
+ * exist, be enabled and be at the login's login_gen (no new password since,
+ * README §11). A login found dead that way is ended for good; a store that
+ * cannot answer now gives NULL and ends nothing. The result is borrowed as
+ * leaders_lookup's.
+ */
+struct leader_login;
+const struct leader_login *gate_login(struct gate *g, const char *token);
+
+/*
+ * Does the leader username still lead session_id's room with a seat taken
+ * at login_gen: the account exists, is enabled, is still at login_gen and
+ * leads the session's group? NULL when so, and when
+ * the store cannot tell now (a busy database ends no seat); else why not, a
+ * short phrase for the log and the close frame ("account disabled", ...).
+ * A few store reads: for when the store changed, never per message.
+ */
+const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const char *username,
+                                  int64_t login_gen);
 
 /* Record a session or moderation event in the audit log (README §4a): by
  * actor ("leader:<name>", "co_leader:m<id>" or "kamratd"), on target (NULL:

@@ -78,8 +78,8 @@ void leaders_free(struct leaders *l)
     free(l);
 }
 
-int leaders_login(struct leaders *l, int64_t leader_id, const char *username, uint64_t now_ms,
-                  char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms)
+int leaders_login(struct leaders *l, int64_t leader_id, const char *username, int64_t login_gen,
+                  uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms)
 {
     struct login *g = xcalloc(1, sizeof(*g));
     if (auth_token_new(token_out, g->digest) < 0) {
@@ -88,7 +88,8 @@ int leaders_login(struct leaders *l, int64_t leader_id, const char *username, ui
         token_out[0] = '\0';
         return -1;
     }
-    if (l->shared && store_login_add(l->shared, g->digest, leader_id, (int64_t)now_ms) < 0) {
+    if (l->shared &&
+        store_login_add(l->shared, g->digest, leader_id, login_gen, (int64_t)now_ms) < 0) {
         wipe(token_out, LEADERS_TOKEN_LEN + 1);
         wipe(g, sizeof(*g));
         free(g);
@@ -105,6 +106,7 @@ int leaders_login(struct leaders *l, int64_t leader_id, const char *username, ui
     memcpy(g->username, username, n < USERNAME_KEEP ? n : USERNAME_KEEP);
     g->pub.leader_id = leader_id;
     g->pub.username = g->username;
+    g->pub.login_gen = login_gen;
     g->started_ms = g->used_ms = now_ms;
     g->older = l->newest;
     if (l->newest)
@@ -133,8 +135,8 @@ static struct login *find(struct leaders *l, const char *token)
     return g;
 }
 
-/* A lookup in the store, which every node shares: a logout or a disabled
- * account on any node counts at once. */
+/* A lookup in the store, which every node shares: a logout, a disabled
+ * account or a new password on any node counts at once. */
 static const struct leader_login *shared_lookup(struct leaders *l, const char *token,
                                                 uint64_t now_ms)
 {
@@ -155,7 +157,7 @@ static const struct leader_login *shared_lookup(struct leaders *l, const char *t
         store_login_touch(l->shared, digest, (int64_t)now_ms);
     wipe(digest, sizeof(digest));
     snprintf(v->username, sizeof(v->username), "%s", sl.username);
-    v->pub = (struct leader_login){sl.leader_id, v->username};
+    v->pub = (struct leader_login){sl.leader_id, v->username, sl.login_gen};
     return &v->pub;
 }
 

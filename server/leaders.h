@@ -11,8 +11,8 @@
  * LEADERS_MAX logins: a new one evicts the oldest.
  *
  * Expiry is checked lazily on every lookup; leaders_sweep drops every
- * expired login at once and is meant for a timer, so memory does not wait
- * for the next lookup.
+ * expired login at once, from a timer, so memory does not wait for the
+ * next lookup.
  *
  * Time is passed in as milliseconds of one clock the caller chooses and
  * keeps using (kamratd: api_now_ms(), the wall clock in ms plus
@@ -37,12 +37,17 @@ struct leaders;
 struct leader_login {
     int64_t leader_id;
     const char *username; /* as stored, e.g. "aino" */
+    int64_t login_gen;    /* the account's login_gen at the login (store.h) */
 };
 
 /* Several nodes: keep every login in the store s as well, and look logins
  * up there, so a leader may log in on one node and enter a room on another,
- * and a logout or a disabled account counts on every node at once. The
- * store is borrowed for the registry's lifetime. */
+ * and a logout, a disabled account or a new password counts on every node
+ * at once. The store is borrowed for the registry's lifetime.
+ *
+ * One node cannot see the store change under its logins: a lookup finds a
+ * login whatever became of the account since, and the caller compares the
+ * account's login_gen with the login's (gate_login). */
 struct store;
 void leaders_share(struct leaders *l, struct store *s);
 
@@ -55,14 +60,13 @@ void leaders_free(struct leaders *l);
 
 /*
  * Start a login for leader_id and username (copied; at most 64 bytes are
- * kept) at now_ms. Writes the new token (43 characters and a NUL) into
- * token_out: give it to the client and forget it. *expires_at_ms gets the
- * absolute expiry, now_ms + LEADERS_ABSOLUTE_MS. When the registry is full
- * the oldest login is dropped first. Returns 0, or -1 when no random token
- * could be made (then token_out is "" and nothing changed).
+ * kept), whose account is at login_gen, at now_ms. Writes the new token (43 characters and a NUL)
+ * into token_out: give it to the client and forget it. *expires_at_ms gets the absolute expiry,
+ * now_ms + LEADERS_ABSOLUTE_MS. When the registry is full the oldest login is dropped first.
+ * Returns 0, or -1 when no random token could be made (then token_out is "" and nothing changed).
  */
-int leaders_login(struct leaders *l, int64_t leader_id, const char *username, uint64_t now_ms,
-                  char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms);
+int leaders_login(struct leaders *l, int64_t leader_id, const char *username, int64_t login_gen,
+                  uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms);
 
 /*
  * The live login whose token is `token` (a NUL-terminated string a client
@@ -83,7 +87,9 @@ void leaders_logout(struct leaders *l, const char *token);
  * changed). Returns how many ended. */
 size_t leaders_revoke_leader(struct leaders *l, int64_t leader_id);
 
-/* Drop every login expired at now_ms. Returns how many were dropped. */
+/* Drop every login expired at now_ms, and with several nodes every one the
+ * store no longer finds (server.c runs it once a minute). Returns how many
+ * this node held and dropped. */
 size_t leaders_sweep(struct leaders *l, uint64_t now_ms);
 
 /* Logins held now, expired ones not yet swept included. */

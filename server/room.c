@@ -628,7 +628,8 @@ static void attach(struct member *m, struct conn *c)
     ws_set_member(c, m);
 }
 
-static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m, const char *ref)
+static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
+                             const struct gate_ticket *t, const char *ref)
 {
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
@@ -637,6 +638,7 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
         return;
     }
     room_mirror_dirty(m->room);
+    m->login_gen = t->login_gen; /* the seat lasts as long as this login's leadership */
     hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
     memcpy(m->token_hash, hash, sizeof(hash));
     hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
@@ -680,6 +682,7 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     m->name_key = t->name_key;
     t->name = NULL;
     t->name_key = (struct names_key){0};
+    m->login_gen = t->login_gen;
     m->joined_seq = r->seq;
     return m;
 }
@@ -693,7 +696,7 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     struct room *r = e ? NULL : hmap_get(rs->by_name, t.key, strlen(t.key));
     struct member *m = e ? NULL : leader_member(r, &t);
     if (m) {
-        leader_take_over(rs, c, m, ref);
+        leader_take_over(rs, c, m, &t, ref);
         gate_ticket_clear(&t);
         return;
     }
@@ -1029,9 +1032,12 @@ void room_store_changed(struct rooms *rs)
         }
         for (uint32_t i = r->count; i-- > 0;) {
             struct member *m = r->members[i];
-            if (m->role != PROTO_ROLE_LEADER || gate_leader_enabled(rs->gate, m->name))
-                continue;
-            cut_leader(m, "account disabled");
+            const char *why =
+                m->role != PROTO_ROLE_LEADER
+                    ? NULL
+                    : gate_leadership_ended(rs->gate, r->session.id, m->name, m->login_gen);
+            if (why)
+                cut_leader(m, why);
         }
     }
     for (size_t i = 0; i < k; i++) {

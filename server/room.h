@@ -52,9 +52,11 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
 /* m's connection has closed: detach m, and remove it after resume_grace. */
 void room_conn_lost(struct rooms *rs, struct member *m);
 
-/* The store changed (another process committed): end the rooms of sessions
- * that were cancelled, and cut the connections of leaders who were disabled
- * (4401; the caller revokes their logins). */
+/* The store changed (another process or node committed): end the rooms of
+ * sessions that were cancelled, and end the seat of every leader who no
+ * longer leads the room's group (gate_leadership_ended): 4401 to its
+ * connection, here or on another node, its resume token gone, presence left
+ * to the room. Store reads per room and leader: never per message. */
 void room_store_changed(struct rooms *rs);
 
 /* The leader logged out: close every connection of theirs with 4401 and take

@@ -58,6 +58,7 @@ struct member {
     uint64_t muted_until;      /* wall ms; 0: until unmuted */
     char *name;                /* NFC */
     struct names_key name_key; /* computed once, when the member comes (names.h) */
+    int64_t login_gen;         /* a leader's: the account's login_gen when it took the seat */
     struct identity who;
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
     struct recent recent[RECENT_IDS];

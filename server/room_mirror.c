@@ -4,8 +4,8 @@
  *
  * The copy holds what a member needs to resume and what leaders set: the
  * members (ids, names, roles, the lobby, agreements, mutes, what a ban
- * recognises, resume token digests), the switches, the topic, who was
- * removed, and the session's facts. Raised hands and a running round are
+ * recognises, resume token digests, a leader's login_gen), the switches,
+ * the topic, who was removed, and the session's facts. Raised hands and a running round are
  * not copied: after a takeover leaders start them again. Neither are rate
  * buckets: they start full.
  */
@@ -61,11 +61,12 @@ static json_t *member_json(const struct member *m)
 {
     char th[2 * TOKEN_BYTES + 1];
     hex(m->token_hash, TOKEN_BYTES, th);
-    return json_pack("{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s}", "id",
+    return json_pack("{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s:I}", "id",
                      (json_int_t)m->id, "name", m->name, "role", (int)m->role, "joined_seq",
                      (json_int_t)m->joined_seq, "lobby", m->in_lobby, "knocked", m->knocked,
                      "agreed", m->agreed, "muted", m->muted, "muted_until",
-                     (json_int_t)m->muted_until, "who", identity_json(&m->who), "token", th);
+                     (json_int_t)m->muted_until, "who", identity_json(&m->who), "token", th,
+                     "login_gen", (json_int_t)m->login_gen);
 }
 
 static json_t *session_json(const struct proto_session_info *s)
@@ -197,14 +198,16 @@ static bool identity_from(json_t *o, struct identity *who)
 
 static bool member_from(struct room *r, json_t *o)
 {
-    json_int_t id, joined, muted_until;
+    json_int_t id, joined, muted_until, login_gen = 0;
     int role, lobby, knocked, agreed, muted;
     const char *name, *token;
     json_t *who;
-    if (json_unpack(o, "{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s}", "id", &id, "name",
-                    &name, "role", &role, "joined_seq", &joined, "lobby", &lobby, "knocked",
+    /* A copy made before seats kept login_gen has none: 0, as every account
+     * had when the column came (store_schema.c, migration 4). */
+    if (json_unpack(o, "{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s?:I}", "id", &id,
+                    "name", &name, "role", &role, "joined_seq", &joined, "lobby", &lobby, "knocked",
                     &knocked, "agreed", &agreed, "muted", &muted, "muted_until", &muted_until,
-                    "who", &who, "token", &token) < 0)
+                    "who", &who, "token", &token, "login_gen", &login_gen) < 0)
         return false;
     struct member *m = room_member_alloc(r);
     m->id = (uint32_t)id;
@@ -218,6 +221,7 @@ static bool member_from(struct room *r, json_t *o)
     m->agreed = agreed;
     m->muted = muted;
     m->muted_until = (uint64_t)muted_until;
+    m->login_gen = login_gen;
     if (!identity_from(who, &m->who) || !unhex(token, m->token_hash, TOKEN_BYTES))
         return false;
     if (m->role == PROTO_ROLE_PARTICIPANT)

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "addrlimit.h"
+#include "api.h"
 #include "authq.h"
 #include "bus.h"
 #include "cluster.h"
@@ -70,7 +71,8 @@ struct server *server_of(struct lws *wsi)
 /* kamratctl writes the database from its own process; PRAGMA data_version
  * tells when anyone else committed (one cheap read a second, no socket to
  * secure), and then the rooms check what they depend on: a cancelled session
- * ends, a disabled leader is cut off. */
+ * ends, a leader who no longer leads (disabled, a new password, taken off
+ * the group) loses the seat. */
 static void watch_store(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, watch_timer);
@@ -80,6 +82,20 @@ static void watch_store(lws_sorted_usec_list_t *sul)
         room_store_changed(srv->rooms);
     }
     lws_sul_schedule(srv->ctx, 0, sul, watch_store, (lws_usec_t)WATCH_EVERY_MS * LWS_US_PER_MS);
+}
+
+#define SWEEP_EVERY_MS 60000
+
+/* Expired leader logins go from memory (and, with several nodes, from the
+ * store, with those a new password or disabling ended) without waiting for
+ * a lookup to find them. */
+static void sweep_logins(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, sweep_timer);
+    size_t n = leaders_sweep(srv->leaders, api_now_ms(srv));
+    if (n)
+        klog_debug("logins_swept count=%zu", n);
+    lws_sul_schedule(srv->ctx, 0, sul, sweep_logins, (lws_usec_t)SWEEP_EVERY_MS * LWS_US_PER_MS);
 }
 
 /* The event loop's lag: a timer due every LAG_EVERY_MS, and how late it
@@ -465,6 +481,8 @@ int server_run(struct server *srv)
     expand_schedules(&srv->expand_timer);
     srv->store_version = store_data_version(srv->store);
     watch_store(&srv->watch_timer);
+    lws_sul_schedule(srv->ctx, 0, &srv->sweep_timer, sweep_logins,
+                     (lws_usec_t)SWEEP_EVERY_MS * LWS_US_PER_MS);
     srv->started_ms = util_now_ms();
     srv->log_level = klog_get_level();
     measure_lag(&srv->lag_timer);
@@ -479,6 +497,7 @@ int server_run(struct server *srv)
     lws_sul_cancel(&srv->drain_timer);
     lws_sul_cancel(&srv->expand_timer);
     lws_sul_cancel(&srv->watch_timer);
+    lws_sul_cancel(&srv->sweep_timer);
     lws_sul_cancel(&srv->lag_timer);
     bus_free(srv->bus); /* its remote connections hold members */
     srv->bus = NULL;

@@ -60,6 +60,7 @@ struct server {
     lws_sorted_usec_list_t expand_timer; /* materialises scheduled sessions */
     lws_sorted_usec_list_t watch_timer;  /* notices what kamratctl changed */
     int64_t store_version;               /* PRAGMA data_version last seen */
+    lws_sorted_usec_list_t sweep_timer;  /* drops expired leader logins */
     uint64_t started_ms;                 /* monotonic, for the uptime in /metrics */
     enum klog_level log_level;           /* the level SIGUSR1 returns to from debug */
     lws_sorted_usec_list_t lag_timer;    /* measures how late the loop runs timers */

@@ -243,17 +243,20 @@ struct store_login {
     int64_t leader_id;
     char username[STORE_USERNAME_MAX + 1];
     int64_t started_at, used_at;
+    int64_t login_gen; /* the leader's login_gen when the login was made */
 };
 
 int store_login_add(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t leader_id,
-                    int64_t now_ms);
-/* The login with this digest whose leader is enabled, or STORE_E_NOT_FOUND. */
+                    int64_t login_gen, int64_t now_ms);
+/* The login with this digest whose leader is enabled and still has the
+ * login's login_gen, or STORE_E_NOT_FOUND. */
 int store_login_find(struct store *s, const uint8_t token_hash[STORE_HASH_LEN],
                      struct store_login *out);
 int store_login_touch(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms);
 int store_login_end(struct store *s, const uint8_t token_hash[STORE_HASH_LEN]);
 int store_login_end_leader(struct store *s, int64_t leader_id);
-/* End logins unused since idle_before or begun before started_before. */
+/* End logins unused since idle_before or begun before started_before, and
+ * those store_login_find no longer finds. */
 int store_login_sweep(struct store *s, int64_t idle_before, int64_t started_before);
 
 /* ---- leaders ---------------------------------------------------------- */
@@ -264,6 +267,9 @@ struct store_leader {
     char password_hash[STORE_PHC_MAX + 1]; /* PHC string; "" in lists */
     bool disabled;
     int64_t created_at;
+    /* Moves on with every new password (store_leader_set_password) and when
+     * the account is disabled: a login made under an older one has ended. */
+    int64_t login_gen;
 };
 
 /* 3..32 characters of a-z 0-9 . _ - */
@@ -272,9 +278,16 @@ bool store_username_valid(const char *username);
 /* Add a leader with an already computed PHC hash (auth_hash_password). */
 int store_leader_add(struct store *s, int64_t now, const char *actor, const char *username,
                      const char *phc, int64_t *id);
+/* A new password: ends every login of the leader (login_gen moves on). */
 int store_leader_set_password(struct store *s, int64_t now, const char *actor, int64_t id,
                               const char *phc);
-/* Disable or enable login. STORE_E_INVALID when it already is so. */
+/* The same password hashed anew (newer parameters) after a login that read
+ * the leader at login_gen: no login ends. STORE_E_NOT_FOUND, and nothing
+ * changes, when the password was changed since. */
+int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t id,
+                        int64_t login_gen, const char *phc);
+/* Disable or enable login; disabling ends every login of the leader.
+ * STORE_E_INVALID when it already is so. */
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
                               bool disabled);
 

@@ -97,10 +97,11 @@ static void read_leader(struct db_stmt *st, void *row)
         .id = db_col_int64(st, 0),
         .disabled = (int)db_col_int64(st, 2) != 0,
         .created_at = db_col_int64(st, 3),
+        .login_gen = db_col_int64(st, 4),
     };
     store__col_copy(st, 1, l->username, sizeof(l->username));
-    if (db_col_count(st) > 4)
-        store__col_copy(st, 4, l->password_hash, sizeof(l->password_hash));
+    if (db_col_count(st) > 5)
+        store__col_copy(st, 5, l->password_hash, sizeof(l->password_hash));
 }
 
 /* Run a query of STORE_GROUP_COLS rows into a new array. */
@@ -280,6 +281,17 @@ int store_leader_set_password(struct store *s, int64_t now, const char *actor, i
     struct db_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
     db_bind_text(st, 2, phc);
     return leader_change(s, now, actor, id, st, "leader_passwd", 0, STORE_E_NOT_FOUND);
+}
+
+int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t id,
+                        int64_t login_gen, const char *phc)
+{
+    if (!phc_valid(phc))
+        return STORE_E_INVALID;
+    struct db_stmt *st = store__stmt(s, ST_LEADER_REHASH);
+    db_bind_text(st, 2, phc);
+    db_bind_int64(st, 3, login_gen);
+    return leader_change(s, now, actor, id, st, "leader_rehash", 0, STORE_E_NOT_FOUND);
 }
 
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,

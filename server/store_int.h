@@ -16,7 +16,7 @@
 #define STORE_GROUP_COLS                                                                           \
     "id, name, language, description, agreement, max_participants, history, "                      \
     "private_messages, created_at"
-#define STORE_LEADER_COLS "id, username, disabled, created_at"
+#define STORE_LEADER_COLS "id, username, disabled, created_at, login_gen"
 #define STORE_SCHEDULE_COLS                                                                        \
     "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
     "created_at"
@@ -50,8 +50,12 @@
     X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY name")                         \
     X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at) VALUES(?1, ?2, ?3) "   \
                   "RETURNING id")                                                                  \
-    X(LEADER_SET_PASSWORD, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1")                  \
-    X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2 WHERE id = ?1 AND disabled != ?2")    \
+    /* a new password and disabling (?2 = 1) end every login: the generation moves on */           \
+    X(LEADER_SET_PASSWORD,                                                                         \
+      "UPDATE leaders SET password_hash = ?2, login_gen = login_gen + 1 WHERE id = ?1")            \
+    X(LEADER_REHASH, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1 AND login_gen = ?3")     \
+    X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2, login_gen = login_gen + ?2 "         \
+                           "WHERE id = ?1 AND disabled != ?2")                                     \
     X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE username = ?1")  \
     X(LEADER_GET_ID, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE id = ?1")     \
     X(LEADER_LIST, "SELECT " STORE_LEADER_COLS " FROM leaders ORDER BY username")                  \
@@ -109,15 +113,18 @@
     X(BAN_LIST, "SELECT " STORE_BAN_COLS " FROM bans WHERE (group_id = ?1 OR ?1 IS NULL) "         \
                 "AND (?2 OR lifted_at IS NULL) ORDER BY id DESC LIMIT ?3")                         \
     /* store_login.c */                                                                            \
-    X(LOGIN_ADD, "INSERT INTO logins(token_hash, leader_id, started_at, used_at) "                 \
-                 "VALUES(?1, ?2, ?3, ?3)")                                                         \
-    X(LOGIN_FIND, "SELECT logins.leader_id, leaders.username, logins.started_at, logins.used_at "  \
-                  "FROM logins JOIN leaders ON leaders.id = logins.leader_id "                     \
-                  "WHERE logins.token_hash = ?1 AND leaders.disabled = 0")                         \
+    X(LOGIN_ADD, "INSERT INTO logins(token_hash, leader_id, login_gen, started_at, used_at) "      \
+                 "VALUES(?1, ?2, ?3, ?4, ?4)")                                                     \
+    X(LOGIN_FIND, "SELECT logins.leader_id, leaders.username, logins.started_at, logins.used_at, " \
+                  "logins.login_gen FROM logins JOIN leaders ON leaders.id = logins.leader_id "    \
+                  "WHERE logins.token_hash = ?1 AND leaders.disabled = 0 "                         \
+                  "AND leaders.login_gen = logins.login_gen")                                      \
     X(LOGIN_TOUCH, "UPDATE logins SET used_at = ?2 WHERE token_hash = ?1")                         \
     X(LOGIN_END, "DELETE FROM logins WHERE token_hash = ?1")                                       \
     X(LOGIN_END_LEADER, "DELETE FROM logins WHERE leader_id = ?1")                                 \
-    X(LOGIN_SWEEP, "DELETE FROM logins WHERE used_at < ?1 OR started_at < ?2")
+    X(LOGIN_SWEEP, "DELETE FROM logins WHERE used_at < ?1 OR started_at < ?2 OR NOT EXISTS "       \
+                   "(SELECT 1 FROM leaders WHERE leaders.id = logins.leader_id "                   \
+                   "AND leaders.disabled = 0 AND leaders.login_gen = logins.login_gen)")
 
 /*
  * The statements PostgreSQL runs in other words. SQLite's NOCASE collation

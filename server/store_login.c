@@ -9,12 +9,13 @@
 #include "store_int.h"
 
 int store_login_add(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t leader_id,
-                    int64_t now_ms)
+                    int64_t login_gen, int64_t now_ms)
 {
     struct db_stmt *st = store__stmt(s, ST_LOGIN_ADD);
     db_bind_blob(st, 1, token_hash, STORE_HASH_LEN);
     db_bind_int64(st, 2, leader_id);
-    db_bind_int64(st, 3, now_ms);
+    db_bind_int64(st, 3, login_gen);
+    db_bind_int64(st, 4, now_ms);
     return store__exec(st);
 }
 
@@ -31,6 +32,7 @@ int store_login_find(struct store *s, const uint8_t token_hash[STORE_HASH_LEN],
     snprintf(out->username, sizeof(out->username), "%s", name ? name : "");
     out->started_at = db_col_int64(st, 2);
     out->used_at = db_col_int64(st, 3);
+    out->login_gen = db_col_int64(st, 4);
     db_reset(st);
     return 0;
 }

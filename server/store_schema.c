@@ -133,6 +133,17 @@ const char *const store__migrations[] = {
     " started_at INTEGER NOT NULL,"
     " used_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX logins_leader ON logins (leader_id);",
+
+    /* 4: a leader's login generation, which a new password and disabling the
+     * account move on. A login keeps the generation it was made under and
+     * counts only while the leader's is still that (leaders.h), so kamratd
+     * notices a change kamratctl made from its own process, one node keeping
+     * its logins in memory as well as several sharing this table; a seat in
+     * a room keeps it too (room_store_changed). Logins of before start at 0,
+     * like their leaders. */
+    "ALTER TABLE leaders"
+    " ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE logins ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*
@@ -250,6 +261,11 @@ const char *const store__migrations_pg[] = {
     " started_at bigint NOT NULL,"
     " used_at bigint NOT NULL);"
     "CREATE INDEX logins_leader ON logins (leader_id);",
+
+    /* 4 */
+    "ALTER TABLE leaders"
+    " ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;"
+    "ALTER TABLE logins ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

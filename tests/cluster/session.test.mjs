@@ -13,10 +13,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-    REPO, delay, enter, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, test, uid, waitFor,
+    REPO, ctl, delay, enter, expectError, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, startServer,
+    test, uid, waitFor,
 } from '../integration/lib/harness.mjs';
 import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
-import { homeNode, startRedis } from './lib.mjs';
+import { clusterSection, homeNode, redisSkip, startRedis } from './lib.mjs';
 
 const PGTMP = path.join(REPO, 'tests/pg/pgtmp.sh');
 const started = spawnSync(PGTMP, ['start', String(process.pid)], { encoding: 'utf8', timeout: 60000 });
@@ -27,6 +28,7 @@ after(() => {
     if (pgDir) spawnSync(PGTMP, ['stop', pgDir], { timeout: 30000 });
 });
 const skip = pgSkip || haproxySkip;
+const storeSkip = pgSkip || redisSkip;
 
 const TTL_MS = 5000; // server/cluster.c
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -140,6 +142,36 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
         assert.equal((await serverStatus(hap))[home.id], 'DOWN');
     } finally {
         if (hap) await hap.stop();
+        for (const s of nodes) if (s.alive()) await s.stop();
+        await redis.stop();
+    }
+});
+
+test('a leader taken off the group is cut at once though the room lives on another node: 4401, no resume anywhere', { skip: storeSkip, timeout: 60000 }, async () => {
+    const redis = await startRedis();
+    const nodes = [];
+    try {
+        const store = storeSection((await prepareConfig()).dir);
+        for (const id of NODES) {
+            nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
+        }
+        for (const s of nodes) {
+            await waitFor(async () => (await health(s)).cluster.live_nodes === 3, { timeout: 8000, interval: 100, desc: `${s.id}: three live nodes` });
+        }
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['lotta'] });
+        const edge = nodes.find((s) => s.id !== homeNode(`#${g.session}`, NODES));
+        const token = await leaderLogin(edge, 'lotta');
+        const leader = await enter(edge, { token, session: g.session }, { label: 'lotta' });
+        assert.equal(leader.reply.role, 'leader', JSON.stringify(leader.reply));
+
+        await ctl(nodes[0], ['group', 'leader', 'remove', g.group, 'lotta']);
+        assert.equal((await leader.client.expectClose(4000)).code, 4401);
+        for (const s of nodes) {
+            const { reply, client } = await resume(s, { token: leader.reply.token, epoch: leader.reply.epoch, after_seq: 0, label: `lotta on ${s.id}` });
+            expectError(reply, 'resume_failed');
+            client.terminate();
+        }
+    } finally {
         for (const s of nodes) if (s.alive()) await s.stop();
         await redis.stop();
     }

@@ -203,7 +203,8 @@ static void renew_login(void)
     uint64_t now = util_wall_ms(), expires;
     if (now < w.renew_at)
         return;
-    must(leaders_login(w.leaders, w.leader_id, "lead", now, w.token, &expires), "login");
+    /* The account is new: its login_gen is 0. */
+    must(leaders_login(w.leaders, w.leader_id, "lead", 0, now, w.token, &expires), "login");
     w.renew_at = now + 20 * 60 * 1000;
 }
 

@@ -19,7 +19,7 @@ static void login(struct leaders *l, int64_t id, const char *name, uint64_t now,
                   char token[LEADERS_TOKEN_LEN + 1])
 {
     uint64_t expires = 0;
-    assert_int_equal(leaders_login(l, id, name, now, token, &expires), 0);
+    assert_int_equal(leaders_login(l, id, name, id + 100, now, token, &expires), 0); /* login_gen */
     assert_int_equal(expires, now + LEADERS_ABSOLUTE_MS);
 }
 
@@ -40,6 +40,7 @@ static void tokens_are_base64url_and_found(void **state)
     assert_non_null(g);
     assert_int_equal(g->leader_id, 7);
     assert_string_equal(g->username, "aino");
+    assert_int_equal(g->login_gen, 107); /* kept for gate_login to compare */
     leaders_free(l);
 }
 

@@ -467,6 +467,52 @@ static void groups_and_leaders(void **state)
 
 /* ---- cascades --------------------------------------------------------- */
 
+/* A new password and disabling end every login of the leader, in the
+ * store the nodes share: login_gen moves on, and a login made under an older
+ * one is neither found nor kept by the sweep. A rehash after a login moves
+ * nothing, and loses to a new password set meanwhile. */
+static void logins_end_with_a_new_password_or_disabling(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t id = 0;
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "erkki", PHC, &id), 0);
+    struct store_leader l;
+    assert_int_equal(store_leader_get(s, "erkki", &l), 0);
+    assert_int_equal(l.login_gen, 0);
+    uint8_t a[STORE_HASH_LEN], b[STORE_HASH_LEN];
+    hash_of(1, a);
+    hash_of(2, b);
+    struct store_login sl;
+    const int64_t ms = T0 * 1000;
+    assert_int_equal(store_login_add(s, a, id, 0, ms), 0);
+    assert_int_equal(store_login_find(s, a, &sl), 0);
+    assert_int_equal(sl.login_gen, 0);
+
+    assert_int_equal(store_leader_rehash(s, T0, ACTOR, id, 0, "$rehashed$"), 0);
+    assert_int_equal(store_login_find(s, a, &sl), 0); /* the same password */
+    assert_int_equal(store_leader_set_password(s, T0, ACTOR, id, "$new$hash"), 0);
+    assert_int_equal(store_login_find(s, a, &sl), STORE_E_NOT_FOUND);
+    assert_int_equal(store_leader_rehash(s, T0, ACTOR, id, 0, "$late$"), STORE_E_NOT_FOUND);
+    assert_int_equal(store_leader_get(s, "erkki", &l), 0);
+    assert_string_equal(l.password_hash, "$new$hash");
+    assert_int_equal(l.login_gen, 1);
+
+    assert_int_equal(store_login_add(s, b, id, 1, ms), 0);
+    assert_int_equal(store_login_find(s, b, &sl), 0);
+    assert_int_equal(store_leader_set_disabled(s, T0, ACTOR, id, true), 0);
+    assert_int_equal(store_leader_set_disabled(s, T0, ACTOR, id, false), 0);
+    assert_int_equal(store_login_find(s, b, &sl), STORE_E_NOT_FOUND); /* enabling revives none */
+    assert_int_equal(store_leader_get(s, "erkki", &l), 0);
+    assert_int_equal(l.login_gen, 2);
+
+    /* Neither is expired; the sweep takes both all the same. */
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM logins"), 2);
+    assert_int_equal(store_login_sweep(s, ms - 1, ms - 1), 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM logins"), 0);
+    wipe(&l, sizeof(l));
+}
+
 static void removing_a_group_cascades_but_audit_stays(void **state)
 {
     struct fixture *f = *state;
@@ -1323,6 +1369,7 @@ int main(int argc, char **argv)
         T(migrates_from_empty),
         T(reopening_changes_nothing),
         T(groups_and_leaders),
+        T(logins_end_with_a_new_password_or_disabling),
         T(removing_a_group_cascades_but_audit_stays),
         T(invite_failures_look_alike),
         T(invite_race_has_one_winner),
