@@ -48,7 +48,7 @@ static void audit(const struct act *a, const char *action, const char *what)
 {
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(a->m, actor, sizeof(actor));
-    gate_audit(a->m->rs->gate, a->r->session.id, action, actor, what);
+    gate_audit(a->m->rs->gate, a->r->group_id, a->r->session.id, action, actor, what);
     counted(a, action, what);
 }
 

@@ -88,6 +88,7 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
         r->state = PROTO_STATE_LOBBY;
         r->session = t->session;
         memset(&t->session, 0, sizeof(t->session)); /* the room owns the strings now */
+        r->group_id = t->group_id;
         r->max_participants = t->max_participants;
         r->whole_history = t->whole_history;
         snprintf(r->label, sizeof(r->label), "s%llu", (unsigned long long)r->session.id);
@@ -264,7 +265,7 @@ void room_end(struct room *r, const char *actor, bool early)
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
     if (!early) {
-        gate_audit(rs->gate, r->session.id, "session_end", actor, NULL);
+        gate_audit(rs->gate, r->group_id, r->session.id, "session_end", actor, NULL);
     } else if (!gate_end_session(rs->gate, r->session.id, actor)) {
         /* The store still thinks the session runs (a full disk): keep the
          * empty room, ended, until its scheduled end so nobody comes back
@@ -940,7 +941,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(m, actor, sizeof(actor));
-    gate_audit(rs->gate, r->session.id, "session_open", actor, NULL);
+    gate_audit(rs->gate, r->group_id, r->session.id, "session_open", actor, NULL);
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)

@@ -104,6 +104,7 @@ struct room {
     struct round *round;
     uint32_t *hands; /* raised, in order */
     uint32_t hand_count;
+    int64_t group_id; /* the session's group: its audit rows need not look it up */
     /* The people the room knows by their identity (room_sanction.c), in the
      * order they came: one record each, held by their members or kept while
      * they are away. */

@@ -121,14 +121,14 @@ static char *state_json(const struct room *r, const char *node)
     snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)r->epoch);
     json_t *o = json_pack(
         "{s:i, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:s*,"
-        " s:o, s:o, s:o}",
+        " s:o, s:o, s:o, s:I}",
         "v", STATE_VERSION, "node", node, "epoch", epoch, "key", r->key, "label", r->label, "state",
         (int)r->state, "seq", (json_int_t)r->seq, "next_member_id", (json_int_t)r->next_member_id,
         "session", session_json(&r->session), "max_participants", (json_int_t)r->max_participants,
         "whole_history", r->whole_history, "private_messages", r->private_messages, "locked",
         r->locked, "paused", r->paused, "read_only", r->read_only, "slow_mode",
         (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed", removed,
-        "sanctions", sanctions);
+        "sanctions", sanctions, "group_id", (json_int_t)r->group_id);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -348,17 +348,18 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     json_t *o = json_loadb(state, len, 0, &jerr);
     int v = 0, st = 0, whole = 0, locked = 0, paused = 0, read_only = 0;
     const char *epoch = NULL, *key = NULL, *label = NULL, *pm = NULL, *topic = NULL;
-    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0;
+    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0, group_id = 0;
     json_t *session = NULL, *members = NULL, *removed = NULL, *sanctions = NULL;
     if (!o ||
         json_unpack(o,
                     "{s:i, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b,"
-                    " s:I, s?s, s:o, s:o, s?o}",
+                    " s:I, s?s, s:o, s:o, s?o, s?I}",
                     "v", &v, "epoch", &epoch, "key", &key, "label", &label, "state", &st, "seq",
                     &seq, "next_member_id", &next_id, "session", &session, "max_participants",
                     &max_p, "whole_history", &whole, "private_messages", &pm, "locked", &locked,
                     "paused", &paused, "read_only", &read_only, "slow_mode", &slow, "topic", &topic,
-                    "members", &members, "removed", &removed, "sanctions", &sanctions) < 0 ||
+                    "members", &members, "removed", &removed, "sanctions", &sanctions, "group_id",
+                    &group_id) < 0 ||
         v != STATE_VERSION || strlen(key) > GATE_KEY_MAX ||
         hmap_get(rs->by_name, key, strlen(key))) {
         klog_warn("room_adopt_refused reason=\"unusable copy\"");
@@ -378,6 +379,7 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     r->read_only = read_only;
     r->slow_mode = (uint32_t)slow;
     r->topic = topic && topic[0] ? xstrdup(topic) : NULL;
+    r->group_id = group_id; /* 0 in a copy from an older node: audit rows look it up */
     bool ok = session_from(session, &r->session);
     size_t i;
     json_t *item;
