@@ -129,6 +129,7 @@ static enum proto_err fill_session(struct gate *g, const struct store_session *s
         .ends_at = (uint64_t)se->ends_at * 1000u,
     };
     t->ends_at = se->ends_at;
+    t->group_id = se->group_id;
     t->max_participants = (uint32_t)grp.max_participants;
     t->whole_history = strcmp(grp.history, "whole_session") == 0;
     snprintf(t->private_messages, sizeof(t->private_messages), "%s", grp.private_messages);
@@ -314,8 +315,8 @@ const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const cha
     return why;
 }
 
-void gate_audit(struct gate *g, uint64_t session_id, const char *action, const char *actor,
-                const char *target)
+void gate_audit(struct gate *g, int64_t group_id, uint64_t session_id, const char *action,
+                const char *actor, const char *target)
 {
     char session_target[32];
     if (!target) {
@@ -323,8 +324,8 @@ void gate_audit(struct gate *g, uint64_t session_id, const char *action, const c
                  (unsigned long long)session_id);
         target = session_target;
     }
-    int64_t group = 0;
-    int rc = session_group(g, session_id, &group);
+    int64_t group = group_id;
+    int rc = group ? 0 : session_group(g, session_id, &group);
     if (rc == 0)
         rc = store_audit(g->store, gate_now(g), actor, action, target, group, (int64_t)session_id);
     if (rc < 0)

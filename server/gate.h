@@ -49,6 +49,7 @@ struct gate_ticket {
     size_t leader_count;
     /* Session rooms only (session.id == 0 for an open room): */
     struct proto_session_info session; /* strings owned by the ticket */
+    int64_t group_id;                  /* the session's group */
     int64_t ends_at;                   /* Unix seconds */
     uint32_t max_participants;
     bool whole_history;        /* the group lets late joiners read the session from its start */
@@ -107,9 +108,13 @@ const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const cha
 
 /* Record a session or moderation event in the audit log (README §4a): by
  * actor ("leader:<name>", "co_leader:m<id>" or "kamratd"), on target (NULL:
- * none). Failures are logged, not returned: the room goes on either way. */
-void gate_audit(struct gate *g, uint64_t session_id, const char *action, const char *actor,
-                const char *target);
+ * the session), about session_id of group_id. The row needs neither to
+ * exist any more: a group removed while its session runs still gets the
+ * room's session_end. group_id 0: looked up from the session (a room taken
+ * over from a copy that did not carry it). Failures are logged, not
+ * returned: the room goes on either way. */
+void gate_audit(struct gate *g, int64_t group_id, uint64_t session_id, const char *action,
+                const char *actor, const char *target);
 
 /* A leader ended the session early: record it (store_session_end, with its
  * audit row) so nobody enters it again. False when the store could not (a

@@ -48,7 +48,7 @@ static void audit(const struct act *a, const char *action, const char *what)
 {
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(a->m, actor, sizeof(actor));
-    gate_audit(a->m->rs->gate, a->r->session.id, action, actor, what);
+    gate_audit(a->m->rs->gate, a->r->group_id, a->r->session.id, action, actor, what);
     counted(a, action, what);
 }
 
@@ -100,11 +100,19 @@ static void emit_round(struct room *r)
     room_emit(r, to_room, proto_encode_round(room_next_seq(r), r->round ? &view : NULL, now_ms()));
 }
 
-static void emit_mute(struct member *t, uint32_t by)
+/* Tell every membership of the person s is about, and the leaders, how s's
+ * mute stands now. */
+static void emit_mute(struct sanction *s, uint32_t by)
 {
-    struct room *r = t->room;
-    room_emit(r, (struct ring_tag){.audience = AUD_PRIVATE, .a = t->id},
-              proto_encode_mute(room_next_seq(r), t->id, t->muted, t->muted_until, by, now_ms()));
+    struct room *r = s->room;
+    for (uint32_t i = 0; i < r->count; i++) {
+        const struct member *t = r->members[i];
+        if (t->s != s)
+            continue;
+        room_emit(
+            r, (struct ring_tag){.audience = AUD_PRIVATE, .a = t->id},
+            proto_encode_mute(room_next_seq(r), t->id, s->muted, s->muted_until, by, now_ms()));
+    }
 }
 
 void moderation_alert(struct member *m, enum alert_kind kind, uint64_t target)
@@ -155,8 +163,9 @@ void moderation_drop_turns(struct member *m)
 enum proto_err moderation_may_post(struct member *m, struct proto_error_detail *d)
 {
     struct room *r = m->room;
-    if (m->muted) {
-        d->until = (int64_t)m->muted_until;
+    const struct sanction *s = m->s;
+    if (s->muted) {
+        d->until = (int64_t)s->muted_until;
         return PROTO_E_MUTED;
     }
     if (r->read_only)
@@ -165,8 +174,8 @@ enum proto_err moderation_may_post(struct member *m, struct proto_error_detail *
         return PROTO_E_PAUSED;
     if (r->round && round_exclusive(r->round) && round_speaker(r->round) != m->id)
         return PROTO_E_NOT_YOUR_TURN;
-    if (r->slow_mode && m->last_post_ms) {
-        uint64_t next = m->last_post_ms + (uint64_t)r->slow_mode * 1000, now = util_now_ms();
+    if (r->slow_mode && s->last_post_ms) {
+        uint64_t next = s->last_post_ms + (uint64_t)r->slow_mode * 1000, now = util_now_ms();
         if (now < next) {
             d->retry_after_ms = (int64_t)(next - now);
             return PROTO_E_SLOW_MODE;
@@ -267,21 +276,34 @@ static int do_to_lobby(struct act *a)
 
 /* ---- mute ---- */
 
-static void mute_expired(lws_sorted_usec_list_t *sul)
+/* The mute belongs to the person (README §4a "Sanctions follow the
+ * person"): it is kept in their record, which outlives their membership,
+ * and its timeout runs whether they are in the room or not. */
+
+static void unmute(struct sanction *s, uint32_t by)
 {
-    struct member *t = lws_container_of(sul, struct member, mute_end);
-    t->muted = false;
-    t->muted_until = 0;
-    emit_mute(t, 0);
+    s->muted = false;
+    s->muted_until = 0;
+    lws_sul_cancel(&s->mute_end);
+    emit_mute(s, by);
 }
 
-void moderation_mute_rearm(struct member *t)
+static void mute_expired(lws_sorted_usec_list_t *sul)
 {
-    if (!t->muted || !t->muted_until)
+    struct sanction *s = lws_container_of(sul, struct sanction, mute_end);
+    struct room *r = s->room;
+    unmute(s, 0);
+    room_mirror_dirty(r); /* no event when the person is away */
+    room_sanction_tidy(s);
+}
+
+void moderation_mute_rearm(struct sanction *s)
+{
+    if (!s->muted || !s->muted_until)
         return;
     uint64_t now = now_ms();
-    uint64_t left = t->muted_until > now ? t->muted_until - now : 0;
-    lws_sul_schedule(t->rs->ctx, 0, &t->mute_end, mute_expired, (lws_usec_t)left * 1000);
+    uint64_t left = s->muted_until > now ? s->muted_until - now : 0;
+    lws_sul_schedule(s->room->rs->ctx, 0, &s->mute_end, mute_expired, (lws_usec_t)left * 1000);
 }
 
 static int do_mute(struct act *a)
@@ -290,17 +312,18 @@ static int do_mute(struct act *a)
     int e = find_target(a, ANYWHERE, true, &t);
     if (e)
         return e;
+    struct sanction *s = t->s;
     uint32_t minutes = a->cmd->act.minutes;
-    if (t->muted && !minutes && !t->muted_until)
+    if (s->muted && !minutes && !s->muted_until)
         return PROTO_OK; /* muted until unmuted already */
-    t->muted = true;
+    s->muted = true;
     uint64_t seconds = (uint64_t)minutes * t->rs->minute_seconds;
-    t->muted_until = minutes ? now_ms() + seconds * 1000 : 0;
-    lws_sul_cancel(&t->mute_end);
+    s->muted_until = minutes ? now_ms() + seconds * 1000 : 0;
+    lws_sul_cancel(&s->mute_end);
     if (minutes)
-        lws_sul_schedule(t->rs->ctx, 0, &t->mute_end, mute_expired,
+        lws_sul_schedule(t->rs->ctx, 0, &s->mute_end, mute_expired,
                          (lws_usec_t)seconds * LWS_US_PER_SEC);
-    emit_mute(t, a->m->id);
+    emit_mute(s, a->m->id);
     audit(a, "mute", target("member:", t->id).s);
     return PROTO_OK;
 }
@@ -309,25 +332,14 @@ static int do_unmute(struct act *a)
 {
     struct member *t;
     int e = find_target(a, ANYWHERE, true, &t);
-    if (e || !t->muted)
+    if (e || !t->s->muted)
         return e;
-    t->muted = false;
-    t->muted_until = 0;
-    lws_sul_cancel(&t->mute_end);
-    emit_mute(t, a->m->id);
+    unmute(t->s, a->m->id);
     audit(a, "unmute", target("member:", t->id).s);
     return PROTO_OK;
 }
 
 /* ---- remove and ban ---- */
-
-static void remember_removed(struct room *r, const struct identity *who)
-{
-    if (!who->invite_id && !who->has_key)
-        return; /* nothing to know them by when they knock */
-    r->removed = xrealloc(r->removed, (r->removed_count + 1) * sizeof(*r->removed));
-    r->removed[r->removed_count++] = *who;
-}
 
 /* Take t out for the rest of the session (and with ban, from the group):
  * 4403 to its connection, presence removed to the room. */
@@ -348,7 +360,7 @@ static int eject(struct act *a, bool ban)
                      t->who.has_key ? t->who.key_hash : NULL, t->name, actor, &ban_id))
             ban_id = 0;
     }
-    remember_removed(a->r, &t->who);
+    t->s->removed = true; /* they knock when back (kept only if recognisable) */
     if (t->conn)
         ws_close(t->conn, WS_CLOSE_REMOVED, ban ? "banned" : "removed");
     room_member_remove(t, "removed");

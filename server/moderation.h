@@ -17,6 +17,7 @@
 
 struct conn;
 struct member;
+struct sanction;
 
 /* Carry out one §4a request from m (say, hello, resume, leave, agree and
  * open are room.c's). Returns false when cmd is not one of them. */
@@ -50,8 +51,8 @@ void moderation_alert(struct member *m, enum alert_kind kind, uint64_t target);
  * member: on leaving, removal and return to the lobby. */
 void moderation_drop_turns(struct member *m);
 
-/* A member taken over from another node with a timed mute: end the mute
- * when its time is up (mirror.h). */
-void moderation_mute_rearm(struct member *t);
+/* A person's record taken over from another node with a timed mute: end
+ * the mute when its time is up (mirror.h). */
+void moderation_mute_rearm(struct sanction *s);
 
 #endif

@@ -88,6 +88,7 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
         r->state = PROTO_STATE_LOBBY;
         r->session = t->session;
         memset(&t->session, 0, sizeof(t->session)); /* the room owns the strings now */
+        r->group_id = t->group_id;
         r->max_participants = t->max_participants;
         r->whole_history = t->whole_history;
         snprintf(r->label, sizeof(r->label), "s%llu", (unsigned long long)r->session.id);
@@ -127,15 +128,14 @@ static void room_free(struct rooms *rs, struct room *r)
     free(r->topic);
     round_free(r->round);
     free(r->hands);
-    if (r->removed)
-        wipe(r->removed, r->removed_count * sizeof(*r->removed));
-    free(r->removed);
+    room_sanctions_free(r);
     free(r);
     klog_debug("room_end rooms=%zu", hmap_count(rs->by_name));
 }
 
 static void member_free(struct member *m)
 {
+    room_sanction_release(m->s);
     wipe(m->name, strlen(m->name));
     free(m->name);
     names_key_clear(&m->name_key);
@@ -214,7 +214,6 @@ static void member_unlink(struct rooms *rs, struct member *m)
 {
     struct room *r = m->room;
     lws_sul_cancel(&m->grace);
-    lws_sul_cancel(&m->mute_end);
     if (m->conn)
         ws_set_member(m->conn, NULL);
 
@@ -267,7 +266,7 @@ void room_end(struct room *r, const char *actor, bool early)
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
     if (!early) {
-        gate_audit(rs->gate, r->session.id, "session_end", actor, NULL);
+        gate_audit(rs->gate, r->group_id, r->session.id, "session_end", actor, NULL);
     } else if (!gate_end_session(rs->gate, r->session.id, actor)) {
         /* The store still thinks the session runs (a full disk): keep the
          * empty room, ended, until its scheduled end so nobody comes back
@@ -475,7 +474,7 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
     for (uint32_t i = 0; i < r->count && in; i++) {
         const struct member *o = r->members[i];
         if (!o->in_lobby)
-            list[n++] = (struct proto_member){o->id, o->name, o->role, o->muted};
+            list[n++] = (struct proto_member){o->id, o->name, o->role, o->s->muted};
     }
     struct proto_round round;
     if (in && r->round)
@@ -506,8 +505,8 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
         .round = in && r->round ? &round : NULL,
         .hands = r->hands,
         .hand_count = in ? r->hand_count : 0,
-        .muted = m->muted,
-        .muted_until = m->muted_until,
+        .muted = m->s->muted,
+        .muted_until = m->s->muted_until,
         .waiting = waiting,
         .waiting_count = nw,
         .private_messages = r->private_messages,
@@ -586,21 +585,6 @@ static enum proto_err room_admits(struct rooms *rs, const struct room *r,
     return PROTO_OK;
 }
 
-static bool same_person(const struct identity *a, const struct identity *b)
-{
-    return (a->invite_id && a->invite_id == b->invite_id) ||
-           (a->has_key && b->has_key && CRYPTO_memcmp(a->key_hash, b->key_hash, 32) == 0);
-}
-
-static bool removed_before(const struct room *r, const struct identity *who)
-{
-    for (uint32_t i = 0; i < r->removed_count; i++) {
-        if (same_person(&r->removed[i], who))
-            return true;
-    }
-    return false;
-}
-
 /* The leader of this login is a member already (a dropped connection,
  * another device): it takes that membership over with a new resume token,
  * and the room sees no change. */
@@ -672,8 +656,10 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     m->role = t->role;
     m->who = (struct identity){.invite_id = t->personal_invite, .has_key = t->has_key};
     memcpy(m->who.key_hash, t->key_hash, sizeof(m->who.key_hash));
+    m->s = room_sanction_of(r, &m->who); /* a mute or a removal of theirs still holds */
+    room_sanction_hold(m->s);
     if (m->role == PROTO_ROLE_PARTICIPANT) {
-        m->knocked = removed_before(r, &m->who);
+        m->knocked = m->s->removed;
         m->in_lobby = r->state == PROTO_STATE_LOBBY || r->locked || m->knocked;
         r->participants++;
     }
@@ -896,8 +882,11 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     metrics_inc(METRIC_MESSAGES);
     m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
-    if (tag.audience == AUD_ROOM)
-        m->last_post_ms = util_now_ms();
+    if (tag.audience == AUD_ROOM) {
+        m->s->last_post_ms = util_now_ms();
+        if (r->slow_mode && !is_leader(m))
+            room_mirror_dirty(r); /* the slow-mode wait moves with the room (mirror.h) */
+    }
     moderation_check_risk(m, msg.seq, msg.text, msg.text_len);
 }
 
@@ -952,7 +941,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(m, actor, sizeof(actor));
-    gate_audit(rs->gate, r->session.id, "session_open", actor, NULL);
+    gate_audit(rs->gate, r->group_id, r->session.id, "session_open", actor, NULL);
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)

@@ -38,6 +38,21 @@ struct identity {
     uint8_t key_hash[32]; /* SHA-256 of the participant key */
 };
 
+/* What follows a person through the session (README §4a "Sanctions follow
+ * the person"): shared by every membership of one identity, and kept in the
+ * room's table while they are away. A member nobody can recognise (no key,
+ * no personal invite) has a record of its own, outside the table. */
+struct sanction {
+    struct room *room;
+    struct identity who;
+    uint32_t holders; /* members who are this person now */
+    bool removed;     /* a leader removed them: they knock when back */
+    bool muted;
+    uint64_t muted_until;            /* wall ms; 0: until unmuted */
+    uint64_t last_post_ms;           /* monotonic: their last room message (slow mode) */
+    lws_sorted_usec_list_t mute_end; /* fires when a timed mute ends */
+};
+
 struct recent {
     uint64_t id_hash; /* SipHash of the client message id; 0: empty */
     uint64_t seq;
@@ -54,20 +69,17 @@ struct member {
     bool in_lobby; /* waiting to be let in: hears only what is addressed to it */
     bool knocked;  /* removed earlier in this session and came back */
     bool agreed;   /* has accepted the group agreement (leaders need not) */
-    bool muted;
-    uint64_t muted_until;      /* wall ms; 0: until unmuted */
     char *name;                /* NFC */
     struct names_key name_key; /* computed once, when the member comes (names.h) */
     int64_t login_gen;         /* a leader's: the account's login_gen when it took the seat */
     struct identity who;
+    struct sanction *s; /* the person's mute, removal and last post; never NULL */
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
     struct recent recent[RECENT_IDS];
     uint32_t recent_next;
     double tokens; /* rate bucket */
     uint64_t tokens_ms;
-    uint64_t last_post_ms;           /* monotonic, for slow mode */
-    lws_sorted_usec_list_t grace;    /* fires when a detached member expires */
-    lws_sorted_usec_list_t mute_end; /* fires when a timed mute ends */
+    lws_sorted_usec_list_t grace; /* fires when a detached member expires */
 };
 
 struct room {
@@ -95,8 +107,12 @@ struct room {
     struct round *round;
     uint32_t *hands; /* raised, in order */
     uint32_t hand_count;
-    struct identity *removed; /* who a leader removed: they knock when back */
-    uint32_t removed_count;
+    int64_t group_id; /* the session's group: its audit rows need not look it up */
+    /* The people the room knows by their identity (room_sanction.c), in the
+     * order they came: one record each, held by their members or kept while
+     * they are away. */
+    struct sanction **sanctions;
+    uint32_t sanction_count, sanction_cap;
 };
 
 struct rooms {
@@ -175,6 +191,25 @@ void room_end(struct room *r, const char *actor, bool early);
 
 /* "leader:<name>" or "co_leader:m<id>" for the audit log. */
 void room_actor(const struct member *m, char *out, size_t len);
+
+/* ---- sanctions (room_sanction.c) ---- */
+
+/* The record of the person who, or a new one (in the table when who can be
+ * recognised, else of its own). The caller holds it with
+ * room_sanction_hold. */
+struct sanction *room_sanction_of(struct room *r, const struct identity *who);
+
+/* A member is this person now (holders++) / no longer (holders--, and the
+ * record goes when nobody holds it and it keeps nothing worth keeping). */
+void room_sanction_hold(struct sanction *s);
+void room_sanction_release(struct sanction *s);
+
+/* Forget s if nobody holds it and it keeps nothing worth keeping (a timed
+ * mute ended while the person was away). */
+void room_sanction_tidy(struct sanction *s);
+
+/* Free every record of the table (the session is over). */
+void room_sanctions_free(struct room *r);
 
 /* ---- the mirror (room_mirror.c) ---- */
 

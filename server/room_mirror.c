@@ -4,10 +4,15 @@
  *
  * The copy holds what a member needs to resume and what leaders set: the
  * members (ids, names, roles, the lobby, agreements, mutes, what a ban
- * recognises, resume token digests, a leader's login_gen), the switches,
- * the topic, who was removed, and the session's facts. Raised hands and a running round are
- * not copied: after a takeover leaders start them again. Neither are rate
- * buckets: they start full.
+ * recognises, resume token digests, a leader's login_gen), the switches, the topic, the people
+ * the room knows by identity (their mutes, removals and last room messages:
+ * room_sanction.c), and the session's facts. Raised hands and a running
+ * round are not copied: after a takeover leaders start them again. Neither
+ * are rate buckets: they start full.
+ *
+ * Nodes of the release before the sanctions table read only the members'
+ * mutes and the "removed" list, so both are still written, and a copy from
+ * such a node (without "sanctions") is read from them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +69,31 @@ static json_t *member_json(const struct member *m)
     return json_pack("{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s:I}", "id",
                      (json_int_t)m->id, "name", m->name, "role", (int)m->role, "joined_seq",
                      (json_int_t)m->joined_seq, "lobby", m->in_lobby, "knocked", m->knocked,
-                     "agreed", m->agreed, "muted", m->muted, "muted_until",
-                     (json_int_t)m->muted_until, "who", identity_json(&m->who), "token", th,
+                     "agreed", m->agreed, "muted", m->s->muted, "muted_until",
+                     (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th,
                      "login_gen", (json_int_t)m->login_gen);
+}
+
+/* A monotonic time as wall-clock ms (another node's monotonic clock is
+ * another clock), and back. 0 stays 0: none. */
+static uint64_t mono_to_wall(uint64_t mono)
+{
+    uint64_t now = util_now_ms();
+    return mono ? util_wall_ms() - (now > mono ? now - mono : 0) : 0;
+}
+
+static uint64_t wall_to_mono(uint64_t wall)
+{
+    uint64_t now = util_now_ms(), wall_now = util_wall_ms();
+    uint64_t ago = wall && wall_now > wall ? wall_now - wall : 0;
+    return !wall ? 0 : now > ago ? now - ago : 1;
+}
+
+static json_t *sanction_json(const struct sanction *s)
+{
+    return json_pack("{s:o, s:b, s:b, s:I, s:I}", "who", identity_json(&s->who), "removed",
+                     s->removed, "muted", s->muted, "muted_until", (json_int_t)s->muted_until,
+                     "last_post", (json_int_t)mono_to_wall(s->last_post_ms));
 }
 
 static json_t *session_json(const struct proto_session_info *s)
@@ -82,22 +109,27 @@ static json_t *session_json(const struct proto_session_info *s)
 
 static char *state_json(const struct room *r, const char *node)
 {
-    json_t *members = json_array(), *removed = json_array();
+    json_t *members = json_array(), *removed = json_array(), *sanctions = json_array();
     for (uint32_t i = 0; i < r->count; i++)
         json_array_append_new(members, member_json(r->members[i]));
-    for (uint32_t i = 0; i < r->removed_count; i++)
-        json_array_append_new(removed, identity_json(&r->removed[i]));
+    for (uint32_t i = 0; i < r->sanction_count; i++) {
+        const struct sanction *s = r->sanctions[i];
+        json_array_append_new(sanctions, sanction_json(s));
+        if (s->removed)
+            json_array_append_new(removed, identity_json(&s->who));
+    }
     char epoch[17];
     snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)r->epoch);
     json_t *o = json_pack(
         "{s:i, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:s*,"
-        " s:o, s:o}",
+        " s:o, s:o, s:o, s:I}",
         "v", STATE_VERSION, "node", node, "epoch", epoch, "key", r->key, "label", r->label, "state",
         (int)r->state, "seq", (json_int_t)r->seq, "next_member_id", (json_int_t)r->next_member_id,
         "session", session_json(&r->session), "max_participants", (json_int_t)r->max_participants,
         "whole_history", r->whole_history, "private_messages", r->private_messages, "locked",
         r->locked, "paused", r->paused, "read_only", r->read_only, "slow_mode",
-        (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed", removed);
+        (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed", removed,
+        "sanctions", sanctions, "group_id", (json_int_t)r->group_id);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -196,20 +228,58 @@ static bool identity_from(json_t *o, struct identity *who)
     return !who->has_key || unhex(key, who->key_hash, sizeof(who->key_hash));
 }
 
+/* The record of the person who (read from the copy's "sanctions", or made
+ * now), or NULL when who is unusable. Only a member may be someone nobody
+ * can recognise (a record of its own, which the member frees). */
+static struct sanction *sanction_for(struct room *r, json_t *who, struct identity *out, bool member)
+{
+    if (!identity_from(who, out) || (!member && !out->invite_id && !out->has_key))
+        return NULL;
+    return room_sanction_of(r, out);
+}
+
+static bool sanction_from(struct room *r, json_t *o)
+{
+    json_int_t until = 0, last = 0;
+    int removed = 0, muted = 0;
+    json_t *who = NULL;
+    struct identity id;
+    struct sanction *s;
+    if (json_unpack(o, "{s:o, s:b, s:b, s:I, s:I}", "who", &who, "removed", &removed, "muted",
+                    &muted, "muted_until", &until, "last_post", &last) < 0 ||
+        !(s = sanction_for(r, who, &id, false)))
+        return false;
+    s->removed = removed;
+    s->muted = muted;
+    s->muted_until = (uint64_t)until;
+    s->last_post_ms = wall_to_mono((uint64_t)last);
+    return true;
+}
+
 static bool member_from(struct room *r, json_t *o)
 {
     json_int_t id, joined, muted_until, login_gen = 0;
     int role, lobby, knocked, agreed, muted;
     const char *name, *token;
     json_t *who;
+    struct identity ident;
+    struct sanction *s;
     /* A copy made before seats kept login_gen has none: 0, as every account
      * had when the column came (store_schema.c, migration 4). */
     if (json_unpack(o, "{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s?:I}", "id", &id,
                     "name", &name, "role", &role, "joined_seq", &joined, "lobby", &lobby, "knocked",
                     &knocked, "agreed", &agreed, "muted", &muted, "muted_until", &muted_until,
-                    "who", &who, "token", &token, "login_gen", &login_gen) < 0)
+                    "who", &who, "token", &token, "login_gen", &login_gen) < 0 ||
+        !(s = sanction_for(r, who, &ident, true)))
         return false;
     struct member *m = room_member_alloc(r);
+    m->who = ident;
+    m->s = s;
+    room_sanction_hold(s);
+    if (muted && !s->muted) { /* a copy without "sanctions" */
+        s->muted = true;
+        s->muted_until = (uint64_t)muted_until;
+    }
     m->id = (uint32_t)id;
     m->name = xstrdup(name);
     if (names_key(m->name, strlen(m->name), &m->name_key) < 0)
@@ -219,15 +289,13 @@ static bool member_from(struct room *r, json_t *o)
     m->in_lobby = lobby;
     m->knocked = knocked;
     m->agreed = agreed;
-    m->muted = muted;
-    m->muted_until = (uint64_t)muted_until;
     m->login_gen = login_gen;
-    if (!identity_from(who, &m->who) || !unhex(token, m->token_hash, TOKEN_BYTES))
+    if (!unhex(token, m->token_hash, TOKEN_BYTES))
         return false;
     if (m->role == PROTO_ROLE_PARTICIPANT)
         r->participants++;
     hmap_put(r->rs->by_token, m->token_hash, sizeof(m->token_hash), m);
-    moderation_mute_rearm(m);
+    moderation_mute_rearm(s);
     room_member_detached(m);
     return true;
 }
@@ -286,17 +354,18 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     json_t *o = json_loadb(state, len, 0, &jerr);
     int v = 0, st = 0, whole = 0, locked = 0, paused = 0, read_only = 0;
     const char *epoch = NULL, *key = NULL, *label = NULL, *pm = NULL, *topic = NULL;
-    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0;
-    json_t *session = NULL, *members = NULL, *removed = NULL;
+    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0, group_id = 0;
+    json_t *session = NULL, *members = NULL, *removed = NULL, *sanctions = NULL;
     if (!o ||
         json_unpack(o,
                     "{s:i, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b,"
-                    " s:I, s?s, s:o, s:o}",
+                    " s:I, s?s, s:o, s:o, s?o, s?I}",
                     "v", &v, "epoch", &epoch, "key", &key, "label", &label, "state", &st, "seq",
                     &seq, "next_member_id", &next_id, "session", &session, "max_participants",
                     &max_p, "whole_history", &whole, "private_messages", &pm, "locked", &locked,
                     "paused", &paused, "read_only", &read_only, "slow_mode", &slow, "topic", &topic,
-                    "members", &members, "removed", &removed) < 0 ||
+                    "members", &members, "removed", &removed, "sanctions", &sanctions, "group_id",
+                    &group_id) < 0 ||
         v != STATE_VERSION || strlen(key) > GATE_KEY_MAX ||
         hmap_get(rs->by_name, key, strlen(key))) {
         klog_warn("room_adopt_refused reason=\"unusable copy\"");
@@ -316,20 +385,27 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     r->read_only = read_only;
     r->slow_mode = (uint32_t)slow;
     r->topic = topic && topic[0] ? xstrdup(topic) : NULL;
+    r->group_id = group_id; /* 0 in a copy from an older node: audit rows look it up */
     bool ok = session_from(session, &r->session);
     size_t i;
     json_t *item;
+    json_array_foreach(sanctions, i, item) ok = ok && sanction_from(r, item);
     json_array_foreach(removed, i, item)
     {
         struct identity who;
-        if (!ok || !identity_from(item, &who)) {
+        struct sanction *s = ok ? sanction_for(r, item, &who, false) : NULL;
+        if (!s) {
             ok = false;
             break;
         }
-        r->removed = xrealloc(r->removed, (r->removed_count + 1) * sizeof(*r->removed));
-        r->removed[r->removed_count++] = who;
+        s->removed = true;
     }
     json_array_foreach(members, i, item) ok = ok && member_from(r, item);
+    for (uint32_t k = r->sanction_count; k-- > 0;) {
+        struct sanction *s = r->sanctions[k];
+        moderation_mute_rearm(s); /* a timeout keeps running while they are away too */
+        room_sanction_tidy(s);
+    }
     /* The events: the copy's run that ends last. Events after the state's
      * seq came after its last write (messages do not rewrite it). */
     size_t first = consecutive_from(ev, n);

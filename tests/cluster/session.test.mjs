@@ -4,7 +4,8 @@
 // through HAProxy and enters through whichever node HAProxy picks, participants
 // come with the group invite, they talk; then the room's home node is killed
 // (SIGKILL) and the session goes on on another node with nothing acknowledged
-// lost. Skipped when PostgreSQL's server binaries, redis-server or haproxy are
+// lost, and a mute of someone who had left still holds when they come back
+// (the room's sanctions are in its copy). Skipped when PostgreSQL's server binaries, redis-server or haproxy are
 // missing.
 
 import assert from 'node:assert/strict';
@@ -13,8 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-    REPO, ctl, delay, enter, expectError, freePort, health, leaderLogin, prepareConfig, resume, setUpGroup, startServer,
-    test, uid, waitFor,
+    REPO, ctl, delay, enter, expectError, freePort, health, leaderLogin, participantKey, prepareConfig, resume, setUpGroup,
+    startServer, test, uid, waitFor,
 } from '../integration/lib/harness.mjs';
 import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
 import { clusterSection, homeNode, redisSkip, startRedis } from './lib.mjs';
@@ -118,6 +119,17 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
         }
         for (const c of everyone) await c.next({ type: 'message', seq: acked.at(-1).seq }, 5000);
 
+        // Someone is muted and leaves before the home is lost.
+        const key = participantKey();
+        const muted = await enter(front, { invite: g.code, name: 'Vesa', key }, { label: 'Vesa' });
+        assert.equal(muted.reply.state, 'open', JSON.stringify(muted.reply));
+        const mute = await leader.client.request({ type: 'mute', member: muted.reply.member });
+        assert.equal(mute.type, 'ack', JSON.stringify(mute));
+        await muted.client.next({ type: 'mute' }, 5000);
+        assert.equal((await muted.client.request({ type: 'leave' })).type, 'ack');
+        // A message's ack waits for its copy in Redis, which comes after the room's state.
+        assert.equal((await leader.client.sayAndWait('Vesa lähti')).type, 'ack');
+
         await home.stop('SIGKILL');
         const t0 = Date.now();
         for (const c of everyone) await c.expectClose(TTL_MS + 4000);
@@ -133,6 +145,13 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
         const newHome = (await Promise.all(nodes.filter((s) => s !== home).map(async (s) => [s, (await health(s)).rooms])))
             .filter(([, n]) => n > 0);
         assert.equal(newHome.length, 1, 'one survivor holds the room');
+        // The mute of the person who left came along: back under a new name, still muted.
+        const again = await enter(front, { invite: g.code, name: 'Vesa taas', key }, { label: 'Vesa again' });
+        assert.equal(again.reply.type, 'welcome', JSON.stringify(again.reply));
+        assert.deepEqual(again.reply.muted, { until: null });
+        assert.equal((await again.client.request({ type: 'agree' })).type, 'ack');
+        const refused = await again.client.sayAndWait('saanko nyt?');
+        assert.equal(refused.code, 'muted', JSON.stringify(refused));
         // The leader is still in control there, and the room still talks.
         const after = await back[0].client.request({ type: 'lock', on: true });
         assert.equal(after.type, 'ack', JSON.stringify(after));

@@ -444,6 +444,98 @@ test('a timed mute ends by itself: mute {muted:false, by:null}, and posting work
     });
 
 // ---------------------------------------------------------------------------
+// Sanctions follow the person (README §4a): by participant key, across leave,
+// a new hello, a new name and a dropped connection, for the rest of the session.
+
+test('a mute follows the person: leave, hello again with the same key and a new name: still muted', async () => {
+    const fx = await sessionFixture({ participants: ['Sol', 'Kim'], keys: true, leaders: 2 });
+    const { leader, p: { Sol } } = fx;
+    expectAck(await leader.request({ type: 'mute', member: Sol.member }), true);
+    await Sol.next('mute');
+    expectAck(await Sol.request({ type: 'leave' }));
+
+    const back = await fx.enter('Aurinko', { key: Sol.key, label: 'Sol as Aurinko' });
+    assert.equal(back.reply.state, 'open');
+    assert.notEqual(back.reply.member, Sol.member, 'a new membership');
+    assert.deepEqual(back.reply.muted, { until: null }, 'the welcome says the person is muted');
+    expectError(await back.client.request({ type: 'say', text: 'nyt saan puhua' }), 'muted', { until: null });
+    expectAck(await back.client.request({ type: 'say', text: 'miksi?', to: 'leaders' }), true);
+
+    // The leaders see the mute too: in a snapshot, and they can lift it.
+    const other = await fx.enterLeader(fx.leaders[1]);
+    assert.equal(other.reply.members.find((m) => m.member === back.reply.member).muted, true);
+    await fx.settle([leader, back.client]);
+    const un = expectAck(await leader.request({ type: 'unmute', member: back.reply.member }), true);
+    const ev = await back.client.next((m) => m.type === 'mute' && m.seq === un.seq);
+    assert.deepEqual([ev.member, ev.muted], [back.reply.member, false]);
+    expectAck(await back.client.request({ type: 'say', text: 'kiitos' }), true);
+
+    // Unmuted is unmuted: the next return is free too.
+    expectAck(await back.client.request({ type: 'leave' }));
+    const again = await fx.enter('Aurinko', { key: Sol.key, label: 'Sol once more' });
+    assert.equal(again.reply.muted, null);
+    expectAck(await again.client.request({ type: 'say', text: 'hei taas' }), true);
+});
+
+test('a mute follows the person across a dropped connection and a new hello (not resume)', async () => {
+    const fx = await sessionFixture({ participants: ['Sol'], keys: true });
+    const { leader, p: { Sol } } = fx;
+    expectAck(await leader.request({ type: 'mute', member: Sol.member }), true);
+    await Sol.next('mute');
+    Sol.terminate();
+    await within(Sol.closed, 3000, 'Sol dropped');
+
+    // Still detached in the room (resume_grace) while the same person says hello anew.
+    const back = await fx.enter('Sol toinen', { key: Sol.key, label: 'Sol anew' });
+    assert.deepEqual(back.reply.muted, { until: null });
+    expectError(await back.client.request({ type: 'say', text: 'uusi yhteys' }), 'muted');
+});
+
+// [testing] minute_seconds = 2: a mute's minute is two seconds long.
+test('a timed mute follows the person and keeps running: the rejoin sees the same until, then it ends', async () => {
+    const fx = await sessionFixture({ participants: ['Sol'], keys: true, testing: { minute_seconds: 2 } });
+    const { leader, p: { Sol } } = fx;
+    expectAck(await leader.request({ type: 'mute', member: Sol.member, minutes: 2 }), true);
+    const ev = await Sol.next('mute');
+    expectAck(await Sol.request({ type: 'leave' }));
+
+    const back = await fx.enter('Uusi nimi', { key: Sol.key, label: 'Sol back' });
+    assert.deepEqual(back.reply.muted, { until: ev.until }, 'the timeout did not start again');
+    expectError(await back.client.request({ type: 'say', text: 'x' }), 'muted', { until: ev.until });
+    const end = await back.client.next((m) => m.type === 'mute' && m.muted === false, 10000);
+    assert.deepEqual([end.member, end.by], [back.reply.member, null]);
+    expectAck(await back.client.request({ type: 'say', text: 'taas äänessä' }), true);
+});
+
+test('slow mode follows the person: a post right after coming back waits out the interval', async () => {
+    const fx = await sessionFixture({ participants: ['Sol'], keys: true });
+    const { leader, p: { Sol } } = fx;
+    expectAck(await leader.request({ type: 'slow', seconds: 30 }), true);
+    expectAck(await Sol.request({ type: 'say', text: 'yksi' }), true);
+    expectAck(await Sol.request({ type: 'leave' }));
+
+    const back = await fx.enter('Sol uudestaan', { key: Sol.key });
+    const err = expectError(await back.client.request({ type: 'say', text: 'kaksi' }), 'slow_mode');
+    assert.ok(err.retry_after_ms > 0 && err.retry_after_ms <= 30000, `retry_after_ms ${err.retry_after_ms}`);
+    const fresh = await fx.enter('Kim', { key: participantKey() });
+    expectAck(await fresh.client.request({ type: 'say', text: 'minä en odota' }), true, 'another person is not slowed');
+});
+
+test('another participant key is another person: not muted (the evasion README §4a names)', async () => {
+    const fx = await sessionFixture({ participants: ['Sol'], keys: true });
+    const { leader, p: { Sol } } = fx;
+    expectAck(await leader.request({ type: 'mute', member: Sol.member }), true);
+    await Sol.next('mute');
+    expectAck(await Sol.request({ type: 'leave' }));
+    const newKey = await fx.enter('Sol', { key: participantKey(), label: 'a new key' });
+    assert.equal(newKey.reply.muted, null);
+    expectAck(await newKey.client.request({ type: 'say', text: 'uusi avain' }), true);
+    const noKey = await fx.enter('Ei avainta', { key: false, label: 'no key' });
+    assert.equal(noKey.reply.muted, null);
+    expectAck(await noKey.client.request({ type: 'say', text: 'ei avainta' }), true);
+});
+
+// ---------------------------------------------------------------------------
 // Ban
 
 test('ban by participant key: 4403 "banned", the same key is refused banned, another key comes in', async () => {

@@ -254,6 +254,33 @@ test('kamratctl changes reach a running kamratd: a cancelled session ends, a dis
     assert.equal(again.reply.code, 'no_session', 'the cancelled session is gone for good');
 });
 
+test('a group removed during its live session: the room ends (4410) and its session_end row is kept', async () => {
+    const cfg = await prepareConfig({ openRooms: false });
+    const g = await setUpGroup(cfg, 'Poistuva', 'paula');
+    const s = await startServer({ config: cfg });
+    const l = await hello(s, { token: await login(s, 'paula'), session: g.session }, 'paula');
+    l.client.send({ type: 'open', id: 'o' });
+    await l.client.next({ type: 'state' });
+    const p = await hello(s, { invite: g.code, name: 'Pia' }, 'Pia');
+    assert.equal(p.reply.state, 'open');
+    const groupId = JSON.parse(await ctl(cfg, ['--json', 'group', 'show', 'Poistuva'])).id;
+
+    // The store removes the group with its sessions in one transaction; the
+    // room's own session_end row must not depend on the session row.
+    await ctl(cfg, ['group', 'remove', 'Poistuva', '--yes']);
+    for (const c of [l.client, p.client]) {
+        assert.equal((await c.next({ type: 'state' }, 4000)).state, 'ended');
+        assert.equal((await within(c.closed, 3000, `${c.label} closed`)).code, 4410);
+    }
+    const audit = JSON.parse(await ctl(cfg, ['--json', 'audit']));
+    const row = audit.find((r) => r.action === 'session_end' && r.session_id === g.session);
+    assert.ok(row, `a session_end row for session ${g.session}: ${JSON.stringify(audit)}`);
+    assert.equal(row.actor, 'kamratd');
+    assert.equal(row.group, `#${groupId}`, 'the row names the removed group by its id');
+    assert.ok(audit.some((r) => r.action === 'group_remove'), JSON.stringify(audit));
+    assert.doesNotMatch(s.stderr(), /audit_failed/);
+});
+
 test('history: since_admitted by default; whole_session lets a late joiner read the session so far', async () => {
     const cfg = await prepareConfig({ openRooms: false });
     const quiet = await setUpGroup(cfg, 'Hiljainen', 'hanna');
