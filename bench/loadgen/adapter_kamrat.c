@@ -5,6 +5,9 @@
  *   -> {"type":"hello","room":"r<R>","name":"m<M>"}  (--aopt room_prefix=P: "P<R>")
  *   <- {"type":"welcome",...}                                   => lg_joined
  *   <- {"type":"presence",...}, {"type":"state",...}            ignored
+ *   joiner j (--joiners; --aopt invites=FILE, one invite code a line):
+ *   -> {"type":"hello","id":"j","invite":"<line j>","name":"j<j>"}
+ *   <- {"type":"welcome",...}  => lg_joined;  {"type":"error",...}  => lg_refused
  *   -> {"type":"say","id":"s<n>","text":"<body>"}
  *   <- {"type":"ack","ref":"s<n>","seq":S}                      ignored
  *   <- {"type":"message","seq":S,...,"text":"<body>","ts":T}    => lg_delivered
@@ -18,10 +21,14 @@
  * error from the server (rate_limited, room_full, ...) means the benchmark
  * is misconfigured: the connection is failed with the error code in the log.
  *
+ * A joiner's invite code is a secret: it goes to the server and nowhere
+ * else (not to the log, not to stdout).
+ *
  * kamratd writes "type" first and the body needs no escaping, so a prefix
  * check and a substring scan are enough; no JSON parser on the hot path.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lg.h"
@@ -30,9 +37,59 @@ struct kamrat_state {
     unsigned next_id;
 };
 
+#define INVITE_MAX 64
+
+/* The codes of --aopt invites=FILE, read once: codes[j] for joiner j. */
+static char (*codes)[INVITE_MAX + 1];
+static int ncodes = -1;
+
+static void read_invites(void)
+{
+    const char *path = lg_opt("invites", NULL);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    char line[256];
+    int cap = 0;
+    ncodes = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\r\n");
+        if (n == 0 || n > INVITE_MAX)
+            continue;
+        if (ncodes == cap) {
+            cap = cap ? cap * 2 : 256;
+            codes = realloc(codes, (size_t)cap * sizeof *codes);
+            if (!codes)
+                break;
+        }
+        memcpy(codes[ncodes], line, n);
+        codes[ncodes++][n] = 0;
+    }
+    if (f)
+        fclose(f);
+    if (!codes)
+        ncodes = 0;
+}
+
+/* A joiner's hello: its invite and a pseudonym of its own. */
+static int joiner_open(struct lg_conn *c, int j)
+{
+    char m[160];
+    if (ncodes < 0)
+        read_invites();
+    if (j >= ncodes) {
+        lg_fail(c, "no invite for this joiner (--aopt invites=FILE)");
+        return -1;
+    }
+    int n = snprintf(m, sizeof m,
+                     "{\"type\":\"hello\",\"id\":\"j\",\"invite\":\"%s\",\"name\":\"j%d\"}",
+                     codes[j], j);
+    return lg_send(c, LG_OP_TEXT, m, (size_t)n);
+}
+
 static int kamrat_open(struct lg_conn *c)
 {
     char m[128];
+    if (lg_joiner(c) >= 0)
+        return joiner_open(c, lg_joiner(c));
     static const char b[] = "\",\"name\":\"m";
     /* Another prefix keeps a run's rooms apart from an earlier run's on the
      * same server, whose members may still wait out resume_grace. */
@@ -75,6 +132,10 @@ static int kamrat_message(struct lg_conn *c, int op, const uint8_t *d, size_t le
             code += 8;
             while (cl < 40 && code + cl < (const char *)d + len && code[cl] != '"')
                 cl++;
+        }
+        if (lg_joiner(c) >= 0) {
+            lg_refused(c, code ? code : "?", code ? (size_t)cl : 1);
+            return 0;
         }
         snprintf(why, sizeof why, "kamratd error %.*s", cl, code ? code : "");
         lg_fail(c, why);

@@ -21,6 +21,16 @@
  * in its room (TCP connect, TLS, WebSocket upgrade, protocol join), so a
  * generator that falls behind shows up in the figure.
  *
+ * Joiners: with --joiners N, N more clients connect during the first fixed
+ * step, evenly over --joiner-window seconds from the start of its window,
+ * while the rooms chat.  Each sends its join request (the adapter's on_open)
+ * and waits for the answer: admitted (lg_joined), refused with an error code
+ * (lg_refused), dropped (the connection failed first) or hung (no answer
+ * within --joiner-timeout of its scheduled start).  That window lasts until
+ * the last joiner has its answer or is hung, so its latency figures are the
+ * chat's while joiners were in flight.  Joiners never publish and are not
+ * retried.
+ *
  * Output: one JSON object per line on stdout (kind = join | idle | step |
  * capacity | error); progress goes to stderr.
  */
@@ -64,6 +74,12 @@ extern const struct lg_adapter *const lg_adapters[];
 
 enum cstate { C_NEW, C_CONNECTING, C_TLS, C_UPGRADING, C_JOINING, C_READY, C_DEAD };
 
+/* What became of a joiner's join request (--joiners). */
+enum jstate { J_WAITING, J_ADMITTED, J_REFUSED, J_DROPPED, J_HUNG, J_NSTATES };
+
+#define MAX_CODES 8 /* distinct refusal codes reported; more go to "other" */
+#define CODE_MAX 40
+
 struct buf {
     uint8_t *p;
     size_t len, off, cap;
@@ -71,7 +87,9 @@ struct buf {
 
 struct lg_conn {
     int fd, id, room, member, tries, epout, frag_op;
+    int jidx; /* 0.. for a joiner, -1 for a member of the rooms */
     enum cstate st;
+    enum jstate jst;
     uint8_t mask[4];
     struct buf in, out, frag;
     void *astate;
@@ -95,6 +113,8 @@ static struct {
     double search_start, search_warmup, search_window, p99_ms, resolution, min_complete;
     double search_min_deliv;
     int search, self_echo, extra_idle, repeat_disturbed;
+    int joiners;
+    double joiner_window, joiner_timeout;
     double disturbed_pct;
     pid_t pids[MAX_PIDS];
     int npids;
@@ -128,6 +148,12 @@ static struct {
     int retries;
     struct hist hs, hs_tcp, hs_tls, hs_ws, hs_join;
     SSL_CTX *tls;
+    /* joiners: jstart is when the first is due (0: not yet) */
+    struct lg_conn *jconns;
+    int jnext, jcount[J_NSTATES], jclosed, ncodes, code_n[MAX_CODES + 1];
+    char codes[MAX_CODES][CODE_MAX + 1];
+    uint64_t jstart, jlag_max;
+    struct hist hj_hello, hj_answer; /* hello -> admitted; scheduled start -> any answer */
 } g;
 
 /* ---------------------------------------------------------------- utils */
@@ -509,10 +535,36 @@ int lg_send(struct lg_conn *c, int opcode, const void *data, size_t len)
     return flush_out(c);
 }
 
+/* Count a joiner's outcome once; the first one counts. */
+static void joiner_settle(struct lg_conn *c, enum jstate st)
+{
+    if (c->jst != J_WAITING)
+        return;
+    c->jst = st;
+    g.jcount[st]++;
+    g.inflight--;
+    uint64_t now = now_ns();
+    if (st == J_ADMITTED || st == J_REFUSED)
+        hist_add(&g.hj_answer, (now - c->t_first) / 1000);
+    if (st == J_ADMITTED)
+        hist_add(&g.hj_hello, (now - c->t_ws) / 1000);
+}
+
+static int joiners_settled(void)
+{
+    return g.jnext == cfg.joiners &&
+           g.jcount[J_ADMITTED] + g.jcount[J_REFUSED] + g.jcount[J_DROPPED] == cfg.joiners;
+}
+
 void lg_joined(struct lg_conn *c)
 {
     if (c->st != C_JOINING)
         return;
+    if (c->jidx >= 0) { /* a joiner stays, idle, until the end of the run */
+        c->st = C_READY;
+        joiner_settle(c, J_ADMITTED);
+        return;
+    }
     c->st = C_READY;
     g.ready++;
     g.inflight--;
@@ -547,24 +599,9 @@ void lg_delivered(struct lg_conn *c, const char *body, size_t len)
     }
 }
 
-void lg_fail(struct lg_conn *c, const char *why)
+/* Close c at once (a reset, no close handshake) and free what it holds. */
+static void conn_close(struct lg_conn *c)
 {
-    if (c->st == C_DEAD || c->st == C_NEW)
-        return;
-    if (g.fail_logs++ < 10)
-        fprintf(stderr, "loadgen: conn %d (room %d member %d): %s\n", c->id, c->room, c->member,
-                why);
-    if (c->st == C_READY) {
-        g.lost++;
-        g.ready--;
-    } else {
-        g.inflight--;
-        if (++c->tries < 3) {
-            g.retry[g.nretry++] = c->id;
-            g.retries++;
-        } else
-            g.join_failed++;
-    }
     epoll_ctl(g.ep, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->ssl) {
         SSL_free(c->ssl); /* no close_notify: the connection is reset below */
@@ -581,6 +618,59 @@ void lg_fail(struct lg_conn *c, const char *why)
     buf_free(&c->frag);
     if (cfg.ad->on_close)
         cfg.ad->on_close(c);
+}
+
+void lg_fail(struct lg_conn *c, const char *why)
+{
+    if (c->st == C_DEAD || c->st == C_NEW)
+        return;
+    if (g.fail_logs++ < 10)
+        fprintf(stderr, "loadgen: conn %d (%s %d member %d): %s\n", c->id,
+                c->jidx >= 0 ? "joiner" : "room", c->jidx >= 0 ? c->jidx : c->room, c->member, why);
+    if (c->jidx >= 0) {
+        if (c->jst == J_ADMITTED)
+            g.jclosed++;
+        joiner_settle(c, J_DROPPED);
+    } else if (c->st == C_READY) {
+        g.lost++;
+        g.ready--;
+    } else {
+        g.inflight--;
+        if (++c->tries < 3) {
+            g.retry[g.nretry++] = c->id;
+            g.retries++;
+        } else
+            g.join_failed++;
+    }
+    conn_close(c);
+}
+
+void lg_refused(struct lg_conn *c, const char *code, size_t len)
+{
+    if (c->jidx < 0 || c->jst != J_WAITING) {
+        char why[80];
+        snprintf(why, sizeof why, "refused: %.*s", (int)(len < CODE_MAX ? len : CODE_MAX), code);
+        lg_fail(c, why);
+        return;
+    }
+    if (len > CODE_MAX)
+        len = CODE_MAX;
+    int i = 0;
+    while (i < g.ncodes && (strlen(g.codes[i]) != len || memcmp(g.codes[i], code, len)))
+        i++;
+    if (i == g.ncodes && g.ncodes < MAX_CODES) {
+        memcpy(g.codes[i], code, len);
+        g.codes[i][len] = 0;
+        g.ncodes++;
+    }
+    g.code_n[i]++; /* code_n[MAX_CODES]: the codes past the table */
+    joiner_settle(c, J_REFUSED);
+    conn_close(c);
+}
+
+int lg_joiner(const struct lg_conn *c)
+{
+    return c->jidx;
 }
 
 /* -------------------------------------------------- WebSocket client */
@@ -605,8 +695,8 @@ static void start_connect(struct lg_conn *c)
     c->st = C_CONNECTING;
     c->epout = 1;
     c->t_connect = now_ns();
-    if (c->tries == 0 && cfg.join_window <= 0)
-        c->t_first = c->t_connect; /* with --join-window: the scheduled start */
+    if (c->tries == 0 && cfg.join_window <= 0 && c->jidx < 0)
+        c->t_first = c->t_connect; /* with --join-window, and joiners: the scheduled start */
     memset(c->astate, 0, cfg.ad->state_size);
     uint32_t m = (uint32_t)rand();
     memcpy(c->mask, &m, 4);
@@ -873,8 +963,21 @@ static uint64_t storm_due(int i)
     return g.join_start + (uint64_t)(cfg.join_window * (double)NS * i / g.n);
 }
 
+/* When joiner i is due to start connecting (g.jstart set). */
+static uint64_t joiner_due(int i)
+{
+    return g.jstart + (uint64_t)(cfg.joiner_window * (double)NS * i / cfg.joiners);
+}
+
 static void start_connects(void)
 {
+    while (g.jstart && g.jnext < cfg.joiners && joiner_due(g.jnext) <= g.now) {
+        struct lg_conn *c = &g.jconns[g.jnext];
+        c->t_first = joiner_due(g.jnext++);
+        if (g.now - c->t_first > g.jlag_max)
+            g.jlag_max = g.now - c->t_first;
+        start_connect(c);
+    }
     if (cfg.join_window > 0) {
         while (g.nretry)
             start_connect(&g.conns[g.retry[--g.nretry]]);
@@ -963,6 +1066,12 @@ static void loop_until(uint64_t deadline, int (*done)(void))
             if (w < wait)
                 wait = w;
         }
+        if (g.jstart && g.jnext < cfg.joiners) {
+            uint64_t due = joiner_due(g.jnext);
+            uint64_t w = due > g.now ? due - g.now : 0;
+            if (w < wait)
+                wait = w;
+        }
         if (g.pub_active) {
             uint64_t due = g.pub_start + (uint64_t)((double)g.pub_k * g.pub_interval);
             uint64_t w = due > g.now ? due - g.now : 0;
@@ -1035,6 +1144,28 @@ static void window_cmd(const char *kind, const char *edge)
         fprintf(stderr, "loadgen: --window-cmd: %s\n", strerror(err));
 }
 
+/* The joiners' record: what became of them, how long their answers took. */
+static void json_joiners(void)
+{
+    json_common("joiners");
+    printf(",\"joiners\":%d,\"joiner_window_s\":%.2f,\"joiner_timeout_s\":%.1f,\"admitted\":%d,"
+           "\"refused\":%d,\"dropped\":%d,\"hung\":%d,\"not_started\":%d,"
+           "\"closed_after_admitted\":%d,\"codes\":{",
+           cfg.joiners, cfg.joiner_window, cfg.joiner_timeout, g.jcount[J_ADMITTED],
+           g.jcount[J_REFUSED], g.jcount[J_DROPPED], g.jcount[J_HUNG], cfg.joiners - g.jnext,
+           g.jclosed);
+    for (int i = 0; i < g.ncodes; i++)
+        printf("%s\"%s\":%d", i ? "," : "", g.codes[i], g.code_n[i]);
+    if (g.code_n[MAX_CODES])
+        printf("%s\"other\":%d", g.ncodes ? "," : "", g.code_n[MAX_CODES]);
+    printf("},\"hello_admitted_p50_ms\":%.3f,\"hello_admitted_p99_ms\":%.3f,"
+           "\"hello_admitted_max_ms\":%.3f,\"answer_p50_ms\":%.3f,\"answer_p99_ms\":%.3f,"
+           "\"answer_max_ms\":%.3f,\"start_lag_max_ms\":%.3f}\n",
+           hist_pct(&g.hj_hello, 0.50) / 1000.0, hist_pct(&g.hj_hello, 0.99) / 1000.0,
+           g.hj_hello.max_us / 1000.0, hist_pct(&g.hj_answer, 0.50) / 1000.0,
+           hist_pct(&g.hj_answer, 0.99) / 1000.0, g.hj_answer.max_us / 1000.0, g.jlag_max / 1e6);
+}
+
 /* The "[a,b,...]" of n seconds, into out (cap bytes). */
 static const char *json_secs(char *out, size_t cap, const double *v, int n)
 {
@@ -1059,6 +1190,15 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     g.pub_k = 0;
     g.win_start = g.pub_start + (uint64_t)(warm * NS);
     g.win_end = g.win_start + (uint64_t)(win * NS);
+    /* The joiners come in the first fixed step; its window ends when the
+     * last of them has its answer (at the latest when the last is hung). */
+    int storm = cfg.joiners > 0 && !g.jstart && !strcmp(kind, "fixed");
+    uint64_t win_min = g.win_end;
+    if (storm) {
+        uint64_t last = g.win_start + (uint64_t)((cfg.joiner_window + cfg.joiner_timeout) * NS);
+        if (last > g.win_end)
+            g.win_end = last;
+    }
     g.pub_end = g.win_end;
     g.pub_active = 1;
     uint64_t drops0 = g.gen_drops;
@@ -1072,7 +1212,24 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     double s0 = srv_cpu_each(each0), c0 = gen_cpu_s();
     double sw0 = srv_wait_s(), gw0 = runq_wait_s("/proc/self/schedstat");
     window_cmd(kind, "start");
-    loop_until(g.win_end, NULL);
+    if (storm) {
+        g.jstart = g.win_start;
+        loop_until(win_min, NULL);
+        loop_until(g.win_end, joiners_settled);
+        if (g.now < g.win_end) /* the publisher stops at the new end */
+            g.win_end = g.pub_end = g.now;
+        win = (double)(g.win_end - g.win_start) / NS;
+        for (int i = 0; i < cfg.joiners; i++) {
+            struct lg_conn *c = &g.jconns[i];
+            if (i < g.jnext && c->jst == J_WAITING) {
+                joiner_settle(c, J_HUNG);
+                if (c->st != C_DEAD)
+                    conn_close(c);
+            }
+        }
+    } else {
+        loop_until(g.win_end, NULL);
+    }
     double s1 = srv_cpu_each(each), c1 = gen_cpu_s();
     window_cmd(kind, "end");
     for (int i = 0; i < cfg.npids; i++)
@@ -1104,7 +1261,7 @@ static struct step run_step(const char *kind, double rate, double warm, double w
         "\"mean_ms\":%.3f,\"srv_cpu_s\":%.2f,\"srv_cpu_s_each\":%s,\"srv_cpu_pct\":%.1f,"
         "\"srv_cpu_s_per_M\":%.2f,"
         "\"srv_rss_kb\":%ld,\"gen_cpu_pct\":%.1f,\"gen_lag_max_ms\":%.3f,\"gen_drops\":%llu,"
-        "\"lost_conns\":%d,\"unknown_msgs\":%llu,\"srv_runq_wait_pct\":%.1f,"
+        "\"lost_conns\":%d,\"lost_msgs\":%.0f,\"unknown_msgs\":%llu,\"srv_runq_wait_pct\":%.1f,"
         "\"gen_runq_wait_pct\":%.1f,\"disturbed\":%s,\"drained\":%s,\"gen_bound\":%s,\"pass\":%s}"
         "\n",
         rate, rate * g.nact, rate * g.nact * g.per_pub, win, warm, (double)g.recv_in_win / win,
@@ -1115,9 +1272,12 @@ static struct step run_step(const char *kind, double rate, double warm, double w
         json_secs(each_json, sizeof each_json, each, cfg.npids), 100.0 * srv / win,
         g.recv_in_win ? srv * 1e6 / (double)g.recv_in_win : 0.0, rss, 100.0 * (c1 - c0) / win,
         g.lag_max / 1e6, (unsigned long long)(g.gen_drops - drops0), g.lost - lost0,
+        expected > (double)g.recv_of_win ? expected - (double)g.recv_of_win : 0.0,
         (unsigned long long)g.unknown, sw, gw, r.disturbed ? "true" : "false",
         is_drained ? "true" : "false", 100.0 * (c1 - c0) / win > 90.0 ? "true" : "false",
         r.pass ? "true" : "false");
+    if (storm)
+        json_joiners();
     fflush(stdout);
     return r;
 }
@@ -1236,6 +1396,10 @@ static void usage(void)
         "  --sni NAME                TLS server name (default localhost)\n"
         "  --extra-idle N            N more clients, joined to rooms of 10 that stay silent\n"
         "                            (what idle connections cost the busy ones)\n"
+        "  --joiners N               N more clients that join during the first fixed step,\n"
+        "                            evenly over --joiner-window S (default: --window) from\n"
+        "                            its start; its window lasts until each has an answer or\n"
+        "                            waited --joiner-timeout S (30): then it is hung\n"
         "  --join-window S           start the connections evenly over S seconds (join storm)\n"
         "                            instead of --parallel at a time\n"
         "  --rooms R --members M     population (one connection per member)\n"
@@ -1287,6 +1451,7 @@ int main(int argc, char **argv)
     cfg.recover = 30;
     cfg.disturbed_pct = 5;
     cfg.repeat_disturbed = 1;
+    cfg.joiner_timeout = 30;
 
     enum {
         OPT_ADAPTER = 256,
@@ -1329,7 +1494,10 @@ int main(int argc, char **argv)
         OPT_XIDLE,
         OPT_DPCT,
         OPT_DREP,
-        OPT_WCMD
+        OPT_WCMD,
+        OPT_JOINERS,
+        OPT_JWINDOW,
+        OPT_JTIMEOUT
     };
     static const struct option opts[] = {{"adapter", 1, 0, OPT_ADAPTER},
                                          {"host", 1, 0, OPT_HOST},
@@ -1372,6 +1540,9 @@ int main(int argc, char **argv)
                                          {"disturbed-pct", 1, 0, OPT_DPCT},
                                          {"repeat-disturbed", 1, 0, OPT_DREP},
                                          {"window-cmd", 1, 0, OPT_WCMD},
+                                         {"joiners", 1, 0, OPT_JOINERS},
+                                         {"joiner-window", 1, 0, OPT_JWINDOW},
+                                         {"joiner-timeout", 1, 0, OPT_JTIMEOUT},
                                          {0, 0, 0, 0}};
     int o;
     double idle_hold = 0;
@@ -1512,6 +1683,15 @@ int main(int argc, char **argv)
         case OPT_WCMD:
             cfg.window_cmd = optarg;
             break;
+        case OPT_JOINERS:
+            cfg.joiners = atoi(optarg);
+            break;
+        case OPT_JWINDOW:
+            cfg.joiner_window = atof(optarg);
+            break;
+        case OPT_JTIMEOUT:
+            cfg.joiner_timeout = atof(optarg);
+            break;
         case OPT_AOPT: {
             char *eq = strchr(optarg, '=');
             if (!eq || cfg.naopt >= MAX_AOPT)
@@ -1527,6 +1707,10 @@ int main(int argc, char **argv)
     }
     if (!cfg.ad || !cfg.nports || cfg.rooms < 1 || cfg.members < 1)
         usage();
+    if (cfg.joiners < 0 || cfg.joiner_window < 0 || cfg.joiner_timeout <= 0)
+        die("--joiners, --joiner-window and --joiner-timeout must not be negative");
+    if (cfg.joiners > 0 && cfg.joiner_window <= 0)
+        cfg.joiner_window = cfg.window;
     if (cfg.body_size < BODY_HDR + 2 || cfg.body_size > 4000)
         die("--body-size must be in %d..4000", BODY_HDR + 2);
     if (!cfg.path)
@@ -1572,13 +1756,14 @@ int main(int argc, char **argv)
     g.nact = cfg.rooms * cfg.members;
     g.n = g.nact + cfg.extra_idle;
     g.per_pub = cfg.members - 1 + (cfg.self_echo ? 1 : 0);
-    if ((rlim_t)g.n + 64 > rl.rlim_cur)
-        die("%d clients need ulimit -n >= %d (have %llu)", g.n, g.n + 64,
-            (unsigned long long)rl.rlim_cur);
+    if ((rlim_t)(g.n + cfg.joiners) + 64 > rl.rlim_cur)
+        die("%d clients need ulimit -n >= %d (have %llu)", g.n + cfg.joiners,
+            g.n + cfg.joiners + 64, (unsigned long long)rl.rlim_cur);
     g.conns = calloc((size_t)g.n, sizeof *g.conns);
     g.retry = calloc((size_t)g.n, sizeof *g.retry);
+    g.jconns = calloc((size_t)cfg.joiners + 1, sizeof *g.jconns);
     g.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!g.conns || !g.retry || g.ep < 0)
+    if (!g.conns || !g.retry || !g.jconns || g.ep < 0)
         die("setup failed");
     srand((unsigned)getpid());
     for (int i = 0; i < g.n; i++) {
@@ -1590,6 +1775,16 @@ int main(int argc, char **argv)
             c->room = cfg.rooms + (i - g.nact) / 10;
             c->member = (i - g.nact) % 10;
         }
+        c->fd = -1;
+        c->jidx = -1;
+        c->astate = calloc(1, cfg.ad->state_size ? cfg.ad->state_size : 1);
+    }
+    for (int i = 0; i < cfg.joiners; i++) { /* after every member: ids g.n.. */
+        struct lg_conn *c = &g.jconns[i];
+        c->id = g.n + i;
+        c->room = -1;
+        c->member = i; /* spreads them over the --port list */
+        c->jidx = i;
         c->fd = -1;
         c->astate = calloc(1, cfg.ad->state_size ? cfg.ad->state_size : 1);
     }
@@ -1666,5 +1861,8 @@ int main(int argc, char **argv)
             lg_fail(c, "done");
         }
     }
+    for (int i = 0; i < cfg.joiners; i++)
+        if (g.jconns[i].st != C_DEAD && g.jconns[i].st != C_NEW)
+            conn_close(&g.jconns[i]);
     return 0;
 }

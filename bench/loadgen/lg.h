@@ -19,6 +19,13 @@
  *                   room.  The body is printable ASCII ([A-Za-z0-9 ]) so it
  *                   needs no escaping in JSON, XML or MQTT.
  *
+ * Joiners (--joiners): clients that join while the rooms chat and are
+ * timed on the answer to their join request.  lg_joiner(c) tells the
+ * adapter which one it is (0..N-1), or -1 for a member of the rooms.  A
+ * joiner that is admitted calls lg_joined as a member does; one whose
+ * request the server refuses calls lg_refused(c, code, len) with the
+ * server's error code, which records it and closes the connection.
+ *
  * The core parses the timestamp, sender and sequence number out of the body
  * (see core.c: body format "LG1 <ts:16 hex> <sender:8 hex> <seq:8 hex> pad"),
  * so an adapter never deals with time.
@@ -56,11 +63,13 @@ struct lg_adapter {
 int lg_send(struct lg_conn *c, int opcode, const void *data, size_t len);
 void lg_joined(struct lg_conn *c);
 void lg_delivered(struct lg_conn *c, const char *body, size_t len);
-void lg_fail(struct lg_conn *c, const char *why); /* closes the connection */
+void lg_fail(struct lg_conn *c, const char *why);                 /* closes the connection */
+void lg_refused(struct lg_conn *c, const char *code, size_t len); /* a joiner: recorded, closed */
 
 int lg_room(const struct lg_conn *c);   /* 0 .. rooms-1 */
 int lg_member(const struct lg_conn *c); /* 0 .. members-1; member 0 is the room's leader */
 int lg_id(const struct lg_conn *c);     /* unique over the run */
+int lg_joiner(const struct lg_conn *c); /* 0 .. joiners-1, or -1: a member of the rooms */
 void *lg_state(struct lg_conn *c);      /* adapter's state_size bytes */
 
 /* --aopt key=value options given on the command line, or `def`. */
