@@ -66,9 +66,9 @@ struct member {
     uint32_t index;      /* in room->members */
     uint64_t joined_seq; /* room seq at the first welcome: history before it is not ours */
     enum proto_role role;
-    bool in_lobby; /* waiting to be let in: hears only what is addressed to it */
-    bool knocked;  /* removed earlier in this session and came back */
-    bool agreed;   /* has accepted the group agreement (leaders need not) */
+    bool in_lobby;             /* waiting to be let in: hears only what is addressed to it */
+    bool knocked;              /* removed earlier in this session and came back */
+    bool agreed;               /* has accepted the group agreement (leaders need not) */
     char *name;                /* NFC */
     struct names_key name_key; /* computed once, when the member comes (names.h) */
     int64_t login_gen;         /* a leader's: the account's login_gen when it took the seat */
