@@ -40,6 +40,7 @@ struct conn {
     struct sendq q;
     bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
     bool close_sent;  /* our close frame is out: we wait for the peer's */
+    bool oversized;   /* cut inside a message too big: lws drops the rest (too_big) */
     uint16_t close_code;
     char close_reason[32];
 
@@ -70,6 +71,30 @@ static void reap(lws_sorted_usec_list_t *sul)
     conn_free(lws_container_of(sul, struct conn, reap));
 }
 
+/*
+ * Our close frame (RFC 6455 §5.5.1: unmasked from a server, the code in two
+ * bytes, then the reason), written as raw bytes. Handed to lws's own close,
+ * the connection would be dropped at the first read after the frame (lws 4.1
+ * lingers only on a poll loop, not on libev), and a peer still sending then
+ * gets an RST that discards the close frame it had not read yet: it sees
+ * 1006, not why it was closed. Written by hand, the connection stays up and
+ * what the peer still sends is read and dropped until its own close frame,
+ * its FIN, or CLOSE_GRACE_SECS. Returns false when the write failed.
+ */
+static bool write_close_frame(struct conn *c)
+{
+    unsigned char buf[LWS_PRE + 4 + sizeof(c->close_reason)];
+    unsigned char *p = buf + LWS_PRE;
+    size_t reason_len = strlen(c->close_reason); /* < 32: fits the 125 bytes of a control frame */
+    p[0] = 0x88;                                 /* FIN, opcode close */
+    p[1] = (unsigned char)(2 + reason_len);
+    p[2] = (unsigned char)(c->close_code >> 8);
+    p[3] = (unsigned char)(c->close_code & 0xff);
+    memcpy(p + 4, c->close_reason, reason_len);
+    c->close_sent = true;
+    return lws_write(c->wsi, p, 4 + reason_len, LWS_WRITE_RAW) == (int)(4 + reason_len);
+}
+
 void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
 {
     if (c->close_code)
@@ -85,9 +110,16 @@ void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
     }
     if (code == WS_CLOSE_TOO_SLOW)
         sendq_clear(&c->q); /* free the backlog now: that is the point of the cut */
-    lws_callback_on_writable(c->wsi);
-    /* If the peer never lets us write the close frame, drop it anyway. */
+    /* If the peer never lets us write the close frame, or never answers it,
+     * drop it anyway. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
+    /* With nothing before it, the close frame goes now: before lws parses
+     * what else the peer sent, and answers a protocol error there with a
+     * close frame of its own. */
+    if (c->q.count || lws_partial_buffered(c->wsi) || c->peer_closed || c->oversized)
+        lws_callback_on_writable(c->wsi);
+    else if (!write_close_frame(c))
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 /* Write a frame at once, outside lws's WRITEABLE callback, when nothing is
@@ -356,8 +388,14 @@ void ws_remote_drop(struct conn *c)
     conn_free(c);
 }
 
+/* The peer is inside a message it may go on sending for long: its close
+ * frame, if it sends one, would be read as that message's payload. Such a
+ * connection is closed the way lws closes, which discards what follows
+ * unparsed and drops the socket soon after the close frame (a peer still
+ * sending may see 1006 then, not 1009). */
 static void too_big(struct conn *c, enum ws_close_code code)
 {
+    c->oversized = true;
     ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL);
     ws_close(c, code, code == WS_CLOSE_POLICY ? "too many fragments" : "message too big");
 }
@@ -397,30 +435,6 @@ static void on_receive(struct conn *c, const char *in, size_t len)
     }
 }
 
-/*
- * Our close frame (RFC 6455 §5.5.1: unmasked from a server, the code in two
- * bytes, then the reason), written as raw bytes. Handed to lws's own close,
- * the connection would be dropped at the first read after the frame (lws 4.1
- * lingers only on a poll loop, not on libev), and a peer still sending then
- * gets an RST that discards the close frame it had not read yet: it sees
- * 1006, not why it was closed. Written by hand, the connection stays up and
- * what the peer still sends is read and dropped until its own close frame,
- * its FIN, or CLOSE_GRACE_SECS. Returns false when the write failed.
- */
-static bool write_close_frame(struct conn *c)
-{
-    unsigned char buf[LWS_PRE + 4 + sizeof(c->close_reason)];
-    unsigned char *p = buf + LWS_PRE;
-    size_t reason_len = strlen(c->close_reason); /* < 32: fits the 125 bytes of a control frame */
-    p[0] = 0x88;                                 /* FIN, opcode close */
-    p[1] = (unsigned char)(2 + reason_len);
-    p[2] = (unsigned char)(c->close_code >> 8);
-    p[3] = (unsigned char)(c->close_code & 0xff);
-    memcpy(p + 4, c->close_reason, reason_len);
-    c->close_sent = true;
-    return lws_write(c->wsi, p, 4 + reason_len, LWS_WRITE_RAW) == (int)(4 + reason_len);
-}
-
 /* Write queued frames until the socket would block, then the close frame if
  * the connection is closing. Returns -1 to have lws close the connection. */
 static int on_writable(struct conn *c)
@@ -440,9 +454,16 @@ static int on_writable(struct conn *c)
             return 0;
         }
     }
-    if (c->close_code && !c->close_sent)
-        return write_close_frame(c) ? 0 : -1;
-    return 0;
+    if (!c->close_code || c->close_sent)
+        return 0;
+    if (c->peer_closed)
+        return -1; /* lws has answered the peer's close frame */
+    if (c->oversized) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return write_close_frame(c) ? 0 : -1;
 }
 
 /* lws 4.1.6 echoes any close frame; RFC 6455 §7.4 says which codes a peer
