@@ -40,7 +40,7 @@ struct conn {
     struct sendq q;
     bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
     bool close_sent;  /* our close frame is out: we wait for the peer's */
-    bool oversized;   /* cut inside a message too big: lws drops the rest (too_big) */
+    bool mid_message; /* closed while the peer was inside a message (peer_mid_message) */
     uint16_t close_code;
     char close_reason[32];
 
@@ -95,6 +95,17 @@ static bool write_close_frame(struct conn *c)
     return lws_write(c->wsi, p, 4 + reason_len, LWS_WRITE_RAW) == (int)(4 + reason_len);
 }
 
+/* Is the peer inside a message (a frame too big, or trickled)? Then what it
+ * sends next, its answer to our close frame included, is read as that
+ * message's payload and the closing handshake cannot end. Such a connection
+ * is closed the way lws closes: it drops what follows unparsed and the
+ * socket soon after the close frame (a peer still sending may then see
+ * 1006, not the code). */
+static bool peer_mid_message(struct conn *c)
+{
+    return wsrx_pending(&c->rx) || lws_remaining_packet_payload(c->wsi) > 0;
+}
+
 void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
 {
     if (c->close_code)
@@ -116,7 +127,8 @@ void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
     /* With nothing before it, the close frame goes now: before lws parses
      * what else the peer sent, and answers a protocol error there with a
      * close frame of its own. */
-    if (c->q.count || lws_partial_buffered(c->wsi) || c->peer_closed || c->oversized)
+    c->mid_message = peer_mid_message(c);
+    if (c->q.count || lws_partial_buffered(c->wsi) || c->peer_closed || c->mid_message)
         lws_callback_on_writable(c->wsi);
     else if (!write_close_frame(c))
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -388,14 +400,8 @@ void ws_remote_drop(struct conn *c)
     conn_free(c);
 }
 
-/* The peer is inside a message it may go on sending for long: its close
- * frame, if it sends one, would be read as that message's payload. Such a
- * connection is closed the way lws closes, which discards what follows
- * unparsed and drops the socket soon after the close frame (a peer still
- * sending may see 1006 then, not 1009). */
 static void too_big(struct conn *c, enum ws_close_code code)
 {
-    c->oversized = true;
     ws_send_error(c, PROTO_E_TOO_BIG, NULL, NULL);
     ws_close(c, code, code == WS_CLOSE_POLICY ? "too many fragments" : "message too big");
 }
@@ -458,7 +464,7 @@ static int on_writable(struct conn *c)
         return 0;
     if (c->peer_closed)
         return -1; /* lws has answered the peer's close frame */
-    if (c->oversized) {
+    if (c->mid_message) {
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
         return -1;

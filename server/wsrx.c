@@ -61,6 +61,11 @@ enum wsrx_result wsrx_push(struct wsrx *rx, const struct wsrx_piece *p,
     return WSRX_MESSAGE;
 }
 
+bool wsrx_pending(const struct wsrx *rx)
+{
+    return rx->len > 0 || rx->discard;
+}
+
 void wsrx_release(struct wsrx *rx)
 {
     if (rx->len)

@@ -64,6 +64,10 @@ enum wsrx_result wsrx_push(struct wsrx *rx, const struct wsrx_piece *p,
  * next one (the buffer is kept for reuse). */
 void wsrx_release(struct wsrx *rx);
 
+/* Is a message under way: begun and not yet returned, or being dropped
+ * after a cap was passed? */
+bool wsrx_pending(const struct wsrx *rx);
+
 /* Wipe and free the buffer; rx is zeroed and may be used again. */
 void wsrx_clear(struct wsrx *rx);
 
