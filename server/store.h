@@ -291,6 +291,11 @@ int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
                               bool disabled);
 
+/* Remove the account with its group links and logins (a leader who has
+ * left the association). kamratd ends the leader's seats and logins when it
+ * notices (store_data_version). The audit log keeps the username. */
+int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t id);
+
 /* Fill *out (with the password hash) for username, ASCII case ignored. */
 int store_leader_get(struct store *s, const char *username, struct store_leader *out);
 

@@ -303,6 +303,12 @@ int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, i
                          STORE_E_INVALID);
 }
 
+int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t id)
+{
+    return leader_change(s, now, actor, id, store__stmt(s, ST_LEADER_REMOVE), "leader_remove", 0,
+                         STORE_E_NOT_FOUND);
+}
+
 int store_leader_get(struct store *s, const char *username, struct store_leader *out)
 {
     struct db_stmt *st = store__stmt(s, ST_LEADER_GET);

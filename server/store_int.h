@@ -56,6 +56,8 @@
     X(LEADER_REHASH, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1 AND login_gen = ?3")     \
     X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2, login_gen = login_gen + ?2 "         \
                            "WHERE id = ?1 AND disabled != ?2")                                     \
+    /* group links and logins go with it (ON DELETE CASCADE) */                                    \
+    X(LEADER_REMOVE, "DELETE FROM leaders WHERE id = ?1")                                          \
     X(LEADER_GET, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE username = ?1")  \
     X(LEADER_GET_ID, "SELECT " STORE_LEADER_COLS ", password_hash FROM leaders WHERE id = ?1")     \
     X(LEADER_LIST, "SELECT " STORE_LEADER_COLS " FROM leaders ORDER BY username")                  \

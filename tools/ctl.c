@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "schedule.h"
 #include "util.h"
@@ -28,6 +29,32 @@ int ctl_complain(struct ctl *c, int code, const char *fmt, ...)
         fprintf(stderr, " (try kamratctl %s --help)", c->cmd->path);
     fputc('\n', stderr);
     return code;
+}
+
+int ctl_removal_args(struct ctl *c, int argc, char **argv, int *yes)
+{
+    const struct option longopts[] = {
+        {"yes", no_argument, yes, 1},
+        {NULL, 0, NULL, 0},
+    };
+    return ctl_options(c, argc, argv, longopts, NULL, NULL, 1, 1);
+}
+
+int ctl_confirm(struct ctl *c, int yes, const char *question, ...)
+{
+    if (yes)
+        return 0;
+    if (!isatty(STDIN_FILENO))
+        return ctl_complain(c, EXIT_USAGE, "confirm with --yes when stdin is not a terminal");
+    va_list ap;
+    va_start(ap, question);
+    vfprintf(stderr, question, ap);
+    va_end(ap);
+    fputs(" [y/N] ", stderr);
+    char answer[16];
+    if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
+        return ctl_complain(c, EXIT_FAIL, "not removed");
+    return 0;
 }
 
 int ctl_store_failed(struct ctl *c, int err, const char *what)

@@ -74,6 +74,16 @@ extern const char *const ctl_weekdays[7];
 int ctl_complain(struct ctl *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The arguments of a removal: the one thing to remove and --yes (sets
+ * *yes). Returns 0 or an exit code. */
+int ctl_removal_args(struct ctl *c, int argc, char **argv, int *yes);
+
+/* Before a removal: 0 when yes (--yes) was given or the person at the
+ * terminal answers y to question (a printf format: "Remove ...?"), else an
+ * exit code (a usage error when stdin is not a terminal). */
+int ctl_confirm(struct ctl *c, int yes, const char *question, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Report a failed store call about `what` ("group") and return EXIT_FAIL. */
 int ctl_store_failed(struct ctl *c, int err, const char *what);
 

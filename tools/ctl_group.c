@@ -342,31 +342,16 @@ out:
 static int cmd_group_remove(struct ctl *c, int argc, char **argv)
 {
     int yes = 0;
-    const struct option longopts[] = {
-        {"yes", no_argument, &yes, 1},
-        {NULL, 0, NULL, 0},
-    };
-    int rc = ctl_options(c, argc, argv, longopts, NULL, NULL, 1, 1);
+    int rc = ctl_removal_args(c, argc, argv, &yes);
     if (rc)
         return rc;
     struct store_group g;
     if ((rc = ctl_find_group(c, argv[optind], &g)))
         return rc;
-    if (!yes) {
-        if (!isatty(STDIN_FILENO)) {
-            rc = ctl_complain(c, EXIT_USAGE, "confirm with --yes when stdin is not a terminal");
-            goto out;
-        }
-        fprintf(stderr,
-                "Remove group \"%s\" with its schedules, sessions, invites and leader links? "
-                "[y/N] ",
-                g.name);
-        char answer[16];
-        if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
-            rc = ctl_complain(c, EXIT_FAIL, "not removed");
-            goto out;
-        }
-    }
+    if ((rc = ctl_confirm(
+             c, yes, "Remove group \"%s\" with its schedules, sessions, invites and leader links?",
+             g.name)))
+        goto out;
     int e = store_group_remove(c->store, c->now, c->actor, g.id);
     if (e < 0)
         rc = ctl_store_failed(c, e, "group");

@@ -225,6 +225,26 @@ static int cmd_leader_disable(struct ctl *c, int argc, char **argv)
     return leader_set_disabled(c, argc, argv, true);
 }
 
+static int cmd_leader_remove(struct ctl *c, int argc, char **argv)
+{
+    int yes = 0;
+    int rc = ctl_removal_args(c, argc, argv, &yes);
+    if (rc)
+        return rc;
+    struct store_leader l;
+    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+        return rc;
+    if (!(rc = ctl_confirm(c, yes, "Remove leader \"%s\" and their logins and group links?",
+                           l.username))) {
+        int e = store_leader_remove(c->store, c->now, c->actor, l.id);
+        rc = e < 0 ? ctl_store_failed(c, e, "leader")
+                   : ctl_done(c, json_pack("{ss sb}", "username", l.username, "removed", 1),
+                              "leader %s removed\n", l.username);
+    }
+    wipe(&l, sizeof(l));
+    return rc;
+}
+
 static int cmd_leader_enable(struct ctl *c, int argc, char **argv)
 {
     return leader_set_disabled(c, argc, argv, false);
@@ -294,6 +314,9 @@ const struct ctl_command ctl_leader_commands[] = {
      cmd_leader_passwd},
     {"leader disable", "USERNAME", "stop a leader from logging in", NULL, cmd_leader_disable},
     {"leader enable", "USERNAME", "let a disabled leader log in again", NULL, cmd_leader_enable},
+    {"leader remove", "USERNAME [--yes]",
+     "remove a leader account with its logins and group links (the audit log keeps the name)",
+     "      --yes                         do not ask for confirmation\n", cmd_leader_remove},
     {"leader list", "", "list the leaders and their groups", NULL, cmd_leader_list},
     {0},
 };

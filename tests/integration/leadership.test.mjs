@@ -1,6 +1,6 @@
 // Leadership is live (protocol/README.md §4a "Roles", §7 4401, §11): when the
 // store says someone no longer leads a group (taken off the group, account
-// disabled, a new password), every seat they hold in that group's rooms ends at
+// disabled, a new password, account removed), every seat they hold in that group's rooms ends at
 // once: the socket closes with 4401, the resume token stops working, the room
 // goes read-only unless another leader is there; a disabled account or a new
 // password ends every login of the leader too, while one taken off a group keeps
@@ -54,6 +54,12 @@ const TRIGGERS = [
         what: 'given a new password',
         args: (fx) => ['leader', 'passwd', fx.leaderName, '--password-stdin'],
         input: `${NEW_PASSWORD}\n`,
+        hello: 'token_invalid',
+        sessions: 401,
+    },
+    {
+        what: 'whose account was removed',
+        args: (fx) => ['leader', 'remove', fx.leaderName, '--yes'],
         hello: 'token_invalid',
         sessions: 401,
     },

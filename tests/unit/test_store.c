@@ -513,6 +513,34 @@ static void logins_end_with_a_new_password_or_disabling(void **state)
     wipe(&l, sizeof(l));
 }
 
+/* A removed account takes its group links and logins with it; the audit
+ * log keeps its name, and the name may be used again. */
+static void removing_a_leader_cascades_but_audit_stays(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Lähtevä");
+    int64_t id;
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "dora", PHC, &id), 0);
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, gid, id), 0);
+    uint8_t h[STORE_HASH_LEN];
+    hash_of(7, h);
+    assert_int_equal(store_login_add(s, h, id, 0, T0 * 1000), 0);
+
+    assert_int_equal(store_leader_remove(s, T0, ACTOR, id), 0);
+    assert_int_equal(store_leader_remove(s, T0, ACTOR, id), STORE_E_NOT_FOUND);
+    struct store_leader l;
+    assert_int_equal(store_leader_get(s, "dora", &l), STORE_E_NOT_FOUND);
+    struct store_login sl;
+    assert_int_equal(store_login_find(s, h, &sl), STORE_E_NOT_FOUND);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM group_leaders"), 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM logins"), 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM audit WHERE action = 'leader_remove' "
+                                "AND target = 'dora'"),
+                     1);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "dora", PHC, &id), 0);
+}
+
 static void removing_a_group_cascades_but_audit_stays(void **state)
 {
     struct fixture *f = *state;
@@ -1370,6 +1398,7 @@ int main(int argc, char **argv)
         T(reopening_changes_nothing),
         T(groups_and_leaders),
         T(logins_end_with_a_new_password_or_disabling),
+        T(removing_a_leader_cascades_but_audit_stays),
         T(removing_a_group_cascades_but_audit_stays),
         T(invite_failures_look_alike),
         T(invite_race_has_one_winner),
