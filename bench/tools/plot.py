@@ -11,7 +11,7 @@ p99.gp (the gnuplot script) into RESULTS_DIR, then runs gnuplot there to make p9
 
 The search steps of a server are joined in the order of their offered rate, so an
 overloaded server's line bends back: past its capacity it delivers less than it is
-offered while its p99 climbs.  When a disturbed failed step was measured again, the
+offered while its p99 climbs.  When a failed or disturbed step was measured again, the
 line goes through the last measurement (the one the search went on with) and the
 earlier ones are drawn as loose points.  The fixed step (the long window at the fixed
 offered rate) is drawn with a diamond around it and is not part of the line.  Steps are
