@@ -43,7 +43,10 @@ for r in $RATES; do
 	[[ $r =~ ^[1-9][0-9]*$ ]] || { log "RATES: $r is not a whole number of deliveries/s"; exit 2; }
 	nrates=$((nrates + 1))
 done
-[ "$nrates" -ge 1 ] && [ "$nrates" -le 8 ] || { log "RATES: 1 to 8 rates (loadgen's --rate list)"; exit 2; }
+if [ "$nrates" -lt 1 ] || [ "$nrates" -gt 8 ]; then
+	log "RATES: 1 to 8 rates (loadgen's --rate list)"
+	exit 2
+fi
 for c in $CONFIGS; do
 	[[ $c =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { log "CONFIGS: $c is not RxM"; exit 2; }
 done

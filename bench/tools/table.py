@@ -186,7 +186,8 @@ def capacity(e):
                 1e-9 * max(1.0, s['rate_per_member']):
             fail = s
     if not cap['pass_rate_per_member']:
-        return Cell(None, note=f"< {num(cap['fail_deliv_s'])}"), None
+        dist = ', disturbed' if fail and judge(fail)['disturbed'] else ''
+        return Cell(None, note=f"< {num(cap['fail_deliv_s'])}{dist}"), None
     gen = any(s and judge(s)['gen_bound'] for s in (step, fail))
     if not cap['fail_rate_per_member']:
         return Cell(cap['cap_deliv_s'], '≥', 'none failed'), step
