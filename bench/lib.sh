@@ -5,7 +5,8 @@
 #
 # Source it after the script's own knobs are set: it reads BUDGET and OUT (the
 # script's), SERVER_CPU, GEN_CPU, PEERS_DIR, KAMRAT_LIMITS (more [limits] lines
-# for kamratd's configurations) and NEED_REDIS (1: install redis-server).
+# for kamratd's configurations), STEAL_PCT and OTHERS_PCT (loadgen_run's
+# disturbance thresholds) and NEED_REDIS (1: install redis-server).
 # Sourcing it makes the scratch directory $RUN and sets the traps that stop the
 # server (and every PID in PIDS) and remove $RUN on exit.
 # shellcheck shell=bash
@@ -17,6 +18,11 @@ PEERS_DIR=${PEERS_DIR:-$(cd "$ROOT/../shared/peers" 2>/dev/null && pwd || echo "
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 KAMRAT_LIMITS=${KAMRAT_LIMITS:-}
+# A step is disturbed when, over its window, the hypervisor stole more than
+# STEAL_PCT % of a core or other processes used more than OTHERS_PCT % of one
+# (/proc/stat), or the server or loadgen waited on a run queue for over 5 %.
+STEAL_PCT=${STEAL_PCT:-2}
+OTHERS_PCT=${OTHERS_PCT:-10}
 
 LOADGEN=$HERE/loadgen/loadgen
 CEILING=$HERE/ceiling/ceiling
@@ -279,7 +285,8 @@ loadgen_run() {
 	local f="$OUT/${label}__${wl}.jsonl"
 	[ "$maxsec" -gt "$(left)" ] && maxsec=$(left)
 	log "$label $wl (max ${maxsec}s)"
-	taskset -c "$GEN_CPU" "$LOADGEN" --label "$label" --max-seconds "$maxsec" "$@" \
+	taskset -c "$GEN_CPU" "$LOADGEN" --label "$label" --max-seconds "$maxsec" \
+		--steal-pct "$STEAL_PCT" --others-pct "$OTHERS_PCT" "$@" \
 		>"$f" 2>"$OUT/${label}__${wl}.log" || log "loadgen exited with $? (see ${label}__${wl}.log)"
 	python3 "$HERE/tools/brief.py" <"$f" | sed 's/^/    /' >&2
 }
@@ -314,6 +321,7 @@ machine_env() { # the first lines of env.txt
 	echo "host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "server on CPU $SERVER_CPU, loadgen on CPU $GEN_CPU (taskset)"
+	echo "disturbed: steal > $STEAL_PCT % or other processes > $OTHERS_PCT % of a core, or a run-queue wait > 5 % of the window"
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

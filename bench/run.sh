@@ -26,8 +26,10 @@
 #   polltax  100x10 at FIXED_DELIV with EXTRA_IDLE more idle clients connected
 #            (POLLTAX_SERVERS): what idle connections cost an event loop per delivery
 #
-# Other knobs: SERVERS, WARMUP, SEARCH_WINDOW, SEARCH_STEPS, IDLE_HOLD, BUDGET,
-# SERVER_CPU, GEN_CPU, PEERS_DIR (the peers harness, read-only), OUT.
+# Other knobs: SERVERS, WARMUP, SEARCH_WINDOW, SEARCH_STEPS, SEARCH_SECONDS, IDLE_HOLD,
+# BUDGET, STEAL_PCT, OTHERS_PCT (what marks a step disturbed, lib.sh), SERVER_CPU,
+# GEN_CPU, PEERS_DIR (the peers harness, read-only), OUT.
+# The load curve (CPU per delivery and p99 at fixed rates) is curve.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	: "${CONFIGS:=100x10}" "${WARMUP:=1}" "${WINDOW:=2}" "${SEARCH_WINDOW:=1}" "${SEARCH_STEPS:=2}"
+	: "${SEARCH_SECONDS:=15}"
 	: "${IDLE_CLIENTS:=500}" "${IDLE_HOLD:=1}" "${STORM_CLIENTS:=300}" "${STORM_WINDOW:=1}"
 	: "${EXTRA_IDLE:=2000}" "${POLLTAX_SERVERS:=kamrat mosquitto}" "${BUDGET:=150}"
 fi
@@ -46,6 +49,7 @@ WARMUP=${WARMUP:-2}
 WINDOW=${WINDOW:-20}
 SEARCH_WINDOW=${SEARCH_WINDOW:-2}
 SEARCH_STEPS=${SEARCH_STEPS:-9}
+SEARCH_SECONDS=${SEARCH_SECONDS:-120}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
 IDLE_HOLD=${IDLE_HOLD:-3}
 STORM_CLIENTS=${STORM_CLIENTS:-2000}
@@ -67,7 +71,7 @@ fanout_args() { # R M [extra idle]: the capacity search and the fixed step
 	echo --rooms "$r" --members "$m" --join-timeout 90 \
 		--search --search-start "$rate" --search-warmup 1 --search-window "$SEARCH_WINDOW" \
 		--p99-ms 50 --resolution 1.25 --max-steps "$SEARCH_STEPS" --search-min-deliv 500 --drain 8 \
-		--repeat-disturbed 2 \
+		--repeat-failed 1 --repeat-disturbed 2 --search-seconds "$SEARCH_SECONDS" \
 		--rate "$rate" --warmup "$WARMUP" --window "$WINDOW" --recover 20 --short-overload 3
 }
 
@@ -88,7 +92,7 @@ if [ $((1000 + EXTRA_IDLE + 200)) -gt "$(ulimit -n)" ]; then
 fi
 {
 	machine_env
-	echo "fanout: capacity search (1s warm-up + ${SEARCH_WINDOW}s steps, at most $SEARCH_STEPS), then $FIXED_DELIV offered deliveries/s, ${WARMUP}s warm-up + ${WINDOW}s window"
+	echo "fanout: capacity search (1s warm-up + ${SEARCH_WINDOW}s steps, at most $SEARCH_STEPS rates and ${SEARCH_SECONDS}s), then $FIXED_DELIV offered deliveries/s, ${WARMUP}s warm-up + ${WINDOW}s window"
 	echo "idle: $IDLE_CLIENTS clients; storm: $STORM_CLIENTS TLS clients over ${STORM_WINDOW}s; polltax: 100x10 + $EXTRA_IDLE idle clients"
 	echo "load before: $(loadavg)"
 } >"$OUT/env.txt"

@@ -115,7 +115,9 @@ static struct {
     int search, self_echo, extra_idle, repeat_disturbed;
     int joiners;
     double joiner_window, joiner_timeout;
-    double disturbed_pct;
+    double disturbed_pct, steal_pct, others_pct;
+    int repeat_failed;
+    double search_seconds;
     pid_t pids[MAX_PIDS];
     int npids;
     const char *aopt_k[MAX_AOPT], *aopt_v[MAX_AOPT];
@@ -341,12 +343,16 @@ static long srv_rss_kb(void)
     return total;
 }
 
-static double gen_cpu_s(void)
+/* The generator's CPU seconds, user plus system; its user part into *user
+ * when user is not NULL (the adapter and the core; the rest is the kernel). */
+static double gen_cpu_s(double *user)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+    double u = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    if (user)
+        *user = u;
+    return u + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /* Seconds a task spent runnable but waiting for its CPU (schedstat field 2).
@@ -373,6 +379,88 @@ static double srv_wait_s(void)
         total += runq_wait_s(path);
     }
     return total;
+}
+
+/* The machine's CPU time in seconds from the first line of /proc/stat, summed
+ * over every CPU: `busy` is user + nice + system (guest time is inside user),
+ * `steal` the time the hypervisor ran something else while a vCPU wanted to
+ * run.  irq and softirq are left out of busy: on loopback most of them are
+ * the measured traffic itself, and a kernel that accounts them apart does
+ * not charge them to the server or the generator either. */
+struct machine {
+    double busy, steal;
+};
+
+static struct machine machine_now(void)
+{
+    struct machine m = {0, 0};
+    unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return m;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait,
+               &irq, &softirq, &steal) == 8) {
+        double hz = (double)sysconf(_SC_CLK_TCK);
+        m.busy = (double)(user + nice + sys) / hz;
+        m.steal = (double)steal / hz;
+    }
+    fclose(f);
+    return m;
+}
+
+/* What took CPU away from a window, in % of one core over the window. */
+struct disturbance {
+    double steal_pct, others_pct, srv_wait_pct, gen_wait_pct;
+};
+
+/* The readings at the start of a window. */
+struct window_probe {
+    struct machine m;
+    double srv_wait, gen_wait;
+};
+
+static struct window_probe probe_start(void)
+{
+    return (struct window_probe){machine_now(), srv_wait_s(), runq_wait_s("/proc/self/schedstat")};
+}
+
+/* srv and gen: the CPU seconds the server(s) and the generator used in the
+ * window; the rest of the machine's busy time is other processes'. */
+static struct disturbance probe_end(const struct window_probe *p, double win, double srv,
+                                    double gen)
+{
+    struct machine m = machine_now();
+    double others = m.busy - p->m.busy - srv - gen;
+    return (struct disturbance){
+        .steal_pct = 100.0 * (m.steal - p->m.steal) / win,
+        .others_pct = others > 0 ? 100.0 * others / win : 0,
+        .srv_wait_pct = 100.0 * (srv_wait_s() - p->srv_wait) / win,
+        .gen_wait_pct = 100.0 * (runq_wait_s("/proc/self/schedstat") - p->gen_wait) / win,
+    };
+}
+
+/* Which of the thresholds a window crossed, as a JSON array of names into
+ * out; returns whether any was crossed. */
+static int disturbed_by(const struct disturbance *d, char *out, size_t cap)
+{
+    const struct {
+        const char *name;
+        double v, limit;
+    } t[] = {{"steal", d->steal_pct, cfg.steal_pct},
+             {"others", d->others_pct, cfg.others_pct},
+             {"srv_runq", d->srv_wait_pct, cfg.disturbed_pct},
+             {"gen_runq", d->gen_wait_pct, cfg.disturbed_pct}};
+    size_t n = (size_t)snprintf(out, cap, "[");
+    int any = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (t[i].limit > 0 && t[i].v > t[i].limit && n < cap) {
+            n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"", any ? "," : "", t[i].name);
+            any = 1;
+        }
+    }
+    if (n < cap)
+        snprintf(out + n, cap - n, "]");
+    return any;
 }
 
 /* ------------------------------------------------ adapter-facing API */
@@ -1177,7 +1265,10 @@ static const char *json_secs(char *out, size_t cap, const double *v, int n)
     return out;
 }
 
-static struct step run_step(const char *kind, double rate, double warm, double win)
+/* One step at `rate` msgs/s per member: warm-up, the measured window, the
+ * drain; its JSON line on stdout.  attempt: 1, or 2.. for a repeat of the
+ * same rate (the search's). */
+static struct step run_step(const char *kind, double rate, double warm, double win, int attempt)
 {
     g.h.n = 0;
     hist_reset(&g.h);
@@ -1209,8 +1300,9 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     g.steps++;
     loop_until(g.win_start, NULL);
     double each[MAX_PIDS], each0[MAX_PIDS];
-    double s0 = srv_cpu_each(each0), c0 = gen_cpu_s();
-    double sw0 = srv_wait_s(), gw0 = runq_wait_s("/proc/self/schedstat");
+    double cu0, cu1;
+    double s0 = srv_cpu_each(each0), c0 = gen_cpu_s(&cu0);
+    struct window_probe probe = probe_start();
     window_cmd(kind, "start");
     if (storm) {
         g.jstart = g.win_start;
@@ -1230,12 +1322,13 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     } else {
         loop_until(g.win_end, NULL);
     }
-    double s1 = srv_cpu_each(each), c1 = gen_cpu_s();
+    double s1 = srv_cpu_each(each), c1 = gen_cpu_s(&cu1);
+    struct disturbance dist = probe_end(&probe, win, s1 - s0, c1 - c0);
     window_cmd(kind, "end");
     for (int i = 0; i < cfg.npids; i++)
         each[i] -= each0[i];
-    double sw = 100.0 * (srv_wait_s() - sw0) / win;
-    double gw = 100.0 * (runq_wait_s("/proc/self/schedstat") - gw0) / win;
+    char why[64];
+    int disturbed = disturbed_by(&dist, why, sizeof why);
     long rss = srv_rss_kb();
     loop_until(g.win_end + (uint64_t)(cfg.drain * NS), drained);
     int is_drained = drained();
@@ -1244,10 +1337,7 @@ static struct step run_step(const char *kind, double rate, double warm, double w
     double complete = expected > 0 ? 100.0 * (double)g.recv_of_win / expected : 0;
     double p99 = hist_pct(&g.h, 0.99) / 1000.0;
     double srv = s1 - s0;
-    struct step r = {.rate = rate,
-                     .p99_ms = p99,
-                     .drained = is_drained,
-                     .disturbed = sw > cfg.disturbed_pct || gw > cfg.disturbed_pct};
+    struct step r = {.rate = rate, .p99_ms = p99, .drained = is_drained, .disturbed = disturbed};
     r.pass = p99 < cfg.p99_ms && complete >= cfg.min_complete && g.lost == lost0 &&
              g.gen_drops == drops0 && g.recv_of_win > 0;
 
@@ -1262,8 +1352,9 @@ static struct step run_step(const char *kind, double rate, double warm, double w
         "\"srv_cpu_s_per_M\":%.2f,"
         "\"srv_rss_kb\":%ld,\"gen_cpu_pct\":%.1f,\"gen_lag_max_ms\":%.3f,\"gen_drops\":%llu,"
         "\"lost_conns\":%d,\"lost_msgs\":%.0f,\"unknown_msgs\":%llu,\"srv_runq_wait_pct\":%.1f,"
-        "\"gen_runq_wait_pct\":%.1f,\"disturbed\":%s,\"drained\":%s,\"gen_bound\":%s,\"pass\":%s}"
-        "\n",
+        "\"gen_runq_wait_pct\":%.1f,\"steal_pct\":%.1f,\"others_cpu_pct\":%.1f,"
+        "\"gen_user_pct\":%.1f,\"gen_cpu_s_per_M\":%.2f,\"attempt\":%d,\"disturbed_by\":%s,"
+        "\"disturbed\":%s,\"drained\":%s,\"gen_bound\":%s,\"pass\":%s}\n",
         rate, rate * g.nact, rate * g.nact * g.per_pub, win, warm, (double)g.recv_in_win / win,
         (double)(g.recv_in_win - g.self_in_win) / win, g.self_in_win ? "true" : "false", complete,
         (unsigned long long)g.h.n, hist_pct(&g.h, 0.50) / 1000.0, hist_pct(&g.h, 0.90) / 1000.0,
@@ -1273,55 +1364,97 @@ static struct step run_step(const char *kind, double rate, double warm, double w
         g.recv_in_win ? srv * 1e6 / (double)g.recv_in_win : 0.0, rss, 100.0 * (c1 - c0) / win,
         g.lag_max / 1e6, (unsigned long long)(g.gen_drops - drops0), g.lost - lost0,
         expected > (double)g.recv_of_win ? expected - (double)g.recv_of_win : 0.0,
-        (unsigned long long)g.unknown, sw, gw, r.disturbed ? "true" : "false",
-        is_drained ? "true" : "false", 100.0 * (c1 - c0) / win > 90.0 ? "true" : "false",
-        r.pass ? "true" : "false");
+        (unsigned long long)g.unknown, dist.srv_wait_pct, dist.gen_wait_pct, dist.steal_pct,
+        dist.others_pct, 100.0 * (cu1 - cu0) / win,
+        g.recv_in_win ? (c1 - c0) * 1e6 / (double)g.recv_in_win : 0.0, attempt, why,
+        r.disturbed ? "true" : "false", is_drained ? "true" : "false",
+        100.0 * (c1 - c0) / win > 90.0 ? "true" : "false", r.pass ? "true" : "false");
     if (storm)
         json_joiners();
     fflush(stdout);
     return r;
 }
 
-/* Double the rate while p99 < limit; then bisect (geometric) between the last
- * pass and the first failure until they are within `resolution`. */
+static uint64_t search_deadline; /* 0: no --search-seconds */
+
+static int search_time_up(void)
+{
+    return search_deadline && now_ns() >= search_deadline;
+}
+
+/* One rate of the search, measured until its verdict stands.  A failed step
+ * is measured again up to --repeat-failed times (one failure may be a burst
+ * of something else: hypervisor steal, a neighbour's build), a disturbed one
+ * (passed or failed) up to --repeat-disturbed times; the last measurement is
+ * the verdict.  A step whose backlog did not drain is not repeated: the
+ * server is past its limit, and a repeat would start on a backlog. */
+static struct step search_step(double rate, int *measured)
+{
+    int attempt = 1, failed = 0, disturbed = 0;
+    struct step s = run_step("search", rate, cfg.search_warmup, cfg.search_window, attempt);
+    (*measured)++;
+    while (s.drained && !search_time_up()) {
+        if (s.disturbed && disturbed < cfg.repeat_disturbed)
+            disturbed++;
+        else if (!s.pass && !s.disturbed && failed < cfg.repeat_failed)
+            failed++;
+        else
+            break;
+        fprintf(stderr, "loadgen: search step %s; measuring it again\n",
+                s.disturbed ? "disturbed" : "failed");
+        s = run_step("search", rate, cfg.search_warmup, cfg.search_window, ++attempt);
+        (*measured)++;
+    }
+    return s;
+}
+
+/* The highest rate with p99 < limit.  It keeps a bracket: lo, the highest
+ * rate that passed, and hi, the lowest that failed (0: none yet).  While no
+ * step has failed it doubles, while none has passed it halves, and then it
+ * measures the geometric middle of the bracket, up after a pass and down
+ * after a failure, until hi / lo <= --resolution.  It also stops after
+ * --max-steps rates, after --search-seconds, or when a step's backlog did
+ * not drain.  Returns hi (0 when nothing failed). */
 static double search_capacity(double start)
 {
-    double lo = 0, hi = 0;
-    struct step s = run_step("search", start, cfg.search_warmup, cfg.search_window);
-    int steps = 1, repeats = 0;
+    double lo = 0, hi = 0, next = start;
+    int rates = 0, measured = 0;
+    const char *stop = "resolution";
+    search_deadline = cfg.search_seconds > 0 ? now_ns() + (uint64_t)(cfg.search_seconds * NS) : 0;
     for (;;) {
-        if (!s.pass && s.disturbed && s.drained && repeats < cfg.repeat_disturbed) {
-            /* Other processes took CPU time from the server or from us:
-             * the failure may be theirs.  Measure the same rate again. */
-            fprintf(stderr, "loadgen: failed step was disturbed; repeating it\n");
-            repeats++;
-            s = run_step("search", s.rate, cfg.search_warmup, cfg.search_window);
-            continue;
-        }
-        repeats = 0;
+        struct step s = search_step(next, &measured);
+        rates++;
         if (s.pass)
             lo = s.rate;
         else
             hi = s.rate;
         if (!s.drained) {
             fprintf(stderr, "loadgen: backlog did not drain; stopping the search\n");
+            stop = "backlog";
             break;
         }
         if (lo > 0 && hi > 0 && hi / lo <= cfg.resolution)
             break;
-        if (steps >= cfg.max_steps)
+        if (rates >= cfg.max_steps) {
+            stop = "max_steps";
             break;
-        double next = lo == 0 ? hi / 2 : hi == 0 ? lo * 2 : sqrt(lo * hi);
-        if (next * g.nact * g.per_pub < cfg.search_min_deliv)
-            break; /* not worth resolving capacities this low */
-        s = run_step("search", next, cfg.search_warmup, cfg.search_window);
-        steps++;
+        }
+        if (search_time_up()) {
+            stop = "search_seconds";
+            break;
+        }
+        next = lo == 0 ? hi / 2 : hi == 0 ? lo * 2 : sqrt(lo * hi);
+        if (next * g.nact * g.per_pub < cfg.search_min_deliv) {
+            stop = "min_deliv"; /* not worth resolving capacities this low */
+            break;
+        }
     }
     json_common("capacity");
     printf(",\"p99_limit_ms\":%.1f,\"pass_rate_per_member\":%.4g,\"fail_rate_per_member\":%.4g,"
-           "\"cap_pub_s\":%.1f,\"cap_deliv_s\":%.1f,\"fail_deliv_s\":%.1f,\"steps\":%d}\n",
-           cfg.p99_ms, lo, hi, lo * g.nact, lo * g.nact * g.per_pub, hi * g.nact * g.per_pub,
-           steps);
+           "\"cap_pub_s\":%.1f,\"cap_deliv_s\":%.1f,\"fail_deliv_s\":%.1f,\"steps\":%d,"
+           "\"measured\":%d,\"stopped_by\":\"%s\"}\n",
+           cfg.p99_ms, lo, hi, lo * g.nact, lo * g.nact * g.per_pub, hi * g.nact * g.per_pub, rates,
+           measured, stop);
     fflush(stdout);
     return hi;
 }
@@ -1407,11 +1540,16 @@ static void usage(void)
         "  --warmup S --window S     fixed step timing (default 2 + 20)\n"
         "  --search                  first search the highest rate with p99 < --p99-ms\n"
         "  --search-start X --search-warmup S --search-window S --p99-ms 50\n"
-        "  --resolution 1.25 --max-steps 10 --min-complete 99.9\n"
+        "  --resolution 1.25 --max-steps 10 (rates; repeats not counted) --min-complete 99.9\n"
         "  --search-min-deliv N      do not search below N offered deliveries/s (500)\n"
         "  --disturbed-pct P         a step is disturbed when the server or the generator\n"
         "                            waited for its CPU more than P %% of the window (5)\n"
-        "  --repeat-disturbed N      repeat a failed, disturbed search step up to N times (1)\n"
+        "  --steal-pct P             ... or the hypervisor stole more than P %% of a core (2)\n"
+        "  --others-pct P            ... or other processes used more than P %% of a core (10);\n"
+        "                            0 turns a test off (all from /proc/stat and schedstat)\n"
+        "  --repeat-failed N         measure a failed search step again up to N times (1)\n"
+        "  --repeat-disturbed N      measure a disturbed search step again up to N times (1)\n"
+        "  --search-seconds S        start no search step after S seconds of search (0: no cap)\n"
         "  --recover S               before the fixed step, wait up to S for backlog (30)\n"
         "  --short-overload S        fixed step window when the search shows it is >= 2x\n"
         "                            over capacity (default 0 = never shorten)\n"
@@ -1451,6 +1589,9 @@ int main(int argc, char **argv)
     cfg.recover = 30;
     cfg.disturbed_pct = 5;
     cfg.repeat_disturbed = 1;
+    cfg.repeat_failed = 1;
+    cfg.steal_pct = 2;
+    cfg.others_pct = 10;
     cfg.joiner_timeout = 30;
 
     enum {
@@ -1497,7 +1638,11 @@ int main(int argc, char **argv)
         OPT_WCMD,
         OPT_JOINERS,
         OPT_JWINDOW,
-        OPT_JTIMEOUT
+        OPT_JTIMEOUT,
+        OPT_STEAL,
+        OPT_OTHERS,
+        OPT_FREP,
+        OPT_SSECS
     };
     static const struct option opts[] = {{"adapter", 1, 0, OPT_ADAPTER},
                                          {"host", 1, 0, OPT_HOST},
@@ -1543,6 +1688,10 @@ int main(int argc, char **argv)
                                          {"joiners", 1, 0, OPT_JOINERS},
                                          {"joiner-window", 1, 0, OPT_JWINDOW},
                                          {"joiner-timeout", 1, 0, OPT_JTIMEOUT},
+                                         {"steal-pct", 1, 0, OPT_STEAL},
+                                         {"others-pct", 1, 0, OPT_OTHERS},
+                                         {"repeat-failed", 1, 0, OPT_FREP},
+                                         {"search-seconds", 1, 0, OPT_SSECS},
                                          {0, 0, 0, 0}};
     int o;
     double idle_hold = 0;
@@ -1692,6 +1841,18 @@ int main(int argc, char **argv)
         case OPT_JTIMEOUT:
             cfg.joiner_timeout = atof(optarg);
             break;
+        case OPT_STEAL:
+            cfg.steal_pct = atof(optarg);
+            break;
+        case OPT_OTHERS:
+            cfg.others_pct = atof(optarg);
+            break;
+        case OPT_FREP:
+            cfg.repeat_failed = atoi(optarg);
+            break;
+        case OPT_SSECS:
+            cfg.search_seconds = atof(optarg);
+            break;
         case OPT_AOPT: {
             char *eq = strchr(optarg, '=');
             if (!eq || cfg.naopt >= MAX_AOPT)
@@ -1790,7 +1951,7 @@ int main(int argc, char **argv)
     }
 
     long rss0 = srv_rss_kb();
-    double cpu_j0 = srv_cpu_s(), gcpu_j0 = gen_cpu_s();
+    double cpu_j0 = srv_cpu_s(), gcpu_j0 = gen_cpu_s(NULL);
     double sw_j0 = srv_wait_s(), gw_j0 = runq_wait_s("/proc/self/schedstat");
     uint64_t tj0 = now_ns();
     g.now = g.join_start = tj0;
@@ -1799,7 +1960,7 @@ int main(int argc, char **argv)
     start_connects();
     loop_until(tj0 + (uint64_t)(cfg.join_timeout * NS), all_settled);
     double join_s = (double)(now_ns() - tj0) / NS;
-    double cpu_j1 = srv_cpu_s(), gcpu_j1 = gen_cpu_s();
+    double cpu_j1 = srv_cpu_s(), gcpu_j1 = gen_cpu_s(NULL);
     json_common("join");
     printf(",\"tls\":%s,\"join_window_s\":%.2f,\"parallel\":%d,\"ready\":%d,\"failed\":%d,"
            "\"lost\":%d,\"retries\":%d,\"join_s\":%.2f,\"all_joined_s\":%.3f,"
@@ -1851,7 +2012,7 @@ int main(int argc, char **argv)
                 win = cfg.short_overload; /* known overloaded: a short window shows the ceiling */
                 kind = "fixed-overloaded";
             }
-            run_step(kind, rate, cfg.warmup, win);
+            run_step(kind, rate, cfg.warmup, win, 1);
         }
     }
     for (int i = 0; i < g.n; i++) {

@@ -80,9 +80,13 @@ def load(d):
 
 
 def notes(step):
-    """table.step_notes, with a step disturbed only by the generator's runqueue wait: the
+    """table.step_notes, with the servers' run-queue wait left out of "disturbed": the
     nodes and Redis share one core, so they wait for each other by design."""
-    return table.step_notes(dict(step, disturbed=step.get('gen_runq_wait_pct', 0) > 5))
+    why = step.get('disturbed_by')
+    if why is None:  # before the steal and others readings
+        why = ['gen_runq'] if step.get('gen_runq_wait_pct', 0) > 5 else []
+    why = [w for w in why if w != 'srv_runq']
+    return table.step_notes(dict(step, disturbed=bool(why), disturbed_by=why))
 
 
 def labels_of(by_label):
@@ -190,8 +194,8 @@ def main():
     table.preliminary(env)
     print('The fan-out workloads on several kamratd nodes of one cluster on this machine: every node '
           'and redis-server pinned to one core, the generator to the other, member m of every room on '
-          'node m mod N. The nodes and Redis wait for each other on their core, so only the '
-          'generator\'s runqueue wait marks a step "disturbed". With two cores these figures are the CPU a delivery costs, not how far the '
+          'node m mod N. The nodes and Redis wait for each other on their core, so their runqueue '
+          'wait does not mark a step "disturbed" (steal, other processes and the generator\'s wait do). With two cores these figures are the CPU a delivery costs, not how far the '
           'nodes scale (bench/README.md, "Several nodes").')
     print()
     summary(data)

@@ -48,8 +48,8 @@ def main():
     print('How the cost of a delivery grows with the members of a room, the rooms and the message size. '
           f"Every point is one fixed step at {table.num(offered) if offered else 'the same'} offered "
           'deliveries/s. "failed": p99 over 50 ms, under 99.9 % of the messages, or a connection lost; '
-          '"disturbed": other processes kept the server or the generator from its core for over 5 % '
-          'of the window. "x first": server CPU per delivery over the same server\'s at the first point '
+          '"disturbed": the hypervisor\'s steal or other processes took CPU over the window, or the '
+          'server or the generator waited on a run queue (the thresholds are in env.txt). "x first": server CPU per delivery over the same server\'s at the first point '
           'of the table.')
     for sweep, wls in sweeps.items():
         print()

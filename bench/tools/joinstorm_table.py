@@ -55,11 +55,10 @@ def stall(d, label, case):
 
 
 def disturbed(x):
-    """' (disturbed: ...)' when other work kept the server or loadgen from its core."""
+    """' disturbed (...)' when steal or other work took CPU from the window (table.disturbance)."""
     if not x.get('disturbed'):
         return ''
-    return (f" (disturbed: run-queue wait server {x.get('srv_runq_wait_pct', 0):g} %, "
-            f"loadgen {x.get('gen_runq_wait_pct', 0):g} %)")
+    return ' ' + table.disturbance(x)
 
 
 def row(d, label, case, e, retryable):

@@ -11,7 +11,7 @@ p99.gp (the gnuplot script) into RESULTS_DIR, then runs gnuplot there to make p9
 
 The search steps of a server are joined in the order of their offered rate, so an
 overloaded server's line bends back: past its capacity it delivers less than it is
-offered while its p99 climbs.  When a disturbed failed step was measured again, the
+offered while its p99 climbs.  When a failed or disturbed step was measured again, the
 line goes through the last measurement (the one the search went on with) and the
 earlier ones are drawn as loose points.  The fixed step (the long window at the fixed
 offered rate) is drawn with a diamond around it and is not part of the line.  Steps are
@@ -233,20 +233,26 @@ def main():
     with open(os.path.join(d, 'p99.gp'), 'w') as f:
         f.write('\n'.join(gp) + '\n')
 
+    return run_gnuplot(d, 'p99.gp', 'p99.svg', 'plot.py')
+
+
+def run_gnuplot(d, script, svg, who):
+    """Run gnuplot on d/script (which writes d/svg); 0 when it drew, 1 (and why on
+    stderr) when gnuplot is missing or failed.  who: the tool, for the messages."""
     if not shutil.which('gnuplot'):
-        print(f'plot.py: gnuplot is not installed (apt-get install gnuplot-nox); '
-              f'{os.path.join(d, "p99.gp")} is written', file=sys.stderr)
+        print(f'{who}: gnuplot is not installed (apt-get install gnuplot-nox); '
+              f'{os.path.join(d, script)} is written', file=sys.stderr)
         return 1
     try:
-        r = subprocess.run(['gnuplot', 'p99.gp'], cwd=d, capture_output=True, text=True,
+        r = subprocess.run(['gnuplot', script], cwd=d, capture_output=True, text=True,
                            timeout=GNUPLOT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        print(f'plot.py: gnuplot did not finish in {GNUPLOT_TIMEOUT_S} s', file=sys.stderr)
+        print(f'{who}: gnuplot did not finish in {GNUPLOT_TIMEOUT_S} s', file=sys.stderr)
         return 1
     if r.returncode != 0:
-        print(f'plot.py: gnuplot failed:\n{r.stderr}', file=sys.stderr)
+        print(f'{who}: gnuplot failed:\n{r.stderr}', file=sys.stderr)
         return 1
-    print(f'plot.py: wrote {os.path.join(d, "p99.svg")}', file=sys.stderr)
+    print(f'{who}: wrote {os.path.join(d, svg)}', file=sys.stderr)
     return 0
 
 

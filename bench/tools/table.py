@@ -86,13 +86,26 @@ def judge(step):
     """How a step (search or fixed) reads.
     failed: the generator's own verdict (p99 over the limit, under 99.9 % of the messages,
       a connection lost, or nothing received);
-    disturbed: other work kept the server or the generator from its core for over 5 % of
-      the window;
+    disturbed: the generator's verdict too (see disturbance());
     gen_bound: the generator was over GEN_BOUND_PCT of its core, so the figure may be the
       generator's limit rather than the server's."""
     return {'failed': step.get('pass') is False,
             'disturbed': bool(step.get('disturbed')),
             'gen_bound': step.get('gen_cpu_pct', 0) > GEN_BOUND_PCT}
+
+
+def disturbance(x):
+    """What disturbed a step, in words: the hypervisor's steal and the other processes'
+    CPU (/proc/stat, % of a core over the window; loadgen's --steal-pct and --others-pct)
+    and the run-queue waits of the server and the generator (% of the window)."""
+    why = x.get('disturbed_by')
+    if why is None:  # before the steal and others readings: run-queue waits only
+        why = ['srv_runq', 'gen_runq']
+    words = {'steal': f"steal {x.get('steal_pct', 0):g} %",
+             'others': f"other processes {x.get('others_cpu_pct', 0):g} %",
+             'srv_runq': f"server run-queue wait {x.get('srv_runq_wait_pct', 0):g} %",
+             'gen_runq': f"generator run-queue wait {x.get('gen_runq_wait_pct', 0):g} %"}
+    return 'disturbed (' + ', '.join(words[w] for w in why if w in words) + ')'
 
 
 def step_notes(x):
@@ -106,11 +119,17 @@ def step_notes(x):
     if x.get('lost_conns'):
         out.append(f"{x['lost_conns']} connections lost")
     if j['disturbed']:
-        out.append(f"disturbed (runqueue wait: server {x['srv_runq_wait_pct']:g} %, "
-                   f"generator {x['gen_runq_wait_pct']:g} %)")
+        out.append(disturbance(x))
     if j['gen_bound']:
         out.append('generator > 90 % CPU')
     return '; '.join(out)
+
+
+def steal_others(x):
+    """'steal / others' in % of a core over a step's window ('–' before these readings)."""
+    if 'steal_pct' not in x:
+        return '–'
+    return f"{num(x['steal_pct'])} / {num(x['others_cpu_pct'])}"
 
 
 def fanout_configs(runs):
@@ -167,7 +186,8 @@ def capacity(e):
                 1e-9 * max(1.0, s['rate_per_member']):
             fail = s
     if not cap['pass_rate_per_member']:
-        return Cell(None, note=f"< {num(cap['fail_deliv_s'])}"), None
+        dist = ', disturbed' if fail and judge(fail)['disturbed'] else ''
+        return Cell(None, note=f"< {num(cap['fail_deliv_s'])}{dist}"), None
     gen = any(s and judge(s)['gen_bound'] for s in (step, fail))
     if not cap['fail_rate_per_member']:
         return Cell(cap['cap_deliv_s'], '≥', 'none failed'), step
@@ -196,7 +216,7 @@ def figures(runs):
                 note = 'overloaded'
             if key == 'delivered_s' and x.get('gen_bound'):
                 note = 'gen-bound'
-            if key in ('p99_ms', 'max_ms') and x.get('disturbed'):
+            if key in ('p99_ms', 'max_ms', 'srv_cpu_s_per_M') and x.get('disturbed'):
                 note = 'disturbed'
             return Cell(x.get(key), note=note)
 
@@ -214,6 +234,9 @@ def figures(runs):
         rows.append((f'generator CPU % at capacity ({c})',
                      {s: Cell(caps[s][1]['gen_cpu_pct']) if caps[s][1] else Cell(None) for s in SERVERS},
                      None))
+        rows.append((f'generator CPU s / 1M deliveries at capacity ({c}; its adapter\'s cost)',
+                     {s: Cell(caps[s][1].get('gen_cpu_s_per_M')) if caps[s][1] else Cell(None)
+                      for s in SERVERS}, None))
     idle = {s: runs.get((s, 'idle'), {}).get('idle') for s in SERVERS}
     if any(idle.values()):
         n = next(x['clients'] for x in idle.values() if x)
@@ -270,7 +293,11 @@ def main():
     print('kamratd and its peers, same generator, same run. Ratio = kamratd figure / peer figure '
           '(lower is better for CPU, latency and memory; higher for delivered/s and capacity). '
           '"≥": a lower bound (the generator was over 90 % CPU, or no step failed). "disturbed": '
-          'other processes kept the server or the generator from its core for over 5 % of the window.')
+          'over the window the hypervisor stole more than 2 % of a core, other processes used more than '
+          '10 % of one, or the server or the generator waited on a run queue for over 5 % of it (env.txt '
+          'has the thresholds of the run). "gen CPU s / 1M": what a delivery costs the generator, which '
+          'differs by protocol (frame sizes, acks): a server reads as generator-bound sooner when its '
+          'deliveries cost the generator more.')
     print()
     head = ['figure'] + present + [f'{a}/{b}' for (a, b) in pairs]
     print('| ' + ' | '.join(head) + ' |')
@@ -285,9 +312,10 @@ def main():
     print('Every run (fixed step, then the capacity search):')
     print()
     print('| server | workload | join s | offered deliv/s | delivered/s | complete % | p50 ms | p99 ms | max ms '
-          '| srv CPU % | srv CPU s / 1M | gen CPU % | gen lag max ms | capacity deliv/s (next step failed at) '
-          '| srv CPU s / 1M at capacity | gen CPU % at capacity | notes |')
-    print('|' + '---|' * 17)
+          '| srv CPU % | srv CPU s / 1M | gen CPU % | gen CPU s / 1M | steal / others % | gen lag max ms '
+          '| capacity deliv/s (next step failed at) | srv CPU s / 1M at capacity | gen CPU % at capacity '
+          '| gen CPU s / 1M at capacity | notes |')
+    print('|' + '---|' * 20)
     for s in present:
         for (srv, wl), e in sorted(runs.items(), key=lambda kv: (kv[0][1] in ('idle', 'storm'), kv[0][1])):
             if srv != s or wl in ('idle', 'storm'):
@@ -295,7 +323,7 @@ def main():
             j, x = e.get('join', {}), e.get('fixed', {})
             if not x and 'capacity' not in e:
                 err = e.get('error', {}).get('error', 'no result')
-                print(f'| {s} | {wl} | ' + ' | '.join(['–'] * 14) + f' | {err} |')
+                print(f'| {s} | {wl} | ' + ' | '.join(['–'] * 17) + f' | {err} |')
                 continue
             cap, step = capacity(e)
             if e.get('capacity') and e['capacity'].get('fail_rate_per_member'):
@@ -311,20 +339,24 @@ def main():
             if x.get('extra_idle'):
                 notes.append(f"+{x['extra_idle']:,} idle clients")
             if x.get('disturbed'):
-                notes.append(f"fixed step disturbed (runqueue wait: server {x['srv_runq_wait_pct']:g} %, "
-                             f"generator {x['gen_runq_wait_pct']:g} %)")
+                notes.append('fixed step ' + disturbance(x))
             rates = [t['rate_per_member'] for t in e['search']]
             if len(rates) > len(set(rates)):
-                notes.append(f'{len(rates) - len(set(rates))} disturbed search steps repeated')
+                notes.append(f'{len(rates) - len(set(rates))} failed or disturbed search steps measured again')
+            nd = sum(1 for t in e['search'] if t.get('disturbed'))
+            if nd:
+                notes.append(f'{nd} of {len(rates)} search steps disturbed')
             if cap_note := (capacity(e)[0].note if e.get('capacity') else ''):
                 notes.append('capacity: ' + cap_note)
             print(f"| {s} | {wl} | {num(j.get('join_s'))} | {num(x.get('offered_deliv_s'))} "
                   f"| {num(x.get('delivered_s'))} | {num(x.get('complete_pct'))} | {num(x.get('p50_ms'))} "
                   f"| {num(x.get('p99_ms'))} | {num(x.get('max_ms'))} | {num(x.get('srv_cpu_pct'))} "
                   f"| {num(x.get('srv_cpu_s_per_M'))} | {num(x.get('gen_cpu_pct'))} "
+                  f"| {num(x.get('gen_cpu_s_per_M'))} | {steal_others(x)} "
                   f"| {num(x.get('gen_lag_max_ms'))} | {cap if e.get('capacity') else '–'} "
                   f"| {num(step['srv_cpu_s_per_M']) if step else '–'} "
-                  f"| {num(step['gen_cpu_pct']) if step else '–'} | {'; '.join(notes)} |")
+                  f"| {num(step['gen_cpu_pct']) if step else '–'} "
+                  f"| {num(step.get('gen_cpu_s_per_M')) if step else '–'} | {'; '.join(notes)} |")
 
     idle = [(s, runs[(s, 'idle')]) for s in present if (s, 'idle') in runs]
     if idle:
