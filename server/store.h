@@ -104,6 +104,12 @@ void store_close(struct store *s);
  * when none. Borrowed until the next call on s. Never holds row contents. */
 const char *store_errmsg(const struct store *s);
 
+/* How long s waits for another connection's lock before a call fails with
+ * STORE_E_BUSY, instead of the 5 s every connection starts with (SQLite's
+ * busy timeout; PostgreSQL's lock_timeout, which a reconnect sets back to
+ * 5 s). Returns 0 or a store_err. */
+int store_set_busy_wait(struct store *s, uint32_t ms);
+
 /* Is s on PostgreSQL? */
 bool store_is_postgresql(const struct store *s);
 
