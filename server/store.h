@@ -10,7 +10,8 @@
  *
  * Several processes share the database (kamratd and any number of
  * kamratctl; on PostgreSQL several kamratd too): writers take turns, wait
- * up to 5 s for each other, and every admin change is one transaction that
+ * up to 5 s for each other (kamratd's store worker, storeq.h, 2 s:
+ * store_set_busy_wait), and every admin change is one transaction that
  * also writes its audit row. kamratd notices changes made by others with
  * store_data_version(). Both engines give the same results and errors.
  *
@@ -18,9 +19,10 @@
  * nothing in the database. `now` is always the caller's clock (config_now),
  * so tests can move it.
  *
- * Thread: the caller's; one struct store belongs to one thread. Never called
- * on kamratd's per-message path: every call may wait for the disk or for
- * another process's lock.
+ * Thread: the caller's; one struct store belongs to one thread (kamratd
+ * has two: the event loop's and the store worker's). Never called on
+ * kamratd's per-message path: every call may wait for the disk or for
+ * another process's lock, which is why admission runs on the worker.
  */
 #ifndef KAMRAT_STORE_H
 #define KAMRAT_STORE_H
