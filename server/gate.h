@@ -102,8 +102,9 @@ struct gate_pending;
 /*
  * gate_check, for a hello with an invite or a token, on the store worker.
  * A token is looked up among the logins in memory at once (none:
- * PROTO_E_TOKEN_INVALID, returned now); the store part of both forms runs
- * on the worker. Returns PROTO_OK with *out, the request's handle, and
+ * PROTO_E_TOKEN_INVALID, returned now; with several nodes that lookup reads
+ * the shared store on the loop, leaders_share); the store part of both
+ * forms runs on the worker. Returns PROTO_OK with *out, the request's handle, and
  * answer(arg, ...) comes later; or an error to answer now (PROTO_E_BUSY:
  * STOREQ_CAP requests wait already), and answer is never called. Copies
  * what it needs of hello.
@@ -123,7 +124,7 @@ enum proto_err gate_redeem_async(struct gate *g, const struct gate_ticket *t, ga
                                  void *arg, struct gate_pending **out);
 
 /* The caller of a pending request went away: its answer is never called.
- * p is not touched after its answer ran; NULL is a no-op. */
+ * Only before the answer ran (p is freed after it); NULL is a no-op. */
 void gate_pending_drop(struct gate_pending *p);
 
 void gate_ticket_clear(struct gate_ticket *t);
