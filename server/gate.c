@@ -1,5 +1,6 @@
 #include "gate.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,25 @@
 #include "leaders.h"
 #include "safety.h"
 #include "store.h"
+#include "storeq.h"
 #include "util.h"
 
 struct gate {
     const struct config *cfg;
-    struct store *store;
+    struct store *store; /* the loop's connection; the worker's is storeq's */
     struct leaders *leaders;
+    struct storeq *worker;       /* NULL: a gate for the worker's own store */
     const struct safety *safety; /* borrowed from the server; NULL: none */
 };
 
-struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders)
+struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders,
+                      struct storeq *worker)
 {
     struct gate *g = xcalloc(1, sizeof(*g));
     g->cfg = cfg;
     g->store = store;
     g->leaders = leaders;
+    g->worker = worker;
     return g;
 }
 
@@ -215,25 +220,42 @@ static int account_standing(struct gate *g, const char *username, int64_t login_
     return *why ? 1 : 0;
 }
 
-const struct leader_login *gate_login(struct gate *g, const char *token)
+/* Is login still good in the store: 0 when so, 1 when it ended for good
+ * (the account is gone, disabled, has a new password, or the name is
+ * another account's now), a store_err when the store cannot tell. */
+static int login_standing(struct gate *g, const struct leader_login *login)
 {
-    const struct leader_login *login = leaders_lookup(
-        g->leaders, token, (uint64_t)((int64_t)util_wall_ms() + g->cfg->clock_offset * 1000));
     const char *why = NULL;
     int64_t id = 0;
-    int rc = login ? account_standing(g, login->username, login->login_gen, &id, &why) : 0;
-    if (rc == 0 && login && id != login->leader_id)
-        rc = 1; /* the name is another account's now: the login's is gone */
+    int rc = account_standing(g, login->username, login->login_gen, &id, &why);
+    return rc == 0 && id != login->leader_id ? 1 : rc;
+}
+
+/* The in-memory login of token, or NULL. */
+static const struct leader_login *lookup_login(struct gate *g, const char *token)
+{
+    return leaders_lookup(g->leaders, token,
+                          (uint64_t)((int64_t)util_wall_ms() + g->cfg->clock_offset * 1000));
+}
+
+const struct leader_login *gate_login(struct gate *g, const char *token)
+{
+    const struct leader_login *login = lookup_login(g, token);
+    int rc = login ? login_standing(g, login) : 0;
     if (rc > 0)
         leaders_logout(g->leaders, token); /* a new password does not come back */
     return rc == 0 ? login : NULL;
 }
 
+/* A leader's hello, with the login its token found in memory (NULL: none).
+ * *dead: the login ended for good, and the caller logs it out. */
 static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
-                                   struct gate_ticket *t, struct proto_error_detail *d)
+                                   const struct leader_login *login, struct gate_ticket *t,
+                                   struct proto_error_detail *d, bool *dead)
 {
-    const struct leader_login *login = gate_login(g, cmd->u.hello.token);
-    if (!login)
+    int rc = login ? login_standing(g, login) : 0;
+    *dead = rc > 0;
+    if (!login || rc != 0)
         return PROTO_E_TOKEN_INVALID;
     int64_t now = gate_now(g);
     struct store_session se;
@@ -251,11 +273,15 @@ static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
     return e ? e : fill_session(g, &se, t);
 }
 
-enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct gate_ticket *t,
-                          struct proto_error_detail *d)
+/* gate_check against g's store, with the login a token hello's token found
+ * (NULL: none); *dead as check_leader's. */
+static enum proto_err check_hello(struct gate *g, const struct proto_cmd *cmd,
+                                  const struct leader_login *login, struct gate_ticket *t,
+                                  struct proto_error_detail *d, bool *dead)
 {
     memset(t, 0, sizeof(*t));
     *d = (struct proto_error_detail){0};
+    *dead = false;
     enum proto_err e;
     /* Only the digest of a participant key is kept (README §9); proto
      * refuses a key with a leader's token. */
@@ -267,7 +293,7 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
     if (cmd->u.hello.invite[0]) {
         e = check_invite(g, cmd, t, d);
     } else if (cmd->u.hello.token[0]) {
-        e = check_leader(g, cmd, t, d);
+        e = check_leader(g, cmd, login, t, d, dead);
     } else if (g->cfg->open_rooms) {
         snprintf(t->key, sizeof(t->key), "%s", cmd->u.hello.room);
         snprintf(t->private_messages, sizeof(t->private_messages), "leaders");
@@ -278,6 +304,18 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
     }
     if (e)
         gate_ticket_clear(t);
+    return e;
+}
+
+enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct gate_ticket *t,
+                          struct proto_error_detail *d)
+{
+    const struct leader_login *login =
+        cmd->u.hello.token[0] ? lookup_login(g, cmd->u.hello.token) : NULL;
+    bool dead;
+    enum proto_err e = check_hello(g, cmd, login, t, d, &dead);
+    if (dead)
+        leaders_logout(g->leaders, cmd->u.hello.token);
     return e;
 }
 
@@ -427,15 +465,138 @@ bool gate_risky(const struct gate *g, const char *text, size_t len)
     return safety_risky(g->safety, text, len);
 }
 
-enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t)
+/* Consume personal invite invite_id: PROTO_OK, PROTO_E_INVITE_INVALID when
+ * another redemption won the race, PROTO_E_BUSY when the store was held
+ * past its busy wait (nothing was written). */
+static enum proto_err redeem(struct gate *g, int64_t invite_id)
 {
-    if (!t->personal_invite)
-        return PROTO_OK;
-    int rc = store_invite_use(g->store, t->personal_invite, gate_now(g));
+    int rc = store_invite_use(g->store, invite_id, gate_now(g));
+    if (rc == STORE_E_BUSY)
+        return PROTO_E_BUSY;
     if (rc < 0) {
         if (rc != STORE_E_NOT_FOUND)
             klog_error("invite_redeem_failed reason=\"%s\"", store_strerror(rc));
         return PROTO_E_INVITE_INVALID;
     }
     return PROTO_OK;
+}
+
+/* ---- on the store worker ---- */
+
+/* One hello check or one redemption on the worker. The loop's fields are
+ * read by the worker only before it starts (set at submit) and the
+ * results only after it is done (the queue's lock orders both). */
+struct gate_pending {
+    struct gate *g;    /* the loop's gate */
+    int64_t invite_id; /* a redemption of this personal invite; 0: a check */
+    /* a check: the hello, with its name owned here, and the login its
+     * token found in memory */
+    struct proto_cmd cmd;
+    char *name;
+    bool has_login;
+    struct leader_login login;
+    char username[65]; /* leaders.c keeps 64 bytes of a username at most */
+    /* the result */
+    enum proto_err e;
+    struct gate_ticket t;
+    struct proto_error_detail d;
+    bool dead; /* the login ended for good: log it out on the loop */
+    /* the caller; answer is NULL once answered (expired) or dropped */
+    gate_answer_fn answer;
+    void *arg;
+};
+
+static void job_work(struct store *s, void *arg)
+{
+    struct gate_pending *p = arg;
+    struct gate wg = {.cfg = p->g->cfg, .store = s};
+    if (p->invite_id)
+        p->e = redeem(&wg, p->invite_id);
+    else
+        p->e = check_hello(&wg, &p->cmd, p->has_login ? &p->login : NULL, &p->t, &p->d, &p->dead);
+}
+
+static void job_done(void *arg, enum storeq_status st)
+{
+    struct gate_pending *p = arg;
+    if (st == STOREQ_CANCELLED)
+        p->e = PROTO_E_BUSY; /* shutting down */
+    if (p->dead)
+        leaders_logout(p->g->leaders, p->cmd.u.hello.token);
+    if (p->answer)
+        p->answer(p->arg, p->e, p->e ? NULL : &p->t, &p->d);
+    gate_ticket_clear(&p->t); /* what the answer did not take */
+    if (p->name)
+        wipe(p->name, p->cmd.u.hello.name_len); /* a pseudonym */
+    free(p->name);
+    wipe(&p->cmd, sizeof(p->cmd)); /* the invite code or the token */
+    free(p);
+}
+
+static void job_expired(void *arg)
+{
+    struct gate_pending *p = arg;
+    klog_warn("admission_busy reason=timeout");
+    gate_answer_fn answer = p->answer;
+    p->answer = NULL; /* the late result is dropped */
+    if (answer)
+        answer(p->arg, PROTO_E_BUSY, NULL, &(struct proto_error_detail){0});
+}
+
+static enum proto_err submit(struct gate *g, struct gate_pending *p, gate_answer_fn answer,
+                             void *arg, struct gate_pending **out)
+{
+    p->g = g;
+    p->answer = answer;
+    p->arg = arg;
+    if (storeq_submit(g->worker, job_work, job_done, job_expired, p, util_now_ms()) < 0) {
+        klog_warn("admission_busy reason=queue_full");
+        free(p->name);
+        wipe(&p->cmd, sizeof(p->cmd));
+        free(p);
+        return PROTO_E_BUSY;
+    }
+    *out = p;
+    return PROTO_OK;
+}
+
+enum proto_err gate_check_async(struct gate *g, const struct proto_cmd *hello,
+                                gate_answer_fn answer, void *arg, struct gate_pending **out)
+{
+    assert(hello->u.hello.invite[0] || hello->u.hello.token[0]);
+    *out = NULL;
+    struct gate_pending *p = xcalloc(1, sizeof(*p));
+    if (hello->u.hello.token[0]) {
+        const struct leader_login *login = lookup_login(g, hello->u.hello.token);
+        if (!login) {
+            free(p);
+            return PROTO_E_TOKEN_INVALID; /* no store needed to say so */
+        }
+        p->has_login = true;
+        snprintf(p->username, sizeof(p->username), "%s", login->username);
+        p->login = (struct leader_login){login->leader_id, p->username, login->login_gen};
+    }
+    p->cmd.type = hello->type;
+    p->cmd.u.hello = hello->u.hello;
+    if (hello->u.hello.name) {
+        p->name = xstrndup(hello->u.hello.name, hello->u.hello.name_len);
+        p->cmd.u.hello.name = p->name;
+    }
+    return submit(g, p, answer, arg, out);
+}
+
+enum proto_err gate_redeem_async(struct gate *g, const struct gate_ticket *t, gate_answer_fn answer,
+                                 void *arg, struct gate_pending **out)
+{
+    assert(t->personal_invite);
+    *out = NULL;
+    struct gate_pending *p = xcalloc(1, sizeof(*p));
+    p->invite_id = t->personal_invite;
+    return submit(g, p, answer, arg, out);
+}
+
+void gate_pending_drop(struct gate_pending *p)
+{
+    if (p)
+        p->answer = NULL;
 }

@@ -17,9 +17,16 @@
  * says the account exists, is enabled, has had no new password, and (for a
  * seat) leads the group (gate_login, gate_leadership_ended).
  *
- * Side path: gate reads the store (SQLite) once per hello, and once per
- * leader seat when the store changed, never per message.
- * Thread: the lws thread.
+ * Side path: gate reads the store a few times per hello, and once per leader
+ * seat when the store changed, never per message. A hello with an invite or
+ * a token is checked on the store worker (storeq.h, gate_check_async), and a
+ * personal invite redeemed there too (gate_redeem_async): the loop never
+ * waits for the store on those. gate_check (the cluster's routing),
+ * gate_leadership_ended, gate_audit, gate_ban and the rest still read and
+ * write the loop's own connection and may wait for it (up to its 5 s busy
+ * timeout).
+ * Thread: the lws thread; the work gate_*_async hands over runs on the
+ * store worker against the worker's store and touches nothing else.
  */
 #ifndef KAMRAT_GATE_H
 #define KAMRAT_GATE_H
@@ -60,24 +67,65 @@ struct gate_ticket {
     char private_messages[10]; /* the group's policy: "off", "leaders", "everyone" */
 };
 
-/* Borrows cfg, store and leaders for the gate's lifetime. */
-struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders);
+/* Borrows cfg, store (the loop's connection), leaders and worker (the
+ * store worker, with a connection of its own) for the gate's lifetime. cfg
+ * is read on the worker too: it must not change while the gate lives. */
+struct storeq;
+struct gate *gate_new(const struct config *cfg, struct store *store, struct leaders *leaders,
+                      struct storeq *worker);
 void gate_free(struct gate *g);
 
 /*
- * Check a decoded hello. Returns PROTO_OK and fills t (release it with
- * gate_ticket_clear), or an error code with d filled (next_start for
+ * Check a decoded hello on the loop. Returns PROTO_OK and fills t (release
+ * it with gate_ticket_clear), or an error code with d filled (next_start for
  * no_session). A participant banned from the group (by personal invite or
  * participant key) is PROTO_E_BANNED. Nothing is consumed. The store is
- * read here, once per hello: the group's leaders come with the ticket, so
- * the room compares names without it.
+ * read here, a few queries per hello: the group's leaders come with the
+ * ticket, so the room compares names without it. For what needs no store
+ * (the room form) and the cluster's routing; rooms check invite and token
+ * hellos with gate_check_async.
  */
 enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct gate_ticket *t,
                           struct proto_error_detail *d);
 
-/* Consume the ticket's personal invite, if it has one. Returns PROTO_OK, or
- * PROTO_E_INVITE_INVALID when another redemption won the race. */
-enum proto_err gate_redeem(struct gate *g, const struct gate_ticket *t);
+/*
+ * The answer to a gate_*_async request, on the loop, exactly once unless
+ * dropped: e and d as gate_check's; t (only with PROTO_OK) is the ticket,
+ * which the answer may take over (copy it and zero *t), else it is
+ * cleared after. PROTO_E_BUSY: the store worker did not answer within
+ * STOREQ_TIMEOUT_MS (the late result is dropped), or kamratd is stopping.
+ */
+typedef void (*gate_answer_fn)(void *arg, enum proto_err e, struct gate_ticket *t,
+                               const struct proto_error_detail *d);
+struct gate_pending;
+
+/*
+ * gate_check, for a hello with an invite or a token, on the store worker.
+ * A token is looked up among the logins in memory at once (none:
+ * PROTO_E_TOKEN_INVALID, returned now; with several nodes that lookup reads
+ * the shared store on the loop, leaders_share); the store part of both
+ * forms runs on the worker. Returns PROTO_OK with *out, the request's handle, and
+ * answer(arg, ...) comes later; or an error to answer now (PROTO_E_BUSY:
+ * STOREQ_CAP requests wait already), and answer is never called. Copies
+ * what it needs of hello.
+ */
+enum proto_err gate_check_async(struct gate *g, const struct proto_cmd *hello,
+                                gate_answer_fn answer, void *arg, struct gate_pending **out);
+
+/*
+ * Consume the ticket's personal invite (t->personal_invite != 0) on the
+ * store worker: answered PROTO_OK (t NULL: the caller keeps its ticket),
+ * PROTO_E_INVITE_INVALID when another redemption won the race, or
+ * PROTO_E_BUSY (the store was held past the worker's busy wait and nothing
+ * was written, or the deadline passed: then the invite may be used up).
+ * Returns as gate_check_async.
+ */
+enum proto_err gate_redeem_async(struct gate *g, const struct gate_ticket *t, gate_answer_fn answer,
+                                 void *arg, struct gate_pending **out);
+
+/* The caller of a pending request went away: its answer is never called.
+ * Only before the answer ran (p is freed after it); NULL is a no-op. */
+void gate_pending_drop(struct gate_pending *p);
 
 void gate_ticket_clear(struct gate_ticket *t);
 

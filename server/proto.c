@@ -51,6 +51,7 @@ static const struct {
     [PROTO_E_NOT_YOUR_TURN] = {"not_your_turn", "a round is running and it is not your turn"},
     [PROTO_E_WRONG_STATE] = {"wrong_state", "the request does not fit the room's state"},
     [PROTO_E_BANNED] = {"banned", "you may not enter this group"},
+    [PROTO_E_BUSY] = {"busy", "the server is busy; the request had no effect; try again"},
     [PROTO_E_INTERNAL] = {"internal", "server error; the request had no effect"},
 };
 

@@ -56,6 +56,7 @@ enum proto_err {
     PROTO_E_NOT_YOUR_TURN,
     PROTO_E_WRONG_STATE,
     PROTO_E_BANNED,
+    PROTO_E_BUSY,
     PROTO_E_INTERNAL,
     PROTO_E_COUNT
 };

@@ -673,38 +673,60 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     return m;
 }
 
-static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
-{
-    const char *ref = ref_of(cmd);
-    struct gate_ticket t;
+/* A hello waiting for the store worker (gate_check_async, then
+ * gate_redeem_async for a personal invite). Its connection holds it
+ * (ws_hello_wait) and abandons it if it closes first (room_hello_abandon):
+ * the hello never keeps a connection pointer that outlives the connection. */
+struct room_hello {
+    struct rooms *rs;
+    struct conn *c;
+    char ref[PROTO_ID_MAX + 1]; /* "" when the hello had no id */
+    bool waiting;               /* ws_hello_wait was called */
+    struct gate_ticket t;       /* between the check and the redemption */
     struct proto_error_detail d;
-    enum proto_err e = gate_check(rs->gate, cmd, &t, &d);
-    struct room *r = e ? NULL : hmap_get(rs->by_name, t.key, strlen(t.key));
-    struct member *m = e ? NULL : leader_member(r, &t);
-    if (m) {
-        leader_take_over(rs, c, m, &t, ref);
-        gate_ticket_clear(&t);
-        return;
-    }
-    if (!e && r && r->state == PROTO_STATE_ENDED)
-        e = PROTO_E_NO_SESSION; /* ended early, and the store could not be told */
-    if (!e)
-        e = room_admits(rs, r, &t);
-    if (!e)
-        e = gate_redeem(rs->gate, &t); /* last: a refused holder keeps a personal invite */
+    struct gate_pending *pending; /* the request the worker runs now, or NULL */
+};
+
+/* Why the room of t cannot take its holder now, or PROTO_OK. */
+static enum proto_err room_refuses(struct rooms *rs, const struct gate_ticket *t)
+{
+    struct room *r = hmap_get(rs->by_name, t->key, strlen(t->key));
+    if (r && r->state == PROTO_STATE_ENDED)
+        return PROTO_E_NO_SESSION; /* ended early, and the store could not be told */
+    return room_admits(rs, r, t);
+}
+
+/* The hello has its answer: free it, then let the connection go on with
+ * what it sent meanwhile (which may be another hello). */
+static void hello_end(struct room_hello *h)
+{
+    struct conn *c = h->c;
+    bool waiting = h->waiting;
+    gate_ticket_clear(&h->t);
+    free(h);
+    if (waiting)
+        ws_hello_done(c);
+}
+
+/* The last step: answer e, or make the member. */
+static void hello_enter(struct room_hello *h, enum proto_err e)
+{
+    struct rooms *rs = h->rs;
+    struct conn *c = h->c;
+    const char *ref = h->ref[0] ? h->ref : NULL;
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
-    if (!e && token_new(t.key, token, hash) < 0)
+    if (!e && token_new(h->t.key, token, hash) < 0)
         e = PROTO_E_INTERNAL;
     if (e) {
-        ws_send_error(c, e, ref, &d);
-        gate_ticket_clear(&t);
+        ws_send_error(c, e, ref, &h->d);
+        hello_end(h);
         return;
     }
+    struct room *r = hmap_get(rs->by_name, h->t.key, strlen(h->t.key));
     if (!r)
-        r = room_new(rs, &t);
-    m = member_new(rs, r, &t);
-    gate_ticket_clear(&t);
+        r = room_new(rs, &h->t);
+    struct member *m = member_new(rs, r, &h->t);
     memcpy(m->token_hash, hash, sizeof(hash));
     hmap_put(rs->by_token, m->token_hash, sizeof(m->token_hash), m);
     attach(m, c);
@@ -720,6 +742,87 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     if (is_leader(m))
         room_check_leaders(r);
     klog_debug("member_join member=%u members=%u lobby=%d", m->id, r->count, m->in_lobby);
+    hello_end(h);
+}
+
+/* The personal invite is used (or not): the room decides again, since it
+ * may have changed while the store wrote. A holder refused now has used
+ * the invite (README §4, "While a hello is checked"). */
+static void hello_redeemed(void *arg, enum proto_err e, struct gate_ticket *t,
+                           const struct proto_error_detail *d)
+{
+    (void)t;
+    (void)d;
+    struct room_hello *h = arg;
+    h->pending = NULL;
+    hello_enter(h, e ? e : room_refuses(h->rs, &h->t));
+}
+
+/* The gate's answer. Redeem a personal invite last, so that a holder the
+ * room refuses keeps it. */
+static void hello_checked(void *arg, enum proto_err e, struct gate_ticket *t,
+                          const struct proto_error_detail *d)
+{
+    struct room_hello *h = arg;
+    h->pending = NULL;
+    h->d = *d;
+    if (e) {
+        hello_enter(h, e);
+        return;
+    }
+    h->t = *t; /* the hello owns the ticket now */
+    memset(t, 0, sizeof(*t));
+    struct room *r = hmap_get(h->rs->by_name, h->t.key, strlen(h->t.key));
+    struct member *m = leader_member(r, &h->t);
+    if (m) {
+        leader_take_over(h->rs, h->c, m, &h->t, h->ref[0] ? h->ref : NULL);
+        hello_end(h);
+        return;
+    }
+    e = room_refuses(h->rs, &h->t);
+    if (!e && h->t.personal_invite) {
+        e = gate_redeem_async(h->rs->gate, &h->t, hello_redeemed, h, &h->pending);
+        if (!e) {
+            if (!h->waiting)
+                ws_hello_wait(h->c, h);
+            h->waiting = true;
+            return;
+        }
+    }
+    hello_enter(h, e);
+}
+
+/* An invite or token hello is checked on the store worker while the
+ * connection waits; the room form needs no store and is answered now. */
+static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
+{
+    struct room_hello *h = xcalloc(1, sizeof(*h));
+    h->rs = rs;
+    h->c = c;
+    snprintf(h->ref, sizeof(h->ref), "%s", cmd->id);
+    if (!cmd->u.hello.invite[0] && !cmd->u.hello.token[0]) {
+        struct gate_ticket t;
+        struct proto_error_detail d;
+        enum proto_err e = gate_check(rs->gate, cmd, &t, &d);
+        hello_checked(h, e, e ? NULL : &t, &d);
+        gate_ticket_clear(&t); /* zeroed when the hello took it */
+        return;
+    }
+    enum proto_err e = gate_check_async(rs->gate, cmd, hello_checked, h, &h->pending);
+    if (e) {
+        ws_send_error(c, e, ref_of(cmd), NULL);
+        free(h);
+        return;
+    }
+    h->waiting = true;
+    ws_hello_wait(c, h);
+}
+
+void room_hello_abandon(struct room_hello *h)
+{
+    gate_pending_drop(h->pending);
+    gate_ticket_clear(&h->t);
+    free(h);
 }
 
 static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)

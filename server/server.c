@@ -27,6 +27,7 @@
 #include "room.h"
 #include "safety.h"
 #include "store.h"
+#include "storeq.h"
 #include "throttle.h"
 #include "tls.h"
 #include "util.h"
@@ -112,8 +113,9 @@ static void measure_lag(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->ctx, 0, sul, measure_lag, (lws_usec_t)LAG_EVERY_MS * LWS_US_PER_MS);
 }
 
-/* Runs on an authq worker: have the loop drain the finished jobs. */
-static void wake_for_kdf(void *ctx)
+/* Runs on an authq or storeq worker: have the loop drain the finished
+ * jobs. */
+static void wake_loop(void *ctx)
 {
     lws_cancel_service(ctx);
 }
@@ -122,7 +124,7 @@ static void wake_for_kdf(void *ctx)
  * (TESTPLAN §2), LOGIN_KDF_QUEUE waiting or running, then "busy". */
 static int start_logins(struct server *srv)
 {
-    srv->authq = authq_new(LOGIN_KDF_THREADS, LOGIN_KDF_QUEUE, wake_for_kdf, srv->ctx);
+    srv->authq = authq_new(LOGIN_KDF_THREADS, LOGIN_KDF_QUEUE, wake_loop, srv->ctx);
     if (!srv->authq) {
         klog_error("start_failed reason=\"cannot start the password-hash workers\"");
         return -1;
@@ -144,6 +146,36 @@ static void stop_logins(struct server *srv)
     srv->throttle = NULL;
     leaders_free(srv->leaders); /* wipes every login's digest */
     srv->leaders = NULL;
+}
+
+#define STORE_DEADLINES_EVERY_MS 500
+
+/* Store requests past their deadline (storeq.h) get their clients an
+ * answer now; their late results are dropped. */
+static void store_deadlines(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, storeq_timer);
+    storeq_expire(srv->storeq, util_now_ms());
+    lws_sul_schedule(srv->ctx, 0, sul, store_deadlines,
+                     (lws_usec_t)STORE_DEADLINES_EVERY_MS * LWS_US_PER_MS);
+}
+
+/* The store worker: a connection of its own, opened as the loop's. */
+static int start_store_worker(struct server *srv)
+{
+    char err[512];
+    struct store *s;
+    if (store_open_config(srv->cfg, 0, &s, err, sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"%s\"", err);
+        return -1;
+    }
+    srv->storeq = storeq_new(s, STOREQ_CAP, STOREQ_TIMEOUT_MS, wake_loop, srv->ctx);
+    if (!srv->storeq) {
+        klog_error("start_failed reason=\"cannot start the store worker\"");
+        return -1;
+    }
+    store_deadlines(&srv->storeq_timer);
+    return 0;
 }
 
 static void drain_expired(lws_sorted_usec_list_t *sul)
@@ -276,6 +308,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         srv = server_of(wsi);
         if (srv->authq)
             authq_drain(srv->authq);
+        if (srv->storeq)
+            storeq_drain(srv->storeq);
         return 0;
     default:
         return http_callback(wsi, reason, user, in, len);
@@ -468,9 +502,9 @@ int server_run(struct server *srv)
         klog_warn("cluster_store_not_shared store=sqlite consequence=\"groups, invites, bans "
                   "and leader logins are this node's own unless every node opens the same "
                   "file\" fix=\"[store] engine = postgresql\"");
-    if (make_context(srv, &retry) < 0 || start_logins(srv) < 0)
+    if (make_context(srv, &retry) < 0 || start_logins(srv) < 0 || start_store_worker(srv) < 0)
         goto out;
-    srv->gate = gate_new(srv->cfg, srv->store, srv->leaders);
+    srv->gate = gate_new(srv->cfg, srv->store, srv->leaders, srv->storeq);
     gate_set_safety(srv->gate, srv->safety);
     srv->rooms = room_registry_new(srv->cfg, srv->ctx, srv->epoch, srv->gate);
     if (srv->cluster) {
@@ -499,6 +533,11 @@ int server_run(struct server *srv)
     lws_sul_cancel(&srv->watch_timer);
     lws_sul_cancel(&srv->sweep_timer);
     lws_sul_cancel(&srv->lag_timer);
+    lws_sul_cancel(&srv->storeq_timer);
+    /* Hellos still waiting are answered (busy) while their connections,
+     * rooms and gate are there. */
+    storeq_free(srv->storeq);
+    srv->storeq = NULL;
     bus_free(srv->bus); /* its remote connections hold members */
     srv->bus = NULL;
     room_registry_free(srv->rooms); /* wipes every room's history */

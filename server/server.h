@@ -25,6 +25,7 @@ struct addrlimit;
 struct store;
 struct gate;
 struct authq;
+struct storeq;
 struct throttle;
 struct leaders;
 struct safety;
@@ -49,11 +50,13 @@ struct server {
     lws_dll2_owner_t holding;   /* connections with frames waiting for the mirror (ws_hold) */
     struct mirror *mirror;      /* copies of rooms in Redis; NULL without [cluster] */
     struct authq *authq;        /* password checks off the lws thread (api.c) */
-    struct throttle *throttle;  /* login attempts per account and address */
-    struct leaders *leaders;    /* live leader logins, by token digest */
-    struct safety *safety;      /* crisis resources and risk words; the gate borrows it */
-    struct cluster *cluster;    /* NULL: one node, no [cluster] (cluster.h) */
-    struct bus *bus;            /* rooms across nodes; NULL without [cluster] (bus.h) */
+    struct storeq *storeq;      /* the store worker: hellos off the lws thread (gate.c) */
+    lws_sorted_usec_list_t storeq_timer; /* answers store requests past their deadline */
+    struct throttle *throttle;           /* login attempts per account and address */
+    struct leaders *leaders;             /* live leader logins, by token digest */
+    struct safety *safety;               /* crisis resources and risk words; the gate borrows it */
+    struct cluster *cluster;             /* NULL: one node, no [cluster] (cluster.h) */
+    struct bus *bus;                     /* rooms across nodes; NULL without [cluster] (bus.h) */
     bool draining;
     uint64_t drain_deadline_ms;
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */

@@ -298,6 +298,16 @@ void store_close(struct store *s)
     free(s);
 }
 
+int store_set_busy_wait(struct store *s, uint32_t ms)
+{
+    char sql[64];
+    if (db_engine(s->db) == DB_POSTGRESQL)
+        snprintf(sql, sizeof(sql), "SET lock_timeout = '%ums'", ms);
+    else
+        snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %u", ms);
+    return db_exec(s->db, sql);
+}
+
 bool store_is_postgresql(const struct store *s)
 {
     return db_engine(s->db) == DB_POSTGRESQL;

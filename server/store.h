@@ -10,7 +10,8 @@
  *
  * Several processes share the database (kamratd and any number of
  * kamratctl; on PostgreSQL several kamratd too): writers take turns, wait
- * up to 5 s for each other, and every admin change is one transaction that
+ * up to 5 s for each other (kamratd's store worker, storeq.h, 2 s:
+ * store_set_busy_wait), and every admin change is one transaction that
  * also writes its audit row. kamratd notices changes made by others with
  * store_data_version(). Both engines give the same results and errors.
  *
@@ -18,9 +19,10 @@
  * nothing in the database. `now` is always the caller's clock (config_now),
  * so tests can move it.
  *
- * Thread: the caller's; one struct store belongs to one thread. Never called
- * on kamratd's per-message path: every call may wait for the disk or for
- * another process's lock.
+ * Thread: the caller's; one struct store belongs to one thread (kamratd
+ * has two: the event loop's and the store worker's). Never called on
+ * kamratd's per-message path: every call may wait for the disk or for
+ * another process's lock, which is why admission runs on the worker.
  */
 #ifndef KAMRAT_STORE_H
 #define KAMRAT_STORE_H
@@ -103,6 +105,12 @@ void store_close(struct store *s);
 /* The engine's message for the last failure of a call on s, for logs; ""
  * when none. Borrowed until the next call on s. Never holds row contents. */
 const char *store_errmsg(const struct store *s);
+
+/* How long s waits for another connection's lock before a call fails with
+ * STORE_E_BUSY, instead of the 5 s every connection starts with (SQLite's
+ * busy timeout; PostgreSQL's lock_timeout, which a reconnect sets back to
+ * 5 s). Returns 0 or a store_err. */
+int store_set_busy_wait(struct store *s, uint32_t ms);
 
 /* Is s on PostgreSQL? */
 bool store_is_postgresql(const struct store *s);

@@ -16,6 +16,7 @@
 #define ERROR_WINDOW_MS 10000 /* errors counted per window ... */
 #define ERROR_BUDGET 100      /* ... before the connection is cut with 4429 */
 #define CLOSE_GRACE_SECS 3    /* a closing peer that does not read is dropped */
+#define HELD_MAX 8            /* messages kept while a hello waits for the store */
 
 struct conn {
     struct lws *wsi; /* NULL: a remote connection, its client on another node (bus.h) */
@@ -48,6 +49,15 @@ struct conn {
     uint32_t errors;
 
     lws_sorted_usec_list_t hello_deadline;
+    bool hello_overdue; /* the deadline passed while the hello waited */
+    /* A hello waiting for the store worker (room.c), and the messages that
+     * came after it, in order, to be handled once it is answered. */
+    struct room_hello *hello;
+    struct waiting_msg {
+        char *buf;
+        size_t len;
+    } held_msgs[HELD_MAX];
+    uint32_t held_msg_count;
 };
 
 struct member *ws_member(const struct conn *c)
@@ -276,8 +286,20 @@ void ws_close_all(lws_dll2_owner_t *conns, enum ws_close_code code)
 static void hello_expired(lws_sorted_usec_list_t *sul)
 {
     struct conn *c = lws_container_of(sul, struct conn, hello_deadline);
-    if (!c->member)
+    if (c->hello)
+        c->hello_overdue = true; /* it came in time; its answer decides */
+    else if (!c->member)
         ws_close(c, WS_CLOSE_UNAUTHORISED, "no hello");
+}
+
+/* Free the messages kept behind a hello; they may hold message text. */
+static void drop_waiting_msgs(struct conn *c)
+{
+    for (uint32_t i = 0; i < c->held_msg_count; i++) {
+        wipe(c->held_msgs[i].buf, c->held_msgs[i].len);
+        free(c->held_msgs[i].buf);
+    }
+    c->held_msg_count = 0;
 }
 
 struct bus_link *ws_bus_link(struct conn *c)
@@ -306,6 +328,9 @@ static void conn_free(struct conn *c)
     lws_sul_cancel(&c->hello_deadline);
     lws_sul_cancel(&c->reap);
     hold_clear(c);
+    if (c->hello)
+        room_hello_abandon(c->hello);
+    drop_waiting_msgs(c);
     if (c->srv->bus)
         bus_conn_gone(c->srv->bus, c);
     if (c->member)
@@ -357,6 +382,18 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     struct proto_limits pl = {lim->max_message_bytes, lim->max_text_chars, lim->max_name_chars};
     struct proto_cmd cmd;
     enum proto_err e = proto_decode(buf, len, &pl, &cmd);
+    if (c->hello) {
+        /* Its hello waits for the store: keep the order of requests. */
+        if (c->held_msg_count < HELD_MAX) {
+            char *copy = xmalloc(len ? len : 1);
+            memcpy(copy, buf, len);
+            c->held_msgs[c->held_msg_count++] = (struct waiting_msg){copy, len};
+        } else {
+            ws_send_error(c, PROTO_E_BUSY, cmd.id[0] ? cmd.id : NULL, NULL);
+        }
+        proto_cmd_clear(&cmd);
+        return;
+    }
     bool first = !c->heard;
     c->heard = true;
     if (first && !c->wsi && (e || (cmd.type != PROTO_HELLO && cmd.type != PROTO_RESUME))) {
@@ -372,6 +409,40 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
         room_dispatch(c->srv->rooms, c, &cmd);
     }
     proto_cmd_clear(&cmd);
+}
+
+void ws_hello_wait(struct conn *c, struct room_hello *h)
+{
+    assert(!c->hello);
+    c->hello = h;
+}
+
+void ws_hello_done(struct conn *c)
+{
+    c->hello = NULL;
+    if (c->hello_overdue && !c->member) /* time to send the hello again */
+        lws_sul_schedule(c->srv->ctx, 0, &c->hello_deadline, hello_expired,
+                         (lws_usec_t)c->srv->cfg->limits.hello_timeout * LWS_US_PER_SEC);
+    c->hello_overdue = false;
+    /* Handle what came meanwhile, until a message starts another wait. */
+    uint32_t n = c->held_msg_count, i = 0;
+    struct waiting_msg msgs[HELD_MAX];
+    memcpy(msgs, c->held_msgs, sizeof(msgs));
+    c->held_msg_count = 0;
+    for (; i < n && !c->hello; i++) {
+        if (!c->close_code)
+            handle_message(c, msgs[i].buf, msgs[i].len);
+        wipe(msgs[i].buf, msgs[i].len);
+        free(msgs[i].buf);
+    }
+    /* A new hello waits: what is left waits behind it, in front of what
+     * it kept since. */
+    uint32_t left = n - i;
+    if (left) {
+        memmove(c->held_msgs + left, c->held_msgs, c->held_msg_count * sizeof(*c->held_msgs));
+        memcpy(c->held_msgs, msgs + i, left * sizeof(*msgs));
+        c->held_msg_count += left;
+    }
 }
 
 struct conn *ws_remote_new(struct server *srv)

@@ -62,6 +62,18 @@ struct member *ws_member(const struct conn *c);
 /* Bind or unbind (NULL) the member. Room.c keeps both sides in step. */
 void ws_set_member(struct conn *c, struct member *m);
 
+/* c's hello waits for the store worker (room.c holds h): until
+ * ws_hello_done, what c sends is kept in order (at most 8 messages; more
+ * are answered busy), the hello deadline does not close c, and if c closes
+ * first it abandons h (room_hello_abandon). */
+struct room_hello;
+void ws_hello_wait(struct conn *c, struct room_hello *h);
+
+/* The hello is answered (h is gone): handle what c sent meanwhile, and if
+ * the hello deadline passed while it waited and c has not joined, give c
+ * another hello_timeout. */
+void ws_hello_done(struct conn *c);
+
 /* Queue f for c behind the mirror's ticket (mirror.h): it and whatever is
  * sent to c after it wait until ws_release says Redis has answered ticket. */
 void ws_hold(struct conn *c, struct frame *f, uint64_t ticket);

@@ -16,11 +16,17 @@
  * one member holds the leader role in a room; a member and its
  * connection point at each other; no frame outlives the rooms.
  *
+ * Invite and token hellos are checked on the real store worker (storeq.c)
+ * with a connection of its own; after each request the harness waits until
+ * no hello is pending, so the inputs replay alike.
+ *
  * The store is put back to its starting copy after an input that wrote to
  * it (bans, audit rows, an ended session), so each input starts alike.
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,7 @@
 #include "room_int.h"
 #include "store.h"
 #include "store_int.h"
+#include "storeq.h"
 #include "util.h"
 #include "ws.h"
 
@@ -52,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct conn {
     struct member *member;
+    struct room_hello *hello; /* a hello the store worker checks */
     uint16_t close_code;
     uint64_t last_seq; /* of the events this connection was sent */
 };
@@ -66,6 +74,19 @@ struct member *ws_member(const struct conn *c)
 void ws_set_member(struct conn *c, struct member *m)
 {
     c->member = m;
+}
+
+void ws_hello_wait(struct conn *c, struct room_hello *h)
+{
+    assert(!c->hello);
+    c->hello = h;
+}
+
+/* Requests are dispatched one at a time after the last hello's answer, so
+ * none ever waits behind one. */
+void ws_hello_done(struct conn *c)
+{
+    c->hello = NULL;
 }
 
 void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
@@ -131,6 +152,7 @@ static struct {
     struct store *store;
     struct leaders *leaders;
     struct gate *gate;
+    struct storeq *worker;
     char invite[AUTH_INVITE_LEN + 1];
     char token[LEADERS_TOKEN_LEN + 1];
     int64_t session, leader_id;
@@ -138,6 +160,20 @@ static struct {
     sqlite3 *template_db;
     int changes; /* sqlite3_total_changes after the last reset */
 } w;
+
+/* The store worker's wake-ups, counted for settle(). */
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
+static unsigned wakes;
+
+static void wake(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&wake_mu);
+    wakes++;
+    pthread_cond_signal(&wake_cv);
+    pthread_mutex_unlock(&wake_mu);
+}
 
 static void must(int rc, const char *what)
 {
@@ -150,6 +186,7 @@ static void must(int rc, const char *what)
 static void cleanup(void)
 {
     char p[128];
+    storeq_free(w.worker);
     gate_free(w.gate);
     leaders_free(w.leaders);
     store_close(w.store);
@@ -246,7 +283,12 @@ static void init(void)
     make_template();
     char err[512];
     must(store_open(w.path, STORE_CREATE, &w.store, err, sizeof(err)), err);
-    w.gate = gate_new(&w.cfg, w.store, w.leaders);
+    struct store *ws;
+    must(store_open(w.path, 0, &ws, err, sizeof(err)), err);
+    w.worker = storeq_new(ws, STOREQ_CAP, STOREQ_TIMEOUT_MS, wake, NULL);
+    if (!w.worker)
+        must(-1, "storeq");
+    w.gate = gate_new(&w.cfg, w.store, w.leaders, w.worker);
     reset_store();
 }
 
@@ -292,6 +334,24 @@ static size_t expand(const uint8_t *src, size_t len, int user, char *out, size_t
         n += sl;
     }
     return n;
+}
+
+/* Wait until no connection's hello waits for the store worker. */
+static void settle(struct conn *conns[USERS])
+{
+    for (;;) {
+        bool pending = false;
+        for (int u = 0; u < USERS; u++)
+            pending |= conns[u]->hello != NULL;
+        if (!pending)
+            return;
+        pthread_mutex_lock(&wake_mu);
+        while (!wakes)
+            pthread_cond_wait(&wake_cv, &wake_mu);
+        wakes = 0;
+        pthread_mutex_unlock(&wake_mu);
+        storeq_drain(w.worker);
+    }
 }
 
 /* Tear down what the room closed (or the input dropped), as conn_free does. */
@@ -353,6 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (proto_decode(text, n, &pl, &cmd) == PROTO_OK)
             room_dispatch(rs, conns[user], &cmd);
         proto_cmd_clear(&cmd);
+        settle(conns);
         for (int u = 0; u < USERS; u++)
             if (conns[u]->close_code)
                 drop(rs, &conns[u]);
