@@ -166,7 +166,7 @@ test('a session on three nodes behind HAProxy survives the loss of its home node
     }
 });
 
-test('a leader taken off the group is cut at once though the room lives on another node: 4401, no resume anywhere', { skip: storeSkip, timeout: 60000 }, async () => {
+test('a leader taken off the group, or given a new password, is cut at once though the room lives on another node: 4401, no resume, no login anywhere', { skip: storeSkip, timeout: 60000 }, async () => {
     const redis = await startRedis();
     const nodes = [];
     try {
@@ -177,18 +177,33 @@ test('a leader taken off the group is cut at once though the room lives on anoth
         for (const s of nodes) {
             await waitFor(async () => (await health(s)).cluster.live_nodes === 3, { timeout: 8000, interval: 100, desc: `${s.id}: three live nodes` });
         }
-        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['lotta'] });
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['lotta', 'maija'] });
         const edge = nodes.find((s) => s.id !== homeNode(`#${g.session}`, NODES));
-        const token = await leaderLogin(edge, 'lotta');
-        const leader = await enter(edge, { token, session: g.session }, { label: 'lotta' });
-        assert.equal(leader.reply.role, 'leader', JSON.stringify(leader.reply));
+        const enterOn = async (name) => {
+            const token = await leaderLogin(edge, name);
+            const seat = await enter(edge, { token, session: g.session }, { label: name });
+            assert.equal(seat.reply.role, 'leader', JSON.stringify(seat.reply));
+            return { token, ...seat };
+        };
+        const lotta = await enterOn('lotta');
+        const maija = await enterOn('maija');
 
         await ctl(nodes[0], ['group', 'leader', 'remove', g.group, 'lotta']);
-        assert.equal((await leader.client.expectClose(4000)).code, 4401);
+        assert.equal((await lotta.client.expectClose(4000)).code, 4401);
+        // A new password: the login in the store the nodes share ends too.
+        await ctl(nodes[0], ['leader', 'passwd', 'maija', '--password-stdin'], { input: 'a brand new passphrase\n' });
+        assert.equal((await maija.client.expectClose(4000)).code, 4401);
         for (const s of nodes) {
-            const { reply, client } = await resume(s, { token: leader.reply.token, epoch: leader.reply.epoch, after_seq: 0, label: `lotta on ${s.id}` });
-            expectError(reply, 'resume_failed');
-            client.terminate();
+            for (const { token, reply, name } of [{ ...lotta, name: 'lotta' }, { ...maija, name: 'maija' }]) {
+                const back = await resume(s, { token: reply.token, epoch: reply.epoch, after_seq: 0, label: `${name} on ${s.id}` });
+                expectError(back.reply, 'resume_failed');
+                back.client.terminate();
+                if (name === 'maija') {
+                    const again = await enter(s, { token, session: g.session }, { label: `maija's old login on ${s.id}` });
+                    expectError(again.reply, 'token_invalid');
+                    again.client.terminate();
+                }
+            }
         }
     } finally {
         for (const s of nodes) if (s.alive()) await s.stop();
