@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrlimit.h"
 #include "api.h"
 #include "auth.h"
 #include "authq.h"
@@ -329,10 +330,17 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
-        const char *why = upgrade_refusal(wsi, server_of(wsi)->cfg);
-        if (!why)
-            return 0;
-        klog_info("authz_fail reason=%s", why);
+        struct server *srv = server_of(wsi);
+        const char *why = upgrade_refusal(wsi, srv->cfg);
+        if (!why) {
+            /* Accepted: from here the connection counts as a WebSocket of
+             * its address. (lws goes on to the 101 at once, or closes it.) */
+            if (addrlimit_upgrade(srv->addrs, wsi) == 0)
+                return 0;
+            klog_info("conn_refused reason=websocket_limit");
+        } else {
+            klog_info("authz_fail reason=%s", why);
+        }
         /* Headers only: lws completes the transaction when we return 1. */
         return write_headers(wsi, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8", 0, 1) ? -1
                                                                                             : 1;
