@@ -140,6 +140,7 @@ $tls
 rate_per_sec = 1000
 rate_burst = 1000
 max_conns_per_address = 100000
+max_websockets_per_address = 100000
 max_room_members = 1000
 send_queue_bytes = 4194304
 send_queue_frames = 8192

@@ -44,6 +44,8 @@ KAMRAT_DEB_PACKAGES=(
     fonts-dejavu-core fonts-liberation fonts-noto-color-emoji
     testssl.sh sslscan valgrind nftables systemd man-db groff-base util-linux
     redis-server haproxy libhiredis-dev libpq-dev postgresql-15 libicu-dev
+    # The web client's files go out compressed, made once at start (server/encoding.h).
+    zlib1g-dev libbrotli-dev
 )
 
 # Before postgresql-15 is installed: postgresql-common (which reads the setting)

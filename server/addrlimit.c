@@ -1,6 +1,7 @@
 #include "addrlimit.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,35 +10,42 @@
 
 struct addr {
     unsigned char key[16]; /* IPv6, or IPv4-mapped IPv6 */
-    uint32_t count;
+    uint32_t conns;        /* not WebSockets */
+    uint32_t websockets;
 };
 
 struct binding {
     struct lws *wsi; /* the key: the pointer value itself */
     struct addr *addr;
+    bool websocket; /* counted in addr->websockets, else in addr->conns */
 };
 
 struct addrlimit {
-    uint32_t max;
+    uint32_t max_conns, max_websockets;
     uint32_t total;
     struct hmap *addrs;    /* key -> struct addr */
     struct hmap *bindings; /* wsi pointer -> struct binding */
     struct addr *parked;
 };
 
-struct addrlimit *addrlimit_new(uint32_t max_per_address)
+struct addrlimit *addrlimit_new(uint32_t max_conns, uint32_t max_websockets)
 {
     struct addrlimit *al = xcalloc(1, sizeof(*al));
-    al->max = max_per_address;
+    al->max_conns = max_conns;
+    al->max_websockets = max_websockets;
     al->addrs = hmap_new();
     al->bindings = hmap_new();
     return al;
 }
 
-static void drop(struct addrlimit *al, struct addr *a)
+static void drop(struct addrlimit *al, struct addr *a, bool websocket)
 {
     al->total--;
-    if (--a->count == 0) {
+    if (websocket)
+        a->websockets--;
+    else
+        a->conns--;
+    if (a->conns == 0 && a->websockets == 0) {
         hmap_del(al->addrs, a->key, sizeof(a->key));
         free(a);
     }
@@ -78,20 +86,20 @@ int addrlimit_accept(struct addrlimit *al, const struct sockaddr *sa, socklen_t 
 {
     unsigned char key[16];
     if (al->parked) { /* the last accept never produced a wsi */
-        drop(al, al->parked);
+        drop(al, al->parked, false);
         al->parked = NULL;
     }
     if (to_key(sa, len, key) < 0)
         return 0; /* not an IP socket: nothing to count */
     struct addr *a = hmap_get(al->addrs, key, sizeof(key));
-    if (a && a->count >= al->max)
+    if (a && a->conns >= al->max_conns)
         return -1;
     if (!a) {
         a = xcalloc(1, sizeof(*a));
         memcpy(a->key, key, sizeof(key));
         hmap_put(al->addrs, a->key, sizeof(a->key), a);
     }
-    a->count++;
+    a->conns++;
     al->total++;
     al->parked = a;
     return 0;
@@ -104,12 +112,26 @@ void addrlimit_bind(struct addrlimit *al, struct lws *wsi)
     struct binding *b = xmalloc(sizeof(*b));
     b->wsi = wsi;
     b->addr = al->parked;
+    b->websocket = false;
     al->parked = NULL;
     struct binding *old = hmap_put(al->bindings, &b->wsi, sizeof(b->wsi), b);
     if (old) { /* cannot happen: a live wsi is bound once */
-        drop(al, old->addr);
+        drop(al, old->addr, old->websocket);
         free(old);
     }
+}
+
+int addrlimit_upgrade(struct addrlimit *al, struct lws *wsi)
+{
+    struct binding *b = hmap_get(al->bindings, &wsi, sizeof(wsi));
+    if (!b || b->websocket)
+        return 0;
+    if (b->addr->websockets >= al->max_websockets)
+        return -1;
+    b->addr->conns--;
+    b->addr->websockets++;
+    b->websocket = true;
+    return 0;
 }
 
 void addrlimit_release(struct addrlimit *al, struct lws *wsi)
@@ -117,7 +139,7 @@ void addrlimit_release(struct addrlimit *al, struct lws *wsi)
     struct binding *b = hmap_del(al->bindings, &wsi, sizeof(wsi));
     if (!b)
         return;
-    drop(al, b->addr);
+    drop(al, b->addr, b->websocket);
     free(b);
 }
 

@@ -490,7 +490,7 @@ int api_on_writable(struct lws *wsi, struct api_req **slot)
     if (!r || r->state != ANSWERED)
         return 0;
     const char *mime = r->out_len ? "application/json" : NULL;
-    if (http_write_headers(wsi, r->status, mime, r->out_len, 1, r->allow))
+    if (http_write_headers(wsi, r->status, mime, r->out_len, r->allow))
         return -1;
     if (r->out_len && !r->head_only) {
         unsigned char buf[LWS_PRE + ANSWER_MAX];

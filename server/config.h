@@ -27,7 +27,9 @@ struct limits {
     uint32_t send_queue_frames;
     uint32_t rate_per_sec;
     uint32_t rate_burst;
-    uint32_t max_conns_per_address;
+    uint32_t max_conns_per_address; /* that are not WebSockets (addrlimit.h) */
+    uint32_t max_websockets_per_address;
+    uint32_t http_idle_timeout;
     uint32_t hello_timeout;
     uint32_t ping_interval;
     uint32_t ping_timeout;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrlimit.h"
 #include "api.h"
 #include "auth.h"
 #include "authq.h"
@@ -51,44 +52,53 @@ static int add_status(struct lws *wsi, unsigned int status, unsigned char **p, u
     return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
 }
 
-int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
-                       int no_store, const char *allow)
+/* The status line, kamrat's security headers and Cache-Control, which every
+ * answer carries. Returns 0, or 1 when they did not fit. */
+static int add_common(struct lws *wsi, unsigned int status, const char *cache, unsigned char **p,
+                      unsigned char *end)
 {
-    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
-                                       *end = hdr + sizeof(hdr) - 1;
-    if (add_status(wsi, status, &p, end))
+    if (add_status(wsi, status, p, end))
         return 1;
     for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
         const char *v = security_headers[i].value;
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
-                                        (const unsigned char *)v, (int)strlen(v), &p, end))
+                                        (const unsigned char *)v, (int)strlen(v), p, end))
             return 1;
     }
-    const char *cache = no_store ? "no-store" : "no-cache";
-    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)cache, (int)strlen(cache), &p, end))
+    return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                        (const unsigned char *)cache, (int)strlen(cache), p, end);
+}
+
+static int add_token(struct lws *wsi, enum lws_token_indexes token, const char *value,
+                     unsigned char **p, unsigned char *end)
+{
+    return lws_add_http_header_by_token(wsi, token, (const unsigned char *)value,
+                                        (int)strlen(value), p, end);
+}
+
+int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                       const char *allow)
+{
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof(hdr) - 1;
+    if (add_common(wsi, status, "no-store", &p, end))
         return 1;
     /* RFC 9110 §8.6: a 204 carries no Content-Length. */
     if (status != HTTP_STATUS_NO_CONTENT) {
-        if (mime &&
-            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                         (const unsigned char *)mime, (int)strlen(mime), &p, end))
+        if (mime && add_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, mime, &p, end))
             return 1;
         if (lws_add_http_header_content_length(wsi, len, &p, end))
             return 1;
     }
-    if (allow &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ALLOW, (const unsigned char *)allow,
-                                     (int)strlen(allow), &p, end))
+    if (allow && add_token(wsi, WSI_TOKEN_HTTP_ALLOW, allow, &p, end))
         return 1;
     return lws_finalize_write_http_header(wsi, start, &p, end) ? 1 : 0;
 }
 
 /* Write the status line and headers. Returns 0, or 1 when they did not fit. */
-static int write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
-                         int no_store)
+static int write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len)
 {
-    return http_write_headers(wsi, status, mime, len, no_store,
+    return http_write_headers(wsi, status, mime, len,
                               status == HTTP_STATUS_METHOD_NOT_ALLOWED ? "GET, HEAD" : NULL);
 }
 
@@ -114,13 +124,11 @@ static int finish(struct lws *wsi)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* Write status and headers; queue the body (not for HEAD). Returns what the
- * lws callback should return. */
-static int respond(struct lws *wsi, struct http_req *req, unsigned int status, const char *mime,
-                   const unsigned char *body, size_t len, int no_store, int head_only)
+/* The headers are out: queue the body (not for HEAD). Returns what the lws
+ * callback should return. */
+static int send_body(struct lws *wsi, struct http_req *req, const unsigned char *body, size_t len,
+                     int head_only)
 {
-    if (write_headers(wsi, status, mime, len, no_store))
-        return -1;
     if (head_only || len == 0)
         return finish(wsi);
     req->body = body;
@@ -130,12 +138,96 @@ static int respond(struct lws *wsi, struct http_req *req, unsigned int status, c
     return 0;
 }
 
+/* Write status and headers; queue the body (not for HEAD). Returns what the
+ * lws callback should return. */
+static int respond(struct lws *wsi, struct http_req *req, unsigned int status, const char *mime,
+                   const unsigned char *body, size_t len, int head_only)
+{
+    if (write_headers(wsi, status, mime, len))
+        return -1;
+    return send_body(wsi, req, body, len, head_only);
+}
+
+/* Is etag in the If-None-Match list (RFC 9110 §13.1.2: the weak comparison,
+ * so a W/ prefix does not matter; "*" matches any)? */
+static bool etag_listed(const char *list, const char *etag)
+{
+    size_t elen = strlen(etag);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (*p != '"') {
+            p += strcspn(p, ",");
+            continue;
+        }
+        const char *close = strchr(p + 1, '"');
+        if (!close)
+            return false;
+        if ((size_t)(close + 1 - p) == elen && strncmp(p, etag, elen) == 0)
+            return true;
+        p = close + 1;
+    }
+    return false;
+}
+
+/* How long a browser may keep a file of the web client. Under this
+ * version's /v/ prefix: for good, the URL changes with the content. Anything
+ * else, the HTML included: kept but checked again on every use (a 304 of a
+ * few hundred bytes). The HTML may be kept at all because it holds nothing
+ * of anyone: it is the same public file for every visitor, with no token,
+ * invite code or name in it (those stay in the URL and in memory). */
+static const char *file_cache_control(bool immutable)
+{
+    return immutable ? "max-age=31536000, immutable" : "no-cache";
+}
+
+/* A file of the web client, in the coding the request accepts best, or a
+ * 304 when the browser holds that copy already. Returns what the lws
+ * callback should return. */
+static int respond_file(struct lws *wsi, struct http_req *req, const struct webfile *f,
+                        bool immutable, int head_only)
+{
+    char accept[256], inm[512];
+    bool avail[ENCODING_COUNT];
+    webroot_codings(f, avail);
+    /* An Accept-Encoding too long to copy gets identity, as none would. */
+    int n = lws_hdr_copy(wsi, accept, sizeof(accept), WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+    enum encoding e = encoding_pick(n > 0 ? accept : NULL, avail);
+    const struct webrep *r = &f->rep[e];
+    bool fresh = lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
+                 etag_listed(inm, r->etag);
+    unsigned int status = fresh ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK;
+
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof(hdr) - 1;
+    if (add_common(wsi, status, file_cache_control(immutable), &p, end) ||
+        add_token(wsi, WSI_TOKEN_HTTP_ETAG, r->etag, &p, end) ||
+        add_token(wsi, WSI_TOKEN_HTTP_VARY, "Accept-Encoding", &p, end))
+        return -1;
+    /* RFC 9110 §15.4.5: a 304 carries the validator and caching headers
+     * of the 200 it stands for, and no content. */
+    if (!fresh) {
+        const char *token = encoding_token(e);
+        if (add_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, f->mime, &p, end) ||
+            (token && add_token(wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING, token, &p, end)) ||
+            lws_add_http_header_content_length(wsi, r->len, &p, end))
+            return -1;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    return send_body(wsi, req, r->data, fresh ? 0 : r->len, head_only);
+}
+
 static int respond_text(struct lws *wsi, struct http_req *req, unsigned int status,
                         const char *text, int head_only)
 {
     snprintf(req->buf, sizeof(req->buf), "%s\n", text);
     return respond(wsi, req, status, "text/plain; charset=utf-8", (const unsigned char *)req->buf,
-                   strlen(req->buf), 1, head_only);
+                   strlen(req->buf), head_only);
 }
 
 /* "/j/" followed by an invite code of AUTH_INVITE_LEN base64url characters. */
@@ -193,7 +285,7 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
                  KAMRAT_VERSION, srv->conns.count - srv->remote_conns, room_count(srv->rooms),
                  kdf.max_running, cluster);
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
-                       (const unsigned char *)req->buf, strlen(req->buf), 1, head);
+                       (const unsigned char *)req->buf, strlen(req->buf), head);
     }
     if (strcmp(path, "/crisis.json") == 0) {
         /* Public: the join screen shows the crisis resources before anyone
@@ -201,7 +293,7 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         /* A copy: a SIGHUP may replace the list while the answer is written. */
         req->owned = xstrdup(safety_crisis_json(srv->safety));
         return respond(wsi, req, HTTP_STATUS_OK, "application/json",
-                       (const unsigned char *)req->owned, strlen(req->owned), 1, head);
+                       (const unsigned char *)req->owned, strlen(req->owned), head);
     }
     if (strcmp(path, "/metrics") == 0) {
         char peer[64];
@@ -224,7 +316,7 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         size_t len = 0;
         req->owned = metrics_render(&g, &len);
         return respond(wsi, req, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                       (const unsigned char *)req->owned, len, 1, head);
+                       (const unsigned char *)req->owned, len, head);
     }
     if (is_calendar(path)) {
         char code[AUTH_INVITE_LEN + 1];
@@ -236,16 +328,17 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         if (!req->owned)
             return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
         return respond(wsi, req, HTTP_STATUS_OK, "text/calendar; charset=utf-8",
-                       (const unsigned char *)req->owned, len, 1, head);
+                       (const unsigned char *)req->owned, len, head);
     }
     /* The web client's own routes (an invite link, the leader's page) all
      * load the one page; the client reads the path. */
     if (is_invite_link(path) || strcmp(path, "/leader") == 0)
         path = "/index.html";
-    const struct webfile *f = webroot_find(srv->web, path);
+    bool immutable;
+    const struct webfile *f = webroot_find(srv->web, path, &immutable);
     if (!f)
         return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
-    return respond(wsi, req, HTTP_STATUS_OK, f->mime, f->data, f->len, f->is_html, head);
+    return respond_file(wsi, req, f, immutable, head);
 }
 
 static int on_writable(struct lws *wsi, struct http_req *req)
@@ -329,13 +422,19 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
-        const char *why = upgrade_refusal(wsi, server_of(wsi)->cfg);
-        if (!why)
-            return 0;
-        klog_info("authz_fail reason=%s", why);
+        struct server *srv = server_of(wsi);
+        const char *why = upgrade_refusal(wsi, srv->cfg);
+        if (!why) {
+            /* Accepted: from here the connection counts as a WebSocket of
+             * its address. (lws goes on to the 101 at once, or closes it.) */
+            if (addrlimit_upgrade(srv->addrs, wsi) == 0)
+                return 0;
+            klog_info("conn_refused reason=websocket_limit");
+        } else {
+            klog_info("authz_fail reason=%s", why);
+        }
         /* Headers only: lws completes the transaction when we return 1. */
-        return write_headers(wsi, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8", 0, 1) ? -1
-                                                                                            : 1;
+        return write_headers(wsi, HTTP_STATUS_FORBIDDEN, "text/plain; charset=utf-8", 0) ? -1 : 1;
     }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* lws bound an upgrade without our subprotocol to this protocol. */

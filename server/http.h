@@ -4,7 +4,10 @@
  * Origin, Host, subprotocol) before lws hands it to ws.c.
  *
  * Every response carries kamrat's own security headers (CSP, HSTS, ...);
- * lws's canned "best practice" set is not used (TESTPLAN §0).
+ * lws's canned "best practice" set is not used (TESTPLAN §0). The web
+ * client's files carry an ETag, answer If-None-Match with 304 and go out
+ * compressed when the browser accepts it (webroot.h); nothing else is
+ * compressed or cached (no-store).
  *
  * Thread: the lws thread.
  */
@@ -27,14 +30,13 @@ struct http_req {
 };
 
 /*
- * Write the status line, kamrat's security headers, Cache-Control
- * (no-store, or no-cache when no_store is 0), Content-Type mime and
- * Content-Length len; with allow, an Allow header. A 204 gets neither
- * Content-Type nor Content-Length. Returns 0, or 1 when they did not fit
- * or could not be written (close the connection).
+ * Write the status line, kamrat's security headers, Cache-Control:
+ * no-store, Content-Type mime and Content-Length len; with allow, an Allow
+ * header. A 204 gets neither Content-Type nor Content-Length. Returns 0, or
+ * 1 when they did not fit or could not be written (close the connection).
  */
 int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
-                       int no_store, const char *allow);
+                       const char *allow);
 
 /* Handle the HTTP callback reasons; others return 0. */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -427,6 +427,9 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     }
     info.server_string = "kamrat";
     info.timeout_secs = HANDSHAKE_SECS;
+    /* A browser keeps its page-load connections open for the next request;
+     * each holds an HTTP slot of its address (addrlimit.h) until it closes. */
+    info.keepalive_timeout = (int)cfg->limits.http_idle_timeout;
     info.retry_and_idle_policy = retry;
     /* No info.extensions: permessage-deflate stays off (TESTPLAN §0). */
 
@@ -476,7 +479,8 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"%s\"", err);
         goto out;
     }
-    srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address);
+    srv->addrs = addrlimit_new(srv->cfg->limits.max_conns_per_address,
+                               srv->cfg->limits.max_websockets_per_address);
 
     srv->loop = evloop_new();
     if (!srv->loop)

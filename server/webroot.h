@@ -7,29 +7,60 @@
  * file that was not in the tree at start-up (no traversal, no symlink
  * games), and a request costs one hash lookup.
  *
+ * Made once at load, so a repeat visit costs next to nothing:
+ * - each file's strong validator (ETag) from the SHA-256 of its bytes, one
+ *   for each coding;
+ * - its gzip and Brotli copies, where they are smaller, for every file but
+ *   the HTML (encoding.h, webroot.c says why);
+ * - the tree's version, a hash of every file: the same files are also
+ *   served under /v/<version>/, which never changes for a version, so
+ *   browsers keep them without asking again ("immutable"). The HTML's
+ *   references to files of the tree are rewritten to that prefix; the ES
+ *   modules' relative imports follow it by themselves.
+ *
  * Thread: the lws thread.
  */
 #ifndef KAMRAT_WEBROOT_H
 #define KAMRAT_WEBROOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "encoding.h"
+
 struct webroot;
+
+#define WEBROOT_ETAG_MAX 48 /* "<32 hex digits>-br" with quotes and NUL */
+
+/* One coding of a file: data is NULL when the coding is not kept. */
+struct webrep {
+    unsigned char *data;
+    size_t len;
+    char etag[WEBROOT_ETAG_MAX]; /* quoted, as the header carries it */
+};
 
 struct webfile {
     char *path; /* "/js/app.js" */
     const char *mime;
-    unsigned char *data;
-    size_t len;
     int is_html;
+    struct webrep rep[ENCODING_COUNT]; /* rep[ENCODING_IDENTITY] always set */
 };
 
 /* Load the tree at dir. Returns NULL with a message in err on failure. */
 struct webroot *webroot_load(const char *dir, char *err, size_t errlen);
 void webroot_free(struct webroot *w);
 
-/* The file for a URL path ("/" means "/index.html"), or NULL. */
-const struct webfile *webroot_find(const struct webroot *w, const char *path);
+/*
+ * The file for a URL path ("/" means "/index.html"), or NULL. A path under
+ * /v/<version>/ names the file after the prefix; *immutable is set when the
+ * version is this tree's (the answer may be cached for good) and cleared
+ * otherwise (an older page asking after an upgrade gets today's file, to be
+ * checked again).
+ */
+const struct webfile *webroot_find(const struct webroot *w, const char *path, bool *immutable);
+
+/* Whether each coding of f is kept, for encoding_pick. */
+void webroot_codings(const struct webfile *f, bool out[ENCODING_COUNT]);
 
 size_t webroot_count(const struct webroot *w);
 

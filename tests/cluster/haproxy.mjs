@@ -107,7 +107,7 @@ export async function startNode(redis, id, { origin, certsOf, extra = '' }) {
         // Every node holds the certificate of the public name (here: node-a's).
         tls: certsOf && { cert: path.join(certsOf.certDir, 'server.pem'), key: path.join(certsOf.certDir, 'server.key') },
         // Behind HAProxy every client comes from HAProxy's address.
-        limits: { max_conns_per_address: 1000 },
+        limits: { max_conns_per_address: 1000, max_websockets_per_address: 1000 },
         extra: [clusterSection(redis, id), extra].join('\n\n'),
     });
     const server = await startServer({ config: certsOf ? { ...cfg, ca: certsOf.ca } : cfg });

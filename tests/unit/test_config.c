@@ -41,6 +41,9 @@ static void minimal_file_gets_defaults(void **state)
     assert_string_equal(c->origin_host, "chat.example.org");
     assert_int_equal(c->limits.max_message_bytes, 16384);
     assert_int_equal(c->limits.history_size, 512);
+    assert_int_equal(c->limits.max_conns_per_address, 256);
+    assert_int_equal(c->limits.max_websockets_per_address, 100);
+    assert_int_equal(c->limits.http_idle_timeout, 5);
     assert_int_equal(c->line_key, 5);
     assert_null(c->crisis_file);
     assert_null(c->risk_words_file);
@@ -70,6 +73,10 @@ static void errors_name_the_line(void **state)
     expect_error(MINIMAL "[server]\nport = 1\nport = 2\n", 8, "duplicate key");
     expect_error(MINIMAL "[server]\nlog_level = loud\n", 7, "log_level");
     expect_error(MINIMAL "[limits]\nping_interval = 60\nping_timeout = 30\n", 8, "ping_timeout");
+    expect_error(MINIMAL "[limits]\nmax_websockets_per_address = 0\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nmax_websockets_per_address = 100001\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nhttp_idle_timeout = 0\n", 7, "out of range");
+    expect_error(MINIMAL "[limits]\nhttp_idle_timeout = 121\n", 7, "out of range");
     expect_error("[server]\norigin = http://chat.example.org\n[tls]\ncert = a\nkey = b\n", 2,
                  "origin");
     expect_error("[server]\norigin = https://a/b\n[tls]\ncert = a\nkey = b\n", 2, "origin");

@@ -89,7 +89,9 @@ export async function use(code, pick = false) {
         }
     }
     if (code === current) return;
-    const res = await fetch(`/i18n/${code}.json`);
+    // Relative to this module, so the catalog comes from the same versioned
+    // path as the page's code and the browser keeps it as long (server: webroot.h).
+    const res = await fetch(new URL(`../i18n/${code}.json`, import.meta.url));
     catalog = await res.json();
     current = code;
     document.documentElement.lang = catalog._locale;

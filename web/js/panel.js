@@ -241,7 +241,7 @@ function wire() {
 /** Builds the panel into the room's side column. */
 export async function initPanel(c) {
     conn = c;
-    const res = await fetch('/panel.html');
+    const res = await fetch(new URL('../panel.html', import.meta.url)); // versioned, as i18n.js
     const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
     const [section, dialog] = doc.body.children;
     $('room-view').querySelector('.side').prepend(document.adoptNode(section));

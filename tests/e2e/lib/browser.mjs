@@ -68,8 +68,12 @@ const INIT_SCRIPT = `(() => {
 // ---------------------------------------------------------------------------
 // The browser
 
-/** Launches chromium headless with a fresh temporary profile (removed on close). */
-export async function launchBrowser() {
+/**
+ * Launches chromium headless with a fresh temporary profile (removed on close).
+ * extraArgs: more command-line switches (visits.test.mjs trusts one server's
+ * key, so that Chromium caches what it serves).
+ */
+export async function launchBrowser(extraArgs = []) {
     if (!fs.existsSync(CHROMIUM)) {
         throw new Error(`chromium not found at ${CHROMIUM}: apt-get install chromium (scripts/deps.sh does), or set KAMRAT_CHROMIUM`);
     }
@@ -79,7 +83,8 @@ export async function launchBrowser() {
         headless: !headed,
         chromiumSandbox: false, // --no-sandbox: CI runs as root in a container
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-            '--disable-default-apps', '--disable-sync', '--disable-component-update', '--disable-features=Translate'],
+            '--disable-default-apps', '--disable-sync', '--disable-component-update', '--disable-features=Translate',
+            ...extraArgs],
         timeout: LAUNCH_TIMEOUT_MS,
         // playwright kills the browser on SIGINT/SIGTERM/SIGHUP and on exit.
         handleSIGINT: true,

@@ -560,10 +560,11 @@ export function serverFixture(opts = {}) {
 
 /**
  * One HTTPS request to the server (no keep-alive). Resolves {status, headers, body}
- * (body a string). opts: method, path, headers, body, timeout, localAddress (a
- * loopback source address, to act as another client).
+ * (body a string, or the bytes as a Buffer with binary). opts: method, path,
+ * headers, body, timeout, localAddress (a loopback source address, to act as
+ * another client), binary.
  */
-export function httpRequest(server, { method = 'GET', path: p = '/', headers = {}, body, timeout = 5000, localAddress } = {}) {
+export function httpRequest(server, { method = 'GET', path: p = '/', headers = {}, body, timeout = 5000, localAddress, binary = false } = {}) {
     return new Promise((resolve, reject) => {
         const req = https.request(
             {
@@ -581,9 +582,10 @@ export function httpRequest(server, { method = 'GET', path: p = '/', headers = {
             (res) => {
                 const chunks = [];
                 res.on('data', (c) => chunks.push(c));
-                res.on('end', () =>
-                    resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-                );
+                res.on('end', () => {
+                    const bytes = Buffer.concat(chunks);
+                    resolve({ status: res.statusCode, headers: res.headers, body: binary ? bytes : bytes.toString('utf8') });
+                });
                 res.on('error', reject);
             },
         );
