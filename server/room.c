@@ -164,18 +164,26 @@ bool room_hears(const struct member *m, const struct ring_tag *tag)
 uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
 {
     uint64_t seq = ++r->seq;
+    uint64_t ticket = 0;
     ring_push(r->ring, seq, f, tag);
     if (r->rs->mirror) {
-        r->rs->pushed_ticket = mirror_push(r->rs->mirror, r->route, r->rs->lim->history_size, seq,
-                                           &tag, r->rs->say_id, f);
+        ticket = mirror_push(r->rs->mirror, r->route, r->rs->lim->history_size, seq, &tag,
+                             r->rs->say_id, f);
+        r->rs->pushed_ticket = ticket;
         if (!tag.author)
             room_mirror_dirty(r); /* presence, moderation: the state changed */
     }
+    /* Nobody, the home's own members included, is shown an event before
+     * Redis has its copy: a member must never hold an event that a takeover
+     * from the copy would not know (protocol §8). */
     uint64_t sent = 0;
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
         if (m->conn && room_hears(m, &tag)) {
-            ws_send(m->conn, f);
+            if (ticket)
+                ws_hold(m->conn, f, ticket);
+            else
+                ws_send(m->conn, f);
             sent++;
         }
     }
