@@ -329,6 +329,16 @@ void room_hand_off(struct room *r)
     room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
+void room_lease_lost(struct rooms *rs)
+{
+    size_t pos = 0;
+    struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        room_forget(r, WS_CLOSE_GOING_AWAY, "lease lost");
+        pos = 0; /* forgetting edits the table */
+    }
+}
+
 void room_adopted(struct room *r, bool ok)
 {
     struct rooms *rs = r->rs;
@@ -471,6 +481,19 @@ uint64_t room_token_route(const char *token)
 
 /* ---- replies ---- */
 
+/* Send f (taking its reference) to c once Redis has every event written so
+ * far: a welcome or a repeated ack names the room's seq, and a member must
+ * not learn of an event that a takeover from the copy would not know. */
+static void send_copied(struct rooms *rs, struct conn *c, struct frame *f)
+{
+    uint64_t ticket = rs->mirror ? mirror_unanswered(rs->mirror) : 0;
+    if (ticket)
+        ws_hold(c, f, ticket);
+    else
+        ws_send(c, f);
+    frame_unref(f);
+}
+
 void room_send_welcome(struct member *m, const char *ref, const char *token, bool resumed, bool gap)
 {
     struct room *r = m->room;
@@ -520,17 +543,19 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
         .private_messages = r->private_messages,
         .crisis_json = gate_crisis_json(rs->gate),
     };
-    struct frame *f = proto_encode_welcome(&w);
-    ws_send(m->conn, f);
-    frame_unref(f);
+    send_copied(rs, m->conn, proto_encode_welcome(&w));
     free(list);
     free(waiting);
 }
 
 void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
 {
+    struct member *m = ws_member(c);
     struct frame *f = proto_encode_ack(ref, seq, duplicate);
-    ws_send(c, f);
+    if (m)
+        send_copied(m->rs, c, frame_ref(f));
+    else
+        ws_send(c, f);
     frame_unref(f);
 }
 
