@@ -91,8 +91,10 @@ struct cluster {
 /* Delete a node's key when it has not been refreshed for DEAD_QUIET_MS
  * (ARGV[1]: the TTL left below which that is so). In one script, so a
  * refresh that lands first keeps the node. */
-static const char dead_script[] = "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then "
-                                  "return redis.call('DEL', KEYS[1]) end return 0";
+static const char dead_script[] =
+    "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) and redis.call('DEL', KEYS[1]) == 1 then "
+    "redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) return 1 end return 0";
+#define DEAD_PREFIX "kamrat:dead:" /* a node declared dead, for its TTL */
 
 /* ---- node id lists ---- */
 
@@ -548,6 +550,18 @@ static void on_lease_timer(struct ev_loop *ev, ev_timer *w, int revents)
     lease_lost(w->data, "no refresh confirmed in time");
 }
 
+static void on_dead_mark(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    const redisReply *r = reply;
+    if (!usable(cl, ac, r))
+        return;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        cl->registered = true; /* so lease_lost acts */
+        lease_lost(cl, "declared dead");
+    }
+}
+
 static void on_set(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct cluster *cl = arg;
@@ -555,9 +569,11 @@ static void on_set(redisAsyncContext *ac, void *reply, void *arg)
     if (!usable(cl, ac, r))
         return;
     if (r->type == REDIS_REPLY_NIL) {
-        /* SET XX found no key: it expired, or another node declared this
-         * one dead. Someone may be taking its rooms over already. */
-        lease_lost(cl, "node key gone");
+        /* SET XX found no key: another node declared this one dead (its
+         * mark says so), or Redis restarted with nothing; the next refresh
+         * registers the node again either way. */
+        cl->registered = false;
+        redisAsyncCommand(cl->ac, on_dead_mark, cl, "EXISTS " DEAD_PREFIX "%s", cl->node_id);
         return;
     }
     if (!cl->leaving) {
@@ -656,10 +672,12 @@ static void on_numsub(redisAsyncContext *ac, void *reply, void *arg)
             ch->len <= plen)
             continue;
         idlist_add(&cl->suspect, ch->str + plen, ch->len - plen);
-        char key[sizeof(KEY_PREFIX) + CONFIG_NODE_ID_MAX], left[16];
+        char key[sizeof(KEY_PREFIX) + CONFIG_NODE_ID_MAX];
+        char mark[sizeof(DEAD_PREFIX) + CONFIG_NODE_ID_MAX];
         snprintf(key, sizeof(key), KEY_PREFIX "%.*s", (int)(ch->len - plen), ch->str + plen);
-        snprintf(left, sizeof(left), "%d", TTL_MS - DEAD_QUIET_MS);
-        redisAsyncCommand(cl->ac, NULL, NULL, "EVAL %s 1 %s %s", dead_script, key, left);
+        snprintf(mark, sizeof(mark), DEAD_PREFIX "%.*s", (int)(ch->len - plen), ch->str + plen);
+        redisAsyncCommand(cl->ac, NULL, NULL, "EVAL %s 2 %s %s %d %d", dead_script, key, mark,
+                          TTL_MS - DEAD_QUIET_MS, TTL_MS);
     }
 }
 

@@ -31,7 +31,7 @@ after(() => {
 const skip = pgSkip || haproxySkip;
 const storeSkip = pgSkip || redisSkip;
 
-const TTL_MS = 5000; // server/cluster.c
+const TTL_MS = 3000; // server/cluster.c
 const NODES = ['node-a', 'node-b', 'node-c'];
 
 /** The [store] section of every node, and a file with the password. */
