@@ -177,12 +177,11 @@ async function failover(nodes, home, { prefix, beforeTalk = async () => {}, kill
     return took;
 }
 
-function percentile(values, p) {
-    const v = [...values].sort((a, b) => a - b);
-    return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)];
-}
-
-test('the home dies while its copies are late: no member keeps an event the room lost', { skip, timeout: 90000 }, async (t) => {
+/**
+ * Runs fn({redis, relay, nodes}) on three nodes, node-a reaching Redis through
+ * a relay the test controls, and stops everything afterwards.
+ */
+async function withRelayedNodeA(fn) {
     const redis = await startRedis();
     const relay = await startRelay(redis.port);
     const nodes = [];
@@ -190,6 +189,21 @@ test('the home dies while its copies are late: no member keeps an event the room
         nodes.push(await startNode('node-a', relay.port));
         for (const id of NODES.slice(1)) nodes.push(await startNode(id, redis.port));
         await busUp(nodes);
+        await fn({ redis, relay, nodes });
+    } finally {
+        for (const s of nodes) await s.stop('SIGKILL');
+        await relay.close();
+        await redis.stop();
+    }
+}
+
+function percentile(values, p) {
+    const v = [...values].sort((a, b) => a - b);
+    return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)];
+}
+
+test('the home dies while its copies are late: no member keeps an event the room lost', { skip, timeout: 90000 }, async (t) => {
+    await withRelayedNodeA(async ({ relay, nodes }) => {
         const took = await failover(nodes, nodes[0], {
             prefix: 'late',
             // The home's writes reach Redis 0.6 s late; it dies 0.3 s after
@@ -198,11 +212,7 @@ test('the home dies while its copies are late: no member keeps an event the room
             killAfterMs: 300,
         });
         t.diagnostic(`kill to last resume: ${took} ms`);
-    } finally {
-        for (const s of nodes) await s.stop('SIGKILL');
-        await relay.close();
-        await redis.stop();
-    }
+    });
 });
 
 test(`the home is killed ${ROUNDS} times while members talk: histories agree every time`, { skip, timeout: 240000 }, async (t) => {
@@ -228,13 +238,7 @@ test(`the home is killed ${ROUNDS} times while members talk: histories agree eve
 });
 
 test('a 1 s stall between a home and Redis moves no room and splits none', { skip, timeout: 60000 }, async () => {
-    const redis = await startRedis();
-    const relay = await startRelay(redis.port);
-    const nodes = [];
-    try {
-        nodes.push(await startNode('node-a', relay.port));
-        for (const id of NODES.slice(1)) nodes.push(await startNode(id, redis.port));
-        await busUp(nodes);
+    await withRelayedNodeA(async ({ redis, relay, nodes }) => {
         const room = roomHomedOn('node-a', NODES, uid('stall'));
         const members = [];
         for (let i = 0; i < 6; i++) {
@@ -259,9 +263,5 @@ test('a 1 s stall between a home and Redis moves no room and splits none', { ski
         assert.deepEqual(rooms, [1, 0, 0], 'the room stayed on its home alone');
         assert.equal(await cli(redis, 'EXISTS', 'kamrat:node:node-a'), '1');
         for (const m of members) m.client.terminate();
-    } finally {
-        for (const s of nodes) await s.stop('SIGKILL');
-        await relay.close();
-        await redis.stop();
-    }
+    });
 });
