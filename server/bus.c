@@ -297,6 +297,15 @@ static void on_reset(void *arg)
     b->lost = true;
 }
 
+/* This node's lease is gone (cluster.h): its rooms may be another node's
+ * already, so they go at once, and what crossed the bus starts over. */
+static void on_lease_lost(void *arg)
+{
+    struct bus *b = arg;
+    room_lease_lost(b->srv->rooms);
+    on_reset(b);
+}
+
 static void on_unheard(void *arg, const char *node)
 {
     struct bus *b = arg;
@@ -729,6 +738,7 @@ struct bus *bus_new(struct server *srv, struct cluster *cl)
                                                         .reset = on_reset,
                                                         .nodes = on_nodes,
                                                         .unheard = on_unheard,
+                                                        .lease_lost = on_lease_lost,
                                                         .arg = b});
     return b;
 }

@@ -23,13 +23,19 @@
 #define KEY_PREFIX "kamrat:node:"
 #define CHANNEL_PREFIX "kamrat:bus:"
 #define START_TIMEOUT_MS 2000 /* cluster_start's connect and each of its commands */
-#define TTL_MS 5000           /* a node whose key is this old is gone */
-#define REFRESH_MS 1000       /* each node rewrites its key this often */
+#define TTL_MS 3000           /* a node whose key is this old is gone */
+#define REFRESH_MS 250        /* each node rewrites its key this often */
+/* A node stops serving this long before its key could expire (cluster.h):
+ * its own clock and Redis's may run a little apart. */
+#define LEASE_MARGIN_MS 250
+/* A node with no subscriber that has not refreshed for this long is dead:
+ * three refreshes missed. */
+#define DEAD_QUIET_MS 750
 /* A refresh with no answer after this long means Redis is gone even when
  * the socket looks open (a hung Redis, a silent network): hiredis 0.14's
  * async API has no timeouts of its own. Less than TTL_MS, so the
  * connection is renewed before the key expires. */
-#define STALL_MS 2000
+#define STALL_MS 1500
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define LEAVE_MS 500      /* how long a drain waits for the DEL of this node's key */
@@ -63,6 +69,10 @@ struct cluster {
     uint64_t leave_deadline_ms;
     struct idlist live;    /* the last complete listing, sorted */
     struct idlist listing; /* the one being built by SCAN steps */
+    struct idlist suspect; /* live nodes without a subscriber at the last look */
+    bool registered;       /* this node's key was written: refresh it only while it exists */
+    uint64_t set_sent_ms;  /* when the refresh now waiting was sent */
+    ev_timer lease_timer;  /* fires when the lease runs out unrefreshed */
     bool listed;           /* live is from a listing on this connection */
 
     /* The bus's subscriber connection (hiredis needs one of its own for
@@ -75,7 +85,16 @@ struct cluster {
      * freeing the connection they were called on. */
     ev_timer reset_timer;
     ev_timer nodes_timer;
+    ev_timer lost_timer; /* runs the lease_lost handler */
 };
+
+/* Delete a node's key when it has not been refreshed for DEAD_QUIET_MS
+ * (ARGV[1]: the TTL left below which that is so). In one script, so a
+ * refresh that lands first keeps the node. */
+static const char dead_script[] =
+    "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) and redis.call('DEL', KEYS[1]) == 1 then "
+    "redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) return 1 end return 0";
+#define DEAD_PREFIX "kamrat:dead:" /* a node declared dead, for its TTL */
 
 /* ---- node id lists ---- */
 
@@ -512,11 +531,58 @@ static bool usable(struct cluster *cl, redisAsyncContext *ac, const redisReply *
 
 static void connect_sub(struct cluster *cl);
 
+/* This node may no longer serve its rooms: the handler lets them go, and
+ * the next refresh registers the node anew. */
+static void lease_lost(struct cluster *cl, const char *why)
+{
+    if (!cl->registered)
+        return;
+    klog_warn("cluster_lease_lost node=%s reason=\"%s\"", cl->node_id, why);
+    cl->registered = false;
+    ev_timer_stop(cl->ev, &cl->lease_timer);
+    schedule(cl, &cl->lost_timer);
+}
+
+static void on_lease_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev;
+    (void)revents;
+    lease_lost(w->data, "no refresh confirmed in time");
+}
+
+static void on_dead_mark(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    const redisReply *r = reply;
+    if (!usable(cl, ac, r))
+        return;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        cl->registered = true; /* so lease_lost acts */
+        lease_lost(cl, "declared dead");
+    }
+}
+
 static void on_set(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct cluster *cl = arg;
-    if (!usable(cl, ac, reply))
+    const redisReply *r = reply;
+    if (!usable(cl, ac, r))
         return;
+    if (r->type == REDIS_REPLY_NIL) {
+        /* SET XX found no key: another node declared this one dead (its
+         * mark says so), or Redis restarted with nothing; the next refresh
+         * registers the node again either way. */
+        cl->registered = false;
+        redisAsyncCommand(cl->ac, on_dead_mark, cl, "EXISTS " DEAD_PREFIX "%s", cl->node_id);
+        return;
+    }
+    if (!cl->leaving) {
+        uint64_t until = cl->set_sent_ms + TTL_MS - LEASE_MARGIN_MS, now = util_now_ms();
+        cl->registered = true;
+        ev_timer_stop(cl->ev, &cl->lease_timer);
+        ev_timer_set(&cl->lease_timer, until > now ? (double)(until - now) / 1000.0 : 0., 0.);
+        ev_timer_start(cl->ev, &cl->lease_timer);
+    }
     cl->up = true;
     cl->backoff_ms = 0;
     if (!cl->sub && !cl->leaving)
@@ -590,6 +656,61 @@ static void on_scan(redisAsyncContext *ac, void *reply, void *arg)
     }
 }
 
+/* PUBSUB NUMSUB's answer for the other live nodes' channels: a node with no
+ * subscriber may be dead; delete its key when it has stopped refreshing. */
+static void on_numsub(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = arg;
+    const redisReply *r = reply;
+    if (!usable(cl, ac, r) || r->type != REDIS_REPLY_ARRAY)
+        return;
+    idlist_clear(&cl->suspect);
+    size_t plen = sizeof(CHANNEL_PREFIX) - 1;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *ch = r->element[i], *n = r->element[i + 1];
+        if (ch->type != REDIS_REPLY_STRING || n->type != REDIS_REPLY_INTEGER || n->integer > 0 ||
+            ch->len <= plen)
+            continue;
+        idlist_add(&cl->suspect, ch->str + plen, ch->len - plen);
+        char key[sizeof(KEY_PREFIX) + CONFIG_NODE_ID_MAX];
+        char mark[sizeof(DEAD_PREFIX) + CONFIG_NODE_ID_MAX];
+        snprintf(key, sizeof(key), KEY_PREFIX "%.*s", (int)(ch->len - plen), ch->str + plen);
+        snprintf(mark, sizeof(mark), DEAD_PREFIX "%.*s", (int)(ch->len - plen), ch->str + plen);
+        redisAsyncCommand(cl->ac, NULL, NULL, "EVAL %s 2 %s %s %d %d", dead_script, key, mark,
+                          TTL_MS - DEAD_QUIET_MS, TTL_MS);
+    }
+}
+
+/* Ask how many subscribers the other live nodes' channels have. */
+static void send_numsub(struct cluster *cl)
+{
+    if (cl->live.n < 2)
+        return;
+    const char **argv = xcalloc(cl->live.n + 2, sizeof(*argv));
+    size_t *lens = xcalloc(cl->live.n + 2, sizeof(*lens));
+    char **chans = xcalloc(cl->live.n, sizeof(*chans));
+    int argc = 0;
+    argv[argc] = "PUBSUB";
+    lens[argc++] = 6;
+    argv[argc] = "NUMSUB";
+    lens[argc++] = 6;
+    for (size_t i = 0; i < cl->live.n; i++) {
+        if (strcmp(cl->live.ids[i], cl->node_id) == 0)
+            continue;
+        size_t len = sizeof(CHANNEL_PREFIX) + strlen(cl->live.ids[i]);
+        chans[i] = xmalloc(len);
+        snprintf(chans[i], len, CHANNEL_PREFIX "%s", cl->live.ids[i]);
+        argv[argc] = chans[i];
+        lens[argc++] = len - 1;
+    }
+    redisAsyncCommandArgv(cl->ac, on_numsub, cl, argc, argv, lens);
+    for (size_t i = 0; i < cl->live.n; i++)
+        free(chans[i]);
+    free(chans);
+    free(lens);
+    free(argv);
+}
+
 static void send_scan(struct cluster *cl, const char *cursor)
 {
     redisAsyncCommand(cl->ac, on_scan, cl, "SCAN %s MATCH " KEY_PREFIX "* COUNT %d", cursor,
@@ -601,9 +722,14 @@ static void send_scan(struct cluster *cl, const char *cursor)
 static void start_round(struct cluster *cl)
 {
     cl->round_started_ms = util_now_ms();
+    cl->set_sent_ms = cl->round_started_ms;
     cl->scan_steps = 0;
     idlist_clear(&cl->listing);
-    redisAsyncCommand(cl->ac, on_set, cl, "SET %s %s PX %d", cl->key, cl->value, TTL_MS);
+    /* A registered node only keeps a key that is still there: once it is
+     * gone, the rooms may be someone else's (lease_lost). */
+    redisAsyncCommand(cl->ac, on_set, cl, cl->registered ? "SET %s %s PX %d XX" : "SET %s %s PX %d",
+                      cl->key, cl->value, TTL_MS);
+    send_numsub(cl);
     send_scan(cl, "0");
 }
 
@@ -668,7 +794,9 @@ static void on_handler_timer(struct ev_loop *ev, ev_timer *w, int revents)
     (void)ev;
     (void)revents;
     struct cluster *cl = w->data;
-    void (*fn)(void *) = w == &cl->reset_timer ? cl->h.reset : cl->h.nodes;
+    void (*fn)(void *) = w == &cl->reset_timer  ? cl->h.reset
+                         : w == &cl->lost_timer ? cl->h.lease_lost
+                                                : cl->h.nodes;
     if (fn && !cl->leaving)
         fn(cl->h.arg);
 }
@@ -692,6 +820,19 @@ void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n
 bool cluster_is_live(const struct cluster *cl, const char *node)
 {
     return bsearch(&node, cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name) != NULL;
+}
+
+bool cluster_is_suspect(const struct cluster *cl, const char *node)
+{
+    for (size_t i = 0; i < cl->suspect.n; i++)
+        if (strcmp(cl->suspect.ids[i], node) == 0)
+            return true;
+    return false;
+}
+
+const char *cluster_node_key(const struct cluster *cl)
+{
+    return cl->key;
 }
 
 int cluster_command(struct cluster *cl, cluster_reply_fn *fn, void *arg, int argc,
@@ -796,6 +937,10 @@ int cluster_start(const struct config *cfg, struct evloop *loop, struct cluster 
     cl->reset_timer.data = cl;
     ev_init(&cl->nodes_timer, on_handler_timer);
     cl->nodes_timer.data = cl;
+    ev_init(&cl->lost_timer, on_handler_timer);
+    cl->lost_timer.data = cl;
+    ev_init(&cl->lease_timer, on_lease_timer);
+    cl->lease_timer.data = cl;
     snprintf(cl->channel, sizeof(cl->channel), CHANNEL_PREFIX "%s", cc->node_id);
     /* The blocking look took time the loop has not seen yet. */
     ev_now_update(cl->ev);
@@ -850,6 +995,8 @@ void cluster_free(struct cluster *cl)
         ev_timer_stop(cl->ev, &cl->timer);
         ev_timer_stop(cl->ev, &cl->reset_timer);
         ev_timer_stop(cl->ev, &cl->nodes_timer);
+        ev_timer_stop(cl->ev, &cl->lost_timer);
+        ev_timer_stop(cl->ev, &cl->lease_timer);
     }
     if (cl->sub) {
         redisAsyncContext *ac = cl->sub;
@@ -866,8 +1013,10 @@ void cluster_free(struct cluster *cl)
     }
     idlist_clear(&cl->live);
     idlist_clear(&cl->listing);
+    idlist_clear(&cl->suspect);
     free(cl->live.ids);
     free(cl->listing.ids);
+    free(cl->suspect.ids);
     wipe(cl->password, sizeof(cl->password));
     free(cl);
 }

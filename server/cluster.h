@@ -2,11 +2,22 @@
  * cluster: this node's membership among several kamratd nodes that share one
  * Redis ([cluster] in kamrat.conf, DESIGN §8).
  *
- * Each node keeps the key kamrat:node:<node_id> alive in Redis (a TTL it
- * refreshes every second) and lists the others' keys on every refresh, so
+ * Each node keeps the key kamrat:node:<node_id> alive in Redis (a 3 s TTL
+ * it refreshes every 250 ms) and lists the others' keys on every refresh, so
  * every node knows the same set of live nodes; cluster_home() picks a room's
- * home among them by rendezvous hashing. Without [cluster] nothing here runs
- * and Redis is never contacted.
+ * home among them by rendezvous hashing.
+ *
+ * The key is the node's lease on its rooms. The node serves them only while
+ * Redis confirmed a refresh less than the TTL (less a margin) ago, counted
+ * from when the refresh was sent; it refreshes only a key that still exists
+ * (SET XX), and every copy it writes (mirror.h) is refused once the key is
+ * gone. A node whose key is gone, or whose lease ran out, lets all its rooms
+ * go (the lease_lost handler) and registers anew. A node is declared dead
+ * early, before its key expires, when its subscriber connection is gone
+ * (PUBSUB NUMSUB 0: a killed process's sockets close) and it has not
+ * refreshed for DEAD_QUIET_MS: a survivor deletes its key, which fences its
+ * writes. A node that is only stalled keeps its connections, and its key. Without [cluster] nothing
+ * here runs and Redis is never contacted.
  *
  * Privacy (DESIGN §4): only node ids, addresses and times go to Redis. Since
  * room events will pass through it, Redis must keep nothing on disk:
@@ -99,6 +110,8 @@ struct cluster_handlers {
     /* A cluster_publish(..., confirm = true) reached nobody: node is not
      * subscribed (gone before its key expired, or reconnecting). */
     void (*unheard)(void *arg, const char *node);
+    /* This node's lease is gone: it must stop serving its rooms now. */
+    void (*lease_lost)(void *arg);
     void *arg;
 };
 
@@ -113,6 +126,13 @@ void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n
 
 /* Is node in the live set? */
 bool cluster_is_live(const struct cluster *cl, const char *node);
+
+/* Was node's subscriber connection gone at the last refresh (it may be dead
+ * and about to be declared so)? */
+bool cluster_is_suspect(const struct cluster *cl, const char *node);
+
+/* This node's key, which its copies are fenced on (mirror.c). */
+const char *cluster_node_key(const struct cluster *cl);
 
 /* hiredis's reply callback (hiredis/async.h's redisCallbackFn). */
 struct redisAsyncContext;

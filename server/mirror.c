@@ -36,6 +36,15 @@ static const char replace_script[] = "local v = redis.call('LRANGE', KEYS[1], 0,
                                      "    redis.call('LSET', KEYS[1], i - 1, ARGV[2]) return 1 end "
                                      "end return 0";
 
+/* Every copy is written only while this node's key exists (cluster.h): once
+ * another node has declared it dead, nothing it writes lands. */
+static const char push_script[] = "if redis.call('EXISTS', KEYS[2]) == 0 then "
+                                  "return redis.error_reply('FENCED') end "
+                                  "return redis.call('RPUSH', KEYS[1], ARGV[1])";
+static const char state_script[] = "if redis.call('EXISTS', KEYS[2]) == 0 then "
+                                   "return redis.error_reply('FENCED') end "
+                                   "return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])";
+
 struct live_room {
     uint64_t route;  /* the key in mirror->rooms */
     uint32_t pushes; /* events copied: the list is trimmed every TRIM_EVERY */
@@ -67,12 +76,16 @@ static void state_key(char out[KEY_MAX], uint64_t route)
 static void on_answer(redisAsyncContext *ac, void *reply, void *arg)
 {
     (void)ac;
-    (void)reply; /* answered, failed or the connection went: never waited on again */
+    const redisReply *r = reply; /* answered, failed or the connection went */
     struct mirror *m = arg;
     if (m->closing)
         return;
     m->answered++;
-    if (m->confirm)
+    /* A refused write (this node's key is gone) releases nothing: what waits
+     * for it is dropped when the node lets its rooms go (cluster.h). Writes
+     * that follow on the same connection are refused too, until then. */
+    bool fenced = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0;
+    if (m->confirm && !fenced)
         m->confirm(m->confirm_arg, m->answered);
 }
 
@@ -96,6 +109,11 @@ static void send_cmd(struct mirror *m, int argc, const char **argv, const size_t
 uint64_t mirror_next_ticket(const struct mirror *m)
 {
     return m->issued + 1;
+}
+
+uint64_t mirror_unanswered(const struct mirror *m)
+{
+    return m->issued > m->answered ? m->issued : 0;
 }
 
 /* The room's record, made on its first write (*fresh then). */
@@ -169,9 +187,10 @@ uint64_t mirror_push(struct mirror *m, uint64_t route, uint32_t cap, uint64_t se
     bool fresh;
     struct live_room *lr = remember(m, route, &fresh);
     size_t len = encode(m, seq, tag, id, f);
-    const char *push[] = {"RPUSH", key, (const char *)m->buf};
-    const size_t push_lens[] = {5, strlen(key), len};
-    uint64_t ticket = write_cmd(m, 3, push, push_lens);
+    const char *node = cluster_node_key(m->cl);
+    const char *push[] = {"EVAL", push_script, "2", key, node, (const char *)m->buf};
+    const size_t push_lens[] = {4, sizeof(push_script) - 1, 1, strlen(key), strlen(node), len};
+    uint64_t ticket = write_cmd(m, 6, push, push_lens);
     wipe(m->buf, len);
     if (!ticket)
         return 0;
@@ -208,9 +227,11 @@ void mirror_state(struct mirror *m, uint64_t route, const char *json, size_t len
     bool fresh;
     remember(m, route, &fresh);
     snprintf(ttl, sizeof(ttl), "%d", MIRROR_TTL_MS);
-    const char *argv[] = {"SET", key, json, "PX", ttl};
-    const size_t lens[] = {3, strlen(key), len, 2, strlen(ttl)};
-    send_cmd(m, 5, argv, lens);
+    const char *node = cluster_node_key(m->cl);
+    const char *argv[] = {"EVAL", state_script, "2", key, node, json, ttl};
+    const size_t lens[] = {4,          sizeof(state_script) - 1, 1, strlen(key), strlen(node), len,
+                           strlen(ttl)};
+    send_cmd(m, 7, argv, lens);
 }
 
 static void delete_copy(struct mirror *m, uint64_t route)

@@ -85,6 +85,11 @@ void mirror_drop(struct mirror *m, uint64_t route);
 /* The ticket the next write will get (0: writes are not possible now). */
 uint64_t mirror_next_ticket(const struct mirror *m);
 
+/* The last ticket issued when Redis has not answered it yet, else 0: what
+ * a frame that tells of the room's seq (a welcome, a repeated ack) waits
+ * for, so that it shows no event Redis may still lack. */
+uint64_t mirror_unanswered(const struct mirror *m);
+
 /*
  * Read the room's copy. fn(arg, ...) is called once, later: status 0 with
  * the state (NULL when there is no copy) and the events in seq order; -1

@@ -164,18 +164,26 @@ bool room_hears(const struct member *m, const struct ring_tag *tag)
 uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
 {
     uint64_t seq = ++r->seq;
+    uint64_t ticket = 0;
     ring_push(r->ring, seq, f, tag);
     if (r->rs->mirror) {
-        r->rs->pushed_ticket = mirror_push(r->rs->mirror, r->route, r->rs->lim->history_size, seq,
-                                           &tag, r->rs->say_id, f);
+        ticket = mirror_push(r->rs->mirror, r->route, r->rs->lim->history_size, seq, &tag,
+                             r->rs->say_id, f);
+        r->rs->pushed_ticket = ticket;
         if (!tag.author)
             room_mirror_dirty(r); /* presence, moderation: the state changed */
     }
+    /* Nobody, the home's own members included, is shown an event before
+     * Redis has its copy: a member must never hold an event that a takeover
+     * from the copy would not know (protocol §8). */
     uint64_t sent = 0;
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
         if (m->conn && room_hears(m, &tag)) {
-            ws_send(m->conn, f);
+            if (ticket)
+                ws_hold(m->conn, f, ticket);
+            else
+                ws_send(m->conn, f);
             sent++;
         }
     }
@@ -321,6 +329,16 @@ void room_hand_off(struct room *r)
     room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
+void room_lease_lost(struct rooms *rs)
+{
+    size_t pos = 0;
+    struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        room_forget(r, WS_CLOSE_GOING_AWAY, "lease lost");
+        pos = 0; /* forgetting edits the table */
+    }
+}
+
 void room_adopted(struct room *r, bool ok)
 {
     struct rooms *rs = r->rs;
@@ -463,6 +481,19 @@ uint64_t room_token_route(const char *token)
 
 /* ---- replies ---- */
 
+/* Send f (taking its reference) to c once Redis has every event written so
+ * far: a welcome or a repeated ack names the room's seq, and a member must
+ * not learn of an event that a takeover from the copy would not know. */
+static void send_copied(struct rooms *rs, struct conn *c, struct frame *f)
+{
+    uint64_t ticket = rs->mirror ? mirror_unanswered(rs->mirror) : 0;
+    if (ticket)
+        ws_hold(c, f, ticket);
+    else
+        ws_send(c, f);
+    frame_unref(f);
+}
+
 void room_send_welcome(struct member *m, const char *ref, const char *token, bool resumed, bool gap)
 {
     struct room *r = m->room;
@@ -512,17 +543,19 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
         .private_messages = r->private_messages,
         .crisis_json = gate_crisis_json(rs->gate),
     };
-    struct frame *f = proto_encode_welcome(&w);
-    ws_send(m->conn, f);
-    frame_unref(f);
+    send_copied(rs, m->conn, proto_encode_welcome(&w));
     free(list);
     free(waiting);
 }
 
 void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
 {
+    struct member *m = ws_member(c);
     struct frame *f = proto_encode_ack(ref, seq, duplicate);
-    ws_send(c, f);
+    if (m)
+        send_copied(m->rs, c, frame_ref(f));
+    else
+        ws_send(c, f);
     frame_unref(f);
 }
 

@@ -95,6 +95,11 @@ void room_mirror_flush(struct rooms *rs);
 void room_hand_off_moved(struct rooms *rs, const char *(*home_of)(void *arg, uint64_t route),
                          void *arg);
 
+/* This node's lease on its rooms is gone (cluster.h): let every room go at
+ * once, writing nothing to Redis (another node may hold them now); members
+ * are closed with 1001 and resume on the room's new home. */
+void room_lease_lost(struct rooms *rs);
+
 /* Redis was away: make every room's copy anew. */
 void room_mirror_resync(struct rooms *rs);
 

@@ -17,7 +17,7 @@ import {
 } from '../integration/lib/harness.mjs';
 import { cli, clusterSection, redisSkip as skip, roomHomedOn, routeHex, startRedis, withRedis } from './lib.mjs';
 
-const TTL_MS = 5000; // server/cluster.c
+const TTL_MS = 3000; // server/cluster.c
 const MIRROR_TTL_MS = 10 * 60 * 1000; // server/mirror.h
 
 /** Starts nodes node-a.. on redis and waits until every one sees them all and its bus is up. */

@@ -22,7 +22,7 @@ import {
 } from '../integration/lib/harness.mjs';
 import { cli, clusterSection, redisSkip as skip, startRedis, withRedis } from './lib.mjs';
 
-const TTL_MS = 5000; // server/cluster.c
+const TTL_MS = 3000; // server/cluster.c
 
 const nodeKey = (id) => `kamrat:node:${id}`;
 const pttl = async (redis, id) => Number(await cli(redis, 'PTTL', nodeKey(id)));
