@@ -63,7 +63,7 @@ conn.addEventListener('state', ({ detail }) => {
 conn.addEventListener('welcome', ({ detail: { welcome, gap } }) => {
     joinDone();
     onWelcome(welcome, gap);
-    setStatus('status.connected', null, { fade: true });
+    setStatus(null); // the banner speaks only when the connection is not fine
 });
 conn.addEventListener('event', ({ detail: { msg, applied } }) => onEvent(msg, applied));
 conn.addEventListener('ack', ({ detail: { id, seq } }) => acked(id, seq));
@@ -89,6 +89,16 @@ conn.addEventListener('left', () => {
 conn.addEventListener('ended', () => ended('ended'));
 
 $('reconnect').addEventListener('click', () => conn.reconnectNow());
+// The room is as tall as what is visible: where an on-screen keyboard overlays the page
+// instead of resizing it (100dvh stays), the visual viewport says how much is left, so
+// the composer stays above the keyboard. Not while pinch-zoomed: that is the user's view.
+const vv = window.visualViewport;
+const fitViewport = () => {
+    const covered = vv.scale <= 1.01 && vv.height < window.innerHeight - 1;
+    if (covered) document.documentElement.style.setProperty('--app-height', `${vv.height}px`);
+    else document.documentElement.style.removeProperty('--app-height');
+};
+vv?.addEventListener('resize', fitViewport);
 window.addEventListener('online', () => state === 'reconnecting' && conn.reconnectNow());
 // Closing the page would lose messages that are not yet acknowledged.
 window.addEventListener('beforeunload', (ev) => unsent() > 0 && ev.preventDefault());

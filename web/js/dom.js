@@ -47,6 +47,7 @@ let view = null;
 /** Shows one screen; a new one gets the focus on its heading. */
 export function show(name, focus = true) {
     for (const v of VIEWS) $(`${v}-view`).hidden = v !== name;
+    document.body.dataset.view = name; // the room fills the viewport; other screens scroll
     if (name === view) return;
     view = name;
     if (focus) $(`${name}-view`).querySelector('h2').focus();

@@ -2,13 +2,16 @@
 // keys (data-i18n, data-i18n-label) and translate() fills them in again whenever the
 // language changes. Values put into strings are always text (bdi), never markup.
 
-const LANGS = ['fi', 'sv', 'en'];
+const LANGS = ['fi', 'sv', 'en', 'et', 'ru', 'uk', 'ar'];
 const PSEUDO = 'qps-rtl'; // pseudo-localised right-to-left catalog for tests
 const PICK_KEY = 'kamrat.lang';
 
 let catalog = {};
 let current = null;
-let picked = false; // the user chose a language: the group's language does not replace it
+// Whose language the page speaks: the user's own choice wins everywhere, then the
+// browser's; the group's language is only the default for someone with neither, so
+// the words never change under the user's feet between join, lobby and refusal.
+let settled = false;
 
 /** The catalog's words for `key`, `{name}` placeholders filled from `values`. */
 export function t(key, values = {}) {
@@ -81,7 +84,7 @@ function remembered() {
  * the page speaks it. Dispatches `langchange` on document. */
 export async function use(code, pick = false) {
     if (pick) {
-        picked = true;
+        settled = true;
         try {
             localStorage.setItem(PICK_KEY, code);
         } catch {
@@ -107,14 +110,18 @@ const known = (code) => (LANGS.includes(code) || code === PSEUDO ? code : null);
 export function start() {
     const param = known(new URLSearchParams(location.search).get('lang'));
     const stored = known(remembered());
-    picked = Boolean(param ?? stored);
     const browser = navigator.languages.map((l) => l.slice(0, 2).toLowerCase()).find((l) => LANGS.includes(l));
+    settled = Boolean(param ?? stored ?? browser);
     return use(param ?? stored ?? browser ?? 'en');
 }
 
-/** The group's language, once the welcome tells it: used unless the user chose one. */
+/** The group's language, once the welcome tells it: only for someone whose own choice
+ * and browser named none of ours. */
 export function groupLanguage(code) {
-    if (!picked && known(code)) use(code);
+    if (!settled && known(code)) {
+        settled = true;
+        use(code);
+    }
 }
 
 /** Fills a language <select> with the languages in their own names. */

@@ -7,9 +7,11 @@ import { t, tr, timeEl, when } from './i18n.js';
 import { room, isLeader, nameOf } from './state.js';
 
 const QUIET_MS = 1500; // after a welcome, how long replayed events may keep arriving
+const GROUP_MS = 5 * 60 * 1000; // messages of one person this close together read as one turn
 
 let conn = null;
 let quietTimer = 0;
+let stuck = true; // the log shows its newest line; it keeps doing so when it changes size
 const pending = new Map(); // message id -> {li, text, to}, until acknowledged
 const awaitingEvent = new Map(); // seq -> outbox li, acknowledged, until its event shows
 
@@ -27,12 +29,20 @@ export function quiet() {
     quietTimer = setTimeout(() => setLive(true), QUIET_MS);
 }
 
+// A message that follows one of the same person, scope and turn shows no name again;
+// the name stays for screen readers (the meta is only visually hidden).
+function continues(li, prev) {
+    return prev?.classList.contains('msg') && !prev.classList.contains('deleted') &&
+        prev.dataset.member === li.dataset.member && prev.dataset.scope === li.dataset.scope &&
+        Number(li.dataset.ts) - Number(prev.dataset.ts) < GROUP_MS;
+}
+
 function append(li, live) {
     if (live) setLive(true);
     const box = log();
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+    if (li.classList.contains('msg') && continues(li, box.lastElementChild)) li.classList.add('cont');
     box.append(li);
-    if (atBottom) box.scrollTop = box.scrollHeight;
+    if (stuck) box.scrollTop = box.scrollHeight;
 }
 
 // The words that say who a non-room message is between.
@@ -46,6 +56,8 @@ function scopeLabel(scope, withId) {
 function meta(name, scope, withId, ts, member) {
     const p = el('p', 'meta');
     if (name) p.append(el('bdi', 'who', name));
+    // Own messages sit at the end side and are tinted; this says it in words too.
+    if (member !== undefined && member === room.me) p.append(' ', tr(el('span', 'mark'), 'members.you'));
     const role = room.members.get(member)?.role;
     if (role && role !== 'participant') p.append(' ', tr(el('span', 'mark'), `role.${role}`));
     if (scope) p.append(' ', tr(el('span', 'scope'), ...scopeLabel(scope, withId)));
@@ -70,6 +82,7 @@ export function addMessage(msg, live) {
     li.dataset.member = msg.member;
     if (own) li.dataset.own = '';
     if (msg.scope) li.dataset.scope = msg.scope;
+    li.dataset.ts = msg.ts ?? Date.now();
     // The button shows a glyph (CSS); its name comes from the catalog.
     const menu = el('button', 'quiet msg-menu');
     menu.type = 'button';
@@ -210,6 +223,17 @@ export const unsent = () => pending.size;
 
 export function initLog(c) {
     conn = c;
+    // A phone's keyboard opening, or a rotated screen, must not scroll the newest line away.
+    // Only the reader moves away from the bottom (wheel, touch, keys); a scroll the
+    // layout causes (the outbox growing, a keyboard opening) does not unstick it.
+    const moved = () => {
+        const box = log();
+        requestAnimationFrame(() => { stuck = box.scrollHeight - box.scrollTop - box.clientHeight < 48; });
+    };
+    for (const ev of ['wheel', 'touchmove', 'keydown', 'pointerup']) log().addEventListener(ev, moved, { passive: true });
+    new ResizeObserver(() => {
+        if (stuck) log().scrollTop = log().scrollHeight;
+    }).observe(log());
     log().addEventListener('click', (ev) => {
         const menu = ev.target.closest('button[data-action="menu"]');
         if (menu) toggleMenu(menu.closest('li'), menu);

@@ -1,6 +1,13 @@
 // The leader's moderation panel (protocol section 4a), loaded only for leaders and
 // co-leaders: open and end, the lobby, alerts, room switches, topic, rounds, bans,
-// and the per-member actions in the member list. Its markup is panel.html.
+// and the per-member actions in the member list. Its markup is panel.html: the tools
+// go into the room's bar, the alerts beside the conversation where nothing scrolls
+// them away, the lobby queue above the members.
+//
+// Alerts that come in live are unread until the leader turns to them (a click or
+// focus in the alerts, or the alerts tab): counted in the badges and the tab's title,
+// and, if the leader turned it on, a soft beep made here (no audio file; the audio
+// starts only from that click, so nothing plays before a user gesture).
 
 import { $, el, button, setError, errorKey, openDialog, replaceKeepingFocus } from './dom.js';
 import { t, tr, translate, locale, timeEl } from './i18n.js';
@@ -15,6 +22,8 @@ const ALERT_KEYS = { not_ok: 'alert.not_ok', report: 'alert.report', risk_word: 
 
 let conn = null;
 let openMember = null; // the member whose actions are shown
+let unread = 0;
+let audio = null; // an AudioContext, made when the leader turns the sound on
 
 const isFullLeader = () => room.role === 'leader';
 
@@ -161,13 +170,40 @@ export function render() {
     if (document.activeElement !== $('topic-text')) $('topic-text').value = f.topic ?? '';
     replaceKeepingFocus($('waiting'), room.waiting.map(waitingItem));
     $('waiting').previousElementSibling.hidden = room.waiting.length > 0;
-    $('admit-all').disabled = $('deny-all').disabled = room.waiting.length === 0;
+    $('admit-all').parentNode.hidden = room.waiting.length === 0;
     $('round-start').disabled = Boolean(room.round);
     $('round-skip').disabled = $('round-end').disabled = !room.round;
-    $('alerts-count').textContent = $('alerts').children.length || '';
+    const waiting = room.waiting.length;
+    $('lobby-count').hidden = room.state !== 'lobby' && waiting === 0;
+    tr($('lobby-count'), 'lobby.count', { n: waiting });
+    $('tab-lobby-count').textContent = waiting || '';
+    $('alerts').previousElementSibling.hidden = $('alerts').children.length > 0;
+    $('alerts-count').textContent = $('tab-alerts-count').textContent = unread || '';
+    document.title = unread ? `(${unread}) ${t('app.title')}` : t('app.title');
 }
 
-/** An alert for the leaders: shown, never sounded. */
+function markRead() {
+    if (!unread) return;
+    unread = 0;
+    render();
+}
+
+// A short, quiet sine tone with soft edges.
+function beep() {
+    if (!audio || !$('alert-sound').checked) return;
+    const now = audio.currentTime;
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 660;
+    gain.gain.setValueAtTime(0.0001, now);
+    gain.gain.exponentialRampToValueAtTime(0.12, now + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.4);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(now);
+    tone.stop(now + 0.45);
+}
+
+/** An alert for the leaders: pinned in the alerts, unread until looked at. */
 export function alert(msg, live) {
     if ($('alerts').querySelector(`[data-seq="${msg.seq}"]`)) return; // replayed on a resume
     const li = el('li', `alert ${msg.kind}`);
@@ -199,6 +235,11 @@ export function alert(msg, live) {
     li.append(actions);
     if (!live) li.classList.add('old');
     $('alerts').prepend(li);
+    if (live) {
+        unread += 1;
+        beep();
+    }
+    render();
 }
 
 async function loadBans() {
@@ -236,25 +277,39 @@ function wire() {
     $('round-skip').addEventListener('click', () => act('round_skip'));
     $('round-end').addEventListener('click', () => act('round_end'));
     $('bans-load').addEventListener('click', loadBans);
+    $('alerts-box').addEventListener('pointerdown', markRead);
+    $('alerts-box').addEventListener('focusin', markRead);
+    $('tabs').querySelector('[data-tab="alerts"]').addEventListener('click', markRead);
+    $('alert-sound').addEventListener('change', () => {
+        if (!$('alert-sound').checked) return;
+        audio ??= new AudioContext();
+        audio.resume().then(beep); // this click is the gesture the audio may start from
+    });
 }
 
-/** Builds the panel into the room's side column. */
+const PARTS = ['panel', 'alerts-box', 'waiting-box', 'confirm'];
+
+/** Builds the panel into the room: tools in the bar, alerts beside the log, the lobby
+ * queue above the members, the confirm dialog in the body. */
 export async function initPanel(c) {
     conn = c;
     const res = await fetch(new URL('../panel.html', import.meta.url)); // versioned, as i18n.js
     const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
-    const [section, dialog] = doc.body.children;
-    $('room-view').querySelector('.side').prepend(document.adoptNode(section));
-    document.body.append(document.adoptNode(dialog));
-    translate(section);
-    translate(dialog);
+    const [tools, alerts, waiting, dialog] = PARTS.map((id) => document.adoptNode(doc.getElementById(id)));
+    const view = $('room-view');
+    view.querySelector('.bar .title').after(tools);
+    view.querySelector('.chat').append(alerts);
+    view.querySelector('.side').prepend(waiting);
+    document.body.append(dialog);
+    for (const part of [tools, alerts, waiting, dialog]) translate(part);
     wire();
     render();
 }
 
 /** Takes the panel away (demoted, or the room is left). */
 export function dropPanel() {
-    $('panel')?.remove();
-    $('confirm')?.remove();
+    for (const id of PARTS) $(id)?.remove();
     openMember = null;
+    unread = 0;
+    document.title = t('app.title');
 }

@@ -114,11 +114,14 @@ export function render() {
     view.dataset.role = room.role;
     $('lobby-info').hidden = !lobby;
     view.querySelector('.side').hidden = lobby;
+    $('tabs').hidden = lobby;
+    view.querySelector('.leader-tab').hidden = !isLeader();
+    if (!isLeader() && view.dataset.tab === 'alerts') selectTab('chat');
     const gate = !room.agreed;
     $('agreement').hidden = !gate && !lobby;
     $('agree').hidden = room.agreed;
     $('agreed').hidden = !room.agreed;
-    $('hand').hidden = lobby;
+    $('hand').hidden = lobby || isLeader(); // leaders give the word; they do not ask for it
     $('not-ok').hidden = lobby || isLeader();
     const note = !lobby && gate ? 'room.agree_first' : isLeader() && room.state === 'lobby' ? 'room.not_open' : null;
     $('room-note').hidden = !note;
@@ -132,6 +135,7 @@ export function render() {
 function fillSession(w) {
     const info = w.session;
     $('room-title').textContent = info?.group ?? w.room;
+    $('room-when').replaceChildren(...(info ? [timeEl(info.starts_at, info.ends_at, 'time')] : []));
     if (!info) return;
     $('lobby-desc').textContent = info.description;
     $('lobby-when').replaceChildren($('lobby-when').firstChild, ' ', timeEl(info.starts_at, info.ends_at));
@@ -211,8 +215,18 @@ export function onEvent(msg, applied) {
     if (msg.type !== 'message') render();
 }
 
+/** On a narrow screen, one pane at a time: chat, people or (leaders) alerts. */
+export function selectTab(name) {
+    $('room-view').dataset.tab = name;
+    for (const b of $('tabs').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.tab === name));
+}
+
 export function initRoom(c) {
     conn = c;
+    $('tabs').addEventListener('click', (ev) => {
+        const tab = ev.target.closest('button')?.dataset.tab;
+        if (tab) selectTab(tab);
+    });
     $('agree').addEventListener('click', () => {
         $('agree').disabled = true;
         conn.agree();

@@ -49,6 +49,8 @@ const CLOSE_TIMEOUT_MS = 10000;
 
 /** The axe-core rules sets we hold every screen to: WCAG 2.0 and 2.1, levels A and AA. */
 export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+/** And two best-practice rules on top: all content in landmarks, and landmarks told apart. */
+export const AXE_EXTRA_RULES = ['region', 'landmark-unique'];
 const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 // Runs in every document before the page's own scripts. It is added over CDP
@@ -219,10 +221,10 @@ export async function axeViolations(page, { tags = AXE_TAGS, exclude = [] } = {}
     const loaded = await page.evaluate(() => typeof window.axe === 'object');
     if (!loaded) await page.evaluate(AXE_SOURCE);
     return page.evaluate(
-        async ({ tags: t, exclude: ex }) => {
+        async ({ tags: t, exclude: ex, extra }) => {
             const r = await window.axe.run(
                 { include: [document], exclude: ex },
-                { runOnly: { type: 'tag', values: t }, resultTypes: ['violations'] },
+                { runOnly: { type: 'tag', values: t }, rules: extra, resultTypes: ['violations'] },
             );
             return r.violations.map((v) => ({
                 id: v.id,
@@ -232,7 +234,7 @@ export async function axeViolations(page, { tags = AXE_TAGS, exclude = [] } = {}
                 nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html, summary: n.failureSummary })),
             }));
         },
-        { tags, exclude: exclude.map((s) => [s]) },
+        { tags, exclude: exclude.map((s) => [s]), extra: Object.fromEntries(AXE_EXTRA_RULES.map((r) => [r, { enabled: true }])) },
     );
 }
 

@@ -1,0 +1,39 @@
+// The catalogs in web/i18n/ against en.json, without a browser: every key of en.json
+// in every catalog (nothing falls back to a bare key on screen), no key en.json lacks,
+// the same {placeholders} in each string, a locale and a direction, and every language
+// the switcher offers (web/js/i18n.js LANGS) has its catalog. Catalogs written without
+// a native speaker say so in `_note` until one has reviewed them.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const DIR = path.join(import.meta.dirname, '../../web/i18n');
+const REVIEWED = new Set(['en', 'fi', 'sv', 'qps-rtl']);
+const read = (code) => JSON.parse(fs.readFileSync(path.join(DIR, `${code}.json`), 'utf8'));
+const codes = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+const en = read('en');
+const keys = Object.keys(en).filter((k) => !k.startsWith('_'));
+const holes = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+for (const code of codes.filter((c) => c !== 'en')) {
+    test(`${code}.json has every key of en.json, the same placeholders, and no other key`, () => {
+        const cat = read(code);
+        assert.deepEqual(keys.filter((k) => typeof cat[k] !== 'string' || !cat[k].trim()), [], `${code}: missing or empty`);
+        assert.deepEqual(Object.keys(cat).filter((k) => !k.startsWith('_') && !(k in en)), [], `${code}: keys en.json does not have`);
+        const wrong = keys.filter((k) => JSON.stringify(holes(cat[k])) !== JSON.stringify(holes(en[k])));
+        assert.deepEqual(wrong, [], `${code}: placeholders differ from en.json`);
+        assert.match(cat._locale, /^[a-z]{2}(-[A-Z]{2})?$/);
+        assert.ok(['ltr', 'rtl'].includes(cat._dir), `${code}: _dir`);
+        if (!REVIEWED.has(code)) assert.match(cat._note ?? '', /native .* should review/, `${code}: _note`);
+    });
+}
+
+test('every language the switcher offers has a catalog, and Arabic is right-to-left', () => {
+    const src = fs.readFileSync(path.join(DIR, '../js/i18n.js'), 'utf8');
+    const langs = JSON.parse(/const LANGS = (\[[^\]]*\])/.exec(src)[1].replace(/'/g, '"'));
+    assert.deepEqual(langs.filter((c) => !codes.includes(c)), []);
+    for (const c of ['fi', 'sv', 'en', 'et', 'ru', 'uk', 'ar']) assert.ok(langs.includes(c), c);
+    assert.equal(read('ar')._dir, 'rtl');
+});
