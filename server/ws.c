@@ -41,6 +41,7 @@ struct conn {
     struct sendq q;
     bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
     bool close_sent;  /* our close frame is out: we wait for the peer's */
+    bool close_held;  /* closing once the frames held for the copy are out (ws_close) */
     bool mid_message; /* closed while the peer was inside a message (peer_mid_message) */
     uint16_t close_code;
     char close_reason[32];
@@ -116,24 +117,18 @@ static bool peer_mid_message(struct conn *c)
     return wsrx_pending(&c->rx) || lws_remaining_packet_payload(c->wsi) > 0;
 }
 
-void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
+/* The close itself, once no frame held for the room's copy waits before
+ * it (ws_close, ws_release, reap_held). */
+static void close_through(struct conn *c)
 {
-    if (c->close_code)
-        return;
-    c->close_code = (uint16_t)code;
-    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    c->close_held = false;
     if (!c->wsi) {
         /* Its edge closes the client; the connection goes here once the
          * caller, which may be iterating the room, is done. */
-        bus_close(c->srv->bus, c, (uint16_t)code, reason);
+        bus_close(c->srv->bus, c, c->close_code, c->close_reason);
         lws_sul_schedule(c->srv->ctx, 0, &c->reap, reap, 1);
         return;
     }
-    if (code == WS_CLOSE_TOO_SLOW)
-        sendq_clear(&c->q); /* free the backlog now: that is the point of the cut */
-    /* If the peer never lets us write the close frame, or never answers it,
-     * drop it anyway. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
     /* With nothing before it, the close frame goes now: before lws parses
      * what else the peer sent, and answers a protocol error there with a
      * close frame of its own. */
@@ -142,6 +137,46 @@ void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
         lws_callback_on_writable(c->wsi);
     else if (!write_close_frame(c))
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void hold_clear(struct conn *c);
+
+/* A remote connection whose held frames Redis never answered: close it
+ * without them. */
+static void reap_held(lws_sorted_usec_list_t *sul)
+{
+    struct conn *c = lws_container_of(sul, struct conn, reap);
+    hold_clear(c);
+    close_through(c);
+}
+
+void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
+{
+    if (c->close_code)
+        return;
+    c->close_code = (uint16_t)code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    if (code == WS_CLOSE_TOO_SLOW) {
+        /* Free the backlog now: that is the point of the cut. */
+        if (c->wsi)
+            sendq_clear(&c->q);
+        hold_clear(c);
+    }
+    /* If the peer never lets us write the close frame, or never answers it,
+     * drop it anyway. */
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
+    if (!c->held_count) {
+        close_through(c);
+        return;
+    }
+    /* Frames held until Redis has the room's copy (the answer to the very
+     * request that ended the membership, say a leave's ack) go out first:
+     * ws_release closes then, or the deadline does without them. */
+    c->close_held = true;
+    if (!c->wsi)
+        lws_sul_schedule(c->srv->ctx, 0, &c->reap, reap_held,
+                         (lws_usec_t)CLOSE_GRACE_SECS * LWS_US_PER_SEC);
 }
 
 /* Write a frame at once, outside lws's WRITEABLE callback, when nothing is
@@ -200,6 +235,8 @@ void ws_release(struct conn *c, uint64_t upto)
     if (!c->held_count) {
         c->held_head = 0;
         lws_dll2_remove(&c->holding);
+        if (c->close_held)
+            close_through(c);
     }
 }
 
@@ -236,7 +273,8 @@ void ws_send(struct conn *c, struct frame *f)
 
 static void send_now(struct conn *c, struct frame *f)
 {
-    if (c->close_code || c->peer_closed)
+    /* Held frames released while the close waits for them still go. */
+    if ((c->close_code && !c->close_held) || c->peer_closed)
         return;
     if (!c->wsi) {
         bus_deliver(c->srv->bus, c, f);
@@ -531,7 +569,7 @@ static int on_writable(struct conn *c)
             return 0;
         }
     }
-    if (!c->close_code || c->close_sent)
+    if (!c->close_code || c->close_sent || c->close_held)
         return 0;
     if (c->peer_closed)
         return -1; /* lws has answered the peer's close frame */

@@ -19,6 +19,7 @@ const LIMITS_A = {
     rate_burst: 1000,
     hello_timeout: 10,
     max_conns_per_address: 200,
+    max_websockets_per_address: 200,
 };
 const serverA = serverFixture({ limits: LIMITS_A });
 // Server B: rooms of two, a tight rate limit.

@@ -72,7 +72,7 @@ async function enterAndBan(server, leader, code) {
 test(`kill -9 during store writes, ${ITERATIONS} times: integrity_check ok, no acknowledged write lost`, { timeout: 60000 + ITERATIONS * 12000 }, async (t) => {
     const cfg = await prepareConfig({
         openRooms: false,
-        limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200 },
+        limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200, max_websockets_per_address: 200 },
     });
     const g = await setUpGroup(cfg, { max: 500 });
     const acked = { groups: [], invites: [], bans: [] };
@@ -159,7 +159,7 @@ async function reconnect(attempt, { deadline }) {
 }
 
 test('restart mid-session: every client is told 1001, reconnects with jittered backoff and gets resume_failed server_restarted', { timeout: 90000 }, async (t) => {
-    const cfg = await prepareConfig({ limits: { max_conns_per_address: 200, rate_per_sec: 200, rate_burst: 200 } });
+    const cfg = await prepareConfig({ limits: { max_conns_per_address: 200, max_websockets_per_address: 200, rate_per_sec: 200, rate_burst: 200 } });
     let server = await startServer({ config: cfg });
     const members = [];
     for (const r of [uid('ra-'), uid('rb-'), uid('rc-')]) {
@@ -248,7 +248,7 @@ test('disk full: store writes fail with a clear log line, rooms go on, writes re
         const cfg = await prepareConfig({
             openRooms: false,
             server: { data_dir: dataDir },
-            limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200 },
+            limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200, max_websockets_per_address: 200 },
         });
         const g = await setUpGroup(cfg);
         const server = await startServer({ config: cfg });
@@ -350,7 +350,7 @@ function tcpConnect(port) {
 test('fd exhaustion (nofile 256): 400 connections wait unaccepted, no crash, no EMFILE accept spin, recovery once they close', { timeout: 90000 }, async (t) => {
     const server = await startServer({
         wrap: ['prlimit', '--nofile=256:256', '--'],
-        limits: { max_conns_per_address: 1000, rate_per_sec: 200, rate_burst: 200 },
+        limits: { max_conns_per_address: 1000, max_websockets_per_address: 1000, rate_per_sec: 200, rate_burst: 200 },
     });
     const room = uid('fd-');
     const a = await enter(server, { room, name: 'Ana' });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { closePayload, encodeFrame, join, OP, rawConnect, serverFixture, test, uid, within } from './lib/harness.mjs';
 
-const server = serverFixture({ limits: { max_conns_per_address: 200, rate_per_sec: 1000, rate_burst: 1000 } });
+const server = serverFixture({ limits: { max_conns_per_address: 200, max_websockets_per_address: 200, rate_per_sec: 1000, rate_burst: 1000 } });
 
 /** A raw connection that has joined room. */
 async function rawMember(s, room) {

@@ -46,7 +46,7 @@ test('WebSockets beyond the per-address cap are refused with 403; HTTP and other
     for (let i = 0; i < CAP; i++) held.push(await connect(s, { label: `held${i}`, ...from }));
     const over = await connect(s, { label: 'over', timeout: 3000, ...from }).catch((e) => e);
     assert.equal(over.status, 403, 'a 4th WebSocket from 127.0.0.4 is refused');
-    assert.match(s.logs(), /conn_refused reason=websocket_limit/);
+    await waitFor(() => /conn_refused reason=websocket_limit/.test(s.logs()), { desc: 'the refusal logged' });
     // The address's WebSockets do not take its HTTP slots.
     assert.equal((await httpRequest(s, { path: '/', localAddress: '127.0.0.4' })).status, 200);
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { connect, join, REPO, serverFixture, sessionFixture, test, uid } from './lib/harness.mjs';
 
 const TABLE = JSON.parse(fs.readFileSync(path.join(REPO, 'protocol/examples/names.json'), 'utf8'));
-const server = serverFixture({ limits: { max_conns_per_address: 200, rate_per_sec: 200, rate_burst: 200 } });
+const server = serverFixture({ limits: { max_conns_per_address: 200, max_websockets_per_address: 200, rate_per_sec: 200, rate_burst: 200 } });
 
 /** Sends hello for room as name on client c; resolves the reply. */
 async function hello(c, room, name) {

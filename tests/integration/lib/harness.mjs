@@ -1487,7 +1487,7 @@ export async function sessionFixture(opts = {}) {
     }
     const cfg = await prepareConfig({
         openRooms: false,
-        limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200, ...limits },
+        limits: { rate_per_sec: 200, rate_burst: 200, max_conns_per_address: 200, max_websockets_per_address: 200, ...limits },
         testing,
         safety,
         logLevel,
