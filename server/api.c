@@ -237,16 +237,6 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
 
 /* ---- login ---- */
 
-/* A login audit row; a failed write (a full disk) is logged, and the login
- * is answered all the same. */
-static void audit_login(struct server *srv, int64_t now, const char *actor, const char *action,
-                        const char *target)
-{
-    int rc = store_audit(srv->store, now, actor, action, target, 0, 0);
-    if (rc < 0)
-        klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
-}
-
 /* The end of a login: throttling, audit and the answer. Runs from
  * authq_drain (or authq_free) on the lws thread, also after the connection
  * went away, and frees the request in that case. */
@@ -263,12 +253,11 @@ static void login_done(void *arg, const struct auth_result *res)
         answer_busy(r);
     } else if (res->outcome == AUTH_OK && r->leader_id && !r->disabled) {
         throttle_record(srv->throttle, r->name, THROTTLE_SUCCESS, now);
-        /* Unless an admin set a new password meanwhile: then this login is
-         * born ended, and the new hash stays. */
-        if (res->phc[0] && store_leader_rehash(srv->store, config_now(srv->cfg), actor,
-                                               r->leader_id, r->login_gen, res->phc) < 0)
-            klog_warn("login_rehash_failed leader_id=%" PRId64 " reason=\"%s\"", r->leader_id,
-                      store_errmsg(srv->store));
+        /* On the store worker, the loop does not wait (a failure is
+         * logged). Unless an admin set a new password meanwhile: then this
+         * login is born ended, and the new hash stays. */
+        if (res->phc[0])
+            gate_rehash(srv->gate, actor, r->leader_id, r->login_gen, res->phc);
         char token[LEADERS_TOKEN_LEN + 1];
         uint64_t expires;
         if (leaders_login(srv->leaders, r->leader_id, r->username, r->login_gen, api_now_ms(srv),
@@ -289,11 +278,10 @@ static void login_done(void *arg, const struct auth_result *res)
          * one answer for all, so none can be told from another. */
         uint64_t lock = throttle_record(srv->throttle, r->name, THROTTLE_FAILURE, now);
         metrics_inc(METRIC_LOGIN_FAILED);
-        if (r->leader_id) {
-            int64_t t = config_now(srv->cfg);
-            audit_login(srv, t, actor, "login_failed", r->disabled ? "disabled" : NULL);
+        if (r->leader_id) { /* on the store worker; a failed write is logged */
+            gate_audit(srv->gate, 0, 0, "login_failed", actor, r->disabled ? "disabled" : NULL);
             if (lock)
-                audit_login(srv, t, actor, "login_lock", NULL);
+                gate_audit(srv->gate, 0, 0, "login_lock", actor, NULL);
         }
         if (lock)
             klog_info("authn_login_lock lock_ms=%" PRIu64, lock);

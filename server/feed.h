@@ -3,7 +3,8 @@
  * invite (GET /j/<code>/calendar.ics), so participants can keep the sessions
  * in their own calendar app without giving anyone an e-mail address.
  *
- * Side path: one store read per request. Thread: the lws thread.
+ * Side path: one store read per request. Thread: the caller's, with a
+ * store of that thread (kamratd: the store worker, http.c).
  */
 #ifndef KAMRAT_FEED_H
 #define KAMRAT_FEED_H

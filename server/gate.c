@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "klog.h"
 #include "leaders.h"
+#include "metrics.h"
 #include "safety.h"
 #include "store.h"
 #include "storeq.h"
@@ -319,7 +320,8 @@ enum proto_err gate_check(struct gate *g, const struct proto_cmd *cmd, struct ga
     return e;
 }
 
-bool gate_session_on(struct gate *g, uint64_t session_id)
+/* Is the session still on (not cancelled, not removed)? */
+static bool session_on(struct gate *g, uint64_t session_id)
 {
     struct store_session se;
     int rc = store_session_get(g->store, (int64_t)session_id, &se);
@@ -337,8 +339,13 @@ static int session_group(struct gate *g, uint64_t session_id, int64_t *group)
     return rc;
 }
 
-const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const char *username,
-                                  int64_t login_gen)
+/* Does the leader username still lead session_id's room with a seat taken
+ * at login_gen: the account exists, is enabled, is still at login_gen and
+ * leads the session's group? NULL when so, and when the store cannot tell
+ * now (a busy database ends no seat); else why not, a short phrase for the
+ * log and the close frame ("account disabled", ...). */
+static const char *leadership_ended(struct gate *g, uint64_t session_id, const char *username,
+                                    int64_t login_gen)
 {
     const char *why = NULL;
     int64_t group = 0, leader_id = 0;
@@ -349,96 +356,8 @@ const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const cha
         rc = leads_group(g, leader_id, group);
     if (rc == STORE_E_NOT_FOUND && group)
         why = "not a leader of the group";
-    /* A session gone from the store ends the room (gate_session_on). */
+    /* A session gone from the store ends the room (session_on). */
     return why;
-}
-
-void gate_audit(struct gate *g, int64_t group_id, uint64_t session_id, const char *action,
-                const char *actor, const char *target)
-{
-    char session_target[32];
-    if (!target) {
-        snprintf(session_target, sizeof(session_target), "session:%llu",
-                 (unsigned long long)session_id);
-        target = session_target;
-    }
-    int64_t group = group_id;
-    int rc = group ? 0 : session_group(g, session_id, &group);
-    if (rc == 0)
-        rc = store_audit(g->store, gate_now(g), actor, action, target, group, (int64_t)session_id);
-    if (rc < 0)
-        klog_error("audit_failed action=%s reason=\"%s\"", action, store_strerror(rc));
-}
-
-bool gate_end_session(struct gate *g, uint64_t session_id, const char *actor)
-{
-    int rc = store_session_end(g->store, gate_now(g), actor, (int64_t)session_id);
-    if (rc < 0)
-        klog_error("session_end_failed session=%llu reason=\"%s\"", (unsigned long long)session_id,
-                   store_strerror(rc));
-    return rc == 0;
-}
-
-enum proto_err gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id,
-                        const uint8_t *key_hash, const char *name, const char *actor,
-                        int64_t *ban_id)
-{
-    int64_t group = 0;
-    int rc = session_group(g, session_id, &group);
-    if (rc == 0)
-        rc = store_ban_add(g->store, gate_now(g), actor, group, (int64_t)session_id, invite_id,
-                           key_hash, name, ban_id);
-    if (rc < 0) {
-        klog_error("ban_failed reason=\"%s\"", store_strerror(rc));
-        return PROTO_E_INTERNAL;
-    }
-    return PROTO_OK;
-}
-
-enum proto_err gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor)
-{
-    int64_t group = 0;
-    int rc = session_group(g, session_id, &group);
-    if (rc == 0)
-        rc = store_ban_lift(g->store, gate_now(g), actor, group, (int64_t)session_id, ban_id);
-    if (rc == STORE_E_NOT_FOUND && group)
-        return PROTO_E_NOT_FOUND;
-    if (rc < 0) {
-        klog_error("unban_failed reason=\"%s\"", store_strerror(rc));
-        return PROTO_E_INTERNAL;
-    }
-    return PROTO_OK;
-}
-
-#define GATE_BANS_MAX 100 /* the bans reply lists at most this many, newest first */
-
-enum proto_err gate_bans(struct gate *g, uint64_t session_id, struct proto_ban **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    int64_t group = 0;
-    struct store_ban *v = NULL;
-    size_t count = 0;
-    int rc = session_group(g, session_id, &group);
-    if (rc == 0)
-        rc = store_ban_list(g->store, group, false, GATE_BANS_MAX, &v, &count);
-    if (rc < 0) {
-        klog_error("bans_failed reason=\"%s\"", store_strerror(rc));
-        return PROTO_E_INTERNAL;
-    }
-    if (count) {
-        *out = xcalloc(count, sizeof(**out));
-        for (size_t i = 0; i < count; i++)
-            (*out)[i] = (struct proto_ban){
-                .id = v[i].id,
-                .name = xstrdup(v[i].name),
-                .created_at = (uint64_t)v[i].created_at * 1000u,
-                .by = xstrdup(v[i].created_by),
-            };
-    }
-    *n = count;
-    store_ban_list_free(v, count);
-    return PROTO_OK;
 }
 
 void gate_bans_free(struct proto_ban *b, size_t n)
@@ -599,4 +518,315 @@ void gate_pending_drop(struct gate_pending *p)
 {
     if (p)
         p->answer = NULL;
+}
+
+/* ---- the room's writes and reads, on the store worker ---- */
+
+/* A write nobody waits on for a definite answer (an audit row, a ban, a
+ * session's end, a rehash) that found the store held past the worker's busy
+ * wait is tried once more before it is given up: a lock held a few seconds
+ * (a kamratctl change) loses nothing. */
+#define WRITE_TRIES 2
+#define GATE_BANS_MAX 100 /* the bans reply lists at most this many, newest first */
+
+enum job_kind { JOB_AUDIT, JOB_END, JOB_BAN, JOB_UNBAN, JOB_BANS, JOB_REHASH, JOB_WATCH };
+
+/* One request for the worker. What the worker reads is set before submit,
+ * what it writes is read after done (the queue's lock orders both). */
+struct job {
+    struct gate *g;
+    enum job_kind kind;
+    int64_t now; /* gate_now at submit */
+    int64_t group_id;
+    uint64_t session_id;
+    int64_t id;        /* the ban (unban), the invite (ban) or the leader (rehash) */
+    int64_t login_gen; /* rehash */
+    char action[STORE_ACTOR_MAX + 1];
+    char actor[STORE_ACTOR_MAX + 1];
+    char *target; /* audit; NULL: none */
+    char *text;   /* a ban's pseudonym, or a rehash's new hash; wiped */
+    bool has_key;
+    uint8_t key_hash[32];
+    struct gate_watch *watch;
+    /* the result */
+    int rc;
+    int64_t ban_id;
+    struct proto_ban *bans;
+    size_t n;
+    /* the caller: one of these, NULL once answered (expired) */
+    gate_ended_fn ended;
+    gate_reply_fn reply;
+    gate_watch_fn watched;
+    void *arg;
+};
+
+static struct job *job_new(struct gate *g, enum job_kind kind, uint64_t session_id,
+                           const char *actor)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->g = g;
+    j->kind = kind;
+    j->now = gate_now(g);
+    j->session_id = session_id;
+    if (actor)
+        snprintf(j->actor, sizeof(j->actor), "%s", actor);
+    return j;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->target);
+    if (j->text)
+        wipe(j->text, strlen(j->text)); /* a pseudonym or a password hash */
+    free(j->text);
+    gate_bans_free(j->bans, j->n);
+    free(j);
+}
+
+/* A write, tried again while the store is held (WRITE_TRIES). */
+static int write_job(struct gate *g, struct job *j)
+{
+    int rc = STORE_E_BUSY;
+    for (int i = 0; i < WRITE_TRIES && rc == STORE_E_BUSY; i++) {
+        switch (j->kind) {
+        case JOB_AUDIT:
+            rc = store_audit(g->store, j->now, j->actor, j->action, j->target, j->group_id,
+                             (int64_t)j->session_id);
+            break;
+        case JOB_END:
+            rc = store_session_end(g->store, j->now, j->actor, (int64_t)j->session_id);
+            break;
+        case JOB_BAN:
+            rc = store_ban_add(g->store, j->now, j->actor, j->group_id, (int64_t)j->session_id,
+                               j->id, j->has_key ? j->key_hash : NULL, j->text, &j->ban_id);
+            break;
+        default:
+            assert(j->kind == JOB_REHASH);
+            rc = store_leader_rehash(g->store, j->now, j->actor, j->id, j->login_gen, j->text);
+        }
+    }
+    return rc;
+}
+
+static int list_bans(struct gate *g, struct job *j)
+{
+    struct store_ban *v = NULL;
+    size_t count = 0;
+    int rc = store_ban_list(g->store, j->group_id, false, GATE_BANS_MAX, &v, &count);
+    if (rc < 0)
+        return rc;
+    j->bans = xcalloc(count ? count : 1, sizeof(*j->bans));
+    for (size_t i = 0; i < count; i++)
+        j->bans[i] = (struct proto_ban){
+            .id = v[i].id,
+            .name = xstrdup(v[i].name),
+            .created_at = (uint64_t)v[i].created_at * 1000u,
+            .by = xstrdup(v[i].created_by),
+        };
+    j->n = count;
+    store_ban_list_free(v, count);
+    return 0;
+}
+
+/* The watch: nothing unless another connection committed since w->version. */
+static void watch(struct gate *g, struct gate_watch *w)
+{
+    int64_t v = store_data_version(g->store);
+    w->changed = v >= 0 && w->version >= 0 && v != w->version;
+    if (v >= 0)
+        w->version = v;
+    for (size_t i = 0; w->changed && i < w->session_count; i++)
+        w->sessions[i].off = !session_on(g, w->sessions[i].session_id);
+    for (size_t i = 0; w->changed && i < w->seat_count; i++) {
+        struct gate_seat *s = &w->seats[i];
+        s->ended = leadership_ended(g, s->session_id, s->username, s->login_gen);
+    }
+}
+
+static void req_run(struct store *s, void *arg)
+{
+    struct job *j = arg;
+    struct gate wg = {.cfg = j->g->cfg, .store = s};
+    /* The group of the session, where the row needs it and the caller did
+     * not know it (a room taken over from a copy that did not carry it). */
+    bool needs_group = j->kind == JOB_BAN || j->kind == JOB_UNBAN || j->kind == JOB_BANS ||
+                       (j->kind == JOB_AUDIT && j->session_id);
+    j->rc = needs_group && !j->group_id ? session_group(&wg, j->session_id, &j->group_id) : 0;
+    if (j->rc < 0)
+        return;
+    switch (j->kind) {
+    case JOB_UNBAN:
+        j->rc = store_ban_lift(s, j->now, j->actor, j->group_id, (int64_t)j->session_id, j->id);
+        break;
+    case JOB_BANS:
+        j->rc = list_bans(&wg, j);
+        break;
+    case JOB_WATCH:
+        watch(&wg, j->watch);
+        break;
+    default:
+        j->rc = write_job(&wg, j);
+    }
+}
+
+/* The outcome of an unban or a bans read, as the protocol's code. */
+static enum proto_err reply_code(const struct job *j)
+{
+    if (j->rc == STORE_E_NOT_FOUND && j->kind == JOB_UNBAN && j->group_id)
+        return PROTO_E_NOT_FOUND;
+    if (j->rc == STORE_E_BUSY)
+        return PROTO_E_BUSY; /* held past the busy wait: nothing was written */
+    return j->rc < 0 ? PROTO_E_INTERNAL : PROTO_OK;
+}
+
+static const char *const job_names[] = {"audit", "session_end", "ban",  "unban",
+                                        "bans",  "rehash",      "watch"};
+
+/* Writes whose caller learns no definite failure: an audit row, a
+ * session's end, a ban (the ack says ban null), a rehash. */
+static bool unanswered_write(enum job_kind k)
+{
+    return k == JOB_AUDIT || k == JOB_END || k == JOB_BAN || k == JOB_REHASH;
+}
+
+/* Such a write did not happen: logged (audit rows as audit_failed, which
+ * an admin looks for) and counted. */
+static void write_failed(const struct job *j, const char *reason)
+{
+    metrics_inc(METRIC_STORE_WRITE_FAILED);
+    if (j->kind == JOB_AUDIT)
+        klog_error("audit_failed action=%s reason=\"%s\"", j->action, reason);
+    else
+        klog_error("%s_failed reason=\"%s\"", job_names[j->kind], reason);
+}
+
+static void req_done(void *arg, enum storeq_status st)
+{
+    struct job *j = arg;
+    if (st == STOREQ_CANCELLED)
+        j->rc = STORE_E_BUSY; /* shutting down: the work never ran */
+    if (j->rc < 0 && unanswered_write(j->kind))
+        write_failed(j, st == STOREQ_CANCELLED ? "shutdown" : store_strerror(j->rc));
+    else if (j->rc < 0 && j->kind == JOB_UNBAN && reply_code(j) == PROTO_E_INTERNAL)
+        klog_error("unban_failed reason=\"%s\"", store_strerror(j->rc));
+    else if (j->rc < 0 && j->kind == JOB_BANS && reply_code(j) == PROTO_E_INTERNAL)
+        klog_error("bans_failed reason=\"%s\"", store_strerror(j->rc));
+    if (j->ended)
+        j->ended(j->arg, j->rc == 0);
+    else if (j->reply)
+        j->reply(j->arg, j->kind == JOB_BAN ? PROTO_OK : reply_code(j), j->rc == 0 ? j->ban_id : 0,
+                 j->bans, j->n);
+    else if (j->watched)
+        j->watched(j->arg, j->watch); /* unchanged when cancelled */
+    job_free(j);
+}
+
+/* A client waits for an unban or the bans: busy now, the late result is
+ * dropped. */
+static void req_expired(void *arg)
+{
+    struct job *j = arg;
+    gate_reply_fn reply = j->reply;
+    j->reply = NULL;
+    klog_warn("store_busy request=%s reason=timeout", job_names[j->kind]);
+    reply(j->arg, PROTO_E_BUSY, 0, NULL, 0);
+}
+
+/* Queue j; a full queue frees it and returns -1 (nothing will be called). */
+static int job_submit(struct gate *g, struct job *j, bool client_waits)
+{
+    if (storeq_submit(g->worker, req_run, req_done, client_waits ? req_expired : NULL, j,
+                      util_now_ms()) == 0)
+        return 0;
+    if (unanswered_write(j->kind))
+        write_failed(j, "queue_full");
+    else
+        klog_warn("store_busy request=%s reason=queue_full", job_names[j->kind]);
+    job_free(j);
+    return -1;
+}
+
+void gate_audit(struct gate *g, int64_t group_id, uint64_t session_id, const char *action,
+                const char *actor, const char *target)
+{
+    struct job *j = job_new(g, JOB_AUDIT, session_id, actor);
+    snprintf(j->action, sizeof(j->action), "%s", action);
+    j->group_id = group_id;
+    if (target || session_id) {
+        char session_target[32];
+        snprintf(session_target, sizeof(session_target), "session:%llu",
+                 (unsigned long long)session_id);
+        j->target = xstrdup(target ? target : session_target);
+    }
+    job_submit(g, j, false);
+}
+
+void gate_rehash(struct gate *g, const char *actor, int64_t leader_id, int64_t login_gen,
+                 const char *phc)
+{
+    struct job *j = job_new(g, JOB_REHASH, 0, actor);
+    j->id = leader_id;
+    j->login_gen = login_gen;
+    j->text = xstrdup(phc);
+    job_submit(g, j, false);
+}
+
+int gate_end_session(struct gate *g, uint64_t session_id, const char *actor, gate_ended_fn done,
+                     void *arg)
+{
+    struct job *j = job_new(g, JOB_END, session_id, actor);
+    j->ended = done;
+    j->arg = arg;
+    return job_submit(g, j, false);
+}
+
+int gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id, const uint8_t *key_hash,
+             const char *name, const char *actor, gate_reply_fn done, void *arg)
+{
+    struct job *j = job_new(g, JOB_BAN, session_id, actor);
+    j->id = invite_id;
+    if (key_hash) {
+        j->has_key = true;
+        memcpy(j->key_hash, key_hash, sizeof(j->key_hash));
+    }
+    j->text = xstrdup(name);
+    j->reply = done;
+    j->arg = arg;
+    return job_submit(g, j, false);
+}
+
+int gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor,
+               gate_reply_fn done, void *arg)
+{
+    struct job *j = job_new(g, JOB_UNBAN, session_id, actor);
+    j->id = ban_id;
+    j->reply = done;
+    j->arg = arg;
+    return job_submit(g, j, true);
+}
+
+int gate_bans(struct gate *g, uint64_t session_id, gate_reply_fn done, void *arg)
+{
+    struct job *j = job_new(g, JOB_BANS, session_id, NULL);
+    j->reply = done;
+    j->arg = arg;
+    return job_submit(g, j, true);
+}
+
+int gate_watch_async(struct gate *g, struct gate_watch *w, gate_watch_fn done, void *arg)
+{
+    struct job *j = job_new(g, JOB_WATCH, 0, NULL);
+    j->watch = w;
+    j->watched = done;
+    j->arg = arg;
+    return job_submit(g, j, false);
+}
+
+void gate_watch_free(struct gate_watch *w)
+{
+    if (!w)
+        return;
+    free(w->sessions);
+    free(w->seats);
+    free(w);
 }

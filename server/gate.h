@@ -15,16 +15,17 @@
  *
  * Leadership is live: a leader's login and seats last only while the store
  * says the account exists, is enabled, has had no new password, and (for a
- * seat) leads the group (gate_login, gate_leadership_ended).
+ * seat) leads the group (gate_login, gate_watch_async).
  *
  * Side path: gate reads the store a few times per hello, and once per leader
  * seat when the store changed, never per message. A hello with an invite or
  * a token is checked on the store worker (storeq.h, gate_check_async), and a
  * personal invite redeemed there too (gate_redeem_async): the loop never
  * waits for the store on those. gate_check (the cluster's routing),
- * gate_leadership_ended, gate_audit, gate_ban and the rest still read and
- * write the loop's own connection and may wait for it (up to its 5 s busy
- * timeout).
+ * and gate_login (a login's standing, per /api request) still read the
+ * loop's own connection and may wait for it (up to its 5 s busy timeout);
+ * the room's audit rows, bans, session ends and the watch of what other
+ * programs changed run on the worker too (gate_audit and below).
  * Thread: the lws thread; the work gate_*_async hands over runs on the
  * store worker against the worker's store and touches nothing else.
  */
@@ -129,9 +130,6 @@ void gate_pending_drop(struct gate_pending *p);
 
 void gate_ticket_clear(struct gate_ticket *t);
 
-/* Is the session still on (not cancelled, not removed)? */
-bool gate_session_on(struct gate *g, uint64_t session_id);
-
 /*
  * The live login of token (a string a client sent, any length), or NULL:
  * the login must be current (leaders_lookup) and its account must still
@@ -144,47 +142,100 @@ struct leader_login;
 const struct leader_login *gate_login(struct gate *g, const char *token);
 
 /*
- * Does the leader username still lead session_id's room with a seat taken
- * at login_gen: the account exists, is enabled, is still at login_gen and
- * leads the session's group? NULL when so, and when
- * the store cannot tell now (a busy database ends no seat); else why not, a
- * short phrase for the log and the close frame ("account disabled", ...).
- * A few store reads: for when the store changed, never per message.
+ * The room's own store traffic, on the store worker behind every earlier
+ * request: one FIFO, so a room's audit rows keep their order. A write that
+ * finds the store held past the worker's busy wait is tried once more
+ * (about 4 s in all). Writes nobody is told about (an audit row, a
+ * session's end, a ban's row, a rehash) that cannot be queued (STOREQ_CAP
+ * waiting), fail, or are still waiting at shutdown are logged (audit_failed
+ * action=..., session_end_failed, ban_failed, rehash_failed) and counted in
+ * kamrat_store_writes_failed_total. Every function copies its strings.
  */
-const char *gate_leadership_ended(struct gate *g, uint64_t session_id, const char *username,
-                                  int64_t login_gen);
 
 /* Record a session or moderation event in the audit log (README §4a): by
- * actor ("leader:<name>", "co_leader:m<id>" or "kamratd"), on target (NULL:
- * the session), about session_id of group_id. The row needs neither to
- * exist any more: a group removed while its session runs still gets the
- * room's session_end. group_id 0: looked up from the session (a room taken
- * over from a copy that did not carry it). Failures are logged, not
- * returned: the room goes on either way. */
+ * actor ("leader:<name>", "co_leader:m<id>", "kamratd"), on target (NULL:
+ * the session; none when session_id is 0, a login's row), about session_id
+ * of group_id. The row needs neither to exist any more: a group removed
+ * while its session runs still gets the room's session_end. group_id 0
+ * with a session: looked up from the session (a room taken over from a
+ * copy that did not carry it). */
 void gate_audit(struct gate *g, int64_t group_id, uint64_t session_id, const char *action,
                 const char *actor, const char *target);
 
+/* A login's password hash in a newer form (store_leader_rehash), unless
+ * the account got a new password after login_gen. */
+void gate_rehash(struct gate *g, const char *actor, int64_t leader_id, int64_t login_gen,
+                 const char *phc);
+
 /* A leader ended the session early: record it (store_session_end, with its
- * audit row) so nobody enters it again. False when the store could not (a
- * full disk; logged). */
-bool gate_end_session(struct gate *g, uint64_t session_id, const char *actor);
+ * audit row) so nobody enters it again; done(arg, ok) on the loop, ok false
+ * when the store did not take it (logged). Returns 0, or -1 when the queue
+ * is full: done is never called (logged). */
+typedef void (*gate_ended_fn)(void *arg, bool ok);
+int gate_end_session(struct gate *g, uint64_t session_id, const char *actor, gate_ended_fn done,
+                     void *arg);
+
+/* The answer to gate_ban, gate_unban and gate_bans on the loop, exactly
+ * once: e; for a ban, its id (0: not kept, e is PROTO_OK all the same); for
+ * bans the list, borrowed for the call. */
+typedef void (*gate_reply_fn)(void *arg, enum proto_err e, int64_t ban_id,
+                              const struct proto_ban *bans, size_t n);
 
 /* Ban from the session's group whoever holds the personal invite invite_id
  * (0: none) or the participant key with digest key_hash (NULL: none); at
- * least one is given. The store writes the one audit row. PROTO_OK with
- * *ban_id, or PROTO_E_INTERNAL (logged). */
-enum proto_err gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id,
-                        const uint8_t *key_hash, const char *name, const char *actor,
-                        int64_t *ban_id);
+ * least one is given. The store writes the one audit row. No deadline: the
+ * answer waits for the store (each try is bounded by the busy wait).
+ * Returns 0, or -1 when the queue is full (the ban is not kept; logged):
+ * done is never called then. */
+int gate_ban(struct gate *g, uint64_t session_id, int64_t invite_id, const uint8_t *key_hash,
+             const char *name, const char *actor, gate_reply_fn done, void *arg);
 
 /* Lift a ban of the session's group: PROTO_OK, PROTO_E_NOT_FOUND (no such
- * active ban in this group) or PROTO_E_INTERNAL. */
-enum proto_err gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor);
+ * active ban in this group), PROTO_E_BUSY (the store was held: nothing was
+ * written; or STOREQ_TIMEOUT_MS passed: the late result is dropped) or
+ * PROTO_E_INTERNAL. Returns as gate_ban (-1: answer busy). */
+int gate_unban(struct gate *g, uint64_t session_id, int64_t ban_id, const char *actor,
+               gate_reply_fn done, void *arg);
 
-/* The session's group's active bans, newest first, at most 100, in a new
- * array (free with gate_bans_free). */
-enum proto_err gate_bans(struct gate *g, uint64_t session_id, struct proto_ban **out, size_t *n);
+/* The session's group's active bans, newest first, at most 100. Answers
+ * and returns as gate_unban. */
+int gate_bans(struct gate *g, uint64_t session_id, gate_reply_fn done, void *arg);
 void gate_bans_free(struct proto_ban *b, size_t n);
+
+/*
+ * The watch of what other programs changed (kamratctl, other nodes): the
+ * rooms' snapshot, taken on the loop, and the worker's findings. The worker
+ * reads its store's data version; when it moved since version (and version
+ * was known), it checks every session and every leader seat in the
+ * snapshot. The data version is the worker connection's own: kamratd's
+ * writes through the worker do not move it.
+ */
+struct gate_watch_session {
+    uint64_t session_id;
+    bool off; /* out: cancelled or removed */
+};
+struct gate_seat {
+    uint64_t session_id;
+    uint32_t member;   /* the room's member id, to find the seat again */
+    char username[65]; /* as leaders.c keeps it (64 bytes at most) */
+    int64_t login_gen;
+    const char *ended; /* out: why the seat ended (a static phrase), or NULL */
+};
+struct gate_watch {
+    int64_t version; /* in: the last seen, -1: none yet; out: the worker's now */
+    bool changed;    /* out: it moved, and the checks ran */
+    struct gate_watch_session *sessions;
+    size_t session_count;
+    struct gate_seat *seats;
+    size_t seat_count;
+};
+typedef void (*gate_watch_fn)(void *arg, struct gate_watch *w);
+
+/* Run the watch w (the caller's, borrowed until done) on the worker;
+ * done(arg, w) on the loop (w->changed false when kamratd stops first).
+ * Returns 0, or -1 when the queue is full (done is never called). */
+int gate_watch_async(struct gate *g, struct gate_watch *w, gate_watch_fn done, void *arg);
+void gate_watch_free(struct gate_watch *w); /* NULL: a no-op */
 
 /* The safety settings rooms use: crisis resources and risk words (safety.h).
  * Borrowed; the server swaps them on reload. NULL: none configured. */

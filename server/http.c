@@ -17,6 +17,7 @@
 #include "room.h"
 #include "safety.h"
 #include "server.h"
+#include "storeq.h"
 #include "util.h"
 #include "webroot.h"
 
@@ -255,6 +256,101 @@ static bool is_calendar(const char *path)
            is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
 }
 
+/* ---- the calendar feed, read on the store worker ---- */
+
+/* A calendar read while its request waits (the model is api.c's login on
+ * the password workers). The request holds it until the answer comes; a
+ * connection closed first detaches it (req NULL), and the late result is
+ * dropped. */
+struct calendar_wait {
+    struct lws *wsi;
+    struct http_req *req; /* NULL once answered or closed */
+    bool head;
+    char code[AUTH_INVITE_LEN + 1];
+    int64_t now;
+    char *uid_domain;
+    char *text; /* the result */
+    size_t len;
+};
+
+static void calendar_work(struct store *s, void *arg)
+{
+    struct calendar_wait *w = arg;
+    w->text = feed_calendar(s, w->code, w->now, w->uid_domain, &w->len);
+}
+
+/* Give the request its answer, to be written when the socket is writable. */
+static void calendar_answer(struct calendar_wait *w, unsigned int status)
+{
+    struct http_req *req = w->req;
+    if (!req)
+        return;
+    w->req = NULL;
+    req->wait = NULL;
+    req->late_status = status;
+    req->late_head = w->head;
+    if (status == HTTP_STATUS_OK) {
+        req->owned = w->text;
+        req->len = w->len;
+        w->text = NULL;
+    }
+    lws_callback_on_writable(w->wsi);
+}
+
+static void calendar_done(void *arg, enum storeq_status st)
+{
+    struct calendar_wait *w = arg;
+    calendar_answer(w, st != STOREQ_DONE ? HTTP_STATUS_SERVICE_UNAVAILABLE
+                       : w->text         ? HTTP_STATUS_OK
+                                         : HTTP_STATUS_NOT_FOUND);
+    free(w->text);
+    free(w->uid_domain);
+    wipe(w->code, sizeof(w->code));
+    free(w);
+}
+
+static void calendar_expired(void *arg)
+{
+    klog_warn("store_busy request=calendar reason=timeout");
+    calendar_answer(arg, HTTP_STATUS_SERVICE_UNAVAILABLE);
+}
+
+/* GET /j/<code>/calendar.ics: the store read runs on the worker; a full
+ * queue is answered 503 now. */
+static int calendar(struct lws *wsi, struct http_req *req, const char *code, int head)
+{
+    struct server *srv = server_of(wsi);
+    struct calendar_wait *w = xcalloc(1, sizeof(*w));
+    *w = (struct calendar_wait){.wsi = wsi,
+                                .req = req,
+                                .head = head,
+                                .now = config_now(srv->cfg),
+                                .uid_domain = xstrdup(srv->cfg->origin_host)};
+    memcpy(w->code, code, AUTH_INVITE_LEN);
+    if (storeq_submit(srv->storeq, calendar_work, calendar_done, calendar_expired, w,
+                      util_now_ms()) < 0) {
+        klog_warn("store_busy request=calendar reason=queue_full");
+        free(w->uid_domain);
+        wipe(w->code, sizeof(w->code));
+        free(w);
+        return respond_text(wsi, req, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy", head);
+    }
+    req->wait = w;
+    return 0;
+}
+
+/* The calendar's answer, now that the socket is writable. */
+static int calendar_write(struct lws *wsi, struct http_req *req)
+{
+    unsigned int status = req->late_status;
+    req->late_status = 0;
+    if (status == HTTP_STATUS_OK)
+        return respond(wsi, req, status, "text/calendar; charset=utf-8",
+                       (const unsigned char *)req->owned, req->len, req->late_head);
+    return respond_text(wsi, req, status, status == HTTP_STATUS_NOT_FOUND ? "not found" : "busy",
+                        req->late_head);
+}
+
 static int on_http(struct lws *wsi, struct http_req *req, const char *path)
 {
     struct server *srv = server_of(wsi);
@@ -318,18 +414,8 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         return respond(wsi, req, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
                        (const unsigned char *)req->owned, len, head);
     }
-    if (is_calendar(path)) {
-        char code[AUTH_INVITE_LEN + 1];
-        memcpy(code, path + 3, AUTH_INVITE_LEN);
-        code[AUTH_INVITE_LEN] = '\0';
-        size_t len = 0;
-        req->owned =
-            feed_calendar(srv->store, code, config_now(srv->cfg), srv->cfg->origin_host, &len);
-        if (!req->owned)
-            return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
-        return respond(wsi, req, HTTP_STATUS_OK, "text/calendar; charset=utf-8",
-                       (const unsigned char *)req->owned, len, head);
-    }
+    if (is_calendar(path))
+        return calendar(wsi, req, path + 3, head);
     /* The web client's own routes (an invite link, the leader's page) all
      * load the one page; the client reads the path. */
     if (is_invite_link(path) || strcmp(path, "/leader") == 0)
@@ -408,7 +494,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, req, in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return req->api ? api_on_writable(wsi, &req->api) : on_writable(wsi, req);
+        if (req->api)
+            return api_on_writable(wsi, &req->api);
+        return req->late_status ? calendar_write(wsi, req) : on_writable(wsi, req);
     case LWS_CALLBACK_HTTP_BODY:
         return api_on_body(wsi, &req->api, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -416,6 +504,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (req) {
+            if (req->wait) /* the calendar's answer finds no request */
+                req->wait->req = NULL;
+            req->wait = NULL;
+            req->late_status = 0;
             api_on_closed(&req->api);
             free(req->owned);
             req->owned = NULL;

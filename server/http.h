@@ -14,6 +14,7 @@
 #ifndef KAMRAT_HTTP_H
 #define KAMRAT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libwebsockets.h>
@@ -27,6 +28,10 @@ struct http_req {
     char buf[256];       /* small generated bodies (healthz, errors) */
     char *owned;         /* a generated body this request frees (the calendar) */
     struct api_req *api; /* a request under /api/ (api.c), or NULL */
+    /* A calendar read on the store worker while the request waits. */
+    struct calendar_wait *wait; /* the read under way, or NULL */
+    unsigned int late_status;   /* its answer, to write when writable; 0: none */
+    bool late_head;             /* ... to a HEAD request */
 };
 
 /*

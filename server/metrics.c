@@ -31,6 +31,8 @@ static const struct {
                         "Bytes published to other nodes (several nodes only)."},
     [METRIC_BUS_IN] = {"kamrat_bus_received_bytes_total",
                        "Bytes received from other nodes (several nodes only)."},
+    [METRIC_STORE_WRITE_FAILED] = {"kamrat_store_writes_failed_total",
+                                   "Audit rows, bans and session ends the store did not take."},
 };
 
 /* Upper bounds of the lag histogram's buckets, in microseconds. */

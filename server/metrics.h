@@ -28,11 +28,12 @@ enum metric {
     METRIC_SLOW_CUT,             /* connections cut for a full send queue (4408) */
     METRIC_RATE_LIMITED,         /* say requests refused with rate_limited */
     METRIC_LOGIN_OK,
-    METRIC_LOGIN_FAILED, /* wrong password, unknown name, disabled, throttled */
-    METRIC_MODERATION,   /* moderation actions that changed something */
-    METRIC_ALERTS,       /* alerts sent to leaders */
-    METRIC_BUS_OUT,      /* bytes published to other nodes (bus.h) */
-    METRIC_BUS_IN,       /* bytes received from other nodes */
+    METRIC_LOGIN_FAILED,       /* wrong password, unknown name, disabled, throttled */
+    METRIC_MODERATION,         /* moderation actions that changed something */
+    METRIC_ALERTS,             /* alerts sent to leaders */
+    METRIC_BUS_OUT,            /* bytes published to other nodes (bus.h) */
+    METRIC_BUS_IN,             /* bytes received from other nodes */
+    METRIC_STORE_WRITE_FAILED, /* audit rows, bans, session ends the store did not take */
     METRIC__COUNT
 };
 

@@ -341,36 +341,99 @@ static int do_unmute(struct act *a)
 
 /* ---- remove and ban ---- */
 
+/* A request answered when the store worker is done (gate_ban, gate_unban,
+ * gate_bans): who asked is looked up again then, since the room, the member
+ * and its connection may be gone; the room never waits. */
+struct later {
+    struct rooms *rs;
+    uint64_t session_id;
+    uint32_t member;
+    enum proto_type type;
+    uint64_t seq;               /* the ack's */
+    uint64_t ban;               /* unban: the ban lifted, for the count */
+    char ref[PROTO_ID_MAX + 1]; /* "" when the request had no id */
+};
+
+static struct later *later_new(const struct act *a, uint64_t seq)
+{
+    struct later *l = xcalloc(1, sizeof(*l));
+    *l = (struct later){.rs = a->m->rs,
+                        .session_id = a->r->session.id,
+                        .member = a->m->id,
+                        .type = a->cmd->type,
+                        .seq = seq,
+                        .ban = a->cmd->act.ban};
+    snprintf(l->ref, sizeof(l->ref), "%s", a->cmd->id);
+    return l;
+}
+
+static void later_answer(void *arg, enum proto_err e, int64_t ban_id, const struct proto_ban *bans,
+                         size_t n)
+{
+    struct later *l = arg;
+    struct room *r = room_of_session(l->rs, l->session_id);
+    struct member *m = r ? room_member(r, l->member) : NULL;
+    const char *ref = l->ref[0] ? l->ref : NULL;
+    if (!e && l->type == PROTO_UNBAN && r) {
+        metrics_inc(METRIC_MODERATION); /* the store wrote the audit row */
+        klog_info("moderation action=unban session=%llu target=ban:%llu",
+                  (unsigned long long)l->session_id, (unsigned long long)l->ban);
+    }
+    struct frame *f = NULL;
+    if (!m || !m->conn)
+        ; /* nobody to tell */
+    else if (e)
+        ws_send_error(m->conn, e, ref, NULL);
+    else if (l->type == PROTO_BAN)
+        f = proto_encode_ack_ban(ref, l->seq, ban_id);
+    else if (l->type == PROTO_BANS)
+        f = proto_encode_bans(ref, bans, n);
+    else
+        room_send_ack(m->conn, ref, 0, false);
+    if (f) {
+        ws_send(m->conn, f);
+        frame_unref(f);
+    }
+    free(l);
+}
+
 /* Take t out for the rest of the session (and with ban, from the group):
- * 4403 to its connection, presence removed to the room. */
+ * 4403 to its connection, presence removed to the room, at once. A ban's
+ * row follows on the store worker, and its ack (with the ban's id) when
+ * the store has it. */
 static int eject(struct act *a, bool ban)
 {
     struct member *t;
     int e = find_target(a, ANYWHERE, true, &t);
     if (e)
         return e;
-    int64_t ban_id = 0;
     uint32_t id = t->id;
+    char actor[PROTO_ROOM_MAX + 16];
+    room_actor(a->m, actor, sizeof(actor));
+    struct later *l = NULL;
     if (ban && (t->who.invite_id || t->who.has_key)) {
-        char actor[PROTO_ROOM_MAX + 16];
-        room_actor(a->m, actor, sizeof(actor));
-        /* A ban the store cannot keep (a full disk; logged) still removes
-         * the person now: the ack says ban null. */
+        l = later_new(a, 0);
         if (gate_ban(t->rs->gate, a->r->session.id, t->who.invite_id,
-                     t->who.has_key ? t->who.key_hash : NULL, t->name, actor, &ban_id))
-            ban_id = 0;
+                     t->who.has_key ? t->who.key_hash : NULL, t->name, actor, later_answer,
+                     l) < 0) {
+            free(l); /* not kept (logged): the ack says ban null */
+            l = NULL;
+        }
     }
     t->s->removed = true; /* they knock when back (kept only if recognisable) */
     if (t->conn)
         ws_close(t->conn, WS_CLOSE_REMOVED, ban ? "banned" : "removed");
     room_member_remove(t, "removed");
-    if (!ban_id) /* a stored ban wrote its own row */
+    uint64_t seq = a->r->seq > a->seq0 ? a->r->seq : 0;
+    if (l)
+        l->seq = seq; /* its answer runs later, from the worker's queue */
+    if (!l)           /* a stored ban writes its own row */
         audit(a, ban ? "ban" : "remove", target("member:", id).s);
     else
-        counted(a, "ban", target("ban:", (uint64_t)ban_id).s);
-    if (!ban)
-        return PROTO_OK;
-    struct frame *f = proto_encode_ack_ban(a->ref, a->r->seq > a->seq0 ? a->r->seq : 0, ban_id);
+        counted(a, "ban", target("member:", id).s);
+    if (!ban || l)
+        return l ? REPLIED : PROTO_OK;
+    struct frame *f = proto_encode_ack_ban(a->ref, seq, 0);
     ws_send(a->c, f);
     frame_unref(f);
     return REPLIED;
@@ -386,28 +449,20 @@ static int do_ban(struct act *a)
     return eject(a, true);
 }
 
-static int do_unban(struct act *a)
+/* Unban and bans are answered from the store worker; a full queue is busy. */
+static int ask_store(struct act *a)
 {
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(a->m, actor, sizeof(actor));
-    enum proto_err e =
-        gate_unban(a->m->rs->gate, a->r->session.id, (int64_t)a->cmd->act.ban, actor);
-    if (!e) /* the store wrote the audit row */
-        counted(a, "unban", target("ban:", a->cmd->act.ban).s);
-    return e;
-}
-
-static int do_bans(struct act *a)
-{
-    struct proto_ban *bans;
-    size_t n;
-    enum proto_err e = gate_bans(a->m->rs->gate, a->r->session.id, &bans, &n);
-    if (e)
-        return e;
-    struct frame *f = proto_encode_bans(a->ref, bans, n);
-    ws_send(a->c, f);
-    frame_unref(f);
-    gate_bans_free(bans, n);
+    struct later *l = later_new(a, 0);
+    struct gate *g = a->m->rs->gate;
+    int rc = a->cmd->type == PROTO_UNBAN
+                 ? gate_unban(g, a->r->session.id, (int64_t)a->cmd->act.ban, actor, later_answer, l)
+                 : gate_bans(g, a->r->session.id, later_answer, l);
+    if (rc < 0) {
+        free(l);
+        return PROTO_E_BUSY;
+    }
     return REPLIED;
 }
 
@@ -711,8 +766,8 @@ static const struct {
     [PROTO_UNMUTE] = {LEADERS, do_unmute},
     [PROTO_REMOVE] = {LEADERS, do_remove},
     [PROTO_BAN] = {LEADER, do_ban},
-    [PROTO_UNBAN] = {LEADER, do_unban},
-    [PROTO_BANS] = {LEADER, do_bans},
+    [PROTO_UNBAN] = {LEADER, ask_store},
+    [PROTO_BANS] = {LEADER, ask_store},
     [PROTO_DELETE] = {ANYONE, do_delete}, /* one's own; others' checked inside */
     [PROTO_LOCK] = {LEADERS, do_lock},
     [PROTO_PAUSE] = {LEADERS, do_pause},

@@ -257,6 +257,30 @@ uint64_t room_member_remove(struct member *m, const char *reason)
     return seq;
 }
 
+struct room *room_of_session(struct rooms *rs, uint64_t session_id)
+{
+    char key[GATE_KEY_MAX + 1];
+    int n = snprintf(key, sizeof(key), "#%llu", (unsigned long long)session_id);
+    return hmap_get(rs->by_name, key, (size_t)n);
+}
+
+/* A session a store request is about: the room is looked up again when the
+ * answer comes, since it may be gone by then. */
+struct session_ref {
+    struct rooms *rs;
+    uint64_t session_id;
+};
+
+/* The store has (ok) the early end of a session: its ended room can go. */
+static void session_stored(void *arg, bool ok)
+{
+    struct session_ref *ref = arg;
+    struct room *r = room_of_session(ref->rs, ref->session_id);
+    if (ok && r && r->state == PROTO_STATE_ENDED && r->count == 0)
+        room_free(ref->rs, r);
+    free(ref);
+}
+
 void room_end(struct room *r, const char *actor, bool early)
 {
     struct rooms *rs = r->rs;
@@ -275,16 +299,20 @@ void room_end(struct room *r, const char *actor, bool early)
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
     if (!early) {
         gate_audit(rs->gate, r->group_id, r->session.id, "session_end", actor, NULL);
-    } else if (!gate_end_session(rs->gate, r->session.id, actor)) {
-        /* The store still thinks the session runs (a full disk): keep the
-         * empty room, ended, until its scheduled end so nobody comes back
-         * into it. Its history goes now. */
-        r->state = PROTO_STATE_ENDED;
-        ring_free(r->ring);
-        r->ring = ring_new(rs->lim->history_size);
+        room_free(rs, r);
         return;
     }
-    room_free(rs, r);
+    /* Until the store has the end (on its worker), and for good when it
+     * cannot take it (a full disk), the empty room stays, ended, so nobody
+     * comes back into it; session_over frees it at its scheduled end. Its
+     * history goes now. */
+    r->state = PROTO_STATE_ENDED;
+    ring_free(r->ring);
+    r->ring = ring_new(rs->lim->history_size);
+    struct session_ref *ref = xmalloc(sizeof(*ref));
+    *ref = (struct session_ref){rs, r->session.id};
+    if (gate_end_session(rs->gate, r->session.id, actor, session_stored, ref) < 0)
+        free(ref);
 }
 
 static void session_over(lws_sorted_usec_list_t *sul)
@@ -1143,36 +1171,57 @@ void room_leader_logged_out(struct rooms *rs, const char *username)
     }
 }
 
-/* Collect, then act: ending rooms and removing members edits the tables
- * being walked. */
-void room_store_changed(struct rooms *rs)
+struct gate_watch *room_watch_snapshot(struct rooms *rs)
 {
-    size_t n = hmap_count(rs->by_name), k = 0, pos = 0;
-    struct room **ended = xmalloc((n ? n : 1) * sizeof(*ended));
+    struct gate_watch *w = xcalloc(1, sizeof(*w));
+    size_t rooms = hmap_count(rs->by_name), seats = 0, pos = 0;
     struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL)
+        for (uint32_t i = 0; i < r->count; i++)
+            seats += r->members[i]->role == PROTO_ROLE_LEADER;
+    w->sessions = xcalloc(rooms ? rooms : 1, sizeof(*w->sessions));
+    w->seats = xcalloc(seats ? seats : 1, sizeof(*w->seats));
+    pos = 0;
     while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
-        if (r->session.id && !gate_session_on(rs->gate, r->session.id)) {
-            ended[k++] = r;
+        if (!r->session.id)
             continue;
-        }
-        for (uint32_t i = r->count; i-- > 0;) {
-            struct member *m = r->members[i];
-            const char *why =
-                m->role != PROTO_ROLE_LEADER
-                    ? NULL
-                    : gate_leadership_ended(rs->gate, r->session.id, m->name, m->login_gen);
-            if (why)
-                cut_leader(m, why);
+        w->sessions[w->session_count++].session_id = r->session.id;
+        for (uint32_t i = 0; i < r->count; i++) {
+            const struct member *m = r->members[i];
+            if (m->role != PROTO_ROLE_LEADER)
+                continue;
+            struct gate_seat *seat = &w->seats[w->seat_count++];
+            seat->session_id = r->session.id;
+            seat->member = m->id;
+            snprintf(seat->username, sizeof(seat->username), "%s", m->name);
+            seat->login_gen = m->login_gen;
         }
     }
-    for (size_t i = 0; i < k; i++) {
-        klog_info("session_cancelled session=%llu", (unsigned long long)ended[i]->session.id);
-        if (ended[i]->state == PROTO_STATE_ENDED)
-            room_free(rs, ended[i]);
+    return w;
+}
+
+/* Seats first: ending a room frees its members. A seat or room changed or
+ * gone since the snapshot is left alone (the next change looks again). */
+void room_watch_apply(struct rooms *rs, const struct gate_watch *w)
+{
+    for (size_t i = 0; w->changed && i < w->seat_count; i++) {
+        const struct gate_seat *seat = &w->seats[i];
+        struct room *r = seat->ended ? room_of_session(rs, seat->session_id) : NULL;
+        struct member *m = r ? room_member(r, seat->member) : NULL;
+        if (m && m->role == PROTO_ROLE_LEADER && m->login_gen == seat->login_gen &&
+            strcmp(m->name, seat->username) == 0)
+            cut_leader(m, seat->ended);
+    }
+    for (size_t i = 0; w->changed && i < w->session_count; i++) {
+        struct room *r = w->sessions[i].off ? room_of_session(rs, w->sessions[i].session_id) : NULL;
+        if (!r)
+            continue;
+        klog_info("session_cancelled session=%llu", (unsigned long long)r->session.id);
+        if (r->state == PROTO_STATE_ENDED)
+            room_free(rs, r);
         else
-            room_end(ended[i], "kamratd", false);
+            room_end(r, "kamratd", false);
     }
-    free(ended);
 }
 
 void room_registry_free(struct rooms *rs)

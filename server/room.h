@@ -57,12 +57,16 @@ void room_conn_lost(struct rooms *rs, struct member *m);
 struct room_hello;
 void room_hello_abandon(struct room_hello *h);
 
-/* The store changed (another process or node committed): end the rooms of
+/* The store watch (gate_watch_async): a snapshot of every session room and
+ * leader seat, taken on the loop for the store worker to check (free it
+ * with gate_watch_free); then, with the worker's findings, end the rooms of
  * sessions that were cancelled, and end the seat of every leader who no
- * longer leads the room's group (gate_leadership_ended): 4401 to its
- * connection, here or on another node, its resume token gone, presence left
- * to the room. Store reads per room and leader: never per message. */
-void room_store_changed(struct rooms *rs);
+ * longer leads the room's group: 4401 to its connection, here or on
+ * another node, its resume token gone, presence left to the room. No store
+ * call on the loop. */
+struct gate_watch;
+struct gate_watch *room_watch_snapshot(struct rooms *rs);
+void room_watch_apply(struct rooms *rs, const struct gate_watch *w);
 
 /* The leader logged out: close every connection of theirs with 4401 and take
  * them out of their rooms (TESTPLAN E5). */

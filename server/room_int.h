@@ -189,6 +189,9 @@ uint64_t room_announce_flags(struct room *r, uint32_t by);
  * so nobody enters it again. */
 void room_end(struct room *r, const char *actor, bool early);
 
+/* The room of a session, or NULL. */
+struct room *room_of_session(struct rooms *rs, uint64_t session_id);
+
 /* "leader:<name>" or "co_leader:m<id>" for the audit log. */
 void room_actor(const struct member *m, char *out, size_t len);
 

@@ -69,18 +69,33 @@ struct server *server_of(struct lws *wsi)
 
 #define WATCH_EVERY_MS 1000
 
+/* The watch's findings, on the loop. */
+static void store_watched(void *arg, struct gate_watch *w)
+{
+    struct server *srv = arg;
+    srv->watching = false;
+    srv->store_version = w->version;
+    room_watch_apply(srv->rooms, w);
+    gate_watch_free(w);
+}
+
 /* kamratctl writes the database from its own process; PRAGMA data_version
  * tells when anyone else committed (one cheap read a second, no socket to
  * secure), and then the rooms check what they depend on: a cancelled session
  * ends, a leader who no longer leads (disabled, a new password, taken off
- * the group) loses the seat. */
+ * the group) loses the seat. Both the read and the checks run on the store
+ * worker, one watch at a time; a tick that finds one still running, or the
+ * queue full, lets the next one look. */
 static void watch_store(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, watch_timer);
-    int64_t v = store_data_version(srv->store);
-    if (v >= 0 && v != srv->store_version) {
-        srv->store_version = v;
-        room_store_changed(srv->rooms);
+    if (!srv->watching) {
+        struct gate_watch *w = room_watch_snapshot(srv->rooms);
+        w->version = srv->store_version;
+        if (gate_watch_async(srv->gate, w, store_watched, srv) == 0)
+            srv->watching = true;
+        else
+            gate_watch_free(w);
     }
     lws_sul_schedule(srv->ctx, 0, sul, watch_store, (lws_usec_t)WATCH_EVERY_MS * LWS_US_PER_MS);
 }
@@ -517,7 +532,7 @@ int server_run(struct server *srv)
     }
     srv->bus = bus_new(srv, srv->cluster);
     expand_schedules(&srv->expand_timer);
-    srv->store_version = store_data_version(srv->store);
+    srv->store_version = -1; /* the worker's connection counts its own: the first watch reads it */
     watch_store(&srv->watch_timer);
     lws_sul_schedule(srv->ctx, 0, &srv->sweep_timer, sweep_logins,
                      (lws_usec_t)SWEEP_EVERY_MS * LWS_US_PER_MS);
@@ -538,6 +553,10 @@ int server_run(struct server *srv)
     lws_sul_cancel(&srv->sweep_timer);
     lws_sul_cancel(&srv->lag_timer);
     lws_sul_cancel(&srv->storeq_timer);
+    /* Logins still held end first: their audit rows go to the store
+     * worker. */
+    authq_free(srv->authq);
+    srv->authq = NULL;
     /* Hellos still waiting are answered (busy) while their connections,
      * rooms and gate are there. */
     storeq_free(srv->storeq);

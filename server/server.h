@@ -62,11 +62,12 @@ struct server {
     lws_sorted_usec_list_t drain_timer;  /* wakes the loop at the drain deadline */
     lws_sorted_usec_list_t expand_timer; /* materialises scheduled sessions */
     lws_sorted_usec_list_t watch_timer;  /* notices what kamratctl changed */
-    int64_t store_version;               /* PRAGMA data_version last seen */
-    lws_sorted_usec_list_t sweep_timer;  /* drops expired leader logins */
-    uint64_t started_ms;                 /* monotonic, for the uptime in /metrics */
-    enum klog_level log_level;           /* the level SIGUSR1 returns to from debug */
-    lws_sorted_usec_list_t lag_timer;    /* measures how late the loop runs timers */
+    int64_t store_version; /* the store worker's data version last seen (-1: none yet) */
+    bool watching;         /* a watch runs on the store worker */
+    lws_sorted_usec_list_t sweep_timer; /* drops expired leader logins */
+    uint64_t started_ms;                /* monotonic, for the uptime in /metrics */
+    enum klog_level log_level;          /* the level SIGUSR1 returns to from debug */
+    lws_sorted_usec_list_t lag_timer;   /* measures how late the loop runs timers */
     lws_usec_t lag_due;
 };
 

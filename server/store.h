@@ -22,7 +22,13 @@
  * Thread: the caller's; one struct store belongs to one thread (kamratd
  * has two: the event loop's and the store worker's). Never called on
  * kamratd's per-message path: every call may wait for the disk or for
- * another process's lock, which is why admission runs on the worker.
+ * another process's lock, which is why what a room does with the store runs
+ * on the worker (storeq.h): admission, audit rows, bans, session ends, the
+ * data-version watch, the calendar feed, login audit rows and rehashes.
+ * The loop's own connection still serves start-up (opening, migrations),
+ * the schedule expansion (at start and every 6 hours), the leader lookup
+ * before a password check, /api's token checks and /api/sessions, and with
+ * several nodes the shared logins (leaders_share).
  */
 #ifndef KAMRAT_STORE_H
 #define KAMRAT_STORE_H

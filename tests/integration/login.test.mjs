@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { delay, health, join, runKamratctl, serverFixture, startServer, test, uid } from './lib/harness.mjs';
+import { delay, health, join, runKamratctl, serverFixture, startServer, storeBarrier, test, uid } from './lib/harness.mjs';
 
 const server = serverFixture({
     limits: { max_conns_per_address: 100, rate_per_sec: 1000, rate_burst: 10000 },
@@ -81,6 +81,7 @@ async function addLeader(s, prefix = 'l') {
 }
 
 async function audit(s) {
+    await storeBarrier(s); // kamratd writes its rows on its store worker
     return JSON.parse(await ctl(s, ['--json', 'audit', '--limit', '100000']));
 }
 

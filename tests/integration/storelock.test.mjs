@@ -2,12 +2,15 @@
 // hello is checked"): while another program holds the database's write lock
 // (here the sqlite3 shell, as kamratctl would in a long transaction), a room's
 // messages keep flowing and a participant entering with a personal invite
-// waits, then enters or gets `busy` and enters when it tries again.
+// waits, then enters or gets `busy` and enters when it tries again. A leader's
+// mute, remove and ban take effect at once and their audit rows follow, in
+// order, once the lock is gone; the calendar feed waits for the store, the
+// room does not.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { connect, createInvite, enter, sessionFixture, test } from './lib/harness.mjs';
+import { connect, createInvite, enter, httpRequest, sessionFixture, test } from './lib/harness.mjs';
 
 const HOLD_MS = 3000; // how long the lock is held: longer than the worker's busy wait (2 s)
 
@@ -99,4 +102,48 @@ test('requests sent behind a hello that waits for the store are answered after i
     } finally {
         await lock.release();
     }
+});
+
+test('moderation and the calendar feed during the lock: the room goes on, the audit rows follow in order', async () => {
+    const f = await sessionFixture({ participants: 4, keys: true });
+    const [chatter, muted, removed, banned] = f.participants;
+    const lock = await holdWriteLock(path.join(f.cfg.dataDir, 'kamrat.db'));
+    const timer = setTimeout(() => lock.release(), HOLD_MS);
+    try {
+        const said = async (i) => {
+            const ack = await chatter.sayAndWait(`still here ${i}`);
+            assert.equal(ack.type, 'ack', JSON.stringify(ack));
+            assert.equal(lock.released, false, 'the room waited for the lock');
+        };
+        // Each of these writes an audit row (the ban: its own row, with the
+        // ban); the room answers at once and the rows wait on the store worker.
+        const mute = await f.leader.request({ type: 'mute', member: muted.member, minutes: 5 });
+        assert.equal(mute.type, 'ack', JSON.stringify(mute));
+        assert.equal(lock.released, false, 'the mute was answered only after the lock was released');
+        await said(0);
+        // The calendar waits for the store worker (behind the rows); the room does not.
+        const calendar = httpRequest(f.server, { path: `/j/${f.code}/calendar.ics`, timeout: 15000 });
+        const remove = await f.leader.request({ type: 'remove', member: removed.member });
+        assert.equal(remove.type, 'ack', JSON.stringify(remove));
+        assert.equal(lock.released, false, 'the remove was answered only after the lock was released');
+        // The ban is in effect at once: 4403 now; its ack waits for the row.
+        f.leader.send({ type: 'ban', id: 'b1', member: banned.member });
+        const closed = await banned.closed;
+        assert.equal(closed.code, 4403, JSON.stringify(closed));
+        assert.equal(lock.released, false, 'the ban took effect only after the lock was released');
+        await said(1);
+        const ban = await f.leader.next((m) => m.ref === 'b1', 10000);
+        assert.equal(ban.type, 'ack', JSON.stringify(ban));
+        assert.ok(Number.isSafeInteger(ban.ban) && ban.ban >= 1, `the ack carries the ban id: ${JSON.stringify(ban)}`);
+        const ics = await calendar;
+        assert.equal(ics.status, 200, ics.body);
+        assert.match(ics.body, /BEGIN:VCALENDAR/);
+    } finally {
+        clearTimeout(timer);
+        if (!lock.released) await lock.release();
+    }
+    const rows = (await f.audit()).filter((r) => ['mute', 'remove', 'ban'].includes(r.action));
+    assert.deepEqual(rows.map((r) => r.action), ['mute', 'remove', 'ban'], JSON.stringify(rows));
+    assert.equal(rows[0].target, `member:${muted.member}`);
+    assert.equal(rows[1].target, `member:${removed.member}`);
 });

@@ -595,6 +595,17 @@ export function httpRequest(server, { method = 'GET', path: p = '/', headers = {
     });
 }
 
+/**
+ * Resolves once kamratd's store worker has done every request queued before
+ * this one (audit rows, bans, session ends): it reads the calendar feed of
+ * invite code (default: one that does not exist), which runs on that worker
+ * behind them.
+ */
+export async function storeBarrier(server, code = 'A'.repeat(22)) {
+    const r = await httpRequest(server, { path: `/j/${code}/calendar.ics`, timeout: 15000 });
+    if (r.status !== 200 && r.status !== 404) throw new Error(`the calendar was answered ${r.status}`);
+}
+
 /** GET /healthz, parsed. */
 export async function health(server) {
     const r = await httpRequest(server, { path: '/healthz' });
@@ -1510,8 +1521,16 @@ export async function sessionFixture(opts = {}) {
 
     fx.login = (username = fx.leaderName) => leaderLogin(fx.server, username);
     fx.ctl = (args, input) => ctl(cfg, args, { input });
-    /** The audit rows about this group, oldest first. */
-    fx.audit = async () => ctlJson(cfg, ['audit', '--group', fx.group, '--limit', '100000']);
+    /**
+     * The audit rows about this group, oldest first. kamratd writes them on
+     * its store worker, one request at a time in order: the calendar feed,
+     * read on that worker too, is answered once every row asked for before
+     * it is written.
+     */
+    fx.audit = async () => {
+        await storeBarrier(fx.server, fx.code);
+        return ctlJson(cfg, ['audit', '--group', fx.group, '--limit', '100000']);
+    };
 
     /** A leader logs in and enters; resolves {client, reply, token}. */
     fx.enterLeader = async (username = fx.leaderName, o = {}) => {
