@@ -11,6 +11,7 @@
 #include "authq.h"
 #include "cluster.h"
 #include "feed.h"
+#include "joininfo.h"
 #include "kamrat_build.h"
 #include "klog.h"
 #include "metrics.h"
@@ -248,11 +249,16 @@ static bool is_invite_link(const char *path)
            is_invite_code_at(path + 3);
 }
 
+/* "/j/<code>" followed by tail. */
+static bool is_invite_path(const char *path, const char *tail)
+{
+    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN + strlen(tail) &&
+           is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
+}
+
 static bool is_calendar(const char *path)
 {
-    static const char tail[] = "/calendar.ics";
-    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN + sizeof(tail) - 1 &&
-           is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
+    return is_invite_path(path, "/calendar.ics");
 }
 
 static int on_http(struct lws *wsi, struct http_req *req, const char *path)
@@ -329,6 +335,14 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
             return respond_text(wsi, req, HTTP_STATUS_NOT_FOUND, "not found", head);
         return respond(wsi, req, HTTP_STATUS_OK, "text/calendar; charset=utf-8",
                        (const unsigned char *)req->owned, len, head);
+    }
+    if (is_invite_path(path, "/info.json")) {
+        char code[AUTH_INVITE_LEN + 1];
+        memcpy(code, path + 3, AUTH_INVITE_LEN);
+        code[AUTH_INVITE_LEN] = '\0';
+        int rc = joininfo_on_http(wsi, &req->info, code, head);
+        wipe(code, sizeof(code));
+        return rc;
     }
     /* The web client's own routes (an invite link, the leader's page) all
      * load the one page; the client reads the path. */
@@ -408,6 +422,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, req, in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (req->info)
+            return joininfo_on_writable(wsi, &req->info);
         return req->api ? api_on_writable(wsi, &req->api) : on_writable(wsi, req);
     case LWS_CALLBACK_HTTP_BODY:
         return api_on_body(wsi, &req->api, in, len);
@@ -417,6 +433,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (req) {
             api_on_closed(&req->api);
+            joininfo_on_closed(&req->info);
             free(req->owned);
             req->owned = NULL;
         }
