@@ -60,7 +60,7 @@ export function inviteInvalid() {
     info = null;
     $('join-view').dataset.state = 'invalid';
     tr($('join-heading'), 'invalid.heading');
-    for (const id of ['join-fields', 'join-group', 'join-when']) $(id).hidden = true;
+    for (const id of ['join-fields', 'join-welcome', 'join-group', 'join-when']) $(id).hidden = true;
     $('invite-invalid').hidden = false;
 }
 
