@@ -84,6 +84,12 @@ static const struct key keys[] = {
     STR("store", "engine", store.engine, 0),
     STR("store", "postgresql", store.conninfo, 4),
     STR("store", "postgresql_password_file", store.password_file, 0),
+    STR("branding", "name", branding.name, 0),
+    STR("branding", "logo", branding.logo, 0),
+    STR("branding", "accent", branding.accent, 0),
+    STR("branding", "accent_dark", branding.accent_dark, 0),
+    STR("branding", "welcome", branding.welcome, 0),
+    STR("branding", "contact", branding.contact, 0),
 };
 
 void config_default_limits(struct limits *out)
@@ -436,6 +442,48 @@ static int check_store(struct parse_state *st)
     return 0;
 }
 
+/* The [branding] checks of the key at offset, set on line: the texts'
+ * lengths, the accents' shape and contrast (branding.h). Returns 0, or -1
+ * after fail(). */
+static int check_branding_key(struct parse_state *st, size_t offset, int line)
+{
+    static const struct {
+        size_t offset;
+        const char *name;
+        size_t max;
+    } texts[] = {
+        {offsetof(struct config, branding.name), "name", BRANDING_NAME_MAX},
+        {offsetof(struct config, branding.welcome), "welcome", BRANDING_WELCOME_MAX},
+        {offsetof(struct config, branding.contact), "contact", BRANDING_CONTACT_MAX},
+    };
+    const struct branding_config *b = &st->c->branding;
+    char why[256];
+    for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+        const char *text = *(char **)(void *)((char *)st->c + texts[i].offset);
+        if (offset == texts[i].offset && text &&
+            branding_text_check(text, texts[i].max, why, sizeof(why)) < 0) {
+            fail(st, line, "[branding] %s: %s", texts[i].name, why);
+            return -1;
+        }
+    }
+    bool dark = offset == offsetof(struct config, branding.accent_dark);
+    const char *accent = dark ? b->accent_dark : b->accent;
+    if ((!dark && offset != offsetof(struct config, branding.accent)) || !accent)
+        return 0;
+    const char *key = dark ? "accent_dark" : "accent";
+    uint32_t rgb;
+    if (branding_parse_colour(accent, &rgb) < 0) {
+        fail(st, line, "[branding] %s = %s: use #rrggbb", key, accent);
+        return -1;
+    }
+    if (branding_accent_check(rgb, dark, why, sizeof(why)) < 0) {
+        fail(st, line, "[branding] %s: %s; pick a %s colour", key, why,
+             dark ? "lighter" : "darker");
+        return -1;
+    }
+    return 0;
+}
+
 static bool is_loopback(const char *address)
 {
     return address && (strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0);
@@ -525,7 +573,10 @@ struct config *config_load(const char *path, char *err, size_t errlen)
             c->line_redis_password_file = line;
         if (keys[i].offset == offsetof(struct config, store.password_file))
             c->line_store_password_file = line;
-        if (check_cluster_key(&st, keys[i].offset, line) < 0)
+        if (keys[i].offset == offsetof(struct config, branding.logo))
+            c->line_logo = line;
+        if (check_cluster_key(&st, keys[i].offset, line) < 0 ||
+            check_branding_key(&st, keys[i].offset, line) < 0)
             goto fail;
         if (keys[i].offset == offsetof(struct config, limits.ping_timeout) &&
             c->limits.ping_timeout <= c->limits.ping_interval) {
@@ -589,6 +640,11 @@ int config_check_files(const struct config *c, char *err, size_t errlen)
         return -1;
     if (check_safety(c, err, errlen) < 0)
         return -1;
+    char why[512];
+    if (c->branding.logo && branding_logo_check(c->branding.logo, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s:%d: [branding] logo %s", c->path, c->line_logo, why);
+        return -1;
+    }
     char password[CONFIG_PASSWORD_MAX];
     int read = 0;
     if (c->cluster.redis_password_file)
@@ -701,5 +757,11 @@ void config_free(struct config *c)
     free(c->store.engine);
     free(c->store.conninfo);
     free(c->store.password_file);
+    free(c->branding.name);
+    free(c->branding.logo);
+    free(c->branding.accent);
+    free(c->branding.accent_dark);
+    free(c->branding.welcome);
+    free(c->branding.contact);
     free(c);
 }

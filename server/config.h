@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "branding.h"
 #include "klog.h"
 
 struct limits {
@@ -90,11 +91,13 @@ struct config {
     uint32_t minute_seconds;
     struct cluster_config cluster;
     struct store_config store;
+    struct branding_config branding; /* [branding] (branding.h) */
     /* Lines where the TLS, directory and safety keys were set, for check
      * errors. */
     int line_cert, line_key, line_web_root, line_data_dir;
     int line_crisis_file, line_risk_words_file;
     int line_redis_password_file, line_store_password_file;
+    int line_logo;
 };
 
 /* The limits kamratd uses when the file sets none: protocol/README.md §8. */
@@ -110,7 +113,8 @@ struct config *config_load(const char *path, char *err, size_t errlen);
 /*
  * Check what the file names: the certificate and key load and match, the
  * web root is a readable directory, the data directory exists and is
- * writable, the [safety] files pass safety_load. Returns 0, or -1 with
+ * writable, the [safety] files pass safety_load, the [branding] logo
+ * passes branding_logo_check. Returns 0, or -1 with
  * "path:line: message" in err.
  */
 int config_check_files(const struct config *c, char *err, size_t errlen);

@@ -11,6 +11,7 @@
 #include "authq.h"
 #include "cluster.h"
 #include "feed.h"
+#include "joininfo.h"
 #include "kamrat_build.h"
 #include "klog.h"
 #include "metrics.h"
@@ -249,11 +250,16 @@ static bool is_invite_link(const char *path)
            is_invite_code_at(path + 3);
 }
 
+/* "/j/<code>" followed by tail. */
+static bool is_invite_path(const char *path, const char *tail)
+{
+    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN + strlen(tail) &&
+           is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
+}
+
 static bool is_calendar(const char *path)
 {
-    static const char tail[] = "/calendar.ics";
-    return strncmp(path, "/j/", 3) == 0 && strlen(path) == 3 + AUTH_INVITE_LEN + sizeof(tail) - 1 &&
-           is_invite_code_at(path + 3) && strcmp(path + 3 + AUTH_INVITE_LEN, tail) == 0;
+    return is_invite_path(path, "/calendar.ics");
 }
 
 /* ---- the calendar feed, read on the store worker ---- */
@@ -416,6 +422,14 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
     }
     if (is_calendar(path))
         return calendar(wsi, req, path + 3, head);
+    if (is_invite_path(path, "/info.json")) {
+        char code[AUTH_INVITE_LEN + 1];
+        memcpy(code, path + 3, AUTH_INVITE_LEN);
+        code[AUTH_INVITE_LEN] = '\0';
+        int rc = joininfo_on_http(wsi, &req->info, code, head);
+        wipe(code, sizeof(code));
+        return rc;
+    }
     /* The web client's own routes (an invite link, the leader's page) all
      * load the one page; the client reads the path. */
     if (is_invite_link(path) || strcmp(path, "/leader") == 0)
@@ -494,6 +508,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, req, in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (req->info)
+            return joininfo_on_writable(wsi, &req->info);
         if (req->api)
             return api_on_writable(wsi, &req->api);
         return req->late_status ? calendar_write(wsi, req) : on_writable(wsi, req);
@@ -509,6 +525,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             req->wait = NULL;
             req->late_status = 0;
             api_on_closed(&req->api);
+            joininfo_on_closed(&req->info);
             free(req->owned);
             req->owned = NULL;
         }

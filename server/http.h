@@ -20,14 +20,16 @@
 #include <libwebsockets.h>
 
 struct api_req;
+struct joininfo_req;
 
 /* Per-request state lws allocates for the http protocol. */
 struct http_req {
     const unsigned char *body;
     size_t len, sent;
-    char buf[256];       /* small generated bodies (healthz, errors) */
-    char *owned;         /* a generated body this request frees (the calendar) */
-    struct api_req *api; /* a request under /api/ (api.c), or NULL */
+    char buf[256];             /* small generated bodies (healthz, errors) */
+    char *owned;               /* a generated body this request frees (the calendar) */
+    struct api_req *api;       /* a request under /api/ (api.c), or NULL */
+    struct joininfo_req *info; /* GET /j/<code>/info.json (joininfo.c), or NULL */
     /* A calendar read on the store worker while the request waits. */
     struct calendar_wait *wait; /* the read under way, or NULL */
     unsigned int late_status;   /* its answer, to write when writable; 0: none */

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "addrlimit.h"
+#include "branding.h"
 #include "api.h"
 #include "authq.h"
 #include "bus.h"
@@ -145,6 +146,8 @@ static int start_logins(struct server *srv)
         return -1;
     }
     srv->throttle = throttle_new(LOGIN_THROTTLE_ACCOUNTS, LOGIN_THROTTLE_ADDRESSES);
+    /* Its account table stays empty: invite lookups count per address. */
+    srv->invite_throttle = throttle_new(1, LOGIN_THROTTLE_ADDRESSES);
     srv->leaders = leaders_new();
     if (srv->cluster)
         leaders_share(srv->leaders, srv->store); /* a login counts on every node */
@@ -159,6 +162,8 @@ static void stop_logins(struct server *srv)
     srv->authq = NULL;
     throttle_free(srv->throttle);
     srv->throttle = NULL;
+    throttle_free(srv->invite_throttle);
+    srv->invite_throttle = NULL;
     leaders_free(srv->leaders); /* wipes every login's digest */
     srv->leaders = NULL;
 }
@@ -485,7 +490,15 @@ int server_run(struct server *srv)
         klog_error("start_failed reason=\"%s\"", err);
         return -1;
     }
-    srv->web = webroot_load(srv->cfg->web_root, err, sizeof(err));
+    /* The branding is read once, as the web root is: a restart applies a
+     * change, SIGHUP does not. */
+    struct webroot_extra brand[BRANDING_FILES];
+    size_t nbrand = 0;
+    if (branding_files(&srv->cfg->branding, brand, &nbrand, err, sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"[branding] logo %s\"", err);
+        goto out;
+    }
+    srv->web = webroot_load(srv->cfg->web_root, brand, nbrand, err, sizeof(err));
     if (!srv->web) {
         klog_error("start_failed reason=\"%s\"", err);
         goto out;

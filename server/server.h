@@ -53,6 +53,7 @@ struct server {
     struct storeq *storeq;      /* the store worker: hellos off the lws thread (gate.c) */
     lws_sorted_usec_list_t storeq_timer; /* answers store requests past their deadline */
     struct throttle *throttle;           /* login attempts per account and address */
+    struct throttle *invite_throttle;    /* invite lookups per address (joininfo.h) */
     struct leaders *leaders;             /* live leader logins, by token digest */
     struct safety *safety;               /* crisis resources and risk words; the gate borrows it */
     struct cluster *cluster;             /* NULL: one node, no [cluster] (cluster.h) */

@@ -204,6 +204,17 @@ static void address_count(struct address *d, uint64_t now)
         d->count++;
 }
 
+/* Count an attempt of address ak, whose entry d may not exist yet. */
+static void address_take(struct throttle *t, struct address *d, const unsigned char ak[16],
+                         uint64_t now)
+{
+    if (!d)
+        d = address_add(t, ak);
+    else
+        touch(&t->addrs, &d->e);
+    address_count(d, now);
+}
+
 /* ---- the API ---- */
 
 struct throttle *throttle_new(uint32_t max_accounts, uint32_t max_addrs)
@@ -243,11 +254,20 @@ uint64_t throttle_check(struct throttle *t, const char *username, const struct s
     else
         touch(&t->accounts, &a->e);
     a->pending++;
-    if (!d)
-        d = address_add(t, ak);
-    else
-        touch(&t->addrs, &d->e);
-    address_count(d, now_ms);
+    address_take(t, d, ak, now_ms);
+    return 0;
+}
+
+uint64_t throttle_address(struct throttle *t, const struct sockaddr *addr, socklen_t addr_len,
+                          uint64_t now_ms)
+{
+    unsigned char ak[16];
+    addr_key(addr, addr_len, ak);
+    struct address *d = address_get(t, ak);
+    uint64_t wait = d ? address_wait(d, now_ms) : 0;
+    if (wait)
+        return wait;
+    address_take(t, d, ak, now_ms);
     return 0;
 }
 

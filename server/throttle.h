@@ -63,6 +63,13 @@ void throttle_free(struct throttle *t);
 uint64_t throttle_check(struct throttle *t, const char *username, const struct sockaddr *addr,
                         socklen_t addr_len, uint64_t now_ms);
 
+/* May addr make one more attempt of a kind that has no account (invite
+ * codes tried at GET /j/<code>/info.json), under the per-address window
+ * alone? Returns 0 and counts the attempt, or the milliseconds until it may
+ * (nothing is counted). */
+uint64_t throttle_address(struct throttle *t, const struct sockaddr *addr, socklen_t addr_len,
+                          uint64_t now_ms);
+
 /* The attempt that throttle_check allowed for username ended with outcome.
  * Returns the length in ms of the lock this failure started (log it as
  * authn_login_lock, without the address), or 0. */

@@ -78,6 +78,17 @@ static void file_free(struct webfile *f)
     free(f);
 }
 
+/* Take f, whose path and bytes are set, into the table, its type by its
+ * name. */
+static void keep(struct webroot *w, struct webfile *f)
+{
+    size_t m = mime_index(f->path);
+    f->mime = m < ARRAY_LEN(mimes) ? mimes[m].mime : "application/octet-stream";
+    f->is_html = strncmp(f->mime, "text/html", 9) == 0;
+    w->total += f->rep[ENCODING_IDENTITY].len;
+    hmap_put(w->files, f->path, strlen(f->path), f);
+}
+
 static int load_dir(struct webroot *w, const char *dir, const char *url, int depth, char *err,
                     size_t errlen)
 {
@@ -120,11 +131,7 @@ static int load_dir(struct webroot *w, const char *dir, const char *url, int dep
             break;
         }
         f->path = xstrdup(path);
-        size_t m = mime_index(e->d_name);
-        f->mime = m < ARRAY_LEN(mimes) ? mimes[m].mime : "application/octet-stream";
-        f->is_html = strncmp(f->mime, "text/html", 9) == 0;
-        w->total += id->len;
-        hmap_put(w->files, f->path, strlen(f->path), f);
+        keep(w, f);
     }
     closedir(d);
     return rc;
@@ -253,11 +260,48 @@ static int prepare(struct webfile *f)
     return 0;
 }
 
-struct webroot *webroot_load(const char *dir, char *err, size_t errlen)
+static void free_extras(struct webroot_extra *extra, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++) {
+        free(extra[i].path);
+        free(extra[i].data);
+    }
+}
+
+/* Take over the extra files; they count against the tree's limits as its
+ * own do. Returns 0, or -1 with err (the rest are freed). */
+static int add_extra(struct webroot *w, struct webroot_extra *extra, size_t n, char *err,
+                     size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hmap_get(w->files, extra[i].path, strlen(extra[i].path))) {
+            snprintf(err, errlen, "web_root has a file of its own at %s", extra[i].path);
+        } else if (hmap_count(w->files) >= MAX_FILES || w->total + extra[i].len > MAX_TOTAL) {
+            snprintf(err, errlen, "web_root: more than %d files or %u bytes", MAX_FILES, MAX_TOTAL);
+        } else {
+            struct webfile *f = xcalloc(1, sizeof(*f));
+            f->path = extra[i].path;
+            f->rep[ENCODING_IDENTITY].data = extra[i].data;
+            f->rep[ENCODING_IDENTITY].len = extra[i].len;
+            keep(w, f);
+            continue;
+        }
+        free_extras(extra, i, n);
+        return -1;
+    }
+    return 0;
+}
+
+struct webroot *webroot_load(const char *dir, struct webroot_extra *extra, size_t n_extra,
+                             char *err, size_t errlen)
 {
     struct webroot *w = xcalloc(1, sizeof(*w));
     w->files = hmap_new();
-    if (load_dir(w, dir, "", 0, err, errlen) < 0)
+    if (load_dir(w, dir, "", 0, err, errlen) < 0) {
+        free_extras(extra, 0, n_extra);
+        goto fail;
+    }
+    if (add_extra(w, extra, n_extra, err, errlen) < 0)
         goto fail;
     size_t n;
     struct webfile **all = sorted_files(w, &n);

@@ -46,8 +46,19 @@ struct webfile {
     struct webrep rep[ENCODING_COUNT]; /* rep[ENCODING_IDENTITY] always set */
 };
 
-/* Load the tree at dir. Returns NULL with a message in err on failure. */
-struct webroot *webroot_load(const char *dir, char *err, size_t errlen);
+/* A file made in memory and served as if it were in the tree (branding.h):
+ * path "/name.ext" (the extension gives its type), data and len. */
+struct webroot_extra {
+    char *path;
+    void *data;
+    size_t len;
+};
+
+/* Load the tree at dir, with the n files of extra beside its own (a path
+ * the tree holds already is an error). Takes over each extra's path and
+ * data, also on failure. Returns NULL with a message in err on failure. */
+struct webroot *webroot_load(const char *dir, struct webroot_extra *extra, size_t n, char *err,
+                             size_t errlen);
 void webroot_free(struct webroot *w);
 
 /*

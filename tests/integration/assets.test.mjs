@@ -106,7 +106,7 @@ test('the HTML points at a versioned path that browsers keep for good', async ()
     const s = await server();
     const html = (await get(s, '/')).body.toString('utf8');
     const refs = [...html.matchAll(/ (?:src|href)="(\/v\/[0-9a-f]{16})(\/[^"]+)"/g)];
-    assert.deepEqual(refs.map((m) => m[2]).sort(), ['/css/app.css', '/icon.svg', '/js/app.js']);
+    assert.deepEqual(refs.map((m) => m[2]).sort(), ['/branding.css', '/css/app.css', '/icon.svg', '/js/app.js']);
     const prefix = refs[0][1];
     assert.ok(refs.every((m) => m[1] === prefix), 'one version for the whole tree');
     const app = await get(s, `${prefix}/js/app.js`);

@@ -1,5 +1,5 @@
 /* config: defaults, errors with file:line, ranges, duplicates, origins,
- * the [safety] files, [cluster], [store]. */
+ * the [safety] files, [cluster], [store], [branding]. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "branding.h"
 #include "config.h"
 
 static char path[] = "/tmp/kamrat-test-config-XXXXXX";
@@ -202,6 +203,114 @@ static void safety_files_are_checked(void **state)
     rmdir(dir);
 }
 
+/* [branding]: every key optional; texts, colours and the accent's contrast
+ * are checked when read, the logo by config_check_files. */
+static void branding_section(void **state)
+{
+    (void)state;
+    char err[512];
+    struct config *c = load(MINIMAL, err, sizeof(err));
+    assert_non_null(c);
+    assert_null(c->branding.name);
+    assert_null(c->branding.accent);
+    config_free(c);
+
+    c = load(MINIMAL "[branding]\nname = Tukiyhdistys ry\naccent = #1F5130\naccent_dark = #9fd3ae\n"
+                     "welcome = Tervetuloa!\ncontact = Soita 010 123 4567\n",
+             err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->branding.name, "Tukiyhdistys ry");
+    assert_string_equal(c->branding.accent, "#1F5130");
+    assert_string_equal(c->branding.contact, "Soita 010 123 4567");
+    config_free(c);
+
+    expect_error(MINIMAL "[branding]\ncolour = #000000\n", 7, "unknown key [branding] colour");
+    expect_error(MINIMAL "[branding]\nname = a\nname = b\n", 8, "duplicate key");
+    expect_error(MINIMAL "[branding]\naccent = green\n", 7,
+                 "[branding] accent = green: use #rrggbb");
+    expect_error(MINIMAL "[branding]\naccent = #12345\n", 7, "use #rrggbb");
+    expect_error(MINIMAL "[branding]\naccent = #12345g\n", 7, "use #rrggbb");
+    /* Yellow: white button text on it is unreadable (1.51:1). */
+    expect_error(
+        MINIMAL "[branding]\naccent = #ffcc00\n", 7,
+        "[branding] accent: #ffcc00 fails WCAG AA contrast for white button text "
+        "(--on-accent) on the accent (#ffffff): 1.51:1, needs 4.5:1; pick a darker colour");
+    /* #767676 passes on white (4.54:1) but not on the page background #f7f7f4. */
+    expect_error(MINIMAL "[branding]\naccent = #767676\n", 7, "on the page background (--bg)");
+    expect_error(MINIMAL "[branding]\naccent_dark = #225e8c\n", 7, "pick a lighter colour");
+    char long_name[BRANDING_NAME_MAX + 40];
+    memset(long_name, 'a', BRANDING_NAME_MAX + 1);
+    long_name[BRANDING_NAME_MAX + 1] = '\0';
+    char text[512];
+    snprintf(text, sizeof(text), MINIMAL "[branding]\nname = %s\n", long_name);
+    expect_error(text, 7, "[branding] name: longer than 80 characters");
+    expect_error(MINIMAL "[branding]\nwelcome = \x1b[31m\n", 7, "control character");
+    expect_error(MINIMAL "[branding]\ncontact = \xff\n", 7, "not UTF-8");
+}
+
+/* The WCAG relative luminance: the known ratios, and the client's own
+ * accents pass in their schemes. */
+static void accent_contrast(void **state)
+{
+    (void)state;
+    char why[256];
+    assert_true(branding_contrast(0x000000, 0xffffff) > 20.99);
+    assert_true(branding_contrast(0xffffff, 0x000000) < 21.01);
+    assert_true(branding_contrast(0x777777, 0x777777) == 1.0);
+    double r = branding_contrast(0x767676, 0xffffff); /* the classic 4.54:1 */
+    assert_true(r > 4.53 && r < 4.55);
+    assert_int_equal(branding_accent_check(0x225e8c, false, why, sizeof(why)), 0);
+    assert_int_equal(branding_accent_check(0x7cb6e2, true, why, sizeof(why)), 0);
+    assert_int_equal(branding_accent_check(0x7cb6e2, false, why, sizeof(why)), -1);
+    assert_int_equal(branding_accent_check(0x225e8c, true, why, sizeof(why)), -1);
+}
+
+/* The logo: named .svg or .png, at most 64 KiB, and what its name says. */
+static void branding_logo_is_checked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kamrat-test-config-logo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char logo[96], text[512], err[512];
+    snprintf(logo, sizeof(logo), "%s/logo.svg", dir);
+    const char *head = "[server]\naddress = 127.0.0.1\norigin = http://127.0.0.1:9001\n"
+                       "web_root = /\ndata_dir = /tmp\n[tls]\nenabled = no\n";
+    snprintf(text, sizeof(text), "%s[branding]\nlogo = %s\n", head, logo);
+    struct config *c = load(text, err, sizeof(err));
+    assert_non_null(c);
+
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1); /* missing */
+    if (!strstr(err, ":9: [branding] logo ") || !strstr(err, "No such file"))
+        fail_msg("error '%s'", err);
+    write_text(logo, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    assert_int_equal(config_check_files(c, err, sizeof(err)), 0);
+    write_text(logo, "GIF89a");
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not an SVG image"));
+    char *big = malloc(BRANDING_LOGO_MAX + 2);
+    assert_non_null(big);
+    memset(big, ' ', BRANDING_LOGO_MAX + 1);
+    memcpy(big, "<svg", 4);
+    big[BRANDING_LOGO_MAX + 1] = '\0';
+    write_text(logo, big);
+    free(big);
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "larger than 65536 bytes"));
+    config_free(c);
+    unlink(logo);
+
+    snprintf(logo, sizeof(logo), "%s/logo.gif", dir);
+    write_text(logo, "GIF89a");
+    snprintf(text, sizeof(text), "%s[branding]\nlogo = %s\n", head, logo);
+    c = load(text, err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(config_check_files(c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "name it *.svg or *.png"));
+    config_free(c);
+    unlink(logo);
+    rmdir(dir);
+}
+
 /* [cluster]: absent means one node; present, node_id is required and Redis
  * defaults to 127.0.0.1:6379. */
 static void cluster_section(void **state)
@@ -379,6 +488,9 @@ int main(void)
         cmocka_unit_test(cluster_section),
         cmocka_unit_test(redis_password_file),
         cmocka_unit_test(store_section),
+        cmocka_unit_test(branding_section),
+        cmocka_unit_test(accent_contrast),
+        cmocka_unit_test(branding_logo_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

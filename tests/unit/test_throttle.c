@@ -171,6 +171,25 @@ static void ten_attempts_a_minute_per_address(void **state)
     throttle_free(t);
 }
 
+/* Invite lookups: the address window alone, no account. */
+static void address_only_attempts(void **state)
+{
+    (void)state;
+    struct throttle *t = throttle_new(1, 64);
+    struct sockaddr_in a = host(4), b = host(5);
+    uint64_t now = 5000;
+    for (int i = 0; i < THROTTLE_ADDR_ATTEMPTS; i++)
+        assert_int_equal(throttle_address(t, (struct sockaddr *)&a, sizeof(a), now + (uint64_t)i),
+                         0);
+    assert_int_equal(throttle_address(t, (struct sockaddr *)&a, sizeof(a), now + 10),
+                     THROTTLE_ADDR_WINDOW_MS - 10);
+    assert_int_equal(throttle_address(t, (struct sockaddr *)&b, sizeof(b), now + 10), 0);
+    assert_int_equal(
+        throttle_address(t, (struct sockaddr *)&a, sizeof(a), now + THROTTLE_ADDR_WINDOW_MS), 0);
+    assert_int_equal(throttle_accounts(t), 0);
+    throttle_free(t);
+}
+
 static void ipv6_counts_per_64(void **state)
 {
     (void)state;
@@ -294,6 +313,7 @@ int main(void)
         cmocka_unit_test(right_password_refused_during_a_lock),
         cmocka_unit_test(failures_from_many_addresses_count),
         cmocka_unit_test(ten_attempts_a_minute_per_address),
+        cmocka_unit_test(address_only_attempts),
         cmocka_unit_test(ipv6_counts_per_64),
         cmocka_unit_test(attempts_in_flight_are_reserved),
         cmocka_unit_test(aborted_attempts_count_neither_way),

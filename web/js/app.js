@@ -5,6 +5,7 @@
 import { Conn } from './conn.js';
 import { $, show, setStatus } from './dom.js';
 import { start, switcher, tr } from './i18n.js';
+import { initBrand } from './brand.js';
 import { initCrisis } from './crisis.js';
 import { initJoin, joinRefused, joinDone } from './join.js';
 import { initLog, addPending, acked, failed, unsent } from './log.js';
@@ -22,6 +23,7 @@ const leader = mode === 'leader' ? await import('./leader.js') : null;
 let state = 'idle';
 
 await start();
+await initBrand();
 switcher($('lang'));
 initCrisis();
 initLog(conn);

@@ -2,7 +2,7 @@
 // On a test server, /#<room> offers the testing mode's rooms by name instead.
 
 import { $, setBusy, setError, errorKey } from './dom.js';
-import { when } from './i18n.js';
+import { groupLanguage, tr, when } from './i18n.js';
 
 const MAX_NAME_CHARS = 40; // the protocol default; the server has the last word
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
@@ -40,9 +40,53 @@ function participantKey() {
 const fields = () => [$('room'), $('name')];
 const setJoining = (on) => setBusy($('join-button'), on, 'join.busy', 'join.button');
 
+let info = null; // the invite's public facts (protocol section 10), once known
+
+/** The group and its next session, in the page's language. */
+function showInfo() {
+    if (!info) return;
+    tr($('join-group'), 'join.group', { group: info.group });
+    const next = info.next_session;
+    if (!next) tr($('join-when'), 'join.when_none');
+    else if (info.state === 'running') tr($('join-when'), 'join.when_running', { when: when(next.ends_at, null, 'time') });
+    else tr($('join-when'), info.state === 'lobby' ? 'join.when_lobby' : 'join.when_scheduled', { when: when(next.starts_at, next.ends_at) });
+    $('join-group').hidden = false;
+    $('join-when').hidden = false;
+}
+
+/** The join page for an invite that does not work (unknown, expired, revoked or
+ * used up: the server does not say which): why, and whom to ask. */
+export function inviteInvalid() {
+    info = null;
+    $('join-view').dataset.state = 'invalid';
+    tr($('join-heading'), 'invalid.heading');
+    for (const id of ['join-fields', 'join-welcome', 'join-group', 'join-when']) $(id).hidden = true;
+    $('invite-invalid').hidden = false;
+}
+
+/** Asks the server what the invite leads to, before anyone types a name. */
+async function loadInfo(invite) {
+    try {
+        const res = await fetch(`/j/${invite}/info.json`);
+        if (res.status === 404) inviteInvalid();
+        else if (res.ok) {
+            info = await res.json();
+            groupLanguage(info.language); // only for someone whose browser named none of ours
+        }
+    } catch {
+        // Unreachable: the form stays, and the hello says what is wrong.
+    }
+    showInfo();
+}
+
 /** Wires the form; `invite` null means the testing mode's room form. */
 export function initJoin(conn, invite) {
     $('room-field').hidden = Boolean(invite);
+    $('join-info').hidden = !invite;
+    if (invite) {
+        loadInfo(invite);
+        document.addEventListener('langchange', showInfo);
+    }
     $('join-form').addEventListener('submit', (ev) => {
         ev.preventDefault();
         const room = $('room').value.trim();
@@ -63,6 +107,10 @@ export function initJoin(conn, invite) {
 /** Shows why a hello was refused, on the form. */
 export function joinRefused(conn, error) {
     setJoining(false);
+    if (error.code === 'invite_invalid') {
+        inviteInvalid();
+        return;
+    }
     $('name').value = conn.session?.hello.name ?? $('name').value;
     const field = FIELD_OF[error.code] === 'room' && !$('room-field').hidden ? $('room') : $('name');
     const values = { code: error.code };

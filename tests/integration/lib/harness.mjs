@@ -1460,7 +1460,8 @@ export async function fence(client, timeoutMs = 3000) {
  * (default true); group settings as setUpGroup (privateMessages, history, max,
  * language, start, duration); crisis and riskWords (objects written as the
  * [safety] files); safety ([safety] keys as they are); limits (default: a
- * generous say rate); testing; logLevel; args (kamratd's, e.g. ['-v']).
+ * generous say rate); testing; logLevel; args (kamratd's, e.g. ['-v']); extra (config
+ * text appended, e.g. a [branding] section).
  *
  * The fixture: server, cfg, group, session, code (the group invite), leaders
  * (usernames), leaderName, token, leader (client), participants (clients, each
@@ -1502,6 +1503,7 @@ export async function sessionFixture(opts = {}) {
         testing,
         safety,
         logLevel,
+        extra: opts.extra,
     });
     const leaderNames = Array.from({ length: leaderCount }, (_, i) => `${uid(`l${i}`).toLowerCase()}`);
     const g = await setUpGroup(cfg, { ...opts, leaders: leaderNames });
