@@ -27,6 +27,7 @@ struct storeq {
     struct store *store;
     uint64_t timeout_ms;
     struct req *head, *tail; /* unexpired requests, oldest first (owner's thread) */
+    uint32_t outstanding;    /* accepted, done not run yet (owner's thread) */
 };
 
 static void unlink_req(struct storeq *q, struct req *r)
@@ -75,6 +76,7 @@ static void finish(void *p, enum authq_status st)
 {
     struct req *r = p;
     unlink_req(r->q, r);
+    r->q->outstanding--;
     r->done(r->arg, st == AUTHQ_DONE ? STOREQ_DONE : STOREQ_CANCELLED);
     free(r);
 }
@@ -103,7 +105,13 @@ int storeq_submit(struct storeq *q, storeq_work_fn work, storeq_done_fn done,
         free(r);
         return -1;
     }
+    q->outstanding++;
     return 0;
+}
+
+uint32_t storeq_outstanding(const struct storeq *q)
+{
+    return q->outstanding;
 }
 
 uint32_t storeq_drain(struct storeq *q)

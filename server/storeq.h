@@ -80,6 +80,10 @@ int storeq_submit(struct storeq *q, storeq_work_fn work, storeq_done_fn done,
  * Returns how many ran; cheap when none has. */
 uint32_t storeq_drain(struct storeq *q);
 
+/* Requests accepted whose done function has not run yet (expired ones
+ * included). */
+uint32_t storeq_outstanding(const struct storeq *q);
+
 /* Call the expired function of every request unfinished at its deadline
  * (<= now_ms). Returns how many expired. Call it often enough for the
  * deadline's precision (kamratd: twice a second). */
