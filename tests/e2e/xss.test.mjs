@@ -27,7 +27,8 @@ const MESSAGES = [IMG, SCRIPT, LINK, ANCHOR, MARKDOWN, SVG, `${IMG} & ${LINK} &l
 async function injected(page) {
     return page.evaluate(() => ({
         xss: window.__xss,
-        imgs: [...document.querySelectorAll('img')].map((i) => i.outerHTML),
+        // The page's own: the association's logo (web/js/brand.js).
+        imgs: [...document.querySelectorAll('img:not(#brand-logo)')].map((i) => i.outerHTML),
         scripts: [...document.querySelectorAll('script')].filter((s) => !s.src).map((s) => s.outerHTML),
         svgs: [...document.querySelectorAll('svg[onload], [onerror], [onload], [onclick]')].map((e) => e.outerHTML),
         jsLinks: [...document.querySelectorAll('a[href], area[href], [src], [action], [formaction]')]
