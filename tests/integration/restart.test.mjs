@@ -9,18 +9,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { enter, participantKey, resume, sessionFixture, startServer, storeBarrier, test, within } from './lib/harness.mjs';
-
-/** Every regular file under dir, recursively. */
-function filesUnder(dir) {
-    const out = [];
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const p = path.join(dir, entry.name);
-        if (entry.isDirectory()) out.push(...filesUnder(p));
-        else if (entry.isFile()) out.push(p);
-    }
-    return out;
-}
+import { enter, filesUnder, participantKey, resume, sessionFixture, startServer, storeBarrier, test, within } from './lib/harness.mjs';
 
 /** One number from the store's SQLite file. */
 function count(cfg, sql) {
