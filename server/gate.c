@@ -139,6 +139,7 @@ static enum proto_err fill_session(struct gate *g, const struct store_session *s
     t->max_participants = (uint32_t)grp.max_participants;
     t->whole_history = strcmp(grp.history, "whole_session") == 0;
     snprintf(t->private_messages, sizeof(t->private_messages), "%s", grp.private_messages);
+    t->opened = se->opened_at != 0;
     store_group_clear(&grp);
     return PROTO_OK;
 }
@@ -174,6 +175,9 @@ static enum proto_err check_invite(struct gate *g, const struct proto_cmd *cmd,
         d->next_start = next < 0 ? 0 : next * 1000;
         return PROTO_E_NO_SESSION;
     }
+    /* Admitted before (a restart may have come between): only a definite
+     * yes counts, a store that cannot tell sends them to the lobby. */
+    t->admitted = t->has_key && store_admitted_find(g->store, se.id, t->key_hash) == 0;
     enum proto_err e =
         ticket_name(t, cmd->u.hello.name, cmd->u.hello.name_len, PROTO_ROLE_PARTICIPANT);
     if (!e)
@@ -529,7 +533,19 @@ void gate_pending_drop(struct gate_pending *p)
 #define WRITE_TRIES 2
 #define GATE_BANS_MAX 100 /* the bans reply lists at most this many, newest first */
 
-enum job_kind { JOB_AUDIT, JOB_END, JOB_BAN, JOB_UNBAN, JOB_BANS, JOB_REHASH, JOB_WATCH };
+enum job_kind {
+    JOB_AUDIT,
+    JOB_END,
+    JOB_BAN,
+    JOB_UNBAN,
+    JOB_BANS,
+    JOB_REHASH,
+    JOB_WATCH,
+    JOB_OPENED,
+    JOB_ADMITTED,
+    JOB_UNADMITTED,
+    JOB_WIPE,
+};
 
 /* One request for the worker. What the worker reads is set before submit,
  * what it writes is read after done (the queue's lock orders both). */
@@ -599,6 +615,18 @@ static int write_job(struct gate *g, struct job *j)
         case JOB_BAN:
             rc = store_ban_add(g->store, j->now, j->actor, j->group_id, (int64_t)j->session_id,
                                j->id, j->has_key ? j->key_hash : NULL, j->text, &j->ban_id);
+            break;
+        case JOB_OPENED:
+            rc = store_session_opened(g->store, (int64_t)j->session_id, j->now);
+            break;
+        case JOB_ADMITTED:
+            rc = store_admitted_add(g->store, (int64_t)j->session_id, j->key_hash);
+            break;
+        case JOB_UNADMITTED:
+            rc = store_admitted_drop(g->store, (int64_t)j->session_id, j->key_hash);
+            break;
+        case JOB_WIPE:
+            rc = store_admitted_wipe(g->store, (int64_t)j->session_id, j->now);
             break;
         default:
             assert(j->kind == JOB_REHASH);
@@ -679,14 +707,17 @@ static enum proto_err reply_code(const struct job *j)
     return j->rc < 0 ? PROTO_E_INTERNAL : PROTO_OK;
 }
 
-static const char *const job_names[] = {"audit", "session_end", "ban",  "unban",
-                                        "bans",  "rehash",      "watch"};
+static const char *const job_names[] = {
+    "audit", "session_end",    "ban",      "unban",         "bans",         "rehash",
+    "watch", "session_opened", "admitted", "admitted_drop", "admitted_wipe"};
+_Static_assert(ARRAY_LEN(job_names) == JOB_WIPE + 1, "every job kind has a name");
 
 /* Writes whose caller learns no definite failure: an audit row, a
- * session's end, a ban (the ack says ban null), a rehash. */
+ * session's end, a ban (the ack says ban null), a rehash, and what a
+ * restart keeps. */
 static bool unanswered_write(enum job_kind k)
 {
-    return k == JOB_AUDIT || k == JOB_END || k == JOB_BAN || k == JOB_REHASH;
+    return k != JOB_UNBAN && k != JOB_BANS && k != JOB_WATCH;
 }
 
 /* Such a write did not happen: logged (audit rows as audit_failed, which
@@ -769,6 +800,24 @@ void gate_rehash(struct gate *g, const char *actor, int64_t leader_id, int64_t l
     j->login_gen = login_gen;
     j->text = xstrdup(phc);
     job_submit(g, j, false);
+}
+
+void gate_session_opened(struct gate *g, uint64_t session_id)
+{
+    job_submit(g, job_new(g, JOB_OPENED, session_id, NULL), false);
+}
+
+void gate_admitted(struct gate *g, uint64_t session_id, const uint8_t key_hash[32], bool admitted)
+{
+    struct job *j = job_new(g, admitted ? JOB_ADMITTED : JOB_UNADMITTED, session_id, NULL);
+    j->has_key = true;
+    memcpy(j->key_hash, key_hash, sizeof(j->key_hash));
+    job_submit(g, j, false);
+}
+
+void gate_session_over(struct gate *g, uint64_t session_id)
+{
+    job_submit(g, job_new(g, JOB_WIPE, session_id, NULL), false);
 }
 
 int gate_end_session(struct gate *g, uint64_t session_id, const char *actor, gate_ended_fn done,

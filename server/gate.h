@@ -66,6 +66,8 @@ struct gate_ticket {
     bool has_key;              /* the hello carried a participant key */
     uint8_t key_hash[32];      /* ... and this is its SHA-256 */
     char private_messages[10]; /* the group's policy: "off", "leaders", "everyone" */
+    bool opened;               /* a leader opened the session (before a restart, perhaps) */
+    bool admitted;             /* the key was admitted to the session and not removed since */
 };
 
 /* Borrows cfg, store (the loop's connection), leaders and worker (the
@@ -180,6 +182,16 @@ int gate_end_session(struct gate *g, uint64_t session_id, const char *actor, gat
  * bans the list, borrowed for the call. */
 typedef void (*gate_reply_fn)(void *arg, enum proto_err e, int64_t ban_id,
                               const struct proto_ban *bans, size_t n);
+
+/* What a restart keeps (protocol/README.md §4 "After a restart"): a
+ * leader opened session_id; the participant key with digest key_hash was
+ * admitted to it (admitted true) or removed or sent to the lobby (false);
+ * the session is over and every admission to it is forgotten. Written as
+ * gate_audit's rows are, and logged (session_opened_failed, admitted_failed,
+ * admitted_drop_failed, admitted_wipe_failed) when they fail. */
+void gate_session_opened(struct gate *g, uint64_t session_id);
+void gate_admitted(struct gate *g, uint64_t session_id, const uint8_t key_hash[32], bool admitted);
+void gate_session_over(struct gate *g, uint64_t session_id);
 
 /* Ban from the session's group whoever holds the personal invite invite_id
  * (0: none) or the participant key with digest key_hash (NULL: none); at

@@ -18,7 +18,12 @@
  * keeps using (kamratd: api_now_ms(), the wall clock in ms plus
  * [testing] clock_offset), so tests need no sleeping.
  *
- * Nothing here logs. Thread: the owner's only (the lws thread).
+ * One node keeps a copy of its logins in the store too (leaders_keep), so
+ * that a restart, planned or not, ends none: written on the store worker,
+ * read back once at start (leaders_restore), never looked up per hello.
+ *
+ * Nothing here logs but a failed write of that copy. Thread: the owner's
+ * only (the lws thread).
  */
 #ifndef KAMRAT_LEADERS_H
 #define KAMRAT_LEADERS_H
@@ -50,6 +55,20 @@ struct leader_login {
  * account's login_gen with the login's (gate_login). */
 struct store;
 void leaders_share(struct leaders *l, struct store *s);
+
+/* One node: keep a copy of every login in the store (the logins table, by
+ * digest, login_gen rules as above), written through the store worker q
+ * (borrowed for the registry's lifetime; the registry must make no more
+ * logins, lookups or logouts once q is freed). A lookup still reads only
+ * memory. */
+struct storeq;
+void leaders_keep(struct leaders *l, struct storeq *q);
+
+/* At start: load the store's live logins (used within LEADERS_IDLE_MS and
+ * begun within LEADERS_ABSOLUTE_MS of now_ms, of an enabled account still
+ * at the login's login_gen) into memory, reading s on the caller's thread.
+ * Returns how many, or a store_err. */
+int leaders_restore(struct leaders *l, struct store *s, uint64_t now_ms);
 
 /* An empty registry (never NULL: allocation failure aborts). */
 struct leaders *leaders_new(void);

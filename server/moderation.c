@@ -265,6 +265,7 @@ static int do_to_lobby(struct act *a)
     if (e)
         return e;
     moderation_drop_turns(t);
+    room_remember(t, false);
     t->in_lobby = true; /* before the presence: it is no longer in the room to hear it */
     room_emit_presence(t, false, "lobby");
     if (t->conn)
@@ -421,6 +422,7 @@ static int eject(struct act *a, bool ban)
         }
     }
     t->s->removed = true; /* they knock when back (kept only if recognisable) */
+    room_remember(t, false);
     if (t->conn)
         ws_close(t->conn, WS_CLOSE_REMOVED, ban ? "banned" : "removed");
     room_member_remove(t, "removed");

@@ -85,7 +85,12 @@ static struct room *room_new(struct rooms *rs, struct gate_ticket *t)
     snprintf(r->private_messages, sizeof(r->private_messages), "%s",
              t->private_messages[0] ? t->private_messages : "leaders");
     if (t->session.id) {
-        r->state = PROTO_STATE_LOBBY;
+        /* Opened before a restart: the room that was lost had opened, but
+         * who was removed and who waited went with it. Those it had
+         * admitted come back in; anyone else waits for a leader. */
+        r->restored = t->opened;
+        r->locked = t->opened;
+        r->state = t->opened ? PROTO_STATE_OPEN : PROTO_STATE_LOBBY;
         r->session = t->session;
         memset(&t->session, 0, sizeof(t->session)); /* the room owns the strings now */
         r->group_id = t->group_id;
@@ -297,6 +302,8 @@ void room_end(struct room *r, const char *actor, bool early)
     }
     frame_unref(f);
     klog_info("session_end session=%llu", (unsigned long long)r->session.id);
+    if (r->session.id)
+        gate_session_over(rs->gate, r->session.id); /* whom it admitted goes from the store */
     if (!early) {
         gate_audit(rs->gate, r->group_id, r->session.id, "session_end", actor, NULL);
         room_free(rs, r);
@@ -611,9 +618,16 @@ static void share_history(struct room *r, struct member *m)
     }
 }
 
+void room_remember(const struct member *m, bool admitted)
+{
+    if (m->role == PROTO_ROLE_PARTICIPANT && m->who.has_key && m->room->session.id)
+        gate_admitted(m->rs->gate, m->room->session.id, m->who.key_hash, admitted);
+}
+
 uint64_t room_admit(struct member *w)
 {
     struct room *r = w->room;
+    room_remember(w, true);
     w->in_lobby = false;
     w->knocked = false;
     w->joined_seq = r->seq;
@@ -721,7 +735,8 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     room_sanction_hold(m->s);
     if (m->role == PROTO_ROLE_PARTICIPANT) {
         m->knocked = m->s->removed;
-        m->in_lobby = r->state == PROTO_STATE_LOBBY || r->locked || m->knocked;
+        bool passes = r->restored && t->admitted && !m->knocked;
+        m->in_lobby = r->state == PROTO_STATE_LOBBY || (r->locked && !passes) || m->knocked;
         r->participants++;
     }
     m->agreed = m->role == PROTO_ROLE_LEADER || r->session.id == 0;
@@ -797,6 +812,7 @@ static void hello_enter(struct room_hello *h, enum proto_err e)
     if (m->in_lobby) {
         room_lobby_changed(r);
     } else {
+        room_remember(m, true);
         share_history(r, m);
         room_emit_presence(m, true, NULL);
     }
@@ -1091,6 +1107,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
         return;
     }
     r->state = PROTO_STATE_OPEN;
+    gate_session_opened(rs->gate, r->session.id); /* it opens again after a restart */
     room_send_ack(c, ref_of(cmd), room_next_seq(r), false);
     room_emit(r, to_room, proto_encode_state(room_next_seq(r), PROTO_STATE_OPEN, util_wall_ms()));
     bool admitted = false;

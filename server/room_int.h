@@ -102,6 +102,9 @@ struct room {
     struct ring *ring;
     /* the switches leaders set (README §4a) */
     bool locked, paused, read_only;
+    /* Made again for a session opened before a restart: it starts open and
+     * locked, and only those it had admitted pass the lock by themselves. */
+    bool restored;
     uint32_t slow_mode;
     char *topic;
     struct round *round;
@@ -133,6 +136,11 @@ struct rooms {
     size_t ndirty, dirty_cap;
     bool closing; /* shutdown: the copies stay for the next home */
 };
+
+/* A participant m came into the room (admitted) or left it for the lobby
+ * or for good by a leader's hand (not): the store keeps the digest of their
+ * key until the session ends, so a restart lets them back in (gate.h). */
+void room_remember(const struct member *m, bool admitted);
 
 static inline bool is_leader(const struct member *m)
 {

@@ -198,6 +198,23 @@ static int start_store_worker(struct server *srv)
     return 0;
 }
 
+/* One node: what an earlier run left that a restart must keep (protocol
+ * README §4 "After a restart"): the leaders' logins come back into memory,
+ * and what the store kept of sessions that ended meanwhile goes. Read once,
+ * before the port opens; from here on the store worker writes the logins. */
+static int restore_sessions(struct server *srv)
+{
+    int n = leaders_restore(srv->leaders, srv->store, api_now_ms(srv));
+    int rc = n < 0 ? n : store_admitted_wipe(srv->store, 0, config_now(srv->cfg));
+    if (rc < 0) {
+        klog_error("start_failed reason=\"cannot read the logins: %s\"", store_strerror(rc));
+        return -1;
+    }
+    leaders_keep(srv->leaders, srv->storeq);
+    klog_info("logins_restored count=%d", n);
+    return 0;
+}
+
 static void drain_expired(lws_sorted_usec_list_t *sul)
 {
     (void)sul; /* drain_finished, after this pass of the loop, sees the deadline */
@@ -535,6 +552,8 @@ int server_run(struct server *srv)
                   "and leader logins are this node's own unless every node opens the same "
                   "file\" fix=\"[store] engine = postgresql\"");
     if (make_context(srv, &retry) < 0 || start_logins(srv) < 0 || start_store_worker(srv) < 0)
+        goto out;
+    if (!srv->cluster && restore_sessions(srv) < 0)
         goto out;
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders, srv->storeq);
     gate_set_safety(srv->gate, srv->safety);

@@ -249,7 +249,23 @@ int store_group_list(struct store *s, struct store_group **out, size_t *n);
 void store_group_clear(struct store_group *g);
 void store_group_list_free(struct store_group *v, size_t n);
 
-/* ---- leader logins, shared by several nodes ----------------------------- */
+/* ---- what a restart keeps of a running session ------------------------- */
+
+/* A leader opened session_id at now (Unix seconds); the first time counts. */
+int store_session_opened(struct store *s, int64_t session_id, int64_t now);
+/* The participant whose key has digest key_hash was admitted to session_id
+ * (again: no change), or is no longer (removed, sent to the lobby). */
+int store_admitted_add(struct store *s, int64_t session_id, const uint8_t key_hash[STORE_HASH_LEN]);
+int store_admitted_drop(struct store *s, int64_t session_id,
+                        const uint8_t key_hash[STORE_HASH_LEN]);
+/* 0 when key_hash was admitted to session_id, STORE_E_NOT_FOUND when not. */
+int store_admitted_find(struct store *s, int64_t session_id,
+                        const uint8_t key_hash[STORE_HASH_LEN]);
+/* Forget every admission to session_id (it ended), or, with session_id 0,
+ * to every session ended by now or cancelled (at start). */
+int store_admitted_wipe(struct store *s, int64_t session_id, int64_t now);
+
+/* ---- leader logins (one node keeps them across a restart; several share them) */
 
 /* A login as the store keeps it (leaders.h keeps them in memory on one
  * node). Times in ms. */
@@ -269,6 +285,13 @@ int store_login_find(struct store *s, const uint8_t token_hash[STORE_HASH_LEN],
 int store_login_touch(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms);
 int store_login_end(struct store *s, const uint8_t token_hash[STORE_HASH_LEN]);
 int store_login_end_leader(struct store *s, int64_t leader_id);
+/* Call each(arg, token_hash, login) for every login used since idle_before
+ * and begun since started_before whose leader is enabled and still at the
+ * login's login_gen, oldest first (one node loads them at start). */
+typedef void store_login_fn(void *arg, const uint8_t token_hash[STORE_HASH_LEN],
+                            const struct store_login *login);
+int store_login_live(struct store *s, int64_t idle_before, int64_t started_before,
+                     store_login_fn *each, void *arg);
 /* End logins unused since idle_before or begun before started_before, and
  * those store_login_find no longer finds. */
 int store_login_sweep(struct store *s, int64_t idle_before, int64_t started_before);
@@ -385,6 +408,7 @@ struct store_session {
     int lobby_min;
     char tz[STORE_TZ_MAX + 1]; /* the zone its times are shown in */
     int64_t cancelled_at;      /* 0: not cancelled */
+    int64_t opened_at;         /* 0: no leader has opened it (store_session_opened) */
 };
 
 enum store_session_state store_session_state(const struct store_session *se, int64_t now);

@@ -21,7 +21,7 @@
     "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
     "created_at"
 #define STORE_SESSION_COLS                                                                         \
-    "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at"
+    "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at, opened_at"
 #define STORE_INVITE_COLS "id, group_id, kind, created_at, expires_at, revoked_at, used_at"
 #define STORE_BAN_COLS                                                                             \
     "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
@@ -93,6 +93,15 @@
                    "cancelled_at = CASE WHEN ?2 > starts_at THEN NULL ELSE ?2 END, "               \
                    "ends_at = CASE WHEN ?2 > starts_at THEN ?2 ELSE ends_at END "                  \
                    "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                      \
+    /* store_admit.c */                                                                            \
+    X(SESSION_OPENED, "UPDATE sessions SET opened_at = ?2 WHERE id = ?1 AND opened_at IS NULL")    \
+    X(ADMITTED_ADD, "INSERT INTO admitted(session_id, key_hash) VALUES(?1, ?2) "                   \
+                    "ON CONFLICT(session_id, key_hash) DO NOTHING")                                \
+    X(ADMITTED_DROP, "DELETE FROM admitted WHERE session_id = ?1 AND key_hash = ?2")               \
+    X(ADMITTED_FIND, "SELECT 1 FROM admitted WHERE session_id = ?1 AND key_hash = ?2")             \
+    X(ADMITTED_WIPE, "DELETE FROM admitted WHERE session_id = ?1")                                 \
+    X(ADMITTED_SWEEP, "DELETE FROM admitted WHERE session_id IN (SELECT id FROM sessions "         \
+                      "WHERE ends_at <= ?1 OR cancelled_at IS NOT NULL)")                          \
     /* store_invite.c */                                                                           \
     X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
                   "VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id")                                       \
@@ -121,6 +130,12 @@
                   "logins.login_gen FROM logins JOIN leaders ON leaders.id = logins.leader_id "    \
                   "WHERE logins.token_hash = ?1 AND leaders.disabled = 0 "                         \
                   "AND leaders.login_gen = logins.login_gen")                                      \
+    X(LOGIN_LIVE, "SELECT logins.token_hash, logins.leader_id, leaders.username, "                 \
+                  "logins.started_at, logins.used_at, logins.login_gen "                           \
+                  "FROM logins JOIN leaders ON leaders.id = logins.leader_id "                     \
+                  "WHERE leaders.disabled = 0 AND leaders.login_gen = logins.login_gen "           \
+                  "AND logins.used_at >= ?1 AND logins.started_at >= ?2 "                          \
+                  "ORDER BY logins.started_at")                                                    \
     X(LOGIN_TOUCH, "UPDATE logins SET used_at = ?2 WHERE token_hash = ?1")                         \
     X(LOGIN_END, "DELETE FROM logins WHERE token_hash = ?1")                                       \
     X(LOGIN_END_LEADER, "DELETE FROM logins WHERE leader_id = ?1")                                 \

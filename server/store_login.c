@@ -72,3 +72,27 @@ int store_login_sweep(struct store *s, int64_t idle_before, int64_t started_befo
     db_bind_int64(st, 2, started_before);
     return store__exec(st);
 }
+
+int store_login_live(struct store *s, int64_t idle_before, int64_t started_before,
+                     store_login_fn *each, void *arg)
+{
+    struct db_stmt *st = store__stmt(s, ST_LOGIN_LIVE);
+    db_bind_int64(st, 1, idle_before);
+    db_bind_int64(st, 2, started_before);
+    int r;
+    while ((r = store__row(st)) == 1) {
+        size_t len = 0;
+        const void *digest = db_col_blob(st, 0, &len);
+        struct store_login sl = {
+            .leader_id = db_col_int64(st, 1),
+            .started_at = db_col_int64(st, 3),
+            .used_at = db_col_int64(st, 4),
+            .login_gen = db_col_int64(st, 5),
+        };
+        const char *name = db_col_text(st, 2);
+        snprintf(sl.username, sizeof(sl.username), "%s", name ? name : "");
+        if (digest && len == STORE_HASH_LEN)
+            each(arg, digest, &sl);
+    }
+    return r;
+}

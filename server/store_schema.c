@@ -144,6 +144,17 @@ const char *const store__migrations[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE logins ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;",
+
+    /* 5: what an unplanned restart must not lose (protocol/README.md §4
+     * "After a restart"): that a leader opened the session, and the SHA-256
+     * of the participant key of each person admitted to it, deleted when
+     * they are removed and when the session ends. No pseudonym, no text.
+     * One node now also keeps its logins in the logins table (by digest). */
+    "ALTER TABLE sessions ADD COLUMN opened_at INTEGER;"
+    "CREATE TABLE admitted ("
+    " session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+    " key_hash BLOB NOT NULL CHECK (length(key_hash) = 32),"
+    " PRIMARY KEY (session_id, key_hash)) WITHOUT ROWID;",
 };
 
 /*
@@ -266,6 +277,13 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;"
     "ALTER TABLE logins ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;",
+
+    /* 5 */
+    "ALTER TABLE sessions ADD COLUMN opened_at bigint;"
+    "CREATE TABLE admitted ("
+    " session_id bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
+    " key_hash bytea NOT NULL CHECK (length(key_hash) = 32),"
+    " PRIMARY KEY (session_id, key_hash));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

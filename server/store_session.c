@@ -41,6 +41,7 @@ static void read_session(struct db_stmt *st, void *row)
         .ends_at = db_col_int64(st, 4),
         .lobby_min = (int)db_col_int64(st, 5),
         .cancelled_at = db_col_int64(st, 7),
+        .opened_at = db_col_int64(st, 8),
     };
     store__col_copy(st, 6, se->tz, sizeof(se->tz));
 }

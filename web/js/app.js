@@ -62,9 +62,9 @@ conn.addEventListener('state', ({ detail }) => {
     }
 });
 
-conn.addEventListener('welcome', ({ detail: { welcome, gap } }) => {
+conn.addEventListener('welcome', ({ detail: { welcome, gap, restarted } }) => {
     joinDone();
-    onWelcome(welcome, gap);
+    onWelcome(welcome, gap, restarted);
     setStatus(null); // the banner speaks only when the connection is not fine
 });
 conn.addEventListener('event', ({ detail: { msg, applied } }) => onEvent(msg, applied));

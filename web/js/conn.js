@@ -7,7 +7,8 @@
 //
 // Events (CustomEvent detail):
 //   state {state: connecting|open|reconnecting|closed, delay?, code?}
-//   welcome {welcome, gap}: joined, resumed or admitted from the lobby; gap: events may be missing
+//   welcome {welcome, gap, restarted}: joined, resumed or admitted from the lobby; gap: events may be
+//     missing; restarted: the server restarted since, and every earlier event is gone
 //   event {msg, applied, own, history}: a room event (message, presence, state and the
 //     moderation events); seqs may skip: events for others are not sent; applied: already in
 //     welcome.members; history: from before we came (groups whose late joiners read the session)
@@ -44,6 +45,7 @@ export class Conn extends EventTarget {
     #joinId = null;
     #joined = false;
     #resumeFailed = false;
+    #restarted = false; // the resume failed because the server restarted
     #snapshotSeq = 0;
     #attempt = 0;
     #timer = 0;
@@ -231,10 +233,12 @@ export class Conn extends EventTarget {
         this.#snapshotSeq = w.seq;
         this.#limits = w.limits;
         this.#joined = true;
+        const restarted = this.#restarted;
         this.#resumeFailed = false;
+        this.#restarted = false;
         this.#attempt = 0;
         this.#save();
-        this.#emit('welcome', { welcome: w, gap });
+        this.#emit('welcome', { welcome: w, gap, restarted });
         // Agreed before, and this membership does not know yet (entered again): say it again,
         // before any message, so the server takes them.
         if (!w.agreed && s.agree !== null && s.agree === s.agreement) this.#sendAgree();
@@ -287,6 +291,7 @@ export class Conn extends EventTarget {
                 Object.assign(this.#session, { token: null, epoch: null, member: 0 });
                 this.#save();
                 this.#resumeFailed = true;
+                this.#restarted = e.reason === 'server_restarted';
                 this.#joinId = `join-${crypto.randomUUID()}`;
                 this.#send({ type: 'hello', id: this.#joinId, ...this.#session.hello });
             } else {

@@ -110,9 +110,15 @@ export function markDeleted(seq) {
     if (li?.classList.contains('msg')) tombstone(li);
 }
 
-/** "Messages may be missing here", once in a row. */
-export function addGap() {
-    if (!log().lastElementChild?.classList.contains('gap')) append(tr(el('li', 'gap'), 'msg.gap'), false);
+/**
+ * "Messages may be missing here", once in a row; after a server restart
+ * "The server restarted. Earlier messages are gone." instead, which wins.
+ */
+export function addGap(restarted = false) {
+    const key = restarted ? 'msg.restarted' : 'msg.gap';
+    const last = log().lastElementChild;
+    if (last?.classList.contains('gap') && (last.dataset.i18n === key || !restarted)) return;
+    append(tr(el('li', 'gap'), key), false);
 }
 
 /** A restarted server counts seqs afresh: the old ones no longer name events. */

@@ -147,7 +147,7 @@ function fillSession(w) {
     groupLanguage(info.language);
 }
 
-export function onWelcome(w, gap) {
+export function onWelcome(w, gap, restarted = false) {
     if (w.epoch !== room.epoch) log.forgetSeqs();
     Object.assign(room, { epoch: w.epoch, me: w.member, role: w.role, state: w.state, agreed: w.agreed,
         waiting: w.waiting, hands: w.hands, round: w.round, muted: w.muted, privateMessages: w.private_messages,
@@ -157,7 +157,7 @@ export function onWelcome(w, gap) {
     setCrisis(w.crisis);
     fillSession(w);
     log.quiet();
-    if (gap) log.addGap();
+    if (gap) log.addGap(restarted);
     show('room');
     syncPanel();
 }

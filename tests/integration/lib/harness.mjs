@@ -238,6 +238,17 @@ export function freePort() {
 }
 
 /** Makes a directory under os.tmpdir() that is removed when the test process exits. */
+/** Every regular file under dir, recursively. */
+export function filesUnder(dir) {
+    const out = [];
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) out.push(...filesUnder(p));
+        else if (entry.isFile()) out.push(p);
+    }
+    return out;
+}
+
 export function makeTempDir(prefix = 'kamrat-it-') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     tmpDirs.add(dir);
