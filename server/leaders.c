@@ -79,7 +79,8 @@ void leaders_free(struct leaders *l)
 }
 
 int leaders_login(struct leaders *l, int64_t leader_id, const char *username, int64_t login_gen,
-                  uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms)
+                  bool coordinator, uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1],
+                  uint64_t *expires_at_ms)
 {
     struct login *g = xcalloc(1, sizeof(*g));
     if (auth_token_new(token_out, g->digest) < 0) {
@@ -107,6 +108,7 @@ int leaders_login(struct leaders *l, int64_t leader_id, const char *username, in
     g->pub.leader_id = leader_id;
     g->pub.username = g->username;
     g->pub.login_gen = login_gen;
+    g->pub.coordinator = coordinator;
     g->started_ms = g->used_ms = now_ms;
     g->older = l->newest;
     if (l->newest)
@@ -157,7 +159,8 @@ static const struct leader_login *shared_lookup(struct leaders *l, const char *t
         store_login_touch(l->shared, digest, (int64_t)now_ms);
     wipe(digest, sizeof(digest));
     snprintf(v->username, sizeof(v->username), "%s", sl.username);
-    v->pub = (struct leader_login){sl.leader_id, v->username, sl.login_gen};
+    v->pub = (struct leader_login){sl.leader_id, v->username, sl.login_gen,
+                                   sl.role == STORE_ROLE_COORDINATOR};
     return &v->pub;
 }
 

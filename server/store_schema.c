@@ -144,6 +144,14 @@ const char *const store__migrations[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE logins ADD COLUMN login_gen INTEGER NOT NULL DEFAULT 0;",
+
+    /* 5: an account's role. A coordinator logs in on the same page and with
+     * the same throttling as a leader, administers groups from the console
+     * (protocol/README.md §12), and never enters a room nor leads a group.
+     * One table keeps usernames unique across both, so one login finds one
+     * account. Accounts of before are leaders. */
+    "ALTER TABLE leaders ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
+    " CHECK (role IN ('leader', 'coordinator'));",
 };
 
 /*
@@ -266,6 +274,10 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;"
     "ALTER TABLE logins ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;",
+
+    /* 5 */
+    "ALTER TABLE leaders ADD COLUMN role text NOT NULL DEFAULT 'leader'"
+    " CHECK (role IN ('leader', 'coordinator'));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);
