@@ -150,7 +150,8 @@ const char *const store__migrations[] = {
      * (protocol/README.md §12), and never enters a room nor leads a group.
      * One table keeps usernames unique across both, so one login finds one
      * account. Accounts of before are leaders. */
-    "ALTER TABLE leaders ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
+    "ALTER TABLE leaders"
+    " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
 };
 
@@ -276,7 +277,8 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE logins ADD COLUMN login_gen bigint NOT NULL DEFAULT 0;",
 
     /* 5 */
-    "ALTER TABLE leaders ADD COLUMN role text NOT NULL DEFAULT 'leader'"
+    "ALTER TABLE leaders"
+    " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
 };
 
