@@ -4,6 +4,7 @@
 // asks for the password again. Text from the server goes in as text only.
 
 import { $, el, setBusy, setError, errorKey } from './dom.js';
+import { api, loginFields, submitLogin } from './login.js';
 import { start, switcher, t, tr, timeEl } from './i18n.js';
 
 const SECTIONS = ['groups', 'audit', 'health'];
@@ -24,19 +25,11 @@ let groupsCursor = null;
 let auditCursor = null;
 let editing = null; // the group being edited, or null when adding
 
-/** The JSON API: {status, data}; status 0 when the server could not be reached. */
-async function api(path, { method = 'GET', body } = {}) {
-    const headers = {};
-    if (body) headers['Content-Type'] = 'application/json';
-    if (token) headers.Authorization = `Bearer ${token}`;
-    try {
-        const res = await fetch(path, { method, headers, body: body && JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
-        const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
-        if (res.status === 401 && token) loggedOut('token_invalid');
-        return { status: res.status, data };
-    } catch {
-        return { status: 0, data: { error: 'network' } };
-    }
+/** The JSON API with this console's token; a 401 ends the console's login. */
+async function call(path, { method = 'GET', body } = {}) {
+    const r = await api(path, { method, body, token });
+    if (r.status === 401 && token) loggedOut('token_invalid');
+    return r;
 }
 
 function view(name) {
@@ -44,8 +37,6 @@ function view(name) {
     $('console-view').hidden = name !== 'console';
     $('logout').hidden = name !== 'console';
 }
-
-const loginFields = () => [$('username'), $('password')];
 
 function loggedOut(code) {
     token = null;
@@ -56,40 +47,21 @@ function loggedOut(code) {
 
 async function login(ev) {
     ev.preventDefault();
-    const username = $('username').value.trim();
-    const password = $('password').value;
-    const box = $('login-error');
-    if (!username || !password) {
-        setError(box, 'err.login_empty', { code: 'login_empty' }, username ? $('password') : $('username'), loginFields());
-        return;
-    }
-    setBusy($('login-button'), true, 'login.busy', 'login.button');
-    const { status, data } = await api('/api/login', { method: 'POST', body: { username, password } });
-    setBusy($('login-button'), false, 'login.busy', 'login.button');
-    if (status === 200 && data.role === 'coordinator') {
-        $('password').value = '';
-        setError(box, null, null, null, loginFields());
+    const data = await submitLogin();
+    if (data?.role === 'coordinator') {
         token = data.token;
         view('console');
         section('groups');
         loadGroups(true);
-        return;
-    }
-    if (status === 200) {
+    } else if (data) {
         // A leader's account: this console is not theirs; end the login at once.
-        token = data.token;
-        await api('/api/logout', { method: 'POST' });
-        token = null;
-        setError(box, 'admin.not_coordinator', { code: 'forbidden' }, $('username'), loginFields());
-        return;
+        await api('/api/logout', { method: 'POST', token: data.token });
+        setError($('login-error'), 'admin.not_coordinator', { code: 'forbidden' }, $('username'), loginFields());
     }
-    const code = data.error ?? String(status);
-    const s = Math.max(1, Math.ceil((data.retry_after_ms ?? 1000) / 1000));
-    setError(box, errorKey(code), { code, s }, $('password'), loginFields());
 }
 
 async function logout() {
-    await api('/api/logout', { method: 'POST' });
+    await call('/api/logout', { method: 'POST' });
     loggedOut(null);
 }
 
@@ -142,7 +114,7 @@ function drawGroups() {
 
 async function loadGroups(fresh) {
     const cursor = fresh ? '' : groupsCursor;
-    const { status: st, data } = await api(`/api/admin/groups?limit=50&cursor=${encodeURIComponent(cursor ?? '')}`);
+    const { status: st, data } = await call(`/api/admin/groups?limit=50&cursor=${encodeURIComponent(cursor ?? '')}`);
     if (st !== 200) {
         if (st !== 401) status(errorKey(data.error ?? String(st)), { code: data.error ?? st });
         return;
@@ -202,8 +174,8 @@ async function saveGroup(ev) {
     }
     setBusy($('group-save'), true, 'admin.saving', 'admin.save');
     const { status: st, data } = editing
-        ? await api(`/api/admin/groups/${editing.id}`, { method: 'PATCH', body })
-        : await api('/api/admin/groups', { method: 'POST', body });
+        ? await call(`/api/admin/groups/${editing.id}`, { method: 'PATCH', body })
+        : await call('/api/admin/groups', { method: 'POST', body });
     setBusy($('group-save'), false, 'admin.saving', 'admin.save');
     if (st === 200 || st === 201) {
         status(st === 201 ? 'admin.added' : 'admin.saved', { name: data.name });
@@ -236,7 +208,7 @@ async function loadAudit(fresh) {
         action: $('a-action').value.trim(),
         cursor: fresh ? '' : auditCursor ?? '',
     });
-    const { status: st, data } = await api(`/api/admin/audit?${q}`);
+    const { status: st, data } = await call(`/api/admin/audit?${q}`);
     const box = $('audit-error');
     if (st !== 200) {
         if (st !== 401) setError(box, errorKey(data.error ?? String(st)), { code: data.error ?? st }, null);
@@ -255,7 +227,7 @@ async function loadAudit(fresh) {
 /* ---- health ---- */
 
 async function loadHealth() {
-    const { status: st, data } = await api('/api/admin/health');
+    const { status: st, data } = await call('/api/admin/health');
     const dl = $('health');
     if (st !== 200) {
         if (st !== 401) dl.replaceChildren(tr(el('dd', 'error'), errorKey(data.error ?? String(st)), { code: data.error ?? st }));
