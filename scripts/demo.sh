@@ -91,7 +91,7 @@ crisis_file = $root/safety/crisis.example.json
 risk_words_file = $root/safety/risk-words.example.json
 EOF
 
-# A demo group with a leader, a session whose lobby is open now, and an
+# A demo group with a leader, a coordinator, a session whose lobby is open now, and an
 # invite link, made with the admin tool the way an association would.
 ctl() { build/tools/kamratctl -c demo/kamrat.conf "$@"; }
 group="Demo group"
@@ -105,6 +105,11 @@ if [ ! -s demo/leader-password ]; then
     ctl leader add demo --password-stdin <demo/leader-password >/dev/null
     ctl group leader add "$group" demo >/dev/null
 fi
+# A coordinator for the console at /admin (groups, audit log, health).
+if [ ! -s demo/coordinator-password ]; then
+    (umask 077 && openssl rand -base64 15 >demo/coordinator-password)
+    ctl coordinator add coordinator --password-stdin <demo/coordinator-password >/dev/null
+fi
 if ! ctl --json session list "$group" | grep -Eq '"state": "(lobby|running)"'; then
     ctl session add "$group" --start "$(date -u -d '+2 minutes' '+%Y-%m-%d %H:%M')" \
         --duration 180 --tz UTC --lobby 15 >/dev/null
@@ -116,6 +121,7 @@ cat <<EOF
 kamrat demo
   participant  $invite
   leader       $origin/leader   user: demo   password: $(cat demo/leader-password)
+  coordinator  $origin/admin    user: coordinator   password: $(cat demo/coordinator-password)
   open    $origin/
   trust   $root/certs/dev/ca.pem
           (import it as a certificate authority in a development browser

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "authq.h"
 #include "bus.h"
@@ -23,6 +24,7 @@
 #include "room.h"
 #include "server.h"
 #include "store.h"
+#include "storeq.h"
 #include "throttle.h"
 #include "util.h"
 
@@ -35,11 +37,11 @@
  * the body); this deadline does not move. 4 KiB in 5 s is 820 B/s. */
 #define BODY_DEADLINE_SECS 5
 
-enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS };
+enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS, EP_ADMIN };
 
 enum req_state {
     READING,  /* collecting the body */
-    CHECKING, /* the password check runs on a worker; the job holds the request */
+    CHECKING, /* a password check or a store job runs on a worker; it holds the request */
     ANSWERED, /* the answer waits for the socket to become writable */
 };
 
@@ -55,16 +57,22 @@ struct api_req {
     const char *allow; /* the Allow header of a 405 */
     size_t out_len;
     char out[ANSWER_MAX];
+    char *big; /* owned: the console's answer, written instead of out when set */
+    /* A console request (admin.h). */
+    struct admin_job *job;
+    bool held;    /* the store worker holds it: admin_done frees it when wsi is NULL */
+    bool expired; /* answered busy at the store worker's deadline */
     /* A login whose password is being checked. */
     char *name;        /* as typed: the throttle key */
     int64_t leader_id; /* 0 when no leader has this name */
     int64_t login_gen; /* the account's when the check began: the login's */
     bool disabled;
+    bool coordinator;
     char username[STORE_USERNAME_MAX + 1]; /* as stored */
     /* The request body. */
     lws_sorted_usec_list_t body_deadline; /* scheduled while a declared body is read */
-    size_t body_len;
-    char body[API_BODY_MAX + 1];
+    size_t body_len, body_max;
+    char *body; /* body_max + 1 bytes, allocated when a body is expected */
 };
 
 bool api_path(const char *path)
@@ -80,6 +88,12 @@ uint64_t api_now_ms(const struct server *srv)
 static void req_free(struct api_req *r)
 {
     lws_sul_cancel(&r->body_deadline);
+    if (r->body) {
+        wipe(r->body, r->body_max + 1);
+        free(r->body);
+    }
+    free(r->big);
+    admin_job_free(r->job);
     if (r->name) {
         wipe(r->name, strlen(r->name));
         free(r->name);
@@ -96,6 +110,8 @@ static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
 {
     r->status = status;
     r->out_len = 0;
+    free(r->big);
+    r->big = NULL;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -172,15 +188,18 @@ static void logout(struct lws *wsi, struct api_req *r)
     answer(r, HTTP_STATUS_NO_CONTENT, NULL);
 }
 
-/* The live login (gate_login) behind the request's "Authorization: Bearer"
- * token, or NULL. */
-static const struct leader_login *bearer(struct lws *wsi, struct api_req *r)
+/* The live login behind the request's "Authorization: Bearer" token, or
+ * NULL: with its account's standing checked on the loop's store connection
+ * (gate_login), or, when registry_only, as the registry holds it (the
+ * console checks the account on the store worker instead). */
+static const struct leader_login *bearer(struct lws *wsi, struct api_req *r, bool registry_only)
 {
     char auth[128];
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
     const struct leader_login *who = NULL;
     if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0)
-        who = gate_login(r->srv->gate, auth + 7);
+        who = registry_only ? leaders_lookup(r->srv->leaders, auth + 7, api_now_ms(r->srv))
+                            : gate_login(r->srv->gate, auth + 7);
     if (n > 0)
         wipe(auth, (size_t)n);
     return who;
@@ -195,9 +214,9 @@ static const struct leader_login *bearer(struct lws *wsi, struct api_req *r)
  */
 static void list_sessions(struct lws *wsi, struct api_req *r)
 {
-    const struct leader_login *who = bearer(wsi, r);
+    const struct leader_login *who = bearer(wsi, r, false);
     struct server *srv = r->srv;
-    if (!who) {
+    if (!who || who->coordinator) { /* a coordinator leads no session */
         answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
         return;
     }
@@ -246,7 +265,7 @@ static void login_done(void *arg, const struct auth_result *res)
     struct server *srv = r->srv;
     uint64_t now = util_now_ms();
     char actor[STORE_ACTOR_MAX + 1];
-    snprintf(actor, sizeof(actor), "leader:%s", r->username);
+    snprintf(actor, sizeof(actor), "%s:%s", r->coordinator ? "coordinator" : "leader", r->username);
 
     if (res->outcome == AUTH_CANCELLED) {
         throttle_record(srv->throttle, r->name, THROTTLE_ABORTED, now);
@@ -260,17 +279,18 @@ static void login_done(void *arg, const struct auth_result *res)
             gate_rehash(srv->gate, actor, r->leader_id, r->login_gen, res->phc);
         char token[LEADERS_TOKEN_LEN + 1];
         uint64_t expires;
-        if (leaders_login(srv->leaders, r->leader_id, r->username, r->login_gen, api_now_ms(srv),
-                          token, &expires) < 0) {
+        if (leaders_login(srv->leaders, r->leader_id, r->username, r->login_gen, r->coordinator,
+                          api_now_ms(srv), token, &expires) < 0) {
             klog_error("login_error reason=\"no randomness\"");
             answer_busy(r);
         } else {
             klog_info("authn_login leader_id=%" PRId64, r->leader_id);
             metrics_inc(METRIC_LOGIN_OK);
             answer(r, HTTP_STATUS_OK,
-                   "{\"token\":\"%s\",\"username\":\"%s\",\"expires_at\":%" PRIu64
+                   "{\"token\":\"%s\",\"username\":\"%s\",\"role\":\"%s\",\"expires_at\":%" PRIu64
                    ",\"idle_timeout_s\":%llu}\n",
-                   token, r->username, expires, LEADERS_IDLE_MS / 1000);
+                   token, r->username, r->coordinator ? "coordinator" : "leader", expires,
+                   LEADERS_IDLE_MS / 1000);
             wipe(token, sizeof(token));
         }
     } else {
@@ -351,6 +371,7 @@ static void login(struct api_req *r)
             r->leader_id = leader.id;
             r->login_gen = leader.login_gen;
             r->disabled = leader.disabled;
+            r->coordinator = leader.role == STORE_ROLE_COORDINATOR;
             snprintf(r->username, sizeof(r->username), "%s", leader.username);
         } else if (e != STORE_E_NOT_FOUND) {
             klog_warn("login_store_failed reason=\"%s\"", store_strerror(e));
@@ -369,6 +390,161 @@ static void login(struct api_req *r)
 out:
     wipe(&leader, sizeof(leader));
     wipe(pw, sizeof(pw));
+}
+
+/* ---- the console (admin.h) ---- */
+
+/* The console's job came back from the store worker. Runs on the lws
+ * thread, also after the connection went away, and frees the request in
+ * that case. */
+static void admin_done(void *arg, enum storeq_status st)
+{
+    struct api_req *r = arg;
+    if (st == STOREQ_CANCELLED) {
+        if (!r->expired)
+            answer_busy(r);
+    } else {
+        unsigned int status;
+        bool ended;
+        char *text = admin_take_answer(r->job, &status, &ended);
+        if (ended) /* disabled, a new password, removed: its other logins end too */
+            leaders_revoke_leader(r->srv->leaders, admin_account(r->job));
+        if (r->expired) {
+            free(text); /* answered busy already; a change may have happened */
+        } else {
+            answer(r, status, NULL);
+            r->big = text;
+            r->out_len = strlen(text);
+        }
+    }
+    r->held = false;
+    if (!r->wsi)
+        req_free(r);
+}
+
+static void admin_expired(void *arg)
+{
+    struct api_req *r = arg;
+    klog_warn("admin_busy reason=timeout");
+    r->expired = true;
+    answer_busy(r);
+}
+
+/* On the store worker: the request's job. The request stays put while the
+ * worker holds it (held), and the worker touches nothing else of it. */
+static void admin_run(struct store *s, void *arg)
+{
+    struct api_req *r = arg;
+    admin_work(s, r->job);
+}
+
+/* Hand the console's job to the store worker. */
+static void admin_submit(struct api_req *r)
+{
+    admin_prepare(r->job, r->srv);
+    if (storeq_submit(r->srv->storeq, admin_run, admin_done, admin_expired, r, util_now_ms()) < 0) {
+        klog_warn("admin_busy reason=queue_full");
+        answer_busy(r);
+        return;
+    }
+    r->held = true;
+}
+
+/* Read the query's arguments into the job. Returns false after answering
+ * an error. */
+static bool admin_args(struct lws *wsi, struct api_req *r)
+{
+    char arg[256];
+    for (int i = 0; i < 16; i++) {
+        /* 0: no such argument (lws keeps no empty ones). */
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len == 0)
+            return true;
+        if (len >= (int)sizeof(arg) ||
+            lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+            answer_error(r, HTTP_STATUS_BAD_REQUEST, "invalid");
+            return false;
+        }
+        const char *field = NULL, *err = admin_query(r->job, arg, &field);
+        if (err) {
+            if (field)
+                answer(r, HTTP_STATUS_BAD_REQUEST, "{\"error\":\"%s\",\"field\":\"%s\"}\n", err,
+                       field);
+            else
+                answer_error(r, HTTP_STATUS_BAD_REQUEST, err);
+            return false;
+        }
+    }
+    answer_error(r, HTTP_STATUS_BAD_REQUEST, "invalid"); /* more arguments than any route takes */
+    return false;
+}
+
+/* A request under /api/admin/: route, token, Origin, then the query or the
+ * body's checks. Returns true when a body is to be read. */
+static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, long long clen)
+{
+    const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)     ? "GET"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)  ? "POST"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) ? "PATCH"
+                                                                          : NULL;
+    struct admin_route route;
+    struct leader_login none = {0};
+    r->job = admin_route(path, method, &none, &route);
+    admin_job_free(r->job);
+    r->job = NULL;
+    if (!route.known) {
+        answer_error(r, HTTP_STATUS_NOT_FOUND, "not_found");
+        return false;
+    }
+    if (!route.allowed) {
+        r->allow = route.allow;
+        answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");
+        return false;
+    }
+    if (route.has_body && !header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
+        klog_info("authz_fail reason=origin path=admin");
+        answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
+        return false;
+    }
+    const struct leader_login *who = bearer(wsi, r, true);
+    if (!who) {
+        answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
+        return false;
+    }
+    if (!who->coordinator) {
+        klog_info("authz_fail reason=not_coordinator path=admin");
+        answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
+        return false;
+    }
+    r->job = admin_route(path, method, who, &route);
+    if (!route.has_body) {
+        if (admin_args(wsi, r))
+            admin_submit(r);
+        return false;
+    }
+    if (clen > ADMIN_BODY_MAX)
+        answer_error(r, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_large");
+    else if (clen < 0)
+        answer_error(r, HTTP_STATUS_LENGTH_REQUIRED, "length_required");
+    else if (!is_json(wsi))
+        answer_error(r, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    else
+        return true;
+    return false;
+}
+
+/* The body of a console request has arrived. */
+static void admin_body_done(struct api_req *r)
+{
+    const char *field = NULL, *err = admin_body(r->job, r->body, r->body_len, &field);
+    wipe(r->body, r->body_len);
+    r->body_len = 0;
+    if (!err)
+        admin_submit(r);
+    else if (field)
+        answer(r, HTTP_STATUS_BAD_REQUEST, "{\"error\":\"%s\",\"field\":\"%s\"}\n", err, field);
+    else
+        answer_error(r, HTTP_STATUS_BAD_REQUEST, err);
 }
 
 /* ---- lws callbacks ---- */
@@ -395,7 +571,9 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
     *slot = r;
 
     r->ep = EP_NONE;
-    if (strcmp(path, "/api/login") == 0)
+    if (strncmp(path, "/api/admin/", 11) == 0)
+        r->ep = EP_ADMIN;
+    else if (strcmp(path, "/api/login") == 0)
         r->ep = EP_LOGIN;
     else if (strcmp(path, "/api/logout") == 0)
         r->ep = EP_LOGOUT;
@@ -410,7 +588,12 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
                          (lws_usec_t)BODY_DEADLINE_SECS * LWS_US_PER_SEC);
 
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    if (r->ep == EP_NONE) {
+    if (r->ep == EP_ADMIN) {
+        if (admin_start(wsi, r, path, clen)) {
+            r->body_max = ADMIN_BODY_MAX;
+            r->body = xmalloc(r->body_max + 1);
+        }
+    } else if (r->ep == EP_NONE) {
         answer_error(r, HTTP_STATUS_NOT_FOUND, "not_found");
     } else if (r->ep == EP_SESSIONS) {
         if (get)
@@ -436,6 +619,9 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
         answer_error(r, HTTP_STATUS_LENGTH_REQUIRED, "length_required");
     } else if (!is_json(wsi)) {
         answer_error(r, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    } else {
+        r->body_max = API_BODY_MAX;
+        r->body = xmalloc(r->body_max + 1);
     }
     return 0;
 }
@@ -445,9 +631,9 @@ int api_on_body(struct lws *wsi, struct api_req **slot, const void *in, size_t l
     struct api_req *r = *slot;
     (void)wsi;
     /* A body after an early answer is read and dropped by lws. */
-    if (!r || r->state != READING || r->ep != EP_LOGIN)
+    if (!r || r->state != READING || !r->body)
         return 0;
-    if (len > API_BODY_MAX - r->body_len) {
+    if (len > r->body_max - r->body_len) {
         wipe(r->body, r->body_len);
         r->body_len = 0;
         answer_error(r, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_large");
@@ -467,8 +653,8 @@ int api_on_body_done(struct lws *wsi, struct api_req **slot)
         r->body_pending = false;
         lws_sul_cancel(&r->body_deadline);
     }
-    if (r && r->state == READING && r->ep == EP_LOGIN)
-        login(r);
+    if (r && r->state == READING && r->body)
+        r->ep == EP_ADMIN ? admin_body_done(r) : login(r);
     return 0;
 }
 
@@ -481,10 +667,13 @@ int api_on_writable(struct lws *wsi, struct api_req **slot)
     if (http_write_headers(wsi, r->status, mime, r->out_len, r->allow))
         return -1;
     if (r->out_len && !r->head_only) {
-        unsigned char buf[LWS_PRE + ANSWER_MAX];
-        memcpy(buf + LWS_PRE, r->out, r->out_len);
+        /* lws keeps what the socket does not take at once and sends it
+         * before the next writable: one write of the whole answer. */
+        unsigned char *buf = xmalloc(LWS_PRE + r->out_len);
+        memcpy(buf + LWS_PRE, r->big ? r->big : r->out, r->out_len);
         int n = lws_write(wsi, buf + LWS_PRE, r->out_len, LWS_WRITE_HTTP_FINAL);
         wipe(buf + LWS_PRE, r->out_len);
+        free(buf);
         if (n < (int)r->out_len)
             return -1;
     }
@@ -492,7 +681,10 @@ int api_on_writable(struct lws *wsi, struct api_req **slot)
     /* Answered before its body arrived (403, 413, ...): close rather than
      * let lws read the rest, which it would wait for without a deadline. */
     bool close = r->body_pending;
-    req_free(r);
+    if (r->held)
+        r->wsi = NULL; /* answered busy: admin_done frees it */
+    else
+        req_free(r);
     if (close)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -505,8 +697,8 @@ void api_on_closed(struct api_req **slot)
         return;
     *slot = NULL;
     lws_sul_cancel(&r->body_deadline);
-    if (r->state == CHECKING)
-        r->wsi = NULL; /* login_done frees it */
+    if (r->state == CHECKING || r->held)
+        r->wsi = NULL; /* login_done or admin_done frees it */
     else
         req_free(r);
 }

@@ -260,7 +260,7 @@ static enum proto_err check_leader(struct gate *g, const struct proto_cmd *cmd,
 {
     int rc = login ? login_standing(g, login) : 0;
     *dead = rc > 0;
-    if (!login || rc != 0)
+    if (!login || rc != 0 || login->coordinator) /* a console login enters no room */
         return PROTO_E_TOKEN_INVALID;
     int64_t now = gate_now(g);
     struct store_session se;
@@ -497,7 +497,8 @@ enum proto_err gate_check_async(struct gate *g, const struct proto_cmd *hello,
         }
         p->has_login = true;
         snprintf(p->username, sizeof(p->username), "%s", login->username);
-        p->login = (struct leader_login){login->leader_id, p->username, login->login_gen};
+        p->login = (struct leader_login){login->leader_id, p->username, login->login_gen,
+                                         login->coordinator};
     }
     p->cmd.type = hello->type;
     p->cmd.u.hello = hello->u.hello;

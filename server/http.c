@@ -434,6 +434,8 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
      * load the one page; the client reads the path. */
     if (is_invite_link(path) || strcmp(path, "/leader") == 0)
         path = "/index.html";
+    else if (strcmp(path, "/admin") == 0)
+        path = "/admin.html"; /* the coordinators' console (protocol/README.md §12) */
     bool immutable;
     const struct webfile *f = webroot_find(srv->web, path, &immutable);
     if (!f)

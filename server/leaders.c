@@ -119,7 +119,7 @@ struct leaders *leaders_new(void)
 }
 
 static void hold(struct leaders *l, struct login *g, int64_t leader_id, const char *username,
-                 int64_t login_gen, uint64_t started_ms, uint64_t used_ms);
+                 int64_t login_gen, bool coordinator, uint64_t started_ms, uint64_t used_ms);
 
 static bool expired(const struct login *g, uint64_t now_ms)
 {
@@ -163,7 +163,8 @@ void leaders_free(struct leaders *l)
 }
 
 int leaders_login(struct leaders *l, int64_t leader_id, const char *username, int64_t login_gen,
-                  uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms)
+                  bool coordinator, uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1],
+                  uint64_t *expires_at_ms)
 {
     struct login *g = xcalloc(1, sizeof(*g));
     if (auth_token_new(token_out, g->digest) < 0) {
@@ -181,14 +182,14 @@ int leaders_login(struct leaders *l, int64_t leader_id, const char *username, in
         return -1;
     }
     keep(l, KEEP_ADD, g->digest, leader_id, login_gen, (int64_t)now_ms, 0);
-    hold(l, g, leader_id, username, login_gen, now_ms, now_ms);
+    hold(l, g, leader_id, username, login_gen, coordinator, now_ms, now_ms);
     *expires_at_ms = now_ms + LEADERS_ABSOLUTE_MS;
     return 0;
 }
 
 /* Put g (its digest set) into the registry, the oldest going when full. */
 static void hold(struct leaders *l, struct login *g, int64_t leader_id, const char *username,
-                 int64_t login_gen, uint64_t started_ms, uint64_t used_ms)
+                 int64_t login_gen, bool coordinator, uint64_t started_ms, uint64_t used_ms)
 {
     /* 256 random bits do not collide; if the table ever held this digest,
      * the registry would be broken, not unlucky. */
@@ -201,6 +202,7 @@ static void hold(struct leaders *l, struct login *g, int64_t leader_id, const ch
     g->pub.leader_id = leader_id;
     g->pub.username = g->username;
     g->pub.login_gen = login_gen;
+    g->pub.coordinator = coordinator;
     g->started_ms = started_ms;
     g->used_ms = g->kept_used_ms = used_ms;
     g->older = l->newest;
@@ -221,8 +223,8 @@ static void restore_one(void *arg, const uint8_t token_hash[STORE_HASH_LEN],
         return;
     struct login *g = xcalloc(1, sizeof(*g));
     memcpy(g->digest, token_hash, sizeof(g->digest));
-    hold(l, g, sl->leader_id, sl->username, sl->login_gen, (uint64_t)sl->started_at,
-         (uint64_t)sl->used_at);
+    hold(l, g, sl->leader_id, sl->username, sl->login_gen, sl->role == STORE_ROLE_COORDINATOR,
+         (uint64_t)sl->started_at, (uint64_t)sl->used_at);
 }
 
 int leaders_restore(struct leaders *l, struct store *s, uint64_t now_ms)
@@ -271,7 +273,8 @@ static const struct leader_login *shared_lookup(struct leaders *l, const char *t
         store_login_touch(l->shared, digest, (int64_t)now_ms);
     wipe(digest, sizeof(digest));
     snprintf(v->username, sizeof(v->username), "%s", sl.username);
-    v->pub = (struct leader_login){sl.leader_id, v->username, sl.login_gen};
+    v->pub = (struct leader_login){sl.leader_id, v->username, sl.login_gen,
+                                   sl.role == STORE_ROLE_COORDINATOR};
     return &v->pub;
 }
 

@@ -28,6 +28,7 @@
 #ifndef KAMRAT_LEADERS_H
 #define KAMRAT_LEADERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,7 @@ struct leader_login {
     int64_t leader_id;
     const char *username; /* as stored, e.g. "aino" */
     int64_t login_gen;    /* the account's login_gen at the login (store.h) */
+    bool coordinator;     /* a coordinator's login: the console's, never a room's */
 };
 
 /* Several nodes: keep every login in the store s as well, and look logins
@@ -79,13 +81,15 @@ void leaders_free(struct leaders *l);
 
 /*
  * Start a login for leader_id and username (copied; at most 64 bytes are
- * kept), whose account is at login_gen, at now_ms. Writes the new token (43 characters and a NUL)
+ * kept), whose account is at login_gen and is a coordinator's or a leader's,
+ * at now_ms. Writes the new token (43 characters and a NUL)
  * into token_out: give it to the client and forget it. *expires_at_ms gets the absolute expiry,
  * now_ms + LEADERS_ABSOLUTE_MS. When the registry is full the oldest login is dropped first.
  * Returns 0, or -1 when no random token could be made (then token_out is "" and nothing changed).
  */
 int leaders_login(struct leaders *l, int64_t leader_id, const char *username, int64_t login_gen,
-                  uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1], uint64_t *expires_at_ms);
+                  bool coordinator, uint64_t now_ms, char token_out[LEADERS_TOKEN_LEN + 1],
+                  uint64_t *expires_at_ms);
 
 /*
  * The live login whose token is `token` (a NUL-terminated string a client

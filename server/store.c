@@ -402,6 +402,15 @@ int store_audit_query(struct store *s, const struct store_audit_filter *f,
     db_bind_int64(st, 2, f->since);
     store__bind_id(st, 3, f->until);
     db_bind_int64(st, 4, f->limit > 0 ? f->limit : 100);
+    if (f->actor)
+        db_bind_text(st, 5, f->actor);
+    else
+        db_bind_null(st, 5);
+    if (f->action)
+        db_bind_text(st, 6, f->action);
+    else
+        db_bind_null(st, 6);
+    store__bind_id(st, 7, f->before_id);
     int e;
     *out = store__rows(st, sizeof(**out), read_audit_row, clear_audit_row, n, &e);
     return e;

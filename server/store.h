@@ -182,10 +182,13 @@ struct store_audit_row {
 };
 
 struct store_audit_filter {
-    int64_t group_id; /* 0: any */
-    int64_t since;    /* ts >= since */
-    int64_t until;    /* ts < until; 0: no bound */
-    int limit;        /* the newest `limit` rows; 0: 100 */
+    int64_t group_id;   /* 0: any */
+    int64_t since;      /* ts >= since */
+    int64_t until;      /* ts < until; 0: no bound */
+    int limit;          /* the newest `limit` rows; 0: 100 */
+    const char *actor;  /* exactly this actor; NULL: any */
+    const char *action; /* exactly this action; NULL: any */
+    int64_t before_id;  /* id < before_id (paging back); 0: no bound */
 };
 
 /* The matching rows, oldest first, in a new array of *n (free with
@@ -265,6 +268,17 @@ int store_admitted_find(struct store *s, int64_t session_id,
  * to every session ended by now or cancelled (at start). */
 int store_admitted_wipe(struct store *s, int64_t session_id, int64_t now);
 
+/* What an account may do. A leader leads groups and enters their rooms; a
+ * coordinator administers groups from the console (protocol/README.md §12)
+ * and never leads a group, enters a room or sees message text. */
+enum store_role {
+    STORE_ROLE_LEADER,
+    STORE_ROLE_COORDINATOR,
+};
+
+/* "leader" or "coordinator". */
+const char *store_role_name(enum store_role role);
+
 /* ---- leader logins (one node keeps them across a restart; several share them) */
 
 /* A login as the store keeps it (leaders.h keeps them in memory on one
@@ -274,6 +288,7 @@ struct store_login {
     char username[STORE_USERNAME_MAX + 1];
     int64_t started_at, used_at;
     int64_t login_gen; /* the leader's login_gen when the login was made */
+    enum store_role role;
 };
 
 int store_login_add(struct store *s, const uint8_t token_hash[STORE_HASH_LEN], int64_t leader_id,
@@ -307,6 +322,7 @@ struct store_leader {
     /* Moves on with every new password (store_leader_set_password) and when
      * the account is disabled: a login made under an older one has ended. */
     int64_t login_gen;
+    enum store_role role;
 };
 
 /* 3..32 characters of a-z 0-9 . _ - */
@@ -315,6 +331,11 @@ bool store_username_valid(const char *username);
 /* Add a leader with an already computed PHC hash (auth_hash_password). */
 int store_leader_add(struct store *s, int64_t now, const char *actor, const char *username,
                      const char *phc, int64_t *id);
+/* Add an account of role: store_leader_add for any role. The audit action
+ * is "<role>_add"; the calls below that change an account write
+ * "<role>_passwd" and so on, by the account's role. */
+int store_account_add(struct store *s, int64_t now, const char *actor, enum store_role role,
+                      const char *username, const char *phc, int64_t *id);
 /* A new password: ends every login of the leader (login_gen moves on). */
 int store_leader_set_password(struct store *s, int64_t now, const char *actor, int64_t id,
                               const char *phc);
@@ -336,11 +357,13 @@ int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t
 /* Fill *out (with the password hash) for username, ASCII case ignored. */
 int store_leader_get(struct store *s, const char *username, struct store_leader *out);
 
-/* Every leader by username, without hashes; free(*out). */
+/* Every account, leaders and coordinators, by username, without hashes;
+ * free(*out). */
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n);
 
 /* Link or unlink a leader and a group. Adding an existing link is
- * STORE_E_EXISTS; removing a missing one STORE_E_NOT_FOUND. */
+ * STORE_E_EXISTS; removing a missing one STORE_E_NOT_FOUND; linking a
+ * coordinator STORE_E_INVALID. */
 int store_group_leader_add(struct store *s, int64_t now, const char *actor, int64_t group_id,
                            int64_t leader_id);
 int store_group_leader_remove(struct store *s, int64_t now, const char *actor, int64_t group_id,

@@ -1,6 +1,7 @@
 /* store: groups, leaders and the links between them. */
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,10 +99,11 @@ static void read_leader(struct db_stmt *st, void *row)
         .disabled = (int)db_col_int64(st, 2) != 0,
         .created_at = db_col_int64(st, 3),
         .login_gen = db_col_int64(st, 4),
+        .role = store__role(db_col_text(st, 5)),
     };
     store__col_copy(st, 1, l->username, sizeof(l->username));
-    if (db_col_count(st) > 5)
-        store__col_copy(st, 5, l->password_hash, sizeof(l->password_hash));
+    if (db_col_count(st) > 6)
+        store__col_copy(st, 6, l->password_hash, sizeof(l->password_hash));
 }
 
 /* Run a query of STORE_GROUP_COLS rows into a new array. */
@@ -232,8 +234,24 @@ static bool phc_valid(const char *phc)
            store__text_valid(phc, STORE_PHC_MAX, false);
 }
 
+const char *store_role_name(enum store_role role)
+{
+    return role == STORE_ROLE_COORDINATOR ? "coordinator" : "leader";
+}
+
+enum store_role store__role(const char *name)
+{
+    return name && strcmp(name, "coordinator") == 0 ? STORE_ROLE_COORDINATOR : STORE_ROLE_LEADER;
+}
+
 int store_leader_add(struct store *s, int64_t now, const char *actor, const char *username,
                      const char *phc, int64_t *id)
+{
+    return store_account_add(s, now, actor, STORE_ROLE_LEADER, username, phc, id);
+}
+
+int store_account_add(struct store *s, int64_t now, const char *actor, enum store_role role,
+                      const char *username, const char *phc, int64_t *id)
 {
     if (!store_username_valid(username) || !phc_valid(phc))
         return STORE_E_INVALID;
@@ -244,30 +262,45 @@ int store_leader_add(struct store *s, int64_t now, const char *actor, const char
     db_bind_text(st, 1, username);
     db_bind_text(st, 2, phc);
     db_bind_int64(st, 3, now);
+    db_bind_text(st, 4, store_role_name(role));
     int64_t new_id = 0;
     e = store__insert(st, &new_id);
-    e = store__end(s, e, now, actor, "leader_add", username, 0, 0);
+    char action[32];
+    snprintf(action, sizeof(action), "%s_add", store_role_name(role));
+    e = store__end(s, e, now, actor, action, username, 0, 0);
     if (e == 0 && id)
         *id = new_id;
     return e;
 }
 
 /*
- * Change leader id with st, whose ?1 is the leader's id and whose other
- * parameters the caller bound, in a transaction that first looks the leader
- * up (a missing one is STORE_E_NOT_FOUND) and ends with an audit row of
- * action about it and group_id. When st changes no row the result is none.
+ * Change account id with st, whose ?1 is the account's id and whose other
+ * parameters the caller bound, in a transaction that first looks the account
+ * up (a missing one is STORE_E_NOT_FOUND; a coordinator, when leaders_only,
+ * STORE_E_INVALID) and ends with an audit row of action about it and
+ * group_id. An action "leader_<verb>" on a coordinator is written
+ * "coordinator_<verb>". When st changes no row the result is none.
  */
 static int leader_change(struct store *s, int64_t now, const char *actor, int64_t id,
-                         struct db_stmt *st, const char *action, int64_t group_id, int none)
+                         struct db_stmt *st, const char *action, int64_t group_id, int none,
+                         bool leaders_only)
 {
     struct store_leader l = {0};
     int e = store__begin(s);
     if (e == 0 && (e = leader_by_id(s, id, &l)) == 0) {
-        db_bind_int64(st, 1, id);
-        e = store__change_one(s, st, none);
+        if (leaders_only && l.role != STORE_ROLE_LEADER) {
+            e = STORE_E_INVALID;
+        } else {
+            db_bind_int64(st, 1, id);
+            e = store__change_one(s, st, none);
+        }
     }
     db_reset(st); /* when begin or the lookup failed, st still holds bindings */
+    char named[32];
+    if (l.role == STORE_ROLE_COORDINATOR && strncmp(action, "leader_", 7) == 0) {
+        snprintf(named, sizeof(named), "coordinator_%s", action + 7);
+        action = named;
+    }
     e = store__end(s, e, now, actor, action, l.username, group_id, 0);
     wipe(&l, sizeof(l));
     return e;
@@ -280,7 +313,7 @@ int store_leader_set_password(struct store *s, int64_t now, const char *actor, i
         return STORE_E_INVALID;
     struct db_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
     db_bind_text(st, 2, phc);
-    return leader_change(s, now, actor, id, st, "leader_passwd", 0, STORE_E_NOT_FOUND);
+    return leader_change(s, now, actor, id, st, "leader_passwd", 0, STORE_E_NOT_FOUND, false);
 }
 
 int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t id,
@@ -291,7 +324,7 @@ int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t
     struct db_stmt *st = store__stmt(s, ST_LEADER_REHASH);
     db_bind_text(st, 2, phc);
     db_bind_int64(st, 3, login_gen);
-    return leader_change(s, now, actor, id, st, "leader_rehash", 0, STORE_E_NOT_FOUND);
+    return leader_change(s, now, actor, id, st, "leader_rehash", 0, STORE_E_NOT_FOUND, false);
 }
 
 int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, int64_t id,
@@ -300,13 +333,13 @@ int store_leader_set_disabled(struct store *s, int64_t now, const char *actor, i
     struct db_stmt *st = store__stmt(s, ST_LEADER_SET_DISABLED);
     db_bind_int64(st, 2, disabled);
     return leader_change(s, now, actor, id, st, disabled ? "leader_disable" : "leader_enable", 0,
-                         STORE_E_INVALID);
+                         STORE_E_INVALID, false);
 }
 
 int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t id)
 {
     return leader_change(s, now, actor, id, store__stmt(s, ST_LEADER_REMOVE), "leader_remove", 0,
-                         STORE_E_NOT_FOUND);
+                         STORE_E_NOT_FOUND, false);
 }
 
 int store_leader_get(struct store *s, const char *username, struct store_leader *out)
@@ -331,7 +364,7 @@ static int group_leader_change(struct store *s, int64_t now, const char *actor, 
     db_bind_int64(st, 2, group_id);
     return leader_change(s, now, actor, leader_id, st,
                          add ? "group_leader_add" : "group_leader_remove", group_id,
-                         STORE_E_NOT_FOUND);
+                         STORE_E_NOT_FOUND, add);
 }
 
 int store_group_leader_add(struct store *s, int64_t now, const char *actor, int64_t group_id,

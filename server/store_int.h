@@ -16,7 +16,7 @@
 #define STORE_GROUP_COLS                                                                           \
     "id, name, language, description, agreement, max_participants, history, "                      \
     "private_messages, created_at"
-#define STORE_LEADER_COLS "id, username, disabled, created_at, login_gen"
+#define STORE_LEADER_COLS "id, username, disabled, created_at, login_gen, role"
 #define STORE_SCHEDULE_COLS                                                                        \
     "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
     "created_at"
@@ -32,11 +32,12 @@
 #define STORE_STATEMENTS(X)                                                                        \
     X(AUDIT_ADD, "INSERT INTO audit(ts, actor, action, target, group_id, session_id) "             \
                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                 \
-    X(AUDIT_QUERY,                                                                                 \
-      "SELECT id, ts, actor, action, target, group_id, session_id FROM "                           \
-      "(SELECT * FROM audit WHERE (group_id = ?1 OR ?1 IS NULL) "                                  \
-      "AND ts >= ?2 AND (ts < ?3 OR ?3 IS NULL) ORDER BY id DESC LIMIT ?4) AS recent "             \
-      "ORDER BY id")                                                                               \
+    X(AUDIT_QUERY, "SELECT id, ts, actor, action, target, group_id, session_id FROM "              \
+                   "(SELECT * FROM audit WHERE (group_id = ?1 OR ?1 IS NULL) "                     \
+                   "AND ts >= ?2 AND (ts < ?3 OR ?3 IS NULL) AND (actor = ?5 OR ?5 IS NULL) "      \
+                   "AND (action = ?6 OR ?6 IS NULL) AND (id < ?7 OR ?7 IS NULL) "                  \
+                   "ORDER BY id DESC LIMIT ?4) AS recent "                                         \
+                   "ORDER BY id")                                                                  \
     /* store_group.c */                                                                            \
     X(GROUP_ADD, "INSERT INTO groups(name, language, description, agreement, "                     \
                  "max_participants, history, private_messages, created_at) "                       \
@@ -48,7 +49,8 @@
     X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups WHERE name = ?1")                        \
     X(GROUP_GET_ID, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id = ?1")                       \
     X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY name")                         \
-    X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at) VALUES(?1, ?2, ?3) "   \
+    X(LEADER_ADD, "INSERT INTO leaders(username, password_hash, created_at, role) "                \
+                  "VALUES(?1, ?2, ?3, ?4) "                                                        \
                   "RETURNING id")                                                                  \
     /* a new password and disabling (?2 = 1) end every login: the generation moves on */           \
     X(LEADER_SET_PASSWORD,                                                                         \
@@ -126,12 +128,13 @@
     /* store_login.c */                                                                            \
     X(LOGIN_ADD, "INSERT INTO logins(token_hash, leader_id, login_gen, started_at, used_at) "      \
                  "VALUES(?1, ?2, ?3, ?4, ?4)")                                                     \
-    X(LOGIN_FIND, "SELECT logins.leader_id, leaders.username, logins.started_at, logins.used_at, " \
-                  "logins.login_gen FROM logins JOIN leaders ON leaders.id = logins.leader_id "    \
-                  "WHERE logins.token_hash = ?1 AND leaders.disabled = 0 "                         \
-                  "AND leaders.login_gen = logins.login_gen")                                      \
+    X(LOGIN_FIND,                                                                                  \
+      "SELECT logins.leader_id, leaders.username, logins.started_at, logins.used_at, "             \
+      "logins.login_gen, leaders.role FROM logins JOIN leaders ON leaders.id = logins.leader_id "  \
+      "WHERE logins.token_hash = ?1 AND leaders.disabled = 0 "                                     \
+      "AND leaders.login_gen = logins.login_gen")                                                  \
     X(LOGIN_LIVE, "SELECT logins.token_hash, logins.leader_id, leaders.username, "                 \
-                  "logins.started_at, logins.used_at, logins.login_gen "                           \
+                  "logins.started_at, logins.used_at, logins.login_gen, leaders.role "             \
                   "FROM logins JOIN leaders ON leaders.id = logins.leader_id "                     \
                   "WHERE leaders.disabled = 0 AND leaders.login_gen = logins.login_gen "           \
                   "AND logins.used_at >= ?1 AND logins.started_at >= ?2 "                          \
@@ -199,6 +202,9 @@ int store__row(struct db_stmt *st);
 char *store__col_dup(struct db_stmt *st, int i);
 /* Copy column i's text into dst of size dstlen (truncating; "" for NULL). */
 void store__col_copy(struct db_stmt *st, int i, char *dst, size_t dstlen);
+
+/* The role a leaders.role column names (store_role_name's inverse). */
+enum store_role store__role(const char *name);
 
 /* Reads the row st is on into *row, an element of a list or one result. */
 typedef void store__read_fn(struct db_stmt *st, void *row);

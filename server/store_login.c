@@ -33,6 +33,7 @@ int store_login_find(struct store *s, const uint8_t token_hash[STORE_HASH_LEN],
     out->started_at = db_col_int64(st, 2);
     out->used_at = db_col_int64(st, 3);
     out->login_gen = db_col_int64(st, 4);
+    out->role = store__role(db_col_text(st, 5));
     db_reset(st);
     return 0;
 }
@@ -88,6 +89,7 @@ int store_login_live(struct store *s, int64_t idle_before, int64_t started_befor
             .started_at = db_col_int64(st, 3),
             .used_at = db_col_int64(st, 4),
             .login_gen = db_col_int64(st, 5),
+            .role = store__role(db_col_text(st, 6)),
         };
         const char *name = db_col_text(st, 2);
         snprintf(sl.username, sizeof(sl.username), "%s", name ? name : "");

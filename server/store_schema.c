@@ -155,6 +155,15 @@ const char *const store__migrations[] = {
     " session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
     " key_hash BLOB NOT NULL CHECK (length(key_hash) = 32),"
     " PRIMARY KEY (session_id, key_hash)) WITHOUT ROWID;",
+
+    /* 6: an account's role. A coordinator logs in on the same page and with
+     * the same throttling as a leader, administers groups from the console
+     * (protocol/README.md §12), and never enters a room nor leads a group.
+     * One table keeps usernames unique across both, so one login finds one
+     * account. Accounts of before are leaders. */
+    "ALTER TABLE leaders"
+    " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
+    " CHECK (role IN ('leader', 'coordinator'));",
 };
 
 /*
@@ -284,6 +293,11 @@ const char *const store__migrations_pg[] = {
     " session_id bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,"
     " key_hash bytea NOT NULL CHECK (length(key_hash) = 32),"
     " PRIMARY KEY (session_id, key_hash));",
+
+    /* 6 */
+    "ALTER TABLE leaders"
+    " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
+    " CHECK (role IN ('leader', 'coordinator'));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

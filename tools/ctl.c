@@ -257,10 +257,20 @@ int ctl_find_group(struct ctl *c, const char *name, struct store_group *g)
     return e < 0 ? lookup_failed(c, e, "group", name) : 0;
 }
 
-int ctl_find_leader(struct ctl *c, const char *username, struct store_leader *l)
+int ctl_find_account(struct ctl *c, enum store_role role, const char *username,
+                     struct store_leader *l)
 {
     int e = store_leader_get(c->store, username, l);
-    return e < 0 ? lookup_failed(c, e, "leader", username) : 0;
+    if (e == 0 && l->role != role) { /* the other kind's account answers as none */
+        wipe(l, sizeof(*l));
+        e = STORE_E_NOT_FOUND;
+    }
+    return e < 0 ? lookup_failed(c, e, store_role_name(role), username) : 0;
+}
+
+int ctl_find_leader(struct ctl *c, const char *username, struct store_leader *l)
+{
+    return ctl_find_account(c, STORE_ROLE_LEADER, username, l);
 }
 
 int ctl_names_load(struct ctl *c, const char *only, const char *what, struct ctl_names *names)

@@ -3,7 +3,8 @@
  * store, clock, audit actor), messages with uniform exit codes, option and
  * argument parsing, lookups by name, and output as aligned text or JSON.
  *
- * The commands live in ctl_group.c, ctl_leader.c, ctl_session.c,
+ * The commands live in ctl_group.c, ctl_leader.c (leaders and
+ * coordinators), ctl_session.c,
  * ctl_invite.c, ctl_ban.c and ctl_admin.c, each exporting its part of the command
  * table; kamratctl.c dispatches. Single-threaded; output goes to stdout,
  * messages to stderr. Never prints a password or an invite code except
@@ -55,6 +56,7 @@ struct ctl_command {
 /* The command tables, in the order --help lists them. */
 extern const struct ctl_command ctl_group_commands[];
 extern const struct ctl_command ctl_leader_commands[];
+extern const struct ctl_command ctl_coordinator_commands[];
 extern const struct ctl_command ctl_session_commands[];
 extern const struct ctl_command ctl_invite_commands[];
 extern const struct ctl_command ctl_ban_commands[];
@@ -144,8 +146,11 @@ int ctl_tz_option(struct ctl *c, const char *tz);
 /* Group `name` into *g (store_group_clear it), or "no group named ..." and
  * EXIT_FAIL. */
 int ctl_find_group(struct ctl *c, const char *name, struct store_group *g);
-/* Leader `username` into *l (wipe it), likewise. */
+/* Leader `username` into *l (wipe it), likewise; a coordinator is no
+ * leader. ctl_find_account: the account of role. */
 int ctl_find_leader(struct ctl *c, const char *username, struct store_leader *l);
+int ctl_find_account(struct ctl *c, enum store_role role, const char *username,
+                     struct store_leader *l);
 
 /*
  * For the list commands: the id of group `only` (a name, or NULL for every

@@ -1,5 +1,8 @@
 /*
- * kamratctl leader ...: leader accounts. Passwords come from the terminal
+ * kamratctl leader ... and coordinator ...: accounts. Both kinds share these
+ * commands, which take the kind from the command's first word: a leader
+ * leads groups, a coordinator administers them from the console
+ * (store.h, enum store_role). Passwords come from the terminal
  * (twice, echo off) or one line of stdin, never from argv; only their
  * Argon2id hashes reach the store, and every copy is wiped after use.
  */
@@ -19,6 +22,13 @@
 #define PASSWORD_MAX 128
 
 static volatile sig_atomic_t interrupted;
+
+/* The kind of account the running command is about. */
+static enum store_role role_of(const struct ctl *c)
+{
+    return strncmp(c->cmd->path, "coordinator ", 12) == 0 ? STORE_ROLE_COORDINATOR
+                                                          : STORE_ROLE_LEADER;
+}
 
 static void on_signal(int sig)
 {
@@ -154,26 +164,29 @@ static int cmd_leader_add(struct ctl *c, int argc, char **argv)
     if (rc)
         return rc;
     const char *username = argv[optind];
+    const char *kind = store_role_name(role_of(c));
     if (!store_username_valid(username))
         return ctl_complain(c, EXIT_USAGE, "a username has 3 to %d characters of a-z 0-9 . _ -",
                             STORE_USERNAME_MAX);
+    /* Leaders and coordinators share one login page: one name, one account. */
     struct store_leader l;
     if (store_leader_get(c->store, username, &l) == 0) {
         wipe(&l, sizeof(l));
-        return ctl_complain(c, EXIT_FAIL, "a leader named \"%s\" already exists", username);
+        return ctl_complain(c, EXIT_FAIL, "an account named \"%s\" already exists", username);
     }
     char phc[AUTH_PHC_MAX];
     if ((rc = new_password_hash(c, from_stdin, username, phc)))
         return rc;
     int64_t id;
-    int e = store_leader_add(c->store, c->now, c->actor, username, phc, &id);
+    int e = store_account_add(c->store, c->now, c->actor, role_of(c), username, phc, &id);
     wipe(phc, sizeof(phc));
     if (e == STORE_E_EXISTS)
-        return ctl_complain(c, EXIT_FAIL, "a leader named \"%s\" already exists", username);
+        return ctl_complain(c, EXIT_FAIL, "an account named \"%s\" already exists", username);
     if (e < 0)
-        return ctl_store_failed(c, e, "leader");
-    return ctl_done(c, json_pack("{sI ss}", "id", (json_int_t)id, "username", username),
-                    "leader %s added\n", username);
+        return ctl_store_failed(c, e, kind);
+    return ctl_done(
+        c, json_pack("{sI ss ss}", "id", (json_int_t)id, "username", username, "role", kind),
+        "%s %s added\n", kind, username);
 }
 
 static int cmd_leader_passwd(struct ctl *c, int argc, char **argv)
@@ -183,13 +196,13 @@ static int cmd_leader_passwd(struct ctl *c, int argc, char **argv)
     if (rc)
         return rc;
     struct store_leader l;
-    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+    if ((rc = ctl_find_account(c, role_of(c), argv[optind], &l)))
         return rc;
     char phc[AUTH_PHC_MAX];
     if ((rc = new_password_hash(c, from_stdin, l.username, phc)) == 0) {
         int e = store_leader_set_password(c->store, c->now, c->actor, l.id, phc);
         if (e < 0)
-            rc = ctl_store_failed(c, e, "leader");
+            rc = ctl_store_failed(c, e, store_role_name(l.role));
         else
             rc = ctl_done(c, json_pack("{ss sb}", "username", l.username, "password_changed", 1),
                           "password of %s changed\n", l.username);
@@ -205,17 +218,17 @@ static int leader_set_disabled(struct ctl *c, int argc, char **argv, bool disabl
     if (rc)
         return rc;
     struct store_leader l;
-    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+    if ((rc = ctl_find_account(c, role_of(c), argv[optind], &l)))
         return rc;
     int e = store_leader_set_disabled(c->store, c->now, c->actor, l.id, disabled);
     const char *state = disabled ? "disabled" : "enabled";
     if (e == STORE_E_INVALID)
         rc = ctl_complain(c, EXIT_FAIL, "%s is already %s", l.username, state);
     else if (e < 0)
-        rc = ctl_store_failed(c, e, "leader");
+        rc = ctl_store_failed(c, e, store_role_name(l.role));
     else
         rc = ctl_done(c, json_pack("{ss sb}", "username", l.username, "disabled", disabled),
-                      "leader %s %s\n", l.username, state);
+                      "%s %s %s\n", store_role_name(l.role), l.username, state);
     wipe(&l, sizeof(l));
     return rc;
 }
@@ -232,14 +245,15 @@ static int cmd_leader_remove(struct ctl *c, int argc, char **argv)
     if (rc)
         return rc;
     struct store_leader l;
-    if ((rc = ctl_find_leader(c, argv[optind], &l)))
+    const char *kind = store_role_name(role_of(c));
+    if ((rc = ctl_find_account(c, role_of(c), argv[optind], &l)))
         return rc;
-    if (!(rc = ctl_confirm(c, yes, "Remove leader \"%s\" and their logins and group links?",
+    if (!(rc = ctl_confirm(c, yes, "Remove %s \"%s\" and their logins and group links?", kind,
                            l.username))) {
         int e = store_leader_remove(c->store, c->now, c->actor, l.id);
-        rc = e < 0 ? ctl_store_failed(c, e, "leader")
+        rc = e < 0 ? ctl_store_failed(c, e, kind)
                    : ctl_done(c, json_pack("{ss sb}", "username", l.username, "removed", 1),
-                              "leader %s removed\n", l.username);
+                              "%s %s removed\n", kind, l.username);
     }
     wipe(&l, sizeof(l));
     return rc;
@@ -282,10 +296,13 @@ static int cmd_leader_list(struct ctl *c, int argc, char **argv)
     if (e < 0)
         return ctl_store_failed(c, e, "leaders");
     struct ctl_list l;
+    enum store_role role = role_of(c);
     ctl_list_init(c, &l, 4, "USERNAME", "STATE", "CREATED", "GROUPS");
     for (size_t i = 0; i < n; i++) {
         char names[1024], created[CTL_TIME_LEN];
         json_t *groups = NULL;
+        if (v[i].role != role)
+            continue;
         if ((rc = leader_groups(c, v[i].id, &groups, names, sizeof(names))))
             break;
         if (l.arr) {
@@ -318,5 +335,28 @@ const struct ctl_command ctl_leader_commands[] = {
      "remove a leader account with its logins and group links (the audit log keeps the name)",
      "      --yes                         do not ask for confirmation\n", cmd_leader_remove},
     {"leader list", "", "list the leaders and their groups", NULL, cmd_leader_list},
+    {0},
+};
+
+/* The same commands for coordinators, who lead no group (their GROUPS
+ * column stays "-"). */
+const struct ctl_command ctl_coordinator_commands[] = {
+    {"coordinator add", "USERNAME [--password-stdin]",
+     "add a coordinator account, for the console at /admin (username as for leaders)",
+     "      --password-stdin              read the password from one line of stdin\n"
+     "                                    (otherwise asked twice on the terminal)\n",
+     cmd_leader_add},
+    {"coordinator passwd", "USERNAME [--password-stdin]",
+     "set a coordinator's password (10-128 characters)",
+     "      --password-stdin              read the password from one line of stdin\n",
+     cmd_leader_passwd},
+    {"coordinator disable", "USERNAME", "stop a coordinator from logging in", NULL,
+     cmd_leader_disable},
+    {"coordinator enable", "USERNAME", "let a disabled coordinator log in again", NULL,
+     cmd_leader_enable},
+    {"coordinator remove", "USERNAME [--yes]",
+     "remove a coordinator account with its logins (the audit log keeps the name)",
+     "      --yes                         do not ask for confirmation\n", cmd_leader_remove},
+    {"coordinator list", "", "list the coordinators", NULL, cmd_leader_list},
     {0},
 };

@@ -34,7 +34,7 @@ static size_t ncommands;
 static void collect_commands(void)
 {
     static const struct ctl_command *const tables[] = {
-        ctl_group_commands,  ctl_leader_commands, ctl_session_commands,
+        ctl_group_commands,  ctl_leader_commands, ctl_coordinator_commands, ctl_session_commands,
         ctl_invite_commands, ctl_ban_commands,    ctl_admin_commands,
     };
     for (size_t t = 0; t < ARRAY_LEN(tables); t++)

@@ -241,7 +241,7 @@ static void renew_login(void)
     if (now < w.renew_at)
         return;
     /* The account is new: its login_gen is 0. */
-    must(leaders_login(w.leaders, w.leader_id, "lead", 0, now, w.token, &expires), "login");
+    must(leaders_login(w.leaders, w.leader_id, "lead", 0, false, now, w.token, &expires), "login");
     w.renew_at = now + 20 * 60 * 1000;
 }
 

@@ -402,7 +402,7 @@ test('--help at every level exits 0 and prints on stdout', async () => {
         const out = await ok(cfg, [...p.split(' '), '--help']);
         assert.ok(out.startsWith(`usage: kamratctl ${p} COMMAND ...\n`), `${p} --help: ${out}`);
     }
-    assert.deepEqual([...prefixes].sort(), ['ban', 'group', 'group leader', 'invite', 'leader', 'schedule', 'session']);
+    assert.deepEqual([...prefixes].sort(), ['ban', 'coordinator', 'group', 'group leader', 'invite', 'leader', 'schedule', 'session']);
     assert.ok(!fs.existsSync(path.join(cfg.dataDir, 'kamrat.db')), '--help opened the database');
 });
 

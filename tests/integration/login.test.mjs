@@ -101,7 +101,8 @@ test('a leader logs in: a 43-character token, expiry, no-store and security head
     assert.equal(r.status, 200, r.body);
     assert.match(String(r.headers['content-type']), /^application\/json/);
     assertSecurityHeaders(r);
-    assert.deepEqual(Object.keys(r.json).sort(), ['expires_at', 'idle_timeout_s', 'token', 'username']);
+    assert.deepEqual(Object.keys(r.json).sort(), ['expires_at', 'idle_timeout_s', 'role', 'token', 'username']);
+    assert.equal(r.json.role, 'leader');
     assert.match(r.json.token, TOKEN_RE);
     assert.equal(r.json.username, username);
     assert.equal(r.json.idle_timeout_s, 1800);

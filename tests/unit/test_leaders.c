@@ -19,7 +19,8 @@ static void login(struct leaders *l, int64_t id, const char *name, uint64_t now,
                   char token[LEADERS_TOKEN_LEN + 1])
 {
     uint64_t expires = 0;
-    assert_int_equal(leaders_login(l, id, name, id + 100, now, token, &expires), 0); /* login_gen */
+    assert_int_equal(leaders_login(l, id, name, id + 100, false, now, token, &expires),
+                     0); /* login_gen */
     assert_int_equal(expires, now + LEADERS_ABSOLUTE_MS);
 }
 

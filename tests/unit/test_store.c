@@ -254,6 +254,36 @@ static void newer_schema_refused_untouched(void **state)
     expect_refused(f->path, STORE_E_CORRUPT, "not written by kamrat");
 }
 
+/* A file at schema version 4 opens at the latest with its leaders still
+ * leaders (migration 6 gives old accounts the leader's role). */
+static void upgrades_version_4_leaders_stay_leaders(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[512];
+    snprintf(path, sizeof(path), "%s/v4.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_true(store__migration_count >= 5);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sqlite3_exec(db, store__migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA user_version = 4;"
+                                  "INSERT INTO leaders(id, username, password_hash, created_at) "
+                                  "VALUES(3, 'vanha', '$x', 1);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *s;
+    assert_int_equal(store_open(path, 0, &s, err, sizeof(err)), 0);
+    assert_int_equal(store_schema_version(s), store_schema_latest());
+    struct store_leader l;
+    assert_int_equal(store_leader_get(s, "vanha", &l), 0);
+    assert_int_equal(l.role, STORE_ROLE_LEADER);
+    assert_int_equal(l.id, 3);
+    store_close(s);
+}
+
 /* A file that kamrat 0.x left at schema version 1, holding a group, a
  * personal invite and a ban of it, opens at the latest version with all
  * three kept; the ban gets the empty pseudonym migration 2 gives old rows. */
@@ -902,6 +932,72 @@ static int64_t audit_count(struct store *s)
         assert_int_equal(audit_count(s), before_ + 1);                                             \
     } while (0)
 
+/* A coordinator is an account like a leader's, of another role: the same
+ * name space, logins that carry the role, audit actions named by the role,
+ * and never a group's leader. The audit query filters by actor and action
+ * and pages back by id. */
+static void coordinators_lead_no_group(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    struct store_group g;
+    store_group_defaults(&g);
+    g.name = xstrdup("Koordinoitu");
+    memcpy(g.language, "fi", 3);
+    int64_t gid, cid, lid;
+    assert_int_equal(store_group_add(s, T0, ACTOR, &g, &gid), 0);
+    store_group_clear(&g);
+    assert_int_equal(store_account_add(s, T0, ACTOR, STORE_ROLE_COORDINATOR, "kaisa", PHC, &cid),
+                     0);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "KAISA", PHC, NULL), STORE_E_INVALID);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "kaisa", PHC, NULL), STORE_E_EXISTS);
+    assert_int_equal(store_leader_add(s, T0, ACTOR, "lauri", PHC, &lid), 0);
+
+    struct store_leader l;
+    assert_int_equal(store_leader_get(s, "kaisa", &l), 0);
+    assert_int_equal(l.role, STORE_ROLE_COORDINATOR);
+    assert_int_equal(store_leader_get(s, "lauri", &l), 0);
+    assert_int_equal(l.role, STORE_ROLE_LEADER);
+    struct store_leader *v;
+    size_t n;
+    assert_int_equal(store_leader_list(s, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].role, STORE_ROLE_COORDINATOR); /* kaisa, by name */
+    free(v);
+
+    assert_int_equal(store_group_leader_add(s, T0, ACTOR, gid, cid), STORE_E_INVALID);
+    assert_int_equal(store_group_leaders(s, gid, &v, &n), 0);
+    assert_int_equal(n, 0);
+    free(v);
+
+    uint8_t digest[STORE_HASH_LEN] = {7};
+    struct store_login sl;
+    assert_int_equal(store_login_add(s, digest, cid, 0, 1000), 0);
+    assert_int_equal(store_login_find(s, digest, &sl), 0);
+    assert_int_equal(sl.role, STORE_ROLE_COORDINATOR);
+    assert_int_equal(store_leader_set_disabled(s, T0 + 1, "coordinator:kaisa", cid, true), 0);
+    assert_int_equal(store_login_find(s, digest, &sl), STORE_E_NOT_FOUND);
+
+    struct store_audit_filter af = {.action = "coordinator_add"};
+    struct store_audit_row *rows;
+    assert_int_equal(store_audit_query(s, &af, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].target, "kaisa");
+    store_audit_free(rows, n);
+    af = (struct store_audit_filter){.actor = "coordinator:kaisa"};
+    assert_int_equal(store_audit_query(s, &af, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].action, "coordinator_disable");
+    int64_t newest = rows[0].id;
+    store_audit_free(rows, n);
+    af = (struct store_audit_filter){.before_id = newest, .limit = 1};
+    assert_int_equal(store_audit_query(s, &af, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(rows[0].id < newest);
+    assert_string_equal(rows[0].action, "leader_add"); /* lauri's, the one before */
+    store_audit_free(rows, n);
+}
+
 static void audit_one_row_per_change_and_append_only(void **state)
 {
     struct fixture *f = *state;
@@ -1209,12 +1305,15 @@ static void secure_delete_leaves_no_remnant(void **state)
 /* Every TEXT column in the schema. A new one fails this test on purpose:
  * look at it, make sure it can never hold message text, then add it here. */
 static const char *const text_columns[] = {
-    "groups.name",      "groups.language",       "groups.description",
-    "groups.agreement", "groups.history",        "groups.private_messages",
-    "leaders.username", "leaders.password_hash", "schedules.tz",
-    "sessions.tz",      "invites.kind",          "bans.created_by",
-    "bans.name", /* the pseudonym a ban is about (protocol/README.md §9) */
-    "audit.actor",      "audit.action",          "audit.target",
+    "groups.name",        "groups.language",
+    "groups.description", "groups.agreement",
+    "groups.history",     "groups.private_messages",
+    "leaders.username",   "leaders.password_hash",
+    "leaders.role",       "schedules.tz",
+    "sessions.tz",        "invites.kind",
+    "bans.created_by",    "bans.name", /* the pseudonym a ban is about (protocol/README.md §9) */
+    "audit.actor",        "audit.action",
+    "audit.target",
 };
 
 /* Every column as table, column and type: SQLite's declared type, or
@@ -1405,6 +1504,7 @@ int main(int argc, char **argv)
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
         T(audit_one_row_per_change_and_append_only),
+        T(coordinators_lead_no_group),
         T(bans_bind_invite_or_key_per_group),
         T(ban_failures_change_nothing),
         T(data_version_sees_other_processes),
@@ -1416,6 +1516,7 @@ int main(int argc, char **argv)
         T(missing_file_needs_create),
         T(newer_schema_refused_untouched),
         T(upgrades_version_1_keeping_bans),
+        T(upgrades_version_4_leaders_stay_leaders),
         T(garbage_refused_untouched),
         T(foreign_database_refused_untouched),
         T(truncated_copy_refused_untouched),

@@ -1,8 +1,9 @@
 // Leaders (/leader): login over the JSON API (protocol section 11), the list of their
 // sessions, logout. The login token lives in this tab's sessionStorage, never a URL.
 
-import { $, el, button, show, setBusy, setError, errorKey } from './dom.js';
+import { $, el, button, show, setError, errorKey } from './dom.js';
 import { tr, timeEl } from './i18n.js';
+import { api, loginFields, submitLogin } from './login.js';
 
 const LOGIN_KEY = 'kamrat.login';
 
@@ -25,23 +26,6 @@ function storeLogin(token) {
     }
 }
 
-/** The JSON API: {status, data}; status 0 when the server could not be reached. */
-async function api(path, { method = 'GET', body, token } = {}) {
-    const headers = {};
-    if (body) headers['Content-Type'] = 'application/json';
-    if (token) headers.Authorization = `Bearer ${token}`;
-    try {
-        const res = await fetch(path, { method, headers, body: body && JSON.stringify(body),
-            cache: 'no-store', credentials: 'omit' });
-        const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
-        return { status: res.status, data };
-    } catch {
-        return { status: 0, data: { error: 'network' } };
-    }
-}
-
-const loginFields = () => [$('username'), $('password')];
-
 /** The login form, with why the last login ended (`code`), if it did. */
 export function showLogin(code) {
     storeLogin(null);
@@ -51,26 +35,11 @@ export function showLogin(code) {
 
 async function login(ev) {
     ev.preventDefault();
-    const username = $('username').value.trim();
-    const password = $('password').value;
-    const box = $('login-error');
-    if (!username || !password) {
-        setError(box, 'err.login_empty', { code: 'login_empty' }, username ? $('password') : $('username'), loginFields());
-        return;
-    }
-    setBusy($('login-button'), true, 'login.busy', 'login.button');
-    const { status, data } = await api('/api/login', { method: 'POST', body: { username, password } });
-    setBusy($('login-button'), false, 'login.busy', 'login.button');
-    if (status === 200 && typeof data.token === 'string') {
-        $('password').value = '';
-        setError(box, null, null, null, loginFields());
+    const data = await submitLogin();
+    if (data) {
         storeLogin(data.token);
         showSessions();
-        return;
     }
-    const code = data.error ?? String(status);
-    const s = Math.max(1, Math.ceil((data.retry_after_ms ?? 1000) / 1000));
-    setError(box, errorKey(code), { code, s }, $('password'), loginFields());
 }
 
 function sessionItem(s) {
