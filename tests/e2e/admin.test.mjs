@@ -4,7 +4,7 @@
 // screenshots.
 
 import assert from 'node:assert/strict';
-import { LEADER_PASSWORD, ctl, ctlJson, serverFixture, uid } from '../integration/lib/harness.mjs';
+import { LEADER_PASSWORD, ctl, ctlJson, serverFixture, uid, waitFor } from '../integration/lib/harness.mjs';
 import { assertAccessible, browserFixture, e2eTest, screenshot } from './lib/browser.mjs';
 import { url, visible } from './lib/ui.mjs';
 
@@ -68,8 +68,13 @@ e2eTest('a coordinator adds a group, edits it, and finds both in the list and th
     await u.page.click('[data-section="audit"]');
     await u.page.selectOption('#a-group', { label: name });
     await u.page.click('#audit-apply');
-    await visible(u.page, '#audit-rows tr');
-    const rows = await u.page.locator('#audit-rows tr').allInnerTexts();
+    // The section's first, unfiltered list may still be on screen: wait for
+    // the filtered one.
+    let rows = [];
+    await waitFor(async () => {
+        rows = await u.page.locator('#audit-rows tr').allInnerTexts();
+        return rows.length === 2;
+    }, { desc: 'the group audit rows' }).catch(() => {});
     assert.equal(rows.length, 2, rows.join('\n'));
     assert.match(rows[0], new RegExp(`coordinator:${username}\\s+group_edit`));
     assert.match(rows[1], new RegExp(`coordinator:${username}\\s+group_add`));

@@ -23,6 +23,7 @@ let token = null;
 let groups = []; // every group loaded so far, by name
 let groupsCursor = null;
 let auditCursor = null;
+let auditAsked = 0; // the newest audit request: an older answer arriving late is dropped
 let editing = null; // the group being edited, or null when adding
 
 /** The JSON API with this console's token; a 401 ends the console's login. */
@@ -208,7 +209,9 @@ async function loadAudit(fresh) {
         action: $('a-action').value.trim(),
         cursor: fresh ? '' : auditCursor ?? '',
     });
+    const asked = ++auditAsked;
     const { status: st, data } = await call(`/api/admin/audit?${q}`);
+    if (asked !== auditAsked) return; // a newer filter or page was asked for meanwhile
     const box = $('audit-error');
     if (st !== 200) {
         if (st !== 401) setError(box, errorKey(data.error ?? String(st)), { code: data.error ?? st }, null);
