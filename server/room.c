@@ -708,13 +708,13 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
 
 /* A hello waiting for the store worker (gate_check_async, then
  * gate_redeem_async for a personal invite). Its connection holds it
- * (ws_hello_wait) and abandons it if it closes first (room_hello_abandon):
+ * (ws_wait) and abandons it if it closes first (hello_abandon):
  * the hello never keeps a connection pointer that outlives the connection. */
 struct room_hello {
     struct rooms *rs;
     struct conn *c;
     char ref[PROTO_ID_MAX + 1]; /* "" when the hello had no id */
-    bool waiting;               /* ws_hello_wait was called */
+    bool waiting;               /* ws_wait was called */
     struct gate_ticket t;       /* between the check and the redemption */
     struct proto_error_detail d;
     struct gate_pending *pending; /* the request the worker runs now, or NULL */
@@ -729,6 +729,8 @@ static enum proto_err room_refuses(struct rooms *rs, const struct gate_ticket *t
     return room_admits(rs, r, t);
 }
 
+static void hello_abandon(void *arg);
+
 /* The hello has its answer: free it, then let the connection go on with
  * what it sent meanwhile (which may be another hello). */
 static void hello_end(struct room_hello *h)
@@ -738,7 +740,7 @@ static void hello_end(struct room_hello *h)
     gate_ticket_clear(&h->t);
     free(h);
     if (waiting)
-        ws_hello_done(c);
+        ws_wait_done(c, NULL, 0);
 }
 
 /* The last step: answer e, or make the member. */
@@ -817,7 +819,7 @@ static void hello_checked(void *arg, enum proto_err e, struct gate_ticket *t,
         e = gate_redeem_async(h->rs->gate, &h->t, hello_redeemed, h, &h->pending);
         if (!e) {
             if (!h->waiting)
-                ws_hello_wait(h->c, h);
+                ws_wait(h->c, hello_abandon, h);
             h->waiting = true;
             return;
         }
@@ -848,11 +850,14 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
         return;
     }
     h->waiting = true;
-    ws_hello_wait(c, h);
+    ws_wait(c, hello_abandon, h);
 }
 
-void room_hello_abandon(struct room_hello *h)
+/* The connection of a waiting hello is gone: the worker's late answer is
+ * dropped. */
+static void hello_abandon(void *arg)
 {
+    struct room_hello *h = arg;
     gate_pending_drop(h->pending);
     gate_ticket_clear(&h->t);
     free(h);

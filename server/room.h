@@ -52,11 +52,6 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
 /* m's connection has closed: detach m, and remove it after resume_grace. */
 void room_conn_lost(struct rooms *rs, struct member *m);
 
-/* A hello of a connection that closed while the store worker checked it
- * (ws_hello_wait): forget it; the worker's late answer is dropped. */
-struct room_hello;
-void room_hello_abandon(struct room_hello *h);
-
 /* The store changed (another process or node committed): end the rooms of
  * sessions that were cancelled, and end the seat of every leader who no
  * longer leads the room's group (gate_leadership_ended): 4401 to its

@@ -50,9 +50,10 @@ struct conn {
 
     lws_sorted_usec_list_t hello_deadline;
     bool hello_overdue; /* the deadline passed while the hello waited */
-    /* A hello waiting for the store worker (room.c), and the messages that
-     * came after it, in order, to be handled once it is answered. */
-    struct room_hello *hello;
+    /* A wait for the store worker (ws_wait), and the messages that came
+     * after it, in order, to be handled once it is over. */
+    ws_abandon_fn wait_abandon; /* NULL: not waiting */
+    void *wait_arg;
     struct waiting_msg {
         char *buf;
         size_t len;
@@ -286,7 +287,7 @@ void ws_close_all(lws_dll2_owner_t *conns, enum ws_close_code code)
 static void hello_expired(lws_sorted_usec_list_t *sul)
 {
     struct conn *c = lws_container_of(sul, struct conn, hello_deadline);
-    if (c->hello)
+    if (c->wait_abandon)
         c->hello_overdue = true; /* it came in time; its answer decides */
     else if (!c->member)
         ws_close(c, WS_CLOSE_UNAUTHORISED, "no hello");
@@ -328,8 +329,8 @@ static void conn_free(struct conn *c)
     lws_sul_cancel(&c->hello_deadline);
     lws_sul_cancel(&c->reap);
     hold_clear(c);
-    if (c->hello)
-        room_hello_abandon(c->hello);
+    if (c->wait_abandon)
+        c->wait_abandon(c->wait_arg);
     drop_waiting_msgs(c);
     if (c->srv->bus)
         bus_conn_gone(c->srv->bus, c);
@@ -343,23 +344,19 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
-/* Where a hello or resume of a connection that has not joined goes, when
- * rooms may live on other nodes: false when it went elsewhere. */
+/* Where a message of a connection that has not joined goes, when rooms may
+ * live on other nodes: false when the bus took it (bus_take). */
 static bool served_here(struct conn *c, const struct proto_cmd *cmd, const char *buf, size_t len)
 {
-    if (!c->srv->bus || !c->wsi || c->member)
+    if (!c->srv->bus || c->member || c->replaying)
         return true;
-    if (cmd->type != PROTO_HELLO && cmd->type != PROTO_RESUME) {
-        if (!c->link.node)
-            return true;
-        bus_relay(c->srv->bus, c, buf, len); /* its home answers: not_joined */
-        return false;
-    }
-    switch (bus_route(c->srv->bus, c, cmd, buf, len)) {
+    switch (bus_take(c->srv->bus, c, cmd, buf, len)) {
     case BUS_HERE:
         return true;
     case BUS_RELAYED:
         lws_sul_cancel(&c->hello_deadline); /* the home keeps one */
+        return false;
+    case BUS_TAKEN:
         return false;
     case BUS_UNAVAILABLE:
         break;
@@ -382,8 +379,8 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     struct proto_limits pl = {lim->max_message_bytes, lim->max_text_chars, lim->max_name_chars};
     struct proto_cmd cmd;
     enum proto_err e = proto_decode(buf, len, &pl, &cmd);
-    if (c->hello) {
-        /* Its hello waits for the store: keep the order of requests. */
+    if (c->wait_abandon) {
+        /* It waits for the store: keep the order of requests. */
         if (c->held_msg_count < HELD_MAX) {
             char *copy = xmalloc(len ? len : 1);
             memcpy(copy, buf, len);
@@ -402,34 +399,35 @@ static void handle_message(struct conn *c, const char *buf, size_t len)
     } else if (e) {
         ws_send_error(c, e, cmd.id[0] ? cmd.id : NULL,
                       &(struct proto_error_detail){.field = cmd.field});
-    } else if (served_here(c, &cmd, buf, len) &&
-               (c->replaying || !c->srv->bus || c->member ||
-                (cmd.type != PROTO_HELLO && cmd.type != PROTO_RESUME) ||
-                !bus_park(c->srv->bus, c, &cmd, buf, len))) {
+    } else if (served_here(c, &cmd, buf, len)) {
         room_dispatch(c->srv->rooms, c, &cmd);
     }
     proto_cmd_clear(&cmd);
 }
 
-void ws_hello_wait(struct conn *c, struct room_hello *h)
+void ws_wait(struct conn *c, ws_abandon_fn abandon, void *arg)
 {
-    assert(!c->hello);
-    c->hello = h;
+    assert(!c->wait_abandon && abandon);
+    c->wait_abandon = abandon;
+    c->wait_arg = arg;
 }
 
-void ws_hello_done(struct conn *c)
+void ws_wait_done(struct conn *c, const char *first, size_t len)
 {
-    c->hello = NULL;
+    c->wait_abandon = NULL;
+    c->wait_arg = NULL;
     if (c->hello_overdue && !c->member) /* time to send the hello again */
         lws_sul_schedule(c->srv->ctx, 0, &c->hello_deadline, hello_expired,
                          (lws_usec_t)c->srv->cfg->limits.hello_timeout * LWS_US_PER_SEC);
     c->hello_overdue = false;
+    if (first && !c->close_code)
+        handle_message(c, first, len);
     /* Handle what came meanwhile, until a message starts another wait. */
     uint32_t n = c->held_msg_count, i = 0;
     struct waiting_msg msgs[HELD_MAX];
     memcpy(msgs, c->held_msgs, sizeof(msgs));
     c->held_msg_count = 0;
-    for (; i < n && !c->hello; i++) {
+    for (; i < n && !c->wait_abandon; i++) {
         if (!c->close_code)
             handle_message(c, msgs[i].buf, msgs[i].len);
         wipe(msgs[i].buf, msgs[i].len);

@@ -62,17 +62,19 @@ struct member *ws_member(const struct conn *c);
 /* Bind or unbind (NULL) the member. Room.c keeps both sides in step. */
 void ws_set_member(struct conn *c, struct member *m);
 
-/* c's hello waits for the store worker (room.c holds h): until
- * ws_hello_done, what c sends is kept in order (at most 8 messages; more
- * are answered busy), the hello deadline does not close c, and if c closes
- * first it abandons h (room_hello_abandon). */
-struct room_hello;
-void ws_hello_wait(struct conn *c, struct room_hello *h);
+/* What c sent waits for the store worker (a hello's admission in room.c,
+ * its route in bus.c): until ws_wait_done, what c sends is kept in order
+ * (at most 8 messages; more are answered busy), the hello deadline does not
+ * close c, and if c is freed first it calls abandon(arg) (the waiter then
+ * never touches c again). */
+typedef void (*ws_abandon_fn)(void *arg);
+void ws_wait(struct conn *c, ws_abandon_fn abandon, void *arg);
 
-/* The hello is answered (h is gone): handle what c sent meanwhile, and if
- * the hello deadline passed while it waited and c has not joined, give c
- * another hello_timeout. */
-void ws_hello_done(struct conn *c);
+/* The wait is over: handle first (NULL: nothing; a message the waiter kept,
+ * to be handled as if it came now), then what c sent meanwhile, until one
+ * of them starts another wait; and if the hello deadline passed while it
+ * waited and c has not joined, give c another hello_timeout. */
+void ws_wait_done(struct conn *c, const char *first, size_t len);
 
 /* Queue f for c behind the mirror's ticket (mirror.h): it and whatever is
  * sent to c after it wait until ws_release says Redis has answered ticket. */
@@ -100,7 +102,7 @@ struct conn *ws_remote_new(struct server *srv);
 /* Home side: one whole message of the remote connection's client. */
 void ws_remote_receive(struct conn *c, const char *msg, size_t len);
 
-/* Handle a message again that bus_park kept until its room was there. */
+/* Handle a message again that bus_take kept until its room was there. */
 void ws_replay(struct conn *c, const char *msg, size_t len);
 
 /* Home side: free c now, sending nothing (its edge is gone); its member is

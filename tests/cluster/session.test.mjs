@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-    REPO, ctl, delay, enter, expectError, freePort, health, leaderLogin, participantKey, prepareConfig, resume, setUpGroup,
+    REPO, connect, ctl, delay, enter, expectError, freePort, health, leaderLogin, participantKey, prepareConfig, resume, setUpGroup,
     startServer, test, uid, waitFor,
 } from '../integration/lib/harness.mjs';
 import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
@@ -210,6 +210,45 @@ test('a leader taken off the group, or given a new password, is cut at once thou
                 }
             }
         }
+    } finally {
+        for (const s of nodes) if (s.alive()) await s.stop();
+        await redis.stop();
+    }
+});
+
+test('a hello with an invite on a node that is not its room\'s home enters there; an invite that leads nowhere is invite_invalid', { skip: storeSkip, timeout: 60000 }, async () => {
+    const redis = await startRedis();
+    const nodes = [];
+    try {
+        const store = storeSection((await prepareConfig()).dir);
+        for (const id of NODES.slice(0, 2)) {
+            nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
+        }
+        for (const s of nodes) {
+            await waitFor(async () => (await health(s)).cluster.live_nodes === 2, { timeout: 8000, interval: 100, desc: `${s.id}: two live nodes` });
+        }
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['aino'] });
+        const homeId = homeNode(`#${g.session}`, NODES.slice(0, 2));
+        const home = nodes.find((s) => s.id === homeId);
+        const edge = nodes.find((s) => s.id !== homeId);
+        // Two in a row, and one whose next message is sent before its hello is answered.
+        const first = await enter(edge, { invite: g.code, name: 'Ulla' }, { label: 'Ulla' });
+        assert.equal(first.reply.type, 'welcome', JSON.stringify(first.reply));
+        const eager = await connect(edge, { label: 'Oona' });
+        const helloId = uid('hello');
+        eager.send({ type: 'hello', id: helloId, invite: g.code, name: 'Oona' });
+        const againId = uid('hello');
+        eager.send({ type: 'hello', id: againId, invite: g.code, name: 'Oona' });
+        const welcome = await eager.next((m) => m.ref === helloId || m.ref === againId, 5000);
+        assert.equal(welcome.type, 'welcome', JSON.stringify(welcome));
+        expectError(await eager.next((m) => m.ref === againId, 5000), 'already_joined');
+        assert.equal((await health(home)).rooms, 1, 'the room lives on its home');
+        assert.equal((await health(edge)).rooms, 0, 'and not on the node the hellos came to');
+        const bad = await enter(edge, { invite: 'x'.repeat(g.code.length), name: 'Unto' }, { label: 'bad invite' });
+        expectError(bad.reply, 'invite_invalid');
+        bad.client.terminate();
+        first.client.terminate();
+        eager.terminate();
     } finally {
         for (const s of nodes) if (s.alive()) await s.stop();
         await redis.stop();

@@ -59,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct conn {
     struct member *member;
-    struct room_hello *hello; /* a hello the store worker checks */
+    ws_abandon_fn wait_abandon; /* a hello the store worker checks, or NULL */
+    void *wait_arg;
     uint16_t close_code;
     uint64_t last_seq; /* of the events this connection was sent */
 };
@@ -76,17 +77,21 @@ void ws_set_member(struct conn *c, struct member *m)
     c->member = m;
 }
 
-void ws_hello_wait(struct conn *c, struct room_hello *h)
+void ws_wait(struct conn *c, ws_abandon_fn abandon, void *arg)
 {
-    assert(!c->hello);
-    c->hello = h;
+    assert(!c->wait_abandon);
+    c->wait_abandon = abandon;
+    c->wait_arg = arg;
 }
 
 /* Requests are dispatched one at a time after the last hello's answer, so
- * none ever waits behind one. */
-void ws_hello_done(struct conn *c)
+ * none ever waits behind one, and the room hands back no message. */
+void ws_wait_done(struct conn *c, const char *first, size_t len)
 {
-    c->hello = NULL;
+    (void)first;
+    (void)len;
+    assert(!first);
+    c->wait_abandon = NULL;
 }
 
 void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
@@ -342,7 +347,7 @@ static void settle(struct conn *conns[USERS])
     for (;;) {
         bool pending = false;
         for (int u = 0; u < USERS; u++)
-            pending |= conns[u]->hello != NULL;
+            pending |= conns[u]->wait_abandon != NULL;
         if (!pending)
             return;
         pthread_mutex_lock(&wake_mu);
