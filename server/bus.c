@@ -1,13 +1,13 @@
 #include "bus.h"
 
 #include <ev.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "cluster.h"
+#include "conn.h"
 #include "evloop.h"
 #include "frame.h"
 #include "gate.h"
@@ -15,12 +15,12 @@
 #include "klog.h"
 #include "metrics.h"
 #include "mirror.h"
+#include "remote.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
 #include "storeq.h"
 #include "util.h"
-#include "ws.h"
 
 /*
  * What one node publishes to another's channel: a kind byte, the sender's
@@ -271,17 +271,17 @@ static void drop_node(struct bus *b, struct bus_node *n, const char *why)
     size_t count;
     struct conn **v = conns_of(n->relayed, &count);
     for (size_t i = 0; i < count; i++)
-        ws_close(v[i], WS_CLOSE_GOING_AWAY, why);
+        conn_close(v[i], PROTO_CLOSE_GOING_AWAY, why);
     free(v);
 
     v = conns_of(n->remote, &count);
     for (size_t i = 0; i < count; i++) {
-        struct bus_link *l = ws_bus_link(v[i]);
+        struct bus_link *l = conn_bus_link(v[i]);
         hmap_del(n->remote, &l->id, sizeof(l->id));
         l->node = NULL; /* sends to it are dropped from now on */
     }
     for (size_t i = 0; i < count; i++)
-        ws_remote_drop(v[i]);
+        remote_drop(v[i]);
     free(v);
     if (n->pending) {
         frame_unref(n->pending);
@@ -364,7 +364,7 @@ static bool ready(struct bus *b)
 /* ---- edge side ---- */
 
 /* An invite's route being looked up on the store worker while its
- * connection waits (ws_wait). */
+ * connection waits (conn_wait). */
 struct lookup {
     struct conn *c; /* NULL once the connection is gone, or was answered busy */
     char ref[PROTO_ID_MAX + 1];
@@ -398,10 +398,10 @@ static void lookup_done(void *arg, enum storeq_status st)
         lookup_free(lk);
         return;
     }
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (st == STOREQ_CANCELLED) {
-        ws_close(c, WS_CLOSE_GOING_AWAY, "going away"); /* kamratd stops */
-        ws_wait_done(c, NULL, 0);
+        conn_close(c, PROTO_CLOSE_GOING_AWAY, "going away"); /* kamratd stops */
+        conn_wait_done(c, NULL, 0);
     } else {
         /* A store that cannot answer now leads nowhere too: the gate here
          * then meets the same store, and answers as one node would. */
@@ -413,7 +413,7 @@ static void lookup_done(void *arg, enum storeq_status st)
         } else {
             l->found = BUS_FOUND_NONE;
         }
-        ws_wait_done(c, lk->raw, lk->len);
+        conn_wait_done(c, lk->raw, lk->len);
     }
     lookup_free(lk);
 }
@@ -425,8 +425,8 @@ static void lookup_expired(void *arg)
     struct conn *c = lk->c;
     lk->c = NULL;
     klog_warn("route_lookup_busy reason=timeout");
-    ws_send_error(c, PROTO_E_BUSY, lk->ref[0] ? lk->ref : NULL, NULL);
-    ws_wait_done(c, NULL, 0);
+    conn_send_error(c, PROTO_E_BUSY, lk->ref[0] ? lk->ref : NULL, NULL);
+    conn_wait_done(c, NULL, 0);
 }
 
 static void lookup_abandon(void *arg)
@@ -450,11 +450,11 @@ static void look_up(struct bus *b, struct conn *c, const struct proto_cmd *cmd, 
         storeq_submit(b->srv->storeq, lookup_work, lookup_done, lookup_expired, lk, util_now_ms()) <
             0) {
         klog_warn("route_lookup_busy reason=queue_full");
-        ws_send_error(c, PROTO_E_BUSY, cmd->id[0] ? cmd->id : NULL, NULL);
+        conn_send_error(c, PROTO_E_BUSY, cmd->id[0] ? cmd->id : NULL, NULL);
         lookup_free(lk);
         return;
     }
-    ws_wait(c, lookup_abandon, lk);
+    conn_wait(c, lookup_abandon, lk);
 }
 
 enum route_of {
@@ -467,7 +467,7 @@ enum route_of {
 static enum route_of route_of(struct bus *b, struct conn *c, const struct proto_cmd *cmd,
                               const char *raw, size_t len, uint64_t *route)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     enum bus_found found = (enum bus_found)l->found;
     l->found = BUS_FOUND_NOT; /* it was for this message only */
     *route = l->route;
@@ -501,7 +501,7 @@ static enum bus_route route_hello(struct bus *b, struct conn *c, uint64_t route,
                                   size_t len)
 {
     const char *home = home_of(b, route);
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (l->node && home && strcmp(home, l->node->id) == 0) {
         relay(b, c, WIRE_HELLO, route, raw, len); /* another try at the same home */
         return BUS_RELAYED;
@@ -523,7 +523,7 @@ static enum bus_route route_hello(struct bus *b, struct conn *c, uint64_t route,
 enum bus_route bus_take(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
                         size_t len)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (cmd->type != PROTO_HELLO && cmd->type != PROTO_RESUME) {
         if (l->remote || !l->node)
             return BUS_HERE;
@@ -549,7 +549,7 @@ enum bus_route bus_take(struct bus *b, struct conn *c, const struct proto_cmd *c
 static void relay(struct bus *b, struct conn *c, enum wire_kind kind, uint64_t route,
                   const char *raw, size_t len)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     start(b, kind);
     put_u64(b, l->id);
     if (kind == WIRE_HELLO)
@@ -559,7 +559,7 @@ static void relay(struct bus *b, struct conn *c, enum wire_kind kind, uint64_t r
      * the home is gone before its key expired, and the client must go
      * elsewhere (unheard below). */
     if (publish(b, l->node->id, true) < 0)
-        ws_close(c, WS_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
+        conn_close(c, PROTO_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
 }
 
 void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
@@ -575,7 +575,7 @@ void bus_conn_gone(struct bus *b, struct conn *c)
             b->parked[i--] = b->parked[--b->nparked];
         }
     }
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     if (l->remote) {
@@ -605,7 +605,7 @@ static void deliver_here(struct bus_node *from, struct reader *r)
             id = id << 8 | ids[8 * i + (uint32_t)k];
         struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
         if (c)
-            ws_send(c, f);
+            conn_send(c, f);
     }
     frame_unref(f);
 }
@@ -615,7 +615,7 @@ static void joined_here(struct bus_node *from, struct reader *r)
     uint64_t id = take_uint(r, 8);
     struct conn *c = r->bad ? NULL : hmap_get(from->relayed, &id, sizeof(id));
     if (c)
-        ws_bus_link(c)->joined = true;
+        conn_bus_link(c)->joined = true;
 }
 
 static void close_here(struct bus_node *from, struct reader *r)
@@ -632,7 +632,7 @@ static void close_here(struct bus_node *from, struct reader *r)
     reason[n] = '\0';
     struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
     if (c)
-        ws_close(c, code, reason);
+        conn_close(c, code, reason);
 }
 
 /* ---- home side ---- */
@@ -648,19 +648,19 @@ static void receive_here(struct bus *b, struct bus_node *from, struct reader *r,
         return;
     struct conn *c = hmap_get(from->remote, &id, sizeof(id));
     if (!c) {
-        c = ws_remote_new(b->srv);
-        struct bus_link *l = ws_bus_link(c);
+        c = remote_new(b->srv);
+        struct bus_link *l = conn_bus_link(c);
         l->node = from;
         l->id = id;
         l->remote = true;
         hmap_put(from->remote, &l->id, sizeof(l->id), c);
     }
     if (hello) {
-        struct bus_link *l = ws_bus_link(c);
+        struct bus_link *l = conn_bus_link(c);
         l->found = BUS_FOUND_ROUTE;
         l->route = route;
     }
-    ws_remote_receive(c, (const char *)r->p, (size_t)(r->end - r->p));
+    conn_receive(c, (const char *)r->p, (size_t)(r->end - r->p));
 }
 
 static void gone_here(struct bus_node *from, struct reader *r)
@@ -671,13 +671,13 @@ static void gone_here(struct bus_node *from, struct reader *r)
     struct conn *c = hmap_del(from->remote, &id, sizeof(id));
     if (!c)
         return;
-    ws_bus_link(c)->node = NULL;
-    ws_remote_drop(c);
+    conn_bus_link(c)->node = NULL;
+    remote_drop(c);
 }
 
 void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
 {
-    struct bus_node *n = ws_bus_link(c)->node;
+    struct bus_node *n = conn_bus_link(c)->node;
     if (!n)
         return; /* being dropped */
     if (n->pending != f) {
@@ -688,7 +688,7 @@ void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
         n->cap = n->cap ? n->cap * 2 : 16;
         n->ids = xrealloc(n->ids, n->cap * sizeof(*n->ids));
     }
-    n->ids[n->n++] = ws_bus_link(c)->id;
+    n->ids[n->n++] = conn_bus_link(c)->id;
     if (!n->dirty) {
         if (b->ndirty == b->dirty_cap) {
             b->dirty_cap = b->dirty_cap ? b->dirty_cap * 2 : 8;
@@ -701,7 +701,7 @@ void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
 
 void bus_joined(struct bus *b, struct conn *c)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     flush_node(b, l->node);
@@ -712,7 +712,7 @@ void bus_joined(struct bus *b, struct conn *c)
 
 void bus_close(struct bus *b, struct conn *c, uint16_t code, const char *reason)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     flush_node(b, l->node); /* what was sent before the close goes first */
@@ -748,12 +748,10 @@ static void logged_out_here(struct bus *b, struct reader *r)
 /* Another live node wrote the copy last: it still has the room. */
 static bool held_elsewhere(struct bus *b, const char *state, size_t len)
 {
-    json_t *o = json_loadb(state, len, 0, NULL);
-    const char *node = json_string_value(json_object_get(o, "node"));
+    char node[CONFIG_NODE_ID_MAX + 2]; /* one more: a longer name is nobody's */
+    room_copy_node(state, len, node, sizeof(node));
     /* "": handed off by a node that is still live */
-    bool elsewhere = node && node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
-    json_decref(o);
-    return elsewhere;
+    return node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
 }
 
 static void on_fetched(void *arg, int status, const char *state, size_t len,
@@ -781,11 +779,11 @@ static void on_fetched(void *arg, int status, const char *state, size_t len,
     }
     for (size_t i = 0; i < k; i++) {
         if (status < 0)
-            ws_close(mine[i].c, WS_CLOSE_INTERNAL, "room copy unreadable");
+            conn_close(mine[i].c, PROTO_CLOSE_INTERNAL, "room copy unreadable");
         else if (busy)
-            ws_close(mine[i].c, WS_CLOSE_GOING_AWAY, "room elsewhere");
+            conn_close(mine[i].c, PROTO_CLOSE_GOING_AWAY, "room elsewhere");
         else
-            ws_replay(mine[i].c, mine[i].raw, mine[i].len);
+            conn_replay(mine[i].c, mine[i].raw, mine[i].len);
         free(mine[i].raw);
     }
     free(mine);
@@ -793,7 +791,7 @@ static void on_fetched(void *arg, int status, const char *state, size_t len,
 
 /* c (here or remote) sent hello or resume for the room at route, which
  * lives on this node: if the room is not here, read its copy first
- * (mirror.h), then take the room over and replay the message (ws_replay).
+ * (mirror.h), then take the room over and replay the message (conn_replay).
  * True when the message waits (or c was closed: the copy cannot be read
  * now). */
 static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw, size_t len)
@@ -803,7 +801,7 @@ static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw,
     if (util_now_ms() < b->settled_ms) {
         /* Redis was lost a moment ago, and with it perhaps every copy: the
          * room may still live on a node that has not registered again. */
-        ws_close(c, WS_CLOSE_INTERNAL, "cluster settling");
+        conn_close(c, PROTO_CLOSE_INTERNAL, "cluster settling");
         return true;
     }
     bool fetching = false;
@@ -814,7 +812,7 @@ static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw,
         *fw = (struct fetch_wait){b, route};
         if (mirror_fetch(b->srv->mirror, route, on_fetched, fw) < 0) {
             free(fw);
-            ws_close(c, WS_CLOSE_INTERNAL, "room copy unreadable");
+            conn_close(c, PROTO_CLOSE_INTERNAL, "room copy unreadable");
             return true;
         }
     }
@@ -911,13 +909,13 @@ void bus_free(struct bus *b)
         size_t count;
         struct conn **v = conns_of(n->relayed, &count);
         for (size_t i = 0; i < count; i++)
-            ws_bus_link(v[i])->node = NULL; /* lws closes them with the context */
+            conn_bus_link(v[i])->node = NULL; /* lws closes them with the context */
         free(v);
         v = conns_of(n->remote, &count);
         for (size_t i = 0; i < count; i++)
-            ws_bus_link(v[i])->node = NULL;
+            conn_bus_link(v[i])->node = NULL;
         for (size_t i = 0; i < count; i++)
-            ws_remote_drop(v[i]);
+            remote_drop(v[i]);
         free(v);
         frame_unref(n->pending);
         hmap_free(n->relayed);

@@ -11,7 +11,7 @@
  *   - the edge reads the client's hello or resume to find the home (a hello
  *     names its room, a resume token carries the room's route), then relays
  *     that message and every later one to the home, unread;
- *   - the home runs them through ws.c and room.c like a local client's
+ *   - the home runs them through conn.c and room.c like a local client's
  *     messages, and what room.c sends to the remote connection goes back to
  *     the edge: one publish per frame and edge node, naming its recipients
  *     there, so an event for 100 members on an edge costs one publish and
@@ -45,7 +45,7 @@ struct conn;
 struct frame;
 struct server;
 
-/* What a connection has to do with the bus; ws.c keeps one in every conn. */
+/* What a connection has to do with the bus; conn.c keeps one in every conn. */
 enum bus_found {
     BUS_FOUND_NOT = 0, /* not looked up yet */
     BUS_FOUND_ROUTE,   /* route is the room's */
@@ -85,12 +85,12 @@ enum bus_route {
  * A hello or resume goes to its room's home: c may have been relayed
  * before (an earlier hello the home refused). Its route needs no store,
  * except for an invite's: that is looked up on the store worker
- * (store_invite_session) while c waits (ws_wait), and the message is
+ * (store_invite_session) while c waits (conn_wait), and the message is
  * handled again with it; an invite that leads nowhere is checked here (the
  * gate answers invite_invalid, banned or no_session as on one node). A
  * relayed hello carries its route, so the home does not look it up again;
  * at the home, a hello for a room that lives here but is not here yet waits
- * for the room's copy (mirror.h), then is handled again (ws_replay).
+ * for the room's copy (mirror.h), then is handled again (conn_replay).
  * Another message goes to the home c was relayed to, if any.
  */
 enum bus_route bus_take(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,

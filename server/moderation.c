@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "gate.h"
 #include "klog.h"
 #include "metrics.h"
 #include "room_int.h"
 #include "round.h"
 #include "util.h"
-#include "ws.h"
 
 static const struct ring_tag to_room = {.audience = AUD_ROOM};
 
@@ -229,7 +229,7 @@ static int do_admit(struct act *a)
 static void deny(struct member *w)
 {
     if (w->conn)
-        ws_close(w->conn, WS_CLOSE_REMOVED, "denied");
+        conn_close(w->conn, PROTO_CLOSE_REMOVED, "denied");
     room_member_remove(w, NULL); /* unseen: no presence, the lobby changes */
 }
 
@@ -362,7 +362,7 @@ static int eject(struct act *a, bool ban)
     }
     t->s->removed = true; /* they knock when back (kept only if recognisable) */
     if (t->conn)
-        ws_close(t->conn, WS_CLOSE_REMOVED, ban ? "banned" : "removed");
+        conn_close(t->conn, PROTO_CLOSE_REMOVED, ban ? "banned" : "removed");
     room_member_remove(t, "removed");
     if (!ban_id) /* a stored ban wrote its own row */
         audit(a, ban ? "ban" : "remove", target("member:", id).s);
@@ -371,7 +371,7 @@ static int eject(struct act *a, bool ban)
     if (!ban)
         return PROTO_OK;
     struct frame *f = proto_encode_ack_ban(a->ref, a->r->seq > a->seq0 ? a->r->seq : 0, ban_id);
-    ws_send(a->c, f);
+    conn_send(a->c, f);
     frame_unref(f);
     return REPLIED;
 }
@@ -405,7 +405,7 @@ static int do_bans(struct act *a)
     if (e)
         return e;
     struct frame *f = proto_encode_bans(a->ref, bans, n);
-    ws_send(a->c, f);
+    conn_send(a->c, f);
     frame_unref(f);
     gate_bans_free(bans, n);
     return REPLIED;
@@ -747,7 +747,7 @@ bool moderation_dispatch(struct conn *c, struct member *m, const struct proto_cm
     if (e == REPLIED)
         return true;
     if (e)
-        ws_send_error(c, (enum proto_err)e, a.ref, NULL);
+        conn_send_error(c, (enum proto_err)e, a.ref, NULL);
     else
         room_send_ack(c, a.ref, a.r->seq > a.seq0 ? a.r->seq : 0, false);
     return true;

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "cluster.h"
+#include "conn.h"
 #include "gate.h"
 #include "hmap.h"
 #include "klog.h"
@@ -20,7 +21,6 @@
 #include "room_int.h"
 #include "round.h"
 #include "util.h"
-#include "ws.h"
 
 static const struct ring_tag to_room = {.audience = AUD_ROOM};
 
@@ -181,9 +181,9 @@ uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
         struct member *m = r->members[i];
         if (m->conn && room_hears(m, &tag)) {
             if (ticket)
-                ws_hold(m->conn, f, ticket);
+                conn_hold(m->conn, f, ticket);
             else
-                ws_send(m->conn, f);
+                conn_send(m->conn, f);
             sent++;
         }
     }
@@ -223,7 +223,7 @@ static void member_unlink(struct rooms *rs, struct member *m)
     struct room *r = m->room;
     lws_sul_cancel(&m->grace);
     if (m->conn)
-        ws_set_member(m->conn, NULL);
+        conn_set_member(m->conn, NULL);
 
     /* Swap-remove keeps the member array dense: O(1). */
     uint32_t last = --r->count;
@@ -265,8 +265,8 @@ void room_end(struct room *r, const char *actor, bool early)
     while (r->count > 0) {
         struct member *m = r->members[r->count - 1];
         if (m->conn) {
-            ws_send(m->conn, f);
-            ws_close(m->conn, WS_CLOSE_SESSION_ENDED, "session ended");
+            conn_send(m->conn, f);
+            conn_close(m->conn, PROTO_CLOSE_SESSION_ENDED, "session ended");
         }
         member_unlink(rs, m);
         member_free(m);
@@ -306,13 +306,13 @@ static void grace_expired(lws_sorted_usec_list_t *sul)
 /* Let r go from this node without a word to the room, keeping its copy in
  * Redis for the node that takes it (members' connections: closed with
  * code, or none). */
-static void room_forget(struct room *r, enum ws_close_code code, const char *why)
+static void room_forget(struct room *r, enum proto_close code, const char *why)
 {
     struct rooms *rs = r->rs;
     while (r->count > 0) {
         struct member *m = r->members[r->count - 1];
         if (m->conn)
-            ws_close(m->conn, code, why);
+            conn_close(m->conn, code, why);
         member_unlink(rs, m);
         member_free(m);
     }
@@ -326,7 +326,7 @@ void room_hand_off(struct room *r)
 {
     room_mirror_release(r);
     klog_info("room_handed_off members=%u seq=%llu", r->count, (unsigned long long)r->seq);
-    room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
+    room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
 void room_lease_lost(struct rooms *rs)
@@ -334,7 +334,7 @@ void room_lease_lost(struct rooms *rs)
     size_t pos = 0;
     struct room *r;
     while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
-        room_forget(r, WS_CLOSE_GOING_AWAY, "lease lost");
+        room_forget(r, PROTO_CLOSE_GOING_AWAY, "lease lost");
         pos = 0; /* forgetting edits the table */
     }
 }
@@ -343,7 +343,7 @@ void room_adopted(struct room *r, bool ok)
 {
     struct rooms *rs = r->rs;
     if (!ok) {
-        room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* the next try may read it better */
+        room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* the next try may read it better */
         return;
     }
     if (r->session.id) {
@@ -488,9 +488,9 @@ static void send_copied(struct rooms *rs, struct conn *c, struct frame *f)
 {
     uint64_t ticket = rs->mirror ? mirror_unanswered(rs->mirror) : 0;
     if (ticket)
-        ws_hold(c, f, ticket);
+        conn_hold(c, f, ticket);
     else
-        ws_send(c, f);
+        conn_send(c, f);
     frame_unref(f);
 }
 
@@ -550,12 +550,12 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
 
 void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
 {
-    struct member *m = ws_member(c);
+    struct member *m = conn_member(c);
     struct frame *f = proto_encode_ack(ref, seq, duplicate);
     if (m)
         send_copied(m->rs, c, frame_ref(f));
     else
-        ws_send(c, f);
+        conn_send(c, f);
     frame_unref(f);
 }
 
@@ -579,7 +579,7 @@ static void share_history(struct room *r, struct member *m)
         struct ring_tag tag;
         struct frame *f = ring_get(r->ring, s, &tag);
         if (f && room_hears(m, &tag))
-            ws_send(m->conn, f);
+            conn_send(m->conn, f);
     }
 }
 
@@ -637,12 +637,12 @@ static void attach(struct member *m, struct conn *c)
 {
     if (m->conn && m->conn != c) {
         /* A half-dead earlier connection: the newest one wins. */
-        ws_set_member(m->conn, NULL);
-        ws_close(m->conn, WS_CLOSE_REPLACED, "replaced");
+        conn_set_member(m->conn, NULL);
+        conn_close(m->conn, PROTO_CLOSE_REPLACED, "replaced");
     }
     lws_sul_cancel(&m->grace);
     m->conn = c;
-    ws_set_member(c, m);
+    conn_set_member(c, m);
 }
 
 static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
@@ -651,7 +651,7 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
     if (token_new(m->room->key, token, hash) < 0) {
-        ws_send_error(c, PROTO_E_INTERNAL, ref, NULL);
+        conn_send_error(c, PROTO_E_INTERNAL, ref, NULL);
         return;
     }
     room_mirror_dirty(m->room);
@@ -708,13 +708,13 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
 
 /* A hello waiting for the store worker (gate_check_async, then
  * gate_redeem_async for a personal invite). Its connection holds it
- * (ws_wait) and abandons it if it closes first (hello_abandon):
+ * (conn_wait) and abandons it if it closes first (hello_abandon):
  * the hello never keeps a connection pointer that outlives the connection. */
 struct room_hello {
     struct rooms *rs;
     struct conn *c;
     char ref[PROTO_ID_MAX + 1]; /* "" when the hello had no id */
-    bool waiting;               /* ws_wait was called */
+    bool waiting;               /* conn_wait was called */
     struct gate_ticket t;       /* between the check and the redemption */
     struct proto_error_detail d;
     struct gate_pending *pending; /* the request the worker runs now, or NULL */
@@ -740,7 +740,7 @@ static void hello_end(struct room_hello *h)
     gate_ticket_clear(&h->t);
     free(h);
     if (waiting)
-        ws_wait_done(c, NULL, 0);
+        conn_wait_done(c, NULL, 0);
 }
 
 /* The last step: answer e, or make the member. */
@@ -754,7 +754,7 @@ static void hello_enter(struct room_hello *h, enum proto_err e)
     if (!e && token_new(h->t.key, token, hash) < 0)
         e = PROTO_E_INTERNAL;
     if (e) {
-        ws_send_error(c, e, ref, &h->d);
+        conn_send_error(c, e, ref, &h->d);
         hello_end(h);
         return;
     }
@@ -819,7 +819,7 @@ static void hello_checked(void *arg, enum proto_err e, struct gate_ticket *t,
         e = gate_redeem_async(h->rs->gate, &h->t, hello_redeemed, h, &h->pending);
         if (!e) {
             if (!h->waiting)
-                ws_wait(h->c, hello_abandon, h);
+                conn_wait(h->c, hello_abandon, h);
             h->waiting = true;
             return;
         }
@@ -845,12 +845,12 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     }
     enum proto_err e = gate_check_async(rs->gate, cmd, hello_checked, h, &h->pending);
     if (e) {
-        ws_send_error(c, e, ref_of(cmd), NULL);
+        conn_send_error(c, e, ref_of(cmd), NULL);
         free(h);
         return;
     }
     h->waiting = true;
-    ws_wait(c, hello_abandon, h);
+    conn_wait(c, hello_abandon, h);
 }
 
 /* The connection of a waiting hello is gone: the worker's late answer is
@@ -877,13 +877,13 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
      * node took it over (mirror.h). */
     uint64_t epoch = m ? m->room->epoch : rs->epoch;
     if (cmd->u.resume.epoch != epoch) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){.reason = "server_restarted"});
+        conn_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                        &(struct proto_error_detail){.reason = "server_restarted"});
         return;
     }
     if (!m) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){.reason = "expired"});
+        conn_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                        &(struct proto_error_detail){.reason = "expired"});
         return;
     }
     bool was_detached = m->conn == NULL;
@@ -899,7 +899,7 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
         struct ring_tag tag;
         struct frame *f = ring_get(r->ring, s, &tag);
         if (room_hears(m, &tag))
-            ws_send(c, f);
+            conn_send(c, f);
     }
     if (was_detached)
         moderation_alert(m, ALERT_RETURNED, 0);
@@ -997,7 +997,7 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
         metrics_inc(METRIC_RATE_LIMITED);
     }
     if (e) {
-        ws_send_error(c, e, cmd->id, &d);
+        conn_send_error(c, e, cmd->id, &d);
         return;
     }
     /* The ack goes out before the message, so the sender learns the seq
@@ -1011,15 +1011,15 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     uint64_t ticket = rs->mirror ? mirror_next_ticket(rs->mirror) : 0;
     struct frame *ack = proto_encode_ack(cmd->id, msg.seq, false);
     if (ticket)
-        ws_hold(c, ack, ticket);
+        conn_hold(c, ack, ticket);
     else
-        ws_send(c, ack);
+        conn_send(c, ack);
     frame_unref(ack);
     rs->say_id = cmd->id;
     room_emit(r, tag, proto_encode_message(&msg));
     rs->say_id = NULL;
     if (ticket && rs->pushed_ticket != ticket)
-        ws_release(c, UINT64_MAX); /* no copy was made (Redis away): nothing to wait for */
+        conn_release(c, UINT64_MAX); /* no copy was made (Redis away): nothing to wait for */
     metrics_inc(METRIC_MESSAGES);
     m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
@@ -1039,7 +1039,7 @@ static void do_leave(struct conn *c, struct member *m, const struct proto_cmd *c
         moderation_alert(m, ALERT_SAFE, 0);
     uint64_t seq = room_member_remove(m, "left");
     room_send_ack(c, ref_of(cmd), seq, false);
-    ws_close(c, WS_CLOSE_NORMAL, "left");
+    conn_close(c, PROTO_CLOSE_NORMAL, "left");
 }
 
 static void do_agree(struct conn *c, struct member *m, const struct proto_cmd *cmd)
@@ -1060,7 +1060,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
 {
     struct room *r = m->room;
     if (m->role != PROTO_ROLE_LEADER) {
-        ws_send_error(c, PROTO_E_FORBIDDEN, ref_of(cmd), NULL);
+        conn_send_error(c, PROTO_E_FORBIDDEN, ref_of(cmd), NULL);
         return;
     }
     if (r->state != PROTO_STATE_LOBBY) {
@@ -1087,10 +1087,10 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
-    struct member *m = ws_member(c);
+    struct member *m = conn_member(c);
     if (cmd->type == PROTO_HELLO || cmd->type == PROTO_RESUME) {
         if (m) {
-            ws_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL);
+            conn_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL);
             return;
         }
         if (cmd->type == PROTO_HELLO)
@@ -1100,8 +1100,8 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         return;
     }
     if (!m) {
-        ws_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL);
-        ws_close(c, WS_CLOSE_UNAUTHORISED, "hello first");
+        conn_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL);
+        conn_close(c, PROTO_CLOSE_UNAUTHORISED, "hello first");
         return;
     }
     switch (cmd->type) {
@@ -1119,7 +1119,7 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         break;
     default:
         if (!moderation_dispatch(c, m, cmd))
-            ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
+            conn_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
         break;
     }
 }
@@ -1130,7 +1130,7 @@ static void cut_leader(struct member *m, const char *why)
 {
     klog_info("leader_cut reason=\"%s\" member=%u", why, m->id);
     if (m->conn)
-        ws_close(m->conn, WS_CLOSE_UNAUTHORISED, why);
+        conn_close(m->conn, PROTO_CLOSE_UNAUTHORISED, why);
     room_member_remove(m, "left");
 }
 

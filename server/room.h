@@ -82,6 +82,10 @@ struct mirror_entry;
 bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *events,
                 size_t n);
 
+/* The node that wrote a room's copy (state, its JSON) into out: "" when it
+ * was handed off, or when the copy names none or is unreadable. */
+void room_copy_node(const char *state, size_t len, char *out, size_t outlen);
+
 /* Before the loop waits: give the mirror the state of rooms that changed. */
 void room_mirror_flush(struct rooms *rs);
 

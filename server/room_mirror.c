@@ -347,6 +347,14 @@ static size_t consecutive_from(const struct mirror_entry *ev, size_t n)
     return first;
 }
 
+void room_copy_node(const char *state, size_t len, char *out, size_t outlen)
+{
+    json_t *o = json_loadb(state, len, 0, NULL);
+    const char *node = json_string_value(json_object_get(o, "node"));
+    snprintf(out, outlen, "%s", node ? node : "");
+    json_decref(o);
+}
+
 bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *ev,
                 size_t n)
 {
