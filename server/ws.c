@@ -62,7 +62,7 @@ static bool peer_mid_message(struct wsconn *c)
     return wsrx_pending(&c->rx) || lws_remaining_packet_payload(c->wsi) > 0;
 }
 
-static void ws_close_impl(struct conn *conn, enum proto_close code, const char *reason)
+static void close_client(struct conn *conn, enum proto_close code, const char *reason)
 {
     struct wsconn *c = conn_impl(conn);
     c->close_code = (uint16_t)code;
@@ -102,7 +102,7 @@ static bool write_now(struct wsconn *c, struct frame *f)
     return true;
 }
 
-static void ws_send_impl(struct conn *conn, struct frame *f)
+static void send_frame(struct conn *conn, struct frame *f)
 {
     struct wsconn *c = conn_impl(conn);
     if (c->peer_closed || write_now(c, f))
@@ -118,7 +118,7 @@ static void ws_send_impl(struct conn *conn, struct frame *f)
         lws_callback_on_writable(c->wsi);
 }
 
-static const struct conn_ops ws_ops = {.send = ws_send_impl, .close = ws_close_impl};
+static const struct conn_ops ws_ops = {.send = send_frame, .close = close_client};
 
 static struct wsconn *wsconn_new(struct lws *wsi, struct server *srv)
 {
