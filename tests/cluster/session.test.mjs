@@ -216,17 +216,22 @@ test('a leader taken off the group, or given a new password, is cut at once thou
     }
 });
 
+/** Nodes ids on redis and the one store, pushed onto nodes as they start; resolves once each sees them all live. */
+async function startStoreNodes(redis, store, ids, nodes) {
+    for (const id of ids) {
+        nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
+    }
+    for (const s of nodes) {
+        await waitFor(async () => (await health(s)).cluster.live_nodes === ids.length, { timeout: 8000, interval: 100, desc: `${s.id}: ${ids.length} live nodes` });
+    }
+}
+
 test('a hello with an invite on a node that is not its room\'s home enters there; an invite that leads nowhere is invite_invalid', { skip: storeSkip, timeout: 60000 }, async () => {
     const redis = await startRedis();
     const nodes = [];
     try {
         const store = storeSection((await prepareConfig()).dir);
-        for (const id of NODES.slice(0, 2)) {
-            nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
-        }
-        for (const s of nodes) {
-            await waitFor(async () => (await health(s)).cluster.live_nodes === 2, { timeout: 8000, interval: 100, desc: `${s.id}: two live nodes` });
-        }
+        await startStoreNodes(redis, store, NODES.slice(0, 2), nodes);
         const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['aino'] });
         const homeId = homeNode(`#${g.session}`, NODES.slice(0, 2));
         const home = nodes.find((s) => s.id === homeId);
@@ -256,6 +261,7 @@ test('a hello with an invite on a node that is not its room\'s home enters there
 });
 
 // Every request of protocol §4a, and what this test does with it: applied
+// (server/room_mirror.c declares what moves in room_fields and member_fields)
 // before the room moves (its state must come along), or why not.
 const MOVES_WITH_THE_ROOM = ['open', 'to_lobby', 'mute', 'remove', 'ban', 'promote', 'lock', 'pause', 'slow', 'topic'];
 const NOT_APPLIED = {
@@ -281,12 +287,7 @@ test('a room that moves to a new home keeps every moderation state: each member\
     const nodes = [];
     try {
         const store = storeSection((await prepareConfig()).dir);
-        for (const id of NODES.slice(0, 2)) {
-            nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
-        }
-        for (const s of nodes) {
-            await waitFor(async () => (await health(s)).cluster.live_nodes === 2, { timeout: 8000, interval: 100, desc: `${s.id}: two live nodes` });
-        }
+        await startStoreNodes(redis, store, NODES.slice(0, 2), nodes);
         const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['pirjo'] });
         const ids = ['node-a', 'node-b'];
         const newId = ['node-c', 'node-d', 'node-e', 'node-f', 'node-g', 'node-h'].find((id) => homeNode(`#${g.session}`, [...ids, id]) === id);
@@ -339,7 +340,7 @@ test('a room that moves to a new home keeps every moderation state: each member\
             clients[name] = r;
         }
         const third = Object.assign(await startServer({ extra: [clusterSection(redis, newId), store].join('\n\n') }), { id: newId });
-        nodes.push(third);
+        nodes.push(third); // not waited for: the room moves when the others see it
         for (const [name] of stayed) assert.equal((await clients[name].client.expectClose(8000)).code, 1001, `${name}: the room moved`);
         for (const [name] of stayed) {
             const old = clients[name].reply;
