@@ -1,12 +1,13 @@
 #include "bus.h"
 
 #include <ev.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cluster.h"
+#include "conn.h"
 #include "evloop.h"
 #include "frame.h"
 #include "gate.h"
@@ -14,17 +15,20 @@
 #include "klog.h"
 #include "metrics.h"
 #include "mirror.h"
+#include "remote.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
+#include "storeq.h"
 #include "util.h"
-#include "ws.h"
 
 /*
  * What one node publishes to another's channel: a kind byte, the sender's
  * node id (a length byte, then the id), then by kind (integers big-endian):
  *
  *   'M' id:u64 message...          edge -> home: a client's message, as it came
+ *   'H' id:u64 route:u64 message... edge -> home: a client's hello or resume,
+ *                                  with the route the edge found for it
  *   'G' id:u64                     edge -> home: the client's connection closed
  *   'F' n:u32 id:u64 x n frame...  home -> edge: a frame for these clients
  *   'J' id:u64                     home -> edge: this client has joined
@@ -36,6 +40,7 @@
  */
 enum wire_kind {
     WIRE_MESSAGE = 'M',
+    WIRE_HELLO = 'H',
     WIRE_GONE = 'G',
     WIRE_FRAME = 'F',
     WIRE_JOINED = 'J',
@@ -266,17 +271,17 @@ static void drop_node(struct bus *b, struct bus_node *n, const char *why)
     size_t count;
     struct conn **v = conns_of(n->relayed, &count);
     for (size_t i = 0; i < count; i++)
-        ws_close(v[i], WS_CLOSE_GOING_AWAY, why);
+        conn_close(v[i], PROTO_CLOSE_GOING_AWAY, why);
     free(v);
 
     v = conns_of(n->remote, &count);
     for (size_t i = 0; i < count; i++) {
-        struct bus_link *l = ws_bus_link(v[i]);
+        struct bus_link *l = conn_bus_link(v[i]);
         hmap_del(n->remote, &l->id, sizeof(l->id));
         l->node = NULL; /* sends to it are dropped from now on */
     }
     for (size_t i = 0; i < count; i++)
-        ws_remote_drop(v[i]);
+        remote_drop(v[i]);
     free(v);
     if (n->pending) {
         frame_unref(n->pending);
@@ -358,46 +363,152 @@ static bool ready(struct bus *b)
 
 /* ---- edge side ---- */
 
-/* The route of the room a hello or resume asks for, or false when only the
- * local gate can answer (an invite it refuses: the error is the same here). */
-static bool route_of(struct bus *b, const struct proto_cmd *cmd, uint64_t *route)
+/* An invite's route being looked up on the store worker while its
+ * connection waits (conn_wait). */
+struct lookup {
+    struct conn *c; /* NULL once the connection is gone, or was answered busy */
+    char ref[PROTO_ID_MAX + 1];
+    unsigned char hash[AUTH_DIGEST_LEN]; /* the invite code's */
+    int64_t now;
+    int rc; /* the worker's answer */
+    int64_t session;
+    char *raw; /* the hello, handled again once the route is known */
+    size_t len;
+};
+
+static void lookup_work(struct store *s, void *arg)
 {
+    struct lookup *lk = arg;
+    lk->rc = store_invite_session(s, lk->hash, lk->now, &lk->session);
+}
+
+static void lookup_free(struct lookup *lk)
+{
+    wipe(lk->raw, lk->len); /* the invite code, the name */
+    free(lk->raw);
+    wipe(lk->hash, sizeof(lk->hash));
+    free(lk);
+}
+
+static void lookup_done(void *arg, enum storeq_status st)
+{
+    struct lookup *lk = arg;
+    struct conn *c = lk->c;
+    if (!c) {
+        lookup_free(lk);
+        return;
+    }
+    struct bus_link *l = conn_bus_link(c);
+    if (st == STOREQ_CANCELLED) {
+        conn_close(c, PROTO_CLOSE_GOING_AWAY, "going away"); /* kamratd stops */
+        conn_wait_done(c, NULL, 0);
+    } else {
+        /* A store that cannot answer now leads nowhere too: the gate here
+         * then meets the same store, and answers as one node would. */
+        if (lk->rc == 0) {
+            char key[GATE_KEY_MAX + 1];
+            snprintf(key, sizeof(key), "#%lld", (long long)lk->session);
+            l->route = cluster_route(key);
+            l->found = BUS_FOUND_ROUTE;
+        } else {
+            l->found = BUS_FOUND_NONE;
+        }
+        conn_wait_done(c, lk->raw, lk->len);
+    }
+    lookup_free(lk);
+}
+
+/* The worker did not answer in time: the client may try again. */
+static void lookup_expired(void *arg)
+{
+    struct lookup *lk = arg;
+    struct conn *c = lk->c;
+    lk->c = NULL;
+    klog_warn("route_lookup_busy reason=timeout");
+    conn_send_error(c, PROTO_E_BUSY, lk->ref[0] ? lk->ref : NULL, NULL);
+    conn_wait_done(c, NULL, 0);
+}
+
+static void lookup_abandon(void *arg)
+{
+    ((struct lookup *)arg)->c = NULL;
+}
+
+/* Look the route of c's hello with an invite up on the store worker, while
+ * c waits (or answer it busy now: the worker has STOREQ_CAP requests). */
+static void look_up(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
+                    size_t len)
+{
+    struct lookup *lk = xcalloc(1, sizeof(*lk));
+    lk->c = c;
+    snprintf(lk->ref, sizeof(lk->ref), "%s", cmd->id);
+    lk->now = config_now(b->srv->cfg);
+    lk->raw = xmalloc(len ? len : 1);
+    memcpy(lk->raw, raw, len);
+    lk->len = len;
+    if (auth_token_hash(cmd->u.hello.invite, lk->hash) < 0 ||
+        storeq_submit(b->srv->storeq, lookup_work, lookup_done, lookup_expired, lk, util_now_ms()) <
+            0) {
+        klog_warn("route_lookup_busy reason=queue_full");
+        conn_send_error(c, PROTO_E_BUSY, cmd->id[0] ? cmd->id : NULL, NULL);
+        lookup_free(lk);
+        return;
+    }
+    conn_wait(c, lookup_abandon, lk);
+}
+
+enum route_of {
+    ROUTE_KNOWN,   /* *route is the room's */
+    ROUTE_NOWHERE, /* only the gate here can answer (an invite that leads nowhere) */
+    ROUTE_WAITING, /* looked up on the store worker: c waits */
+};
+
+/* The route of the room a hello or resume of c asks for. */
+static enum route_of route_of(struct bus *b, struct conn *c, const struct proto_cmd *cmd,
+                              const char *raw, size_t len, uint64_t *route)
+{
+    struct bus_link *l = conn_bus_link(c);
+    enum bus_found found = (enum bus_found)l->found;
+    l->found = BUS_FOUND_NOT; /* it was for this message only */
+    *route = l->route;
+    if (found != BUS_FOUND_NOT)
+        return found == BUS_FOUND_ROUTE ? ROUTE_KNOWN : ROUTE_NOWHERE;
     if (cmd->type == PROTO_RESUME) {
         *route = room_token_route(cmd->u.resume.token);
-        return true;
+        return ROUTE_KNOWN;
     }
     char key[GATE_KEY_MAX + 1];
     if (cmd->u.hello.room[0]) {
         snprintf(key, sizeof(key), "%s", cmd->u.hello.room);
     } else if (cmd->u.hello.token[0]) {
         snprintf(key, sizeof(key), "#%llu", (unsigned long long)cmd->u.hello.session);
+    } else if (cmd->u.hello.invite[0]) {
+        look_up(b, c, cmd, raw, len);
+        return ROUTE_WAITING;
     } else {
-        struct gate_ticket t;
-        struct proto_error_detail d;
-        if (gate_check(b->srv->gate, cmd, &t, &d) != PROTO_OK)
-            return false;
-        snprintf(key, sizeof(key), "%s", t.key);
-        gate_ticket_clear(&t);
+        return ROUTE_NOWHERE; /* the gate here refuses it */
     }
     *route = cluster_route(key);
-    return true;
+    return ROUTE_KNOWN;
 }
 
-enum bus_route bus_route(struct bus *b, struct conn *c, const struct proto_cmd *cmd,
-                         const char *raw, size_t len)
+static void relay(struct bus *b, struct conn *c, enum wire_kind kind, uint64_t route,
+                  const char *raw, size_t len);
+static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw, size_t len);
+
+/* Where a hello or resume of c, not joined, for the room at route goes. */
+static enum bus_route route_hello(struct bus *b, struct conn *c, uint64_t route, const char *raw,
+                                  size_t len)
 {
-    uint64_t route;
-    if (!route_of(b, cmd, &route))
-        return BUS_HERE;
     const char *home = home_of(b, route);
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (l->node && home && strcmp(home, l->node->id) == 0) {
-        bus_relay(b, c, raw, len); /* another try at the same home */
+        relay(b, c, WIRE_HELLO, route, raw, len); /* another try at the same home */
         return BUS_RELAYED;
     }
     bus_conn_gone(b, c); /* relayed before, to another home: not any more */
     if (!home || strcmp(home, b->self) == 0)
-        return BUS_HERE;
+        return park(b, c, route, raw, len) ? BUS_TAKEN : BUS_HERE;
     if (!ready(b))
         return BUS_UNAVAILABLE;
     l->node = node_get(b, home, strlen(home));
@@ -405,21 +516,55 @@ enum bus_route bus_route(struct bus *b, struct conn *c, const struct proto_cmd *
     l->id = ++b->next_id;
     l->remote = false;
     hmap_put(l->node->relayed, &l->id, sizeof(l->id), c);
-    bus_relay(b, c, raw, len);
+    relay(b, c, WIRE_HELLO, route, raw, len);
     return BUS_RELAYED;
 }
 
-void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
+enum bus_route bus_take(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
+                        size_t len)
 {
-    struct bus_link *l = ws_bus_link(c);
-    start(b, WIRE_MESSAGE);
+    struct bus_link *l = conn_bus_link(c);
+    if (cmd->type != PROTO_HELLO && cmd->type != PROTO_RESUME) {
+        if (l->remote || !l->node)
+            return BUS_HERE;
+        bus_relay(b, c, raw, len); /* its home answers: not_joined */
+        return BUS_TAKEN;
+    }
+    uint64_t route;
+    switch (route_of(b, c, cmd, raw, len, &route)) {
+    case ROUTE_KNOWN:
+        break;
+    case ROUTE_NOWHERE:
+        return BUS_HERE;
+    case ROUTE_WAITING:
+        return BUS_TAKEN;
+    }
+    if (l->remote) /* the home: its edge found the route */
+        return park(b, c, route, raw, len) ? BUS_TAKEN : BUS_HERE;
+    return route_hello(b, c, route, raw, len);
+}
+
+/* A message of c to the home it is relayed to; a hello or resume with its
+ * route. */
+static void relay(struct bus *b, struct conn *c, enum wire_kind kind, uint64_t route,
+                  const char *raw, size_t len)
+{
+    struct bus_link *l = conn_bus_link(c);
+    start(b, kind);
     put_u64(b, l->id);
+    if (kind == WIRE_HELLO)
+        put_u64(b, route);
     put(b, raw, len);
     /* A client's messages go to its room's home: when nobody hears them,
      * the home is gone before its key expired, and the client must go
      * elsewhere (unheard below). */
     if (publish(b, l->node->id, true) < 0)
-        ws_close(c, WS_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
+        conn_close(c, PROTO_CLOSE_GOING_AWAY, "bus lost"); /* the client resumes and resends */
+}
+
+void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
+{
+    relay(b, c, WIRE_MESSAGE, 0, raw, len);
 }
 
 void bus_conn_gone(struct bus *b, struct conn *c)
@@ -430,7 +575,7 @@ void bus_conn_gone(struct bus *b, struct conn *c)
             b->parked[i--] = b->parked[--b->nparked];
         }
     }
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     if (l->remote) {
@@ -460,7 +605,7 @@ static void deliver_here(struct bus_node *from, struct reader *r)
             id = id << 8 | ids[8 * i + (uint32_t)k];
         struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
         if (c)
-            ws_send(c, f);
+            conn_send(c, f);
     }
     frame_unref(f);
 }
@@ -470,7 +615,7 @@ static void joined_here(struct bus_node *from, struct reader *r)
     uint64_t id = take_uint(r, 8);
     struct conn *c = r->bad ? NULL : hmap_get(from->relayed, &id, sizeof(id));
     if (c)
-        ws_bus_link(c)->joined = true;
+        conn_bus_link(c)->joined = true;
 }
 
 static void close_here(struct bus_node *from, struct reader *r)
@@ -487,28 +632,35 @@ static void close_here(struct bus_node *from, struct reader *r)
     reason[n] = '\0';
     struct conn *c = hmap_get(from->relayed, &id, sizeof(id));
     if (c)
-        ws_close(c, code, reason);
+        conn_close(c, code, reason);
 }
 
 /* ---- home side ---- */
 
 /* A message from a client on node from: to its remote connection here, made
- * on its first message. */
-static void receive_here(struct bus *b, struct bus_node *from, struct reader *r)
+ * on its first message. A hello or resume comes with the route its edge
+ * found. */
+static void receive_here(struct bus *b, struct bus_node *from, struct reader *r, bool hello)
 {
     uint64_t id = take_uint(r, 8);
+    uint64_t route = hello ? take_uint(r, 8) : 0;
     if (r->bad)
         return;
     struct conn *c = hmap_get(from->remote, &id, sizeof(id));
     if (!c) {
-        c = ws_remote_new(b->srv);
-        struct bus_link *l = ws_bus_link(c);
+        c = remote_new(b->srv);
+        struct bus_link *l = conn_bus_link(c);
         l->node = from;
         l->id = id;
         l->remote = true;
         hmap_put(from->remote, &l->id, sizeof(l->id), c);
     }
-    ws_remote_receive(c, (const char *)r->p, (size_t)(r->end - r->p));
+    if (hello) {
+        struct bus_link *l = conn_bus_link(c);
+        l->found = BUS_FOUND_ROUTE;
+        l->route = route;
+    }
+    conn_receive(c, (const char *)r->p, (size_t)(r->end - r->p));
 }
 
 static void gone_here(struct bus_node *from, struct reader *r)
@@ -519,13 +671,13 @@ static void gone_here(struct bus_node *from, struct reader *r)
     struct conn *c = hmap_del(from->remote, &id, sizeof(id));
     if (!c)
         return;
-    ws_bus_link(c)->node = NULL;
-    ws_remote_drop(c);
+    conn_bus_link(c)->node = NULL;
+    remote_drop(c);
 }
 
 void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
 {
-    struct bus_node *n = ws_bus_link(c)->node;
+    struct bus_node *n = conn_bus_link(c)->node;
     if (!n)
         return; /* being dropped */
     if (n->pending != f) {
@@ -536,7 +688,7 @@ void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
         n->cap = n->cap ? n->cap * 2 : 16;
         n->ids = xrealloc(n->ids, n->cap * sizeof(*n->ids));
     }
-    n->ids[n->n++] = ws_bus_link(c)->id;
+    n->ids[n->n++] = conn_bus_link(c)->id;
     if (!n->dirty) {
         if (b->ndirty == b->dirty_cap) {
             b->dirty_cap = b->dirty_cap ? b->dirty_cap * 2 : 8;
@@ -549,7 +701,7 @@ void bus_deliver(struct bus *b, struct conn *c, struct frame *f)
 
 void bus_joined(struct bus *b, struct conn *c)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     flush_node(b, l->node);
@@ -560,7 +712,7 @@ void bus_joined(struct bus *b, struct conn *c)
 
 void bus_close(struct bus *b, struct conn *c, uint16_t code, const char *reason)
 {
-    struct bus_link *l = ws_bus_link(c);
+    struct bus_link *l = conn_bus_link(c);
     if (!l->node)
         return;
     flush_node(b, l->node); /* what was sent before the close goes first */
@@ -596,12 +748,10 @@ static void logged_out_here(struct bus *b, struct reader *r)
 /* Another live node wrote the copy last: it still has the room. */
 static bool held_elsewhere(struct bus *b, const char *state, size_t len)
 {
-    json_t *o = json_loadb(state, len, 0, NULL);
-    const char *node = json_string_value(json_object_get(o, "node"));
+    char node[CONFIG_NODE_ID_MAX + 2]; /* one more: a longer name is nobody's */
+    room_copy_node(state, len, node, sizeof(node));
     /* "": handed off by a node that is still live */
-    bool elsewhere = node && node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
-    json_decref(o);
-    return elsewhere;
+    return node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
 }
 
 static void on_fetched(void *arg, int status, const char *state, size_t len,
@@ -629,26 +779,29 @@ static void on_fetched(void *arg, int status, const char *state, size_t len,
     }
     for (size_t i = 0; i < k; i++) {
         if (status < 0)
-            ws_close(mine[i].c, WS_CLOSE_INTERNAL, "room copy unreadable");
+            conn_close(mine[i].c, PROTO_CLOSE_INTERNAL, "room copy unreadable");
         else if (busy)
-            ws_close(mine[i].c, WS_CLOSE_GOING_AWAY, "room elsewhere");
+            conn_close(mine[i].c, PROTO_CLOSE_GOING_AWAY, "room elsewhere");
         else
-            ws_replay(mine[i].c, mine[i].raw, mine[i].len);
+            conn_replay(mine[i].c, mine[i].raw, mine[i].len);
         free(mine[i].raw);
     }
     free(mine);
 }
 
-bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
-              size_t len)
+/* c (here or remote) sent hello or resume for the room at route, which
+ * lives on this node: if the room is not here, read its copy first
+ * (mirror.h), then take the room over and replay the message (conn_replay).
+ * True when the message waits (or c was closed: the copy cannot be read
+ * now). */
+static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw, size_t len)
 {
-    uint64_t route;
-    if (!b->srv->mirror || !route_of(b, cmd, &route) || room_has_route(b->srv->rooms, route))
+    if (!b->srv->mirror || room_has_route(b->srv->rooms, route))
         return false;
     if (util_now_ms() < b->settled_ms) {
         /* Redis was lost a moment ago, and with it perhaps every copy: the
          * room may still live on a node that has not registered again. */
-        ws_close(c, WS_CLOSE_INTERNAL, "cluster settling");
+        conn_close(c, PROTO_CLOSE_INTERNAL, "cluster settling");
         return true;
     }
     bool fetching = false;
@@ -659,7 +812,7 @@ bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const 
         *fw = (struct fetch_wait){b, route};
         if (mirror_fetch(b->srv->mirror, route, on_fetched, fw) < 0) {
             free(fw);
-            ws_close(c, WS_CLOSE_INTERNAL, "room copy unreadable");
+            conn_close(c, PROTO_CLOSE_INTERNAL, "room copy unreadable");
             return true;
         }
     }
@@ -691,7 +844,8 @@ static void on_message(void *arg, const unsigned char *data, size_t len)
     struct bus_node *from = node_get(b, (const char *)id, idlen);
     switch (kind) {
     case WIRE_MESSAGE:
-        receive_here(b, from, &r);
+    case WIRE_HELLO:
+        receive_here(b, from, &r, kind == WIRE_HELLO);
         break;
     case WIRE_GONE:
         gone_here(from, &r);
@@ -755,13 +909,13 @@ void bus_free(struct bus *b)
         size_t count;
         struct conn **v = conns_of(n->relayed, &count);
         for (size_t i = 0; i < count; i++)
-            ws_bus_link(v[i])->node = NULL; /* lws closes them with the context */
+            conn_bus_link(v[i])->node = NULL; /* lws closes them with the context */
         free(v);
         v = conns_of(n->remote, &count);
         for (size_t i = 0; i < count; i++)
-            ws_bus_link(v[i])->node = NULL;
+            conn_bus_link(v[i])->node = NULL;
         for (size_t i = 0; i < count; i++)
-            ws_remote_drop(v[i]);
+            remote_drop(v[i]);
         free(v);
         frame_unref(n->pending);
         hmap_free(n->relayed);

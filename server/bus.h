@@ -11,7 +11,7 @@
  *   - the edge reads the client's hello or resume to find the home (a hello
  *     names its room, a resume token carries the room's route), then relays
  *     that message and every later one to the home, unread;
- *   - the home runs them through ws.c and room.c like a local client's
+ *   - the home runs them through conn.c and room.c like a local client's
  *     messages, and what room.c sends to the remote connection goes back to
  *     the edge: one publish per frame and edge node, naming its recipients
  *     there, so an event for 100 members on an edge costs one publish and
@@ -45,13 +45,24 @@ struct conn;
 struct frame;
 struct server;
 
-/* What a connection has to do with the bus; ws.c keeps one in every conn. */
+/* What a connection has to do with the bus; conn.c keeps one in every conn. */
+enum bus_found {
+    BUS_FOUND_NOT = 0, /* not looked up yet */
+    BUS_FOUND_ROUTE,   /* route is the room's */
+    BUS_FOUND_NONE,    /* the invite leads to no open session */
+};
+
 struct bus_link {
     struct bus_node *node; /* edge: the home its messages go to; home: the
                             * edge it is connected to; NULL: not crossing */
     uint64_t id;           /* the connection's number on its edge node */
     bool remote;           /* home side: the client is on node, served here */
     bool joined;           /* edge side: the home has let it in (hello or resume) */
+    /* The route of the hello or resume being handled, found before it was
+     * (the store worker's lookup of an invite, or the edge's, sent with the
+     * relayed hello): read once, by the next bus_take. */
+    uint8_t found; /* BUS_FOUND_* */
+    uint64_t route;
 };
 
 /* The bus of srv on cl (cluster_set_handlers), or NULL when cl is NULL. */
@@ -62,15 +73,28 @@ struct bus *bus_new(struct server *srv, struct cluster *cl);
 void bus_free(struct bus *b);
 
 enum bus_route {
-    BUS_HERE,        /* the room lives on this node: dispatch as usual */
-    BUS_RELAYED,     /* sent to the home; c relays from now on */
+    BUS_HERE,        /* room.c handles it here, now */
+    BUS_RELAYED,     /* a hello or resume sent to the home; c relays from now on */
+    BUS_TAKEN,       /* the bus has it: relayed, waiting (for the route or the
+                      * room's copy), answered, or c was closed */
     BUS_UNAVAILABLE, /* the home is another node and Redis is out of reach */
 };
 
-/* c, not joined, sent hello or resume (cmd, decoded from raw[0..len)); c
- * may have been relayed before (an earlier hello the home refused). */
-enum bus_route bus_route(struct bus *b, struct conn *c, const struct proto_cmd *cmd,
-                         const char *raw, size_t len);
+/*
+ * A message of c, which has not joined (cmd, decoded from raw[0..len)).
+ * A hello or resume goes to its room's home: c may have been relayed
+ * before (an earlier hello the home refused). Its route needs no store,
+ * except for an invite's: that is looked up on the store worker
+ * (store_invite_session) while c waits (conn_wait), and the message is
+ * handled again with it; an invite that leads nowhere is checked here (the
+ * gate answers invite_invalid, banned or no_session as on one node). A
+ * relayed hello carries its route, so the home does not look it up again;
+ * at the home, a hello for a room that lives here but is not here yet waits
+ * for the room's copy (mirror.h), then is handled again (conn_replay).
+ * Another message goes to the home c was relayed to, if any.
+ */
+enum bus_route bus_take(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
+                        size_t len);
 
 /* Home: remote c has joined its room: its edge may pass its messages on
  * unread from now on. */
@@ -81,13 +105,6 @@ void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len);
 
 /* Edge or home: c, which crosses the bus, is being freed. */
 void bus_conn_gone(struct bus *b, struct conn *c);
-
-/* c (here or remote) sent hello or resume for a room that lives on this node
- * but is not here: read the room's copy first (mirror.h), then take the room
- * over and replay the message (ws_replay). True when the message waits (or
- * c was closed: the copy cannot be read now). */
-bool bus_park(struct bus *b, struct conn *c, const struct proto_cmd *cmd, const char *raw,
-              size_t len);
 
 /* A leader logged out here: every other node cuts that leader's
  * connections in the rooms it is home to (room_leader_logged_out). */

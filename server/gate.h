@@ -21,11 +21,11 @@
  * seat when the store changed, never per message. A hello with an invite or
  * a token is checked on the store worker (storeq.h, gate_check_async), and a
  * personal invite redeemed there too (gate_redeem_async): the loop never
- * waits for the store on those. gate_check (the cluster's routing),
- * and gate_login (a login's standing, per /api request) still read the
- * loop's own connection and may wait for it (up to its 5 s busy timeout);
- * the room's audit rows, bans, session ends and the watch of what other
- * programs changed run on the worker too (gate_audit and below).
+ * waits for the store on those. gate_check (the room form), and gate_login
+ * (a login's standing, per /api request) still read the loop's own
+ * connection and may wait for it (up to its 5 s busy timeout); the room's
+ * audit rows, bans, session ends and the watch of what other programs
+ * changed run on the worker too (gate_audit and below).
  * Thread: the lws thread; the work gate_*_async hands over runs on the
  * store worker against the worker's store and touches nothing else.
  */
@@ -85,8 +85,8 @@ void gate_free(struct gate *g);
  * participant key) is PROTO_E_BANNED. Nothing is consumed. The store is
  * read here, a few queries per hello: the group's leaders come with the
  * ticket, so the room compares names without it. For what needs no store
- * (the room form) and the cluster's routing; rooms check invite and token
- * hellos with gate_check_async.
+ * (the room form); rooms check invite and token hellos with
+ * gate_check_async, and the cluster routes them without the gate (bus.h).
  */
 enum proto_err gate_check(struct gate *g, const struct proto_cmd *hello, struct gate_ticket *t,
                           struct proto_error_detail *d);

@@ -16,7 +16,7 @@
  * before), and are deleted when the room ends.
  *
  * Tickets: every write has a number, and Redis answers in order; an ack
- * waits until its message's write is answered (ws_hold), so a message is in
+ * waits until its message's write is answered (conn_hold), so a message is in
  * Redis before its sender is told it is kept. A write that cannot be made
  * (Redis away) has ticket 0 and holds nothing back: the room goes on, and a
  * takeover would then show the gap (README "messages may be missing").

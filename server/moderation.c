@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "gate.h"
 #include "klog.h"
 #include "metrics.h"
 #include "room_int.h"
 #include "round.h"
 #include "util.h"
-#include "ws.h"
 
 static const struct ring_tag to_room = {.audience = AUD_ROOM};
 
@@ -229,7 +229,7 @@ static int do_admit(struct act *a)
 static void deny(struct member *w)
 {
     if (w->conn)
-        ws_close(w->conn, WS_CLOSE_REMOVED, "denied");
+        conn_close(w->conn, PROTO_CLOSE_REMOVED, "denied");
     room_member_remove(w, NULL); /* unseen: no presence, the lobby changes */
 }
 
@@ -384,7 +384,7 @@ static void later_answer(void *arg, enum proto_err e, int64_t ban_id, const stru
     if (!m || !m->conn)
         ; /* nobody to tell */
     else if (e)
-        ws_send_error(m->conn, e, ref, NULL);
+        conn_send_error(m->conn, e, ref, NULL);
     else if (l->type == PROTO_BAN)
         f = proto_encode_ack_ban(ref, l->seq, ban_id);
     else if (l->type == PROTO_BANS)
@@ -392,7 +392,7 @@ static void later_answer(void *arg, enum proto_err e, int64_t ban_id, const stru
     else
         room_send_ack(m->conn, ref, 0, false);
     if (f) {
-        ws_send(m->conn, f);
+        conn_send(m->conn, f);
         frame_unref(f);
     }
     free(l);
@@ -424,7 +424,7 @@ static int eject(struct act *a, bool ban)
     t->s->removed = true; /* they knock when back (kept only if recognisable) */
     room_remember(t, false);
     if (t->conn)
-        ws_close(t->conn, WS_CLOSE_REMOVED, ban ? "banned" : "removed");
+        conn_close(t->conn, PROTO_CLOSE_REMOVED, ban ? "banned" : "removed");
     room_member_remove(t, "removed");
     uint64_t seq = a->r->seq > a->seq0 ? a->r->seq : 0;
     if (l)
@@ -436,7 +436,7 @@ static int eject(struct act *a, bool ban)
     if (!ban || l)
         return l ? REPLIED : PROTO_OK;
     struct frame *f = proto_encode_ack_ban(a->ref, seq, 0);
-    ws_send(a->c, f);
+    conn_send(a->c, f);
     frame_unref(f);
     return REPLIED;
 }
@@ -804,7 +804,7 @@ bool moderation_dispatch(struct conn *c, struct member *m, const struct proto_cm
     if (e == REPLIED)
         return true;
     if (e)
-        ws_send_error(c, (enum proto_err)e, a.ref, NULL);
+        conn_send_error(c, (enum proto_err)e, a.ref, NULL);
     else
         room_send_ack(c, a.ref, a.r->seq > a.seq0 ? a.r->seq : 0, false);
     return true;

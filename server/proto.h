@@ -21,6 +21,22 @@
 
 #include "frame.h"
 
+/* Close codes of protocol/README.md §7 that kamrat sends itself. */
+enum proto_close {
+    PROTO_CLOSE_NORMAL = 1000,
+    PROTO_CLOSE_GOING_AWAY = 1001,
+    PROTO_CLOSE_BINARY = 1003,
+    PROTO_CLOSE_POLICY = 1008,
+    PROTO_CLOSE_TOO_BIG = 1009,
+    PROTO_CLOSE_INTERNAL = 1011,
+    PROTO_CLOSE_UNAUTHORISED = 4401,
+    PROTO_CLOSE_REMOVED = 4403, /* removed, banned or denied by a leader */
+    PROTO_CLOSE_TOO_SLOW = 4408,
+    PROTO_CLOSE_REPLACED = 4409,
+    PROTO_CLOSE_SESSION_ENDED = 4410,
+    PROTO_CLOSE_ABUSE = 4429,
+};
+
 /* Error codes, one-for-one with protocol/README.md §6 (a unit test checks). */
 enum proto_err {
     PROTO_OK = 0,

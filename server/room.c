@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "cluster.h"
+#include "conn.h"
 #include "gate.h"
 #include "hmap.h"
 #include "klog.h"
@@ -20,7 +21,6 @@
 #include "room_int.h"
 #include "round.h"
 #include "util.h"
-#include "ws.h"
 
 static const struct ring_tag to_room = {.audience = AUD_ROOM};
 
@@ -186,9 +186,9 @@ uint64_t room_emit(struct room *r, struct ring_tag tag, struct frame *f)
         struct member *m = r->members[i];
         if (m->conn && room_hears(m, &tag)) {
             if (ticket)
-                ws_hold(m->conn, f, ticket);
+                conn_hold(m->conn, f, ticket);
             else
-                ws_send(m->conn, f);
+                conn_send(m->conn, f);
             sent++;
         }
     }
@@ -228,7 +228,7 @@ static void member_unlink(struct rooms *rs, struct member *m)
     struct room *r = m->room;
     lws_sul_cancel(&m->grace);
     if (m->conn)
-        ws_set_member(m->conn, NULL);
+        conn_set_member(m->conn, NULL);
 
     /* Swap-remove keeps the member array dense: O(1). */
     uint32_t last = --r->count;
@@ -294,8 +294,8 @@ void room_end(struct room *r, const char *actor, bool early)
     while (r->count > 0) {
         struct member *m = r->members[r->count - 1];
         if (m->conn) {
-            ws_send(m->conn, f);
-            ws_close(m->conn, WS_CLOSE_SESSION_ENDED, "session ended");
+            conn_send(m->conn, f);
+            conn_close(m->conn, PROTO_CLOSE_SESSION_ENDED, "session ended");
         }
         member_unlink(rs, m);
         member_free(m);
@@ -341,13 +341,13 @@ static void grace_expired(lws_sorted_usec_list_t *sul)
 /* Let r go from this node without a word to the room, keeping its copy in
  * Redis for the node that takes it (members' connections: closed with
  * code, or none). */
-static void room_forget(struct room *r, enum ws_close_code code, const char *why)
+static void room_forget(struct room *r, enum proto_close code, const char *why)
 {
     struct rooms *rs = r->rs;
     while (r->count > 0) {
         struct member *m = r->members[r->count - 1];
         if (m->conn)
-            ws_close(m->conn, code, why);
+            conn_close(m->conn, code, why);
         member_unlink(rs, m);
         member_free(m);
     }
@@ -361,7 +361,7 @@ void room_hand_off(struct room *r)
 {
     room_mirror_release(r);
     klog_info("room_handed_off members=%u seq=%llu", r->count, (unsigned long long)r->seq);
-    room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
+    room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
 void room_lease_lost(struct rooms *rs)
@@ -369,7 +369,7 @@ void room_lease_lost(struct rooms *rs)
     size_t pos = 0;
     struct room *r;
     while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
-        room_forget(r, WS_CLOSE_GOING_AWAY, "lease lost");
+        room_forget(r, PROTO_CLOSE_GOING_AWAY, "lease lost");
         pos = 0; /* forgetting edits the table */
     }
 }
@@ -378,7 +378,7 @@ void room_adopted(struct room *r, bool ok)
 {
     struct rooms *rs = r->rs;
     if (!ok) {
-        room_forget(r, WS_CLOSE_GOING_AWAY, "room moved"); /* the next try may read it better */
+        room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* the next try may read it better */
         return;
     }
     if (r->session.id) {
@@ -523,9 +523,9 @@ static void send_copied(struct rooms *rs, struct conn *c, struct frame *f)
 {
     uint64_t ticket = rs->mirror ? mirror_unanswered(rs->mirror) : 0;
     if (ticket)
-        ws_hold(c, f, ticket);
+        conn_hold(c, f, ticket);
     else
-        ws_send(c, f);
+        conn_send(c, f);
     frame_unref(f);
 }
 
@@ -585,12 +585,12 @@ void room_send_welcome(struct member *m, const char *ref, const char *token, boo
 
 void room_send_ack(struct conn *c, const char *ref, uint64_t seq, bool duplicate)
 {
-    struct member *m = ws_member(c);
+    struct member *m = conn_member(c);
     struct frame *f = proto_encode_ack(ref, seq, duplicate);
     if (m)
         send_copied(m->rs, c, frame_ref(f));
     else
-        ws_send(c, f);
+        conn_send(c, f);
     frame_unref(f);
 }
 
@@ -614,7 +614,7 @@ static void share_history(struct room *r, struct member *m)
         struct ring_tag tag;
         struct frame *f = ring_get(r->ring, s, &tag);
         if (f && room_hears(m, &tag))
-            ws_send(m->conn, f);
+            conn_send(m->conn, f);
     }
 }
 
@@ -679,12 +679,12 @@ static void attach(struct member *m, struct conn *c)
 {
     if (m->conn && m->conn != c) {
         /* A half-dead earlier connection: the newest one wins. */
-        ws_set_member(m->conn, NULL);
-        ws_close(m->conn, WS_CLOSE_REPLACED, "replaced");
+        conn_set_member(m->conn, NULL);
+        conn_close(m->conn, PROTO_CLOSE_REPLACED, "replaced");
     }
     lws_sul_cancel(&m->grace);
     m->conn = c;
-    ws_set_member(c, m);
+    conn_set_member(c, m);
 }
 
 static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
@@ -693,7 +693,7 @@ static void leader_take_over(struct rooms *rs, struct conn *c, struct member *m,
     char token[PROTO_TOKEN_LEN + 1];
     unsigned char hash[TOKEN_BYTES];
     if (token_new(m->room->key, token, hash) < 0) {
-        ws_send_error(c, PROTO_E_INTERNAL, ref, NULL);
+        conn_send_error(c, PROTO_E_INTERNAL, ref, NULL);
         return;
     }
     room_mirror_dirty(m->room);
@@ -751,13 +751,13 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
 
 /* A hello waiting for the store worker (gate_check_async, then
  * gate_redeem_async for a personal invite). Its connection holds it
- * (ws_hello_wait) and abandons it if it closes first (room_hello_abandon):
+ * (conn_wait) and abandons it if it closes first (hello_abandon):
  * the hello never keeps a connection pointer that outlives the connection. */
 struct room_hello {
     struct rooms *rs;
     struct conn *c;
     char ref[PROTO_ID_MAX + 1]; /* "" when the hello had no id */
-    bool waiting;               /* ws_hello_wait was called */
+    bool waiting;               /* conn_wait was called */
     struct gate_ticket t;       /* between the check and the redemption */
     struct proto_error_detail d;
     struct gate_pending *pending; /* the request the worker runs now, or NULL */
@@ -772,6 +772,8 @@ static enum proto_err room_refuses(struct rooms *rs, const struct gate_ticket *t
     return room_admits(rs, r, t);
 }
 
+static void hello_abandon(void *arg);
+
 /* The hello has its answer: free it, then let the connection go on with
  * what it sent meanwhile (which may be another hello). */
 static void hello_end(struct room_hello *h)
@@ -781,7 +783,7 @@ static void hello_end(struct room_hello *h)
     gate_ticket_clear(&h->t);
     free(h);
     if (waiting)
-        ws_hello_done(c);
+        conn_wait_done(c, NULL, 0);
 }
 
 /* The last step: answer e, or make the member. */
@@ -795,7 +797,7 @@ static void hello_enter(struct room_hello *h, enum proto_err e)
     if (!e && token_new(h->t.key, token, hash) < 0)
         e = PROTO_E_INTERNAL;
     if (e) {
-        ws_send_error(c, e, ref, &h->d);
+        conn_send_error(c, e, ref, &h->d);
         hello_end(h);
         return;
     }
@@ -861,7 +863,7 @@ static void hello_checked(void *arg, enum proto_err e, struct gate_ticket *t,
         e = gate_redeem_async(h->rs->gate, &h->t, hello_redeemed, h, &h->pending);
         if (!e) {
             if (!h->waiting)
-                ws_hello_wait(h->c, h);
+                conn_wait(h->c, hello_abandon, h);
             h->waiting = true;
             return;
         }
@@ -887,16 +889,19 @@ static void do_hello(struct rooms *rs, struct conn *c, const struct proto_cmd *c
     }
     enum proto_err e = gate_check_async(rs->gate, cmd, hello_checked, h, &h->pending);
     if (e) {
-        ws_send_error(c, e, ref_of(cmd), NULL);
+        conn_send_error(c, e, ref_of(cmd), NULL);
         free(h);
         return;
     }
     h->waiting = true;
-    ws_hello_wait(c, h);
+    conn_wait(c, hello_abandon, h);
 }
 
-void room_hello_abandon(struct room_hello *h)
+/* The connection of a waiting hello is gone: the worker's late answer is
+ * dropped. */
+static void hello_abandon(void *arg)
 {
+    struct room_hello *h = arg;
     gate_pending_drop(h->pending);
     gate_ticket_clear(&h->t);
     free(h);
@@ -916,13 +921,13 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
      * node took it over (mirror.h). */
     uint64_t epoch = m ? m->room->epoch : rs->epoch;
     if (cmd->u.resume.epoch != epoch) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){.reason = "server_restarted"});
+        conn_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                        &(struct proto_error_detail){.reason = "server_restarted"});
         return;
     }
     if (!m) {
-        ws_send_error(c, PROTO_E_RESUME_FAILED, ref,
-                      &(struct proto_error_detail){.reason = "expired"});
+        conn_send_error(c, PROTO_E_RESUME_FAILED, ref,
+                        &(struct proto_error_detail){.reason = "expired"});
         return;
     }
     bool was_detached = m->conn == NULL;
@@ -938,7 +943,7 @@ static void do_resume(struct rooms *rs, struct conn *c, const struct proto_cmd *
         struct ring_tag tag;
         struct frame *f = ring_get(r->ring, s, &tag);
         if (room_hears(m, &tag))
-            ws_send(c, f);
+            conn_send(c, f);
     }
     if (was_detached)
         moderation_alert(m, ALERT_RETURNED, 0);
@@ -1036,7 +1041,7 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
         metrics_inc(METRIC_RATE_LIMITED);
     }
     if (e) {
-        ws_send_error(c, e, cmd->id, &d);
+        conn_send_error(c, e, cmd->id, &d);
         return;
     }
     /* The ack goes out before the message, so the sender learns the seq
@@ -1050,15 +1055,15 @@ static void do_say(struct rooms *rs, struct conn *c, struct member *m, const str
     uint64_t ticket = rs->mirror ? mirror_next_ticket(rs->mirror) : 0;
     struct frame *ack = proto_encode_ack(cmd->id, msg.seq, false);
     if (ticket)
-        ws_hold(c, ack, ticket);
+        conn_hold(c, ack, ticket);
     else
-        ws_send(c, ack);
+        conn_send(c, ack);
     frame_unref(ack);
     rs->say_id = cmd->id;
     room_emit(r, tag, proto_encode_message(&msg));
     rs->say_id = NULL;
     if (ticket && rs->pushed_ticket != ticket)
-        ws_release(c, UINT64_MAX); /* no copy was made (Redis away): nothing to wait for */
+        conn_release(c, UINT64_MAX); /* no copy was made (Redis away): nothing to wait for */
     metrics_inc(METRIC_MESSAGES);
     m->recent[m->recent_next] = (struct recent){idh, msg.seq};
     m->recent_next = (m->recent_next + 1) % RECENT_IDS;
@@ -1078,7 +1083,7 @@ static void do_leave(struct conn *c, struct member *m, const struct proto_cmd *c
         moderation_alert(m, ALERT_SAFE, 0);
     uint64_t seq = room_member_remove(m, "left");
     room_send_ack(c, ref_of(cmd), seq, false);
-    ws_close(c, WS_CLOSE_NORMAL, "left");
+    conn_close(c, PROTO_CLOSE_NORMAL, "left");
 }
 
 static void do_agree(struct conn *c, struct member *m, const struct proto_cmd *cmd)
@@ -1099,7 +1104,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
 {
     struct room *r = m->room;
     if (m->role != PROTO_ROLE_LEADER) {
-        ws_send_error(c, PROTO_E_FORBIDDEN, ref_of(cmd), NULL);
+        conn_send_error(c, PROTO_E_FORBIDDEN, ref_of(cmd), NULL);
         return;
     }
     if (r->state != PROTO_STATE_LOBBY) {
@@ -1127,10 +1132,10 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
 {
-    struct member *m = ws_member(c);
+    struct member *m = conn_member(c);
     if (cmd->type == PROTO_HELLO || cmd->type == PROTO_RESUME) {
         if (m) {
-            ws_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL);
+            conn_send_error(c, PROTO_E_ALREADY_JOINED, ref_of(cmd), NULL);
             return;
         }
         if (cmd->type == PROTO_HELLO)
@@ -1140,8 +1145,8 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         return;
     }
     if (!m) {
-        ws_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL);
-        ws_close(c, WS_CLOSE_UNAUTHORISED, "hello first");
+        conn_send_error(c, PROTO_E_NOT_JOINED, ref_of(cmd), NULL);
+        conn_close(c, PROTO_CLOSE_UNAUTHORISED, "hello first");
         return;
     }
     switch (cmd->type) {
@@ -1159,7 +1164,7 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
         break;
     default:
         if (!moderation_dispatch(c, m, cmd))
-            ws_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
+            conn_send_error(c, PROTO_E_INTERNAL, ref_of(cmd), NULL);
         break;
     }
 }
@@ -1170,7 +1175,7 @@ static void cut_leader(struct member *m, const char *why)
 {
     klog_info("leader_cut reason=\"%s\" member=%u", why, m->id);
     if (m->conn)
-        ws_close(m->conn, WS_CLOSE_UNAUTHORISED, why);
+        conn_close(m->conn, PROTO_CLOSE_UNAUTHORISED, why);
     room_member_remove(m, "left");
 }
 

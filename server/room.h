@@ -52,11 +52,6 @@ void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd
 /* m's connection has closed: detach m, and remove it after resume_grace. */
 void room_conn_lost(struct rooms *rs, struct member *m);
 
-/* A hello of a connection that closed while the store worker checked it
- * (ws_hello_wait): forget it; the worker's late answer is dropped. */
-struct room_hello;
-void room_hello_abandon(struct room_hello *h);
-
 /* The store watch (gate_watch_async): a snapshot of every session room and
  * leader seat, taken on the loop for the store worker to check (free it
  * with gate_watch_free); then, with the worker's findings, end the rooms of
@@ -90,6 +85,10 @@ bool room_has_route(const struct rooms *rs, uint64_t route);
 struct mirror_entry;
 bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *events,
                 size_t n);
+
+/* The node that wrote a room's copy (state, its JSON) into out: "" when it
+ * was handed off, or when the copy names none or is unreadable. */
+void room_copy_node(const char *state, size_t len, char *out, size_t outlen);
 
 /* Before the loop waits: give the mirror the state of rooms that changed. */
 void room_mirror_flush(struct rooms *rs);

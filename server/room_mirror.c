@@ -14,6 +14,8 @@
  * mutes and the "removed" list, so both are still written, and a copy from
  * such a node (without "sanctions") is read from them.
  */
+#include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,142 @@
 #include "util.h"
 
 #define STATE_VERSION 1
+
+/*
+ * What moves with a room, declared once: every plain field of a room and of
+ * a member that its next home needs, with its name in the copy. state_json
+ * writes exactly these and room_adopt reads exactly these, so a field added
+ * here moves, and a field of moderation state left out of here does not
+ * (tests/cluster/session.test.mjs compares each member's welcome before and
+ * after a move). Beside them, by hand below: the room's epoch, key, seq and
+ * session, and a member's name, token digest, identity and mute (which live
+ * in its sanction record, room_sanction.c), and the sanctions.
+ */
+enum field_kind {
+    FIELD_BOOL,  /* bool */
+    FIELD_U32,   /* uint32_t, and the enums (int-sized) */
+    FIELD_U64,   /* uint64_t */
+    FIELD_I64,   /* int64_t; 0 when the copy has none (an older node's) */
+    FIELD_CHARS, /* char[size], NUL-terminated */
+    FIELD_TEXT,  /* char *, owned; NULL or "" when none */
+};
+
+struct field {
+    const char *key;
+    enum field_kind kind;
+    size_t offset, size;
+};
+
+#define FIELD(type, name, key, kind)                                                               \
+    {                                                                                              \
+        key, kind, offsetof(struct type, name), sizeof(((struct type *)0)->name)                   \
+    }
+
+static const struct field room_fields[] = {
+    FIELD(room, label, "label", FIELD_CHARS),
+    FIELD(room, state, "state", FIELD_U32),
+    FIELD(room, next_member_id, "next_member_id", FIELD_U32),
+    FIELD(room, max_participants, "max_participants", FIELD_U32),
+    FIELD(room, whole_history, "whole_history", FIELD_BOOL),
+    FIELD(room, private_messages, "private_messages", FIELD_CHARS),
+    FIELD(room, locked, "locked", FIELD_BOOL),
+    FIELD(room, paused, "paused", FIELD_BOOL),
+    FIELD(room, read_only, "read_only", FIELD_BOOL),
+    FIELD(room, slow_mode, "slow_mode", FIELD_U32),
+    FIELD(room, topic, "topic", FIELD_TEXT),
+    FIELD(room, group_id, "group_id", FIELD_I64),
+};
+
+static const struct field member_fields[] = {
+    FIELD(member, id, "id", FIELD_U32),
+    FIELD(member, role, "role", FIELD_U32),
+    FIELD(member, joined_seq, "joined_seq", FIELD_U64),
+    FIELD(member, in_lobby, "lobby", FIELD_BOOL),
+    FIELD(member, knocked, "knocked", FIELD_BOOL),
+    FIELD(member, agreed, "agreed", FIELD_BOOL),
+    FIELD(member, login_gen, "login_gen", FIELD_I64),
+};
+
+#define FIELDS(v) v, sizeof(v) / sizeof(v[0])
+
+static_assert(sizeof(enum proto_state) == sizeof(uint32_t) &&
+                  sizeof(enum proto_role) == sizeof(uint32_t),
+              "FIELD_U32 holds the enums");
+
+/* Add the fields of obj (a struct room or member) to o. */
+static void fields_put(json_t *o, const struct field *f, size_t n, const void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *at = (const char *)obj + f[i].offset;
+        json_t *v = NULL;
+        switch (f[i].kind) {
+        case FIELD_BOOL:
+            v = json_boolean(*(const bool *)at);
+            break;
+        case FIELD_U32:
+            v = json_integer(*(const uint32_t *)at);
+            break;
+        case FIELD_U64:
+            v = json_integer((json_int_t) * (const uint64_t *)at);
+            break;
+        case FIELD_I64:
+            v = json_integer(*(const int64_t *)at);
+            break;
+        case FIELD_CHARS:
+            v = json_string(at);
+            break;
+        case FIELD_TEXT:
+            v = *(char *const *)at ? json_string(*(char *const *)at) : json_null();
+            break;
+        }
+        json_object_set_new(o, f[i].key, v);
+    }
+}
+
+/* Read the fields of o into obj (a struct room or member): false when one
+ * is missing or of another type. An I64 or TEXT field may be missing (a copy
+ * from an older node). */
+static bool fields_get(json_t *o, const struct field *f, size_t n, void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *at = (char *)obj + f[i].offset;
+        json_t *v = json_object_get(o, f[i].key);
+        switch (f[i].kind) {
+        case FIELD_BOOL:
+            if (!json_is_boolean(v))
+                return false;
+            *(bool *)at = json_is_true(v);
+            break;
+        case FIELD_U32:
+        case FIELD_U64:
+            if (!json_is_integer(v))
+                return false;
+            if (f[i].kind == FIELD_U32)
+                *(uint32_t *)at = (uint32_t)json_integer_value(v);
+            else
+                *(uint64_t *)at = (uint64_t)json_integer_value(v);
+            break;
+        case FIELD_I64:
+            if (v && !json_is_integer(v))
+                return false;
+            *(int64_t *)at = v ? json_integer_value(v) : 0;
+            break;
+        case FIELD_CHARS:
+            if (!json_is_string(v) || json_string_length(v) >= f[i].size)
+                return false;
+            memcpy(at, json_string_value(v), json_string_length(v) + 1);
+            break;
+        case FIELD_TEXT: {
+            const char *t = json_string_value(v);
+            if (v && !json_is_null(v) && !t)
+                return false;
+            *(char **)at = t && t[0] ? xstrdup(t) : NULL;
+            break;
+        }
+        }
+    }
+    return true;
+}
 
 /* ---- writing ---- */
 
@@ -66,12 +204,11 @@ static json_t *member_json(const struct member *m)
 {
     char th[2 * TOKEN_BYTES + 1];
     hex(m->token_hash, TOKEN_BYTES, th);
-    return json_pack("{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s:I}", "id",
-                     (json_int_t)m->id, "name", m->name, "role", (int)m->role, "joined_seq",
-                     (json_int_t)m->joined_seq, "lobby", m->in_lobby, "knocked", m->knocked,
-                     "agreed", m->agreed, "muted", m->s->muted, "muted_until",
-                     (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th,
-                     "login_gen", (json_int_t)m->login_gen);
+    json_t *o =
+        json_pack("{s:s, s:b, s:I, s:o, s:s}", "name", m->name, "muted", m->s->muted, "muted_until",
+                  (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th);
+    fields_put(o, FIELDS(member_fields), m);
+    return o;
 }
 
 /* A monotonic time as wall-clock ms (another node's monotonic clock is
@@ -120,16 +257,12 @@ static char *state_json(const struct room *r, const char *node)
     }
     char epoch[17];
     snprintf(epoch, sizeof(epoch), "%016llx", (unsigned long long)r->epoch);
-    json_t *o = json_pack(
-        "{s:i, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:s*,"
-        " s:o, s:o, s:o, s:I}",
-        "v", STATE_VERSION, "node", node, "epoch", epoch, "key", r->key, "label", r->label, "state",
-        (int)r->state, "seq", (json_int_t)r->seq, "next_member_id", (json_int_t)r->next_member_id,
-        "session", session_json(&r->session), "max_participants", (json_int_t)r->max_participants,
-        "whole_history", r->whole_history, "private_messages", r->private_messages, "locked",
-        r->locked, "paused", r->paused, "read_only", r->read_only, "slow_mode",
-        (json_int_t)r->slow_mode, "topic", r->topic, "members", members, "removed", removed,
-        "sanctions", sanctions, "group_id", (json_int_t)r->group_id);
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o}", "v", STATE_VERSION,
+                          "node", node, "epoch", epoch, "key", r->key, "seq", (json_int_t)r->seq,
+                          "session", session_json(&r->session), "members", members, "removed",
+                          removed, "sanctions", sanctions);
+    if (o)
+        fields_put(o, FIELDS(room_fields), r);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -258,18 +391,14 @@ static bool sanction_from(struct room *r, json_t *o)
 
 static bool member_from(struct room *r, json_t *o)
 {
-    json_int_t id, joined, muted_until, login_gen = 0;
-    int role, lobby, knocked, agreed, muted;
+    json_int_t muted_until;
+    int muted;
     const char *name, *token;
     json_t *who;
     struct identity ident;
     struct sanction *s;
-    /* A copy made before seats kept login_gen has none: 0, as every account
-     * had when the column came (store_schema.c, migration 4). */
-    if (json_unpack(o, "{s:I, s:s, s:i, s:I, s:b, s:b, s:b, s:b, s:I, s:o, s:s, s?:I}", "id", &id,
-                    "name", &name, "role", &role, "joined_seq", &joined, "lobby", &lobby, "knocked",
-                    &knocked, "agreed", &agreed, "muted", &muted, "muted_until", &muted_until,
-                    "who", &who, "token", &token, "login_gen", &login_gen) < 0 ||
+    if (json_unpack(o, "{s:s, s:b, s:I, s:o, s:s}", "name", &name, "muted", &muted, "muted_until",
+                    &muted_until, "who", &who, "token", &token) < 0 ||
         !(s = sanction_for(r, who, &ident, true)))
         return false;
     struct member *m = room_member_alloc(r);
@@ -280,17 +409,12 @@ static bool member_from(struct room *r, json_t *o)
         s->muted = true;
         s->muted_until = (uint64_t)muted_until;
     }
-    m->id = (uint32_t)id;
     m->name = xstrdup(name);
-    if (names_key(m->name, strlen(m->name), &m->name_key) < 0)
-        return false;
-    m->role = (enum proto_role)role;
-    m->joined_seq = (uint64_t)joined;
-    m->in_lobby = lobby;
-    m->knocked = knocked;
-    m->agreed = agreed;
-    m->login_gen = login_gen;
-    if (!unhex(token, m->token_hash, TOKEN_BYTES))
+    /* A copy made before seats kept login_gen has none: 0, as every account
+     * had when the column came (store_schema.c, migration 4). */
+    if (!fields_get(o, FIELDS(member_fields), m) ||
+        names_key(m->name, strlen(m->name), &m->name_key) < 0 ||
+        !unhex(token, m->token_hash, TOKEN_BYTES))
         return false;
     if (m->role == PROTO_ROLE_PARTICIPANT)
         r->participants++;
@@ -347,25 +471,27 @@ static size_t consecutive_from(const struct mirror_entry *ev, size_t n)
     return first;
 }
 
+void room_copy_node(const char *state, size_t len, char *out, size_t outlen)
+{
+    json_t *o = json_loadb(state, len, 0, NULL);
+    const char *node = json_string_value(json_object_get(o, "node"));
+    snprintf(out, outlen, "%s", node ? node : "");
+    json_decref(o);
+}
+
 bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *ev,
                 size_t n)
 {
     json_error_t jerr;
     json_t *o = json_loadb(state, len, 0, &jerr);
-    int v = 0, st = 0, whole = 0, locked = 0, paused = 0, read_only = 0;
-    const char *epoch = NULL, *key = NULL, *label = NULL, *pm = NULL, *topic = NULL;
-    json_int_t seq = 0, next_id = 0, max_p = 0, slow = 0, group_id = 0;
+    int v = 0;
+    const char *epoch = NULL, *key = NULL;
+    json_int_t seq = 0;
     json_t *session = NULL, *members = NULL, *removed = NULL, *sanctions = NULL;
     if (!o ||
-        json_unpack(o,
-                    "{s:i, s:s, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:b, s:s, s:b, s:b, s:b,"
-                    " s:I, s?s, s:o, s:o, s?o, s?I}",
-                    "v", &v, "epoch", &epoch, "key", &key, "label", &label, "state", &st, "seq",
-                    &seq, "next_member_id", &next_id, "session", &session, "max_participants",
-                    &max_p, "whole_history", &whole, "private_messages", &pm, "locked", &locked,
-                    "paused", &paused, "read_only", &read_only, "slow_mode", &slow, "topic", &topic,
-                    "members", &members, "removed", &removed, "sanctions", &sanctions, "group_id",
-                    &group_id) < 0 ||
+        json_unpack(o, "{s:i, s:s, s:s, s:I, s:o, s:o, s:o, s?o}", "v", &v, "epoch", &epoch, "key",
+                    &key, "seq", &seq, "session", &session, "members", &members, "removed",
+                    &removed, "sanctions", &sanctions) < 0 ||
         v != STATE_VERSION || strlen(key) > GATE_KEY_MAX ||
         hmap_get(rs->by_name, key, strlen(key))) {
         klog_warn("room_adopt_refused reason=\"unusable copy\"");
@@ -374,19 +500,9 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     }
     struct room *r = room_alloc(rs, key);
     r->epoch = strtoull(epoch, NULL, 16);
-    snprintf(r->label, sizeof(r->label), "%s", label);
-    r->state = (enum proto_state)st;
-    r->next_member_id = (uint32_t)next_id;
-    r->max_participants = (uint32_t)max_p;
-    r->whole_history = whole;
-    snprintf(r->private_messages, sizeof(r->private_messages), "%s", pm);
-    r->locked = locked;
-    r->paused = paused;
-    r->read_only = read_only;
-    r->slow_mode = (uint32_t)slow;
-    r->topic = topic && topic[0] ? xstrdup(topic) : NULL;
-    r->group_id = group_id; /* 0 in a copy from an older node: audit rows look it up */
-    bool ok = session_from(session, &r->session);
+    /* group_id is 0 in a copy from an older node: audit rows look it up */
+    bool ok = fields_get(o, FIELDS(room_fields), r);
+    ok = ok && session_from(session, &r->session);
     size_t i;
     json_t *item;
     json_array_foreach(sanctions, i, item) ok = ok && sanction_from(r, item);
@@ -416,7 +532,7 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     json_decref(o);
     room_adopted(r, ok);
     if (!ok) {
-        klog_warn("room_adopt_refused reason=\"unusable member\"");
+        klog_warn("room_adopt_refused reason=\"unusable copy\"");
         return false;
     }
     klog_info("room_adopted members=%u events=%zu seq=%llu", r->count, n - first,

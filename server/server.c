@@ -17,6 +17,7 @@
 #include "authq.h"
 #include "bus.h"
 #include "cluster.h"
+#include "conn.h"
 #include "evloop.h"
 #include "gate.h"
 #include "http.h"
@@ -237,7 +238,7 @@ static void start_drain(struct server *srv)
     /* New connections are refused at accept from now on. (Closing the
      * listener with lws_context_deprecate() crashes lws 4.1.6: it touches
      * the listen wsi after freeing it.) */
-    ws_close_all(&srv->conns, WS_CLOSE_GOING_AWAY);
+    conn_close_all(&srv->conns, PROTO_CLOSE_GOING_AWAY);
     cluster_leave(srv->cluster); /* the other nodes stop counting this one now */
     /* Wake the loop at the deadline even if no socket has anything to say. */
     lws_sul_schedule(srv->ctx, 0, &srv->drain_timer, drain_expired,
@@ -284,7 +285,7 @@ static void toggle_debug(struct server *srv)
 static void on_mirror_answered(void *arg, uint64_t upto)
 {
     struct server *srv = arg;
-    ws_release_all(&srv->holding, upto);
+    conn_release_all(&srv->holding, upto);
 }
 
 /* Signals arrive here on the loop (evloop), not in a signal handler. */

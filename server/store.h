@@ -515,6 +515,15 @@ int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], 
 int store_invite_lookup(struct store *s, const uint8_t code_hash[STORE_HASH_LEN],
                         struct store_invite *out);
 
+/* The session open now (lobby or running, the first by start) of the group
+ * of the active invite whose code hashes to code_hash: 0 with *session_id,
+ * or STORE_E_NOT_FOUND alike for an unknown, used, expired or revoked
+ * invite and for a group with no open session. One query, and no check of
+ * bans or of the name: the cluster's routing finds a hello's home with it,
+ * and the home admits (gate.h). */
+int store_invite_session(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                         int64_t *session_id);
+
 /* Use up the personal invite id: 0, or STORE_E_NOT_FOUND when it is no
  * longer active (another redemption won, or it expired or was revoked). */
 int store_invite_use(struct store *s, int64_t id, int64_t now);

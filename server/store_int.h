@@ -116,6 +116,12 @@
                    "AND revoked_at IS NULL AND used_at IS NULL AND expires_at > ?2")               \
     X(INVITE_USE, "UPDATE invites SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL "             \
                   "AND revoked_at IS NULL AND expires_at > ?2")                                    \
+    /* the cluster's routing: the open session of an active invite's group */                      \
+    X(INVITE_SESSION, "SELECT s.id FROM invites i JOIN sessions s ON s.group_id = i.group_id "     \
+                      "WHERE i.code_hash = ?1 AND i.revoked_at IS NULL AND i.used_at IS NULL "     \
+                      "AND i.expires_at > ?2 AND s.cancelled_at IS NULL AND s.ends_at > ?2 "       \
+                      "AND s.starts_at - s.lobby_min * 60 <= ?2 ORDER BY s.starts_at, s.id "       \
+                      "LIMIT 1")                                                                   \
     /* store_ban.c */                                                                              \
     X(BAN_ADD, "INSERT INTO bans(group_id, invite_id, participant_key_hash, name, created_at, "    \
                "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                          \

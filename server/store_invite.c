@@ -107,15 +107,27 @@ int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t
                       inv.group_id, 0);
 }
 
-int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
-                      struct store_invite *out)
+/* Step statement id, which finds an active invite by code_hash at now, to
+ * its row: the statement, or NULL with *e (STORE_E_NOT_FOUND: no row).
+ * The caller reads the row, then db_reset. */
+static struct db_stmt *active_row(struct store *s, enum store__stmt id,
+                                  const uint8_t code_hash[STORE_HASH_LEN], int64_t now, int *e)
 {
-    struct db_stmt *st = store__stmt(s, ST_INVITE_FIND);
+    struct db_stmt *st = store__stmt(s, id);
     db_bind_blob(st, 1, code_hash, STORE_HASH_LEN);
     db_bind_int64(st, 2, now);
     int r = store__row(st);
-    if (r != 1)
-        return r < 0 ? r : STORE_E_NOT_FOUND;
+    *e = r < 0 ? r : STORE_E_NOT_FOUND;
+    return r == 1 ? st : NULL;
+}
+
+int store_invite_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                      struct store_invite *out)
+{
+    int e;
+    struct db_stmt *st = active_row(s, ST_INVITE_FIND, code_hash, now, &e);
+    if (!st)
+        return e;
     const char *kind = db_col_text(st, 2);
     *out = (struct store_invite){
         .id = db_col_int64(st, 0),
@@ -132,6 +144,18 @@ int store_invite_lookup(struct store *s, const uint8_t code_hash[STORE_HASH_LEN]
     struct db_stmt *st = store__stmt(s, ST_INVITE_LOOKUP);
     db_bind_blob(st, 1, code_hash, STORE_HASH_LEN);
     return store__one(st, read_invite, out);
+}
+
+int store_invite_session(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                         int64_t *session_id)
+{
+    int e;
+    struct db_stmt *st = active_row(s, ST_INVITE_SESSION, code_hash, now, &e);
+    if (!st)
+        return e;
+    *session_id = db_col_int64(st, 0);
+    db_reset(st);
+    return 0;
 }
 
 /*

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import {
-    REPO, ctl, delay, enter, expectError, freePort, health, leaderLogin, participantKey, prepareConfig, resume, setUpGroup,
+    REPO, connect, ctl, delay, enter, expectError, freePort, health, leaderLogin, participantKey, prepareConfig, resume, setUpGroup,
     startServer, test, uid, waitFor,
 } from '../integration/lib/harness.mjs';
 import { haproxySkip, serverStatus, startHaproxy, startNode } from './haproxy.mjs';
@@ -210,6 +210,153 @@ test('a leader taken off the group, or given a new password, is cut at once thou
                 }
             }
         }
+    } finally {
+        for (const s of nodes) if (s.alive()) await s.stop();
+        await redis.stop();
+    }
+});
+
+/** Nodes ids on redis and the one store, pushed onto nodes as they start; resolves once each sees them all live. */
+async function startStoreNodes(redis, store, ids, nodes) {
+    for (const id of ids) {
+        nodes.push(Object.assign(await startServer({ extra: [clusterSection(redis, id), store].join('\n\n') }), { id }));
+    }
+    for (const s of nodes) {
+        await waitFor(async () => (await health(s)).cluster.live_nodes === ids.length, { timeout: 8000, interval: 100, desc: `${s.id}: ${ids.length} live nodes` });
+    }
+}
+
+test('a hello with an invite on a node that is not its room\'s home enters there; an invite that leads nowhere is invite_invalid', { skip: storeSkip, timeout: 60000 }, async () => {
+    const redis = await startRedis();
+    const nodes = [];
+    try {
+        const store = storeSection((await prepareConfig()).dir);
+        await startStoreNodes(redis, store, NODES.slice(0, 2), nodes);
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['aino'] });
+        const homeId = homeNode(`#${g.session}`, NODES.slice(0, 2));
+        const home = nodes.find((s) => s.id === homeId);
+        const edge = nodes.find((s) => s.id !== homeId);
+        // Two in a row, and one whose next message is sent before its hello is answered.
+        const first = await enter(edge, { invite: g.code, name: 'Ulla' }, { label: 'Ulla' });
+        assert.equal(first.reply.type, 'welcome', JSON.stringify(first.reply));
+        const eager = await connect(edge, { label: 'Oona' });
+        const helloId = uid('hello');
+        eager.send({ type: 'hello', id: helloId, invite: g.code, name: 'Oona' });
+        const againId = uid('hello');
+        eager.send({ type: 'hello', id: againId, invite: g.code, name: 'Oona' });
+        const welcome = await eager.next((m) => m.ref === helloId || m.ref === againId, 5000);
+        assert.equal(welcome.type, 'welcome', JSON.stringify(welcome));
+        expectError(await eager.next((m) => m.ref === againId, 5000), 'already_joined');
+        assert.equal((await health(home)).rooms, 1, 'the room lives on its home');
+        assert.equal((await health(edge)).rooms, 0, 'and not on the node the hellos came to');
+        const bad = await enter(edge, { invite: 'x'.repeat(g.code.length), name: 'Unto' }, { label: 'bad invite' });
+        expectError(bad.reply, 'invite_invalid');
+        bad.client.terminate();
+        first.client.terminate();
+        eager.terminate();
+    } finally {
+        for (const s of nodes) if (s.alive()) await s.stop();
+        await redis.stop();
+    }
+});
+
+// Every request of protocol §4a, and what this test does with it: applied
+// (server/room_mirror.c declares what moves in room_fields and member_fields)
+// before the room moves (its state must come along), or why not.
+const MOVES_WITH_THE_ROOM = ['open', 'to_lobby', 'mute', 'remove', 'ban', 'promote', 'lock', 'pause', 'slow', 'topic'];
+const NOT_APPLIED = {
+    admit: 'undoes to_lobby', deny: 'as remove, from the lobby', unmute: 'undoes mute', demote: 'undoes promote',
+    unban: 'the store holds bans', bans: 'reads the store', end: 'ends the room',
+    hand: 'raised hands do not move (§8)', round_start: 'a round does not move (§8)', round_pass: 'a round does not move',
+    round_done: 'a round does not move', round_skip: 'a round does not move', round_end: 'a round does not move',
+    round_order: 'a round does not move', not_ok: 'an event, no state', delete: 'an event, no state', report: 'an event, no state',
+};
+
+test('a room that moves to a new home keeps every moderation state: each member\'s welcome is the same there', { skip: storeSkip, timeout: 90000 }, async () => {
+    const vectors = JSON.parse(fs.readFileSync(path.join(REPO, 'protocol/examples/requests.json'), 'utf8'));
+    const types = new Set();
+    for (const v of vectors.valid) {
+        try {
+            types.add(JSON.parse(v.frame).type);
+        } catch { /* not an object: no type */ }
+    }
+    for (const t of ['hello', 'resume', 'say', 'agree', 'leave']) types.delete(t);
+    for (const t of types) assert.ok(MOVES_WITH_THE_ROOM.includes(t) || t in NOT_APPLIED, `request ${t}: does its state move with the room?`);
+
+    const redis = await startRedis();
+    const nodes = [];
+    try {
+        const store = storeSection((await prepareConfig()).dir);
+        await startStoreNodes(redis, store, NODES.slice(0, 2), nodes);
+        const g = await setUpGroup(nodes[0], { group: uid('Ryhmä '), leaders: ['pirjo'] });
+        const ids = ['node-a', 'node-b'];
+        const newId = ['node-c', 'node-d', 'node-e', 'node-f', 'node-g', 'node-h'].find((id) => homeNode(`#${g.session}`, [...ids, id]) === id);
+        assert.ok(newId, 'a third node that becomes the home');
+        const home = nodes.find((s) => s.id === homeNode(`#${g.session}`, ids));
+        const token = await leaderLogin(home, 'pirjo');
+        const leader = await enter(home, { token, session: g.session }, { label: 'pirjo' });
+        const people = {};
+        for (const name of ['Aku', 'Bea', 'Cai', 'Dan', 'Eva']) {
+            people[name] = await enter(home, { invite: g.code, name, key: participantKey() }, { label: name });
+            assert.equal(people[name].reply.type, 'welcome', JSON.stringify(people[name].reply));
+        }
+        const ask = async (req) => {
+            const r = await leader.client.request(req);
+            assert.equal(r.type, 'ack', `${req.type}: ${JSON.stringify(r)}`);
+        };
+        await ask({ type: 'open' });
+        for (const p of Object.values(people)) {
+            await p.client.next((m) => m.type === 'welcome' || (m.type === 'state' && m.state === 'open'), 5000);
+            assert.equal((await p.client.request({ type: 'agree' })).type, 'ack');
+        }
+        const member = (name) => people[name].reply.member;
+        await ask({ type: 'mute', member: member('Aku') });
+        await ask({ type: 'promote', member: member('Bea') });
+        await ask({ type: 'to_lobby', member: member('Cai') });
+        await ask({ type: 'remove', member: member('Dan') });
+        await ask({ type: 'ban', member: member('Eva') });
+        await ask({ type: 'lock', on: true });
+        await ask({ type: 'pause', on: true });
+        await ask({ type: 'slow', seconds: 30 });
+        await ask({ type: 'topic', text: 'Uni ja stressi' });
+        // A message's ack waits for its copy, which comes after the room's state.
+        assert.equal((await leader.client.sayAndWait('kaikki kirjattu')).type, 'ack');
+
+        const stayed = [['pirjo', leader.client], ...['Aku', 'Bea', 'Cai'].map((n) => [n, people[n].client])];
+        // read_only follows who is connected (§4a, "When no leader is there"):
+        // the first leader back after the move finds every member detached.
+        const snapshot = (w) => {
+            const { token: _t, ref: _r, seq: _s, resumed: _x, gap: _g, read_only: _ro, ...rest } = w;
+            return rest;
+        };
+        // Each one's snapshot on the old home: a resume there.
+        const before = {};
+        const clients = {};
+        for (const [name, c] of stayed) {
+            c.terminate();
+            const r = await resume(home, { token: c.token ?? c.welcome.token, epoch: c.epoch ?? c.welcome.epoch, after_seq: 0, label: name });
+            assert.equal(r.reply.type, 'welcome', `${name}: ${JSON.stringify(r.reply)}`);
+            before[name] = snapshot(r.reply);
+            clients[name] = r;
+        }
+        const third = Object.assign(await startServer({ extra: [clusterSection(redis, newId), store].join('\n\n') }), { id: newId });
+        nodes.push(third); // not waited for: the room moves when the others see it
+        for (const [name] of stayed) assert.equal((await clients[name].client.expectClose(8000)).code, 1001, `${name}: the room moved`);
+        for (const [name] of stayed) {
+            const old = clients[name].reply;
+            const deadline = Date.now() + 15000;
+            let r;
+            for (;;) {
+                r = await resume(third, { token: old.token, epoch: old.epoch, after_seq: 0, label: `${name} again` });
+                if (r.reply.type === 'welcome' || Date.now() > deadline) break;
+                r.client.terminate();
+                await delay(200);
+            }
+            assert.equal(r.reply.type, 'welcome', `${name}: ${JSON.stringify(r.reply)}`);
+            assert.deepEqual(snapshot(r.reply), before[name], `${name}: the same room on ${newId}`);
+            r.client.terminate();
+        }
+        assert.equal((await health(third)).rooms, 1, `${newId} holds the room`);
     } finally {
         for (const s of nodes) if (s.alive()) await s.stop();
         await redis.stop();

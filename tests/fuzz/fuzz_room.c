@@ -2,7 +2,7 @@
  * fuzz_room: requests from four members -> proto_decode -> room_dispatch,
  * the real room.c, moderation.c and round.c over a real gate and store
  * (one group, one leader, a session on now, a group invite). Only the
- * connection layer is fake: the ws_* functions below stand in for ws.c
+ * connection layer is fake: the conn_* functions below stand in for conn.c
  * and record what each connection is sent; a connection the room closed
  * is torn down as lws would (room_conn_lost, then freed, so ASan sees any
  * later use).
@@ -50,7 +50,7 @@
 #include "store_int.h"
 #include "storeq.h"
 #include "util.h"
-#include "ws.h"
+#include "conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,37 +59,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct conn {
     struct member *member;
-    struct room_hello *hello; /* a hello the store worker checks */
+    conn_abandon_fn wait_abandon; /* a hello the store worker checks, or NULL */
+    void *wait_arg;
     uint16_t close_code;
     uint64_t last_seq; /* of the events this connection was sent */
 };
 
 /* ---- the fake ws layer ---- */
 
-struct member *ws_member(const struct conn *c)
+struct member *conn_member(const struct conn *c)
 {
     return c->member;
 }
 
-void ws_set_member(struct conn *c, struct member *m)
+void conn_set_member(struct conn *c, struct member *m)
 {
     c->member = m;
 }
 
-void ws_hello_wait(struct conn *c, struct room_hello *h)
+void conn_wait(struct conn *c, conn_abandon_fn abandon, void *arg)
 {
-    assert(!c->hello);
-    c->hello = h;
+    assert(!c->wait_abandon);
+    c->wait_abandon = abandon;
+    c->wait_arg = arg;
 }
 
 /* Requests are dispatched one at a time after the last hello's answer, so
- * none ever waits behind one. */
-void ws_hello_done(struct conn *c)
+ * none ever waits behind one, and the room hands back no message. */
+void conn_wait_done(struct conn *c, const char *first, size_t len)
 {
-    c->hello = NULL;
+    (void)first;
+    (void)len;
+    assert(!first);
+    c->wait_abandon = NULL;
 }
 
-void ws_close(struct conn *c, enum ws_close_code code, const char *reason)
+void conn_close(struct conn *c, enum proto_close code, const char *reason)
 {
     (void)reason;
     if (!c->close_code)
@@ -115,31 +120,31 @@ static void check_frame(struct conn *c, struct frame *f)
     json_decref(root);
 }
 
-void ws_send(struct conn *c, struct frame *f)
+void conn_send(struct conn *c, struct frame *f)
 {
     if (c->close_code)
-        return; /* as ws.c: nothing more is queued once closing */
+        return; /* as conn.c: nothing more is queued once closing */
     check_frame(c, f);
 }
 
 /* One node: there is no mirror to wait for, so nothing is ever held. */
-void ws_hold(struct conn *c, struct frame *f, uint64_t ticket)
+void conn_hold(struct conn *c, struct frame *f, uint64_t ticket)
 {
     (void)ticket;
-    ws_send(c, f);
+    conn_send(c, f);
 }
 
-void ws_release(struct conn *c, uint64_t upto)
+void conn_release(struct conn *c, uint64_t upto)
 {
     (void)c;
     (void)upto;
 }
 
-void ws_send_error(struct conn *c, enum proto_err e, const char *ref,
-                   const struct proto_error_detail *d)
+void conn_send_error(struct conn *c, enum proto_err e, const char *ref,
+                     const struct proto_error_detail *d)
 {
     struct frame *f = proto_encode_error(e, ref, d);
-    ws_send(c, f);
+    conn_send(c, f);
     frame_unref(f);
 }
 
@@ -417,7 +422,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_members(conns);
     }
     for (int u = 0; u < USERS; u++) {
-        conns[u]->close_code = WS_CLOSE_GOING_AWAY;
+        conns[u]->close_code = PROTO_CLOSE_GOING_AWAY;
         drop(rs, &conns[u]);
         free(conns[u]);
     }

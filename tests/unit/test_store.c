@@ -863,6 +863,54 @@ static void expansion_is_idempotent_and_bounded(void **state)
     free(first);
 }
 
+/* The cluster's routing finds a hello's session from its invite in one
+ * query: only an active invite of a group with a session in its lobby or
+ * running leads anywhere, and every other answer looks alike. */
+static void invite_leads_to_the_open_session(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Reitti");
+    uint8_t h[STORE_HASH_LEN];
+    int64_t sid = -1, late, early, inv;
+    hash_of(20, h);
+    assert_int_equal(store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, h, T0 + DAY, &inv),
+                     0);
+    assert_int_equal(store_invite_session(s, h, T0, &sid), STORE_E_NOT_FOUND); /* none planned */
+
+    struct store_session se = {.group_id = gid,
+                               .starts_at = T0 + 7200,
+                               .ends_at = T0 + 7200 + 3600,
+                               .lobby_min = 10,
+                               .tz = "Europe/Helsinki"};
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &late), 0);
+    se.starts_at = T0 + 3600;
+    se.ends_at = T0 + 3600 + 1800;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &early), 0);
+    assert_int_equal(store_invite_session(s, h, T0, &sid), STORE_E_NOT_FOUND); /* scheduled */
+    assert_int_equal(store_invite_session(s, h, T0 + 3600 - 600, &sid), 0);    /* lobby */
+    assert_int_equal(sid, early);
+    assert_int_equal(store_invite_session(s, h, T0 + 6600, &sid), 0); /* the second's lobby */
+    assert_int_equal(sid, late);
+    assert_int_equal(store_session_cancel(s, T0, ACTOR, late), 0);
+    assert_int_equal(store_invite_session(s, h, T0 + 7300, &sid), STORE_E_NOT_FOUND);
+
+    assert_int_equal(store_invite_session(s, h, T0 + 3600, &sid), 0);
+    assert_int_equal(store_invite_revoke(s, T0, ACTOR, inv), 0);
+    assert_int_equal(store_invite_session(s, h, T0 + 3600, &sid), STORE_E_NOT_FOUND);
+    hash_of(21, h);
+    assert_int_equal(store_invite_session(s, h, T0 + 3600, &sid), STORE_E_NOT_FOUND); /* unknown */
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + 3700, &inv), 0);
+    assert_int_equal(store_invite_session(s, h, T0 + 3600, &sid), 0);
+    assert_int_equal(store_invite_session(s, h, T0 + 3700, &sid), STORE_E_NOT_FOUND); /* expired */
+    hash_of(22, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_PERSONAL, h, T0 + DAY, &inv), 0);
+    assert_int_equal(store_invite_use(s, inv, T0 + 3600), 0);
+    assert_int_equal(store_invite_session(s, h, T0 + 3601, &sid), STORE_E_NOT_FOUND); /* used */
+}
+
 static void session_states_and_one_offs(void **state)
 {
     struct fixture *f = *state;
@@ -1503,6 +1551,7 @@ int main(int argc, char **argv)
         T(invite_race_has_one_winner),
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
+        T(invite_leads_to_the_open_session),
         T(audit_one_row_per_change_and_append_only),
         T(coordinators_lead_no_group),
         T(bans_bind_invite_or_key_per_group),
