@@ -843,11 +843,6 @@ int cluster_command(struct cluster *cl, cluster_reply_fn *fn, void *arg, int arg
     return redisAsyncCommandArgv(cl->ac, fn, arg, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
-const char *cluster_node_id(const struct cluster *cl)
-{
-    return cl->node_id;
-}
-
 /* PUBLISH's answer: how many subscribers got the message. */
 static void on_published(redisAsyncContext *ac, void *reply, void *arg)
 {

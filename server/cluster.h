@@ -144,9 +144,6 @@ typedef void cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void *a
 int cluster_command(struct cluster *cl, cluster_reply_fn *fn, void *arg, int argc,
                     const char **argv, const size_t *lens);
 
-/* This node's id (the config's). */
-const char *cluster_node_id(const struct cluster *cl);
-
 /* Queue data for node's channel. -1 when the bus is not ready (nothing is
  * queued); delivery is not confirmed: a lost connection calls reset. With
  * confirm, a message nobody received calls the unheard handler. */

@@ -18,7 +18,6 @@
 #include "room.h"
 #include "safety.h"
 #include "server.h"
-#include "storeq.h"
 #include "util.h"
 #include "webroot.h"
 
@@ -265,60 +264,51 @@ static bool is_calendar(const char *path)
 /* ---- the calendar feed, read on the store worker ---- */
 
 /* A calendar read while its request waits (the model is api.c's login on
- * the password workers). The request holds it until the answer comes; a
- * connection closed first detaches it (req NULL), and the late result is
- * dropped. */
+ * the password workers; the read itself is feed.c's, on the store worker).
+ * The request holds it until the answer comes; a connection closed first
+ * detaches it (req NULL), and the late result is dropped. */
 struct calendar_wait {
     struct lws *wsi;
     struct http_req *req; /* NULL once answered or closed */
     bool head;
-    char code[AUTH_INVITE_LEN + 1];
-    int64_t now;
-    char *uid_domain;
-    char *text; /* the result */
-    size_t len;
 };
 
-static void calendar_work(struct store *s, void *arg)
-{
-    struct calendar_wait *w = arg;
-    w->text = feed_calendar(s, w->code, w->now, w->uid_domain, &w->len);
-}
-
-/* Give the request its answer, to be written when the socket is writable. */
-static void calendar_answer(struct calendar_wait *w, unsigned int status)
+/* Give the request its answer (text taken, or freed), to be written when
+ * the socket is writable. */
+static void calendar_answer(struct calendar_wait *w, unsigned int status, char *text, size_t len)
 {
     struct http_req *req = w->req;
-    if (!req)
+    if (!req) {
+        free(text);
         return;
+    }
     w->req = NULL;
     req->wait = NULL;
     req->late_status = status;
     req->late_head = w->head;
-    if (status == HTTP_STATUS_OK) {
-        req->owned = w->text;
-        req->len = w->len;
-        w->text = NULL;
-    }
+    req->owned = text;
+    req->len = len;
     lws_callback_on_writable(w->wsi);
 }
 
-static void calendar_done(void *arg, enum storeq_status st)
+static void calendar_done(void *arg, char *text, size_t len, bool failed)
 {
     struct calendar_wait *w = arg;
-    calendar_answer(w, st != STOREQ_DONE ? HTTP_STATUS_SERVICE_UNAVAILABLE
-                       : w->text         ? HTTP_STATUS_OK
-                                         : HTTP_STATUS_NOT_FOUND);
-    free(w->text);
-    free(w->uid_domain);
-    wipe(w->code, sizeof(w->code));
+    unsigned int status = failed ? HTTP_STATUS_SERVICE_UNAVAILABLE
+                          : text ? HTTP_STATUS_OK
+                                 : HTTP_STATUS_NOT_FOUND;
+    if (status != HTTP_STATUS_OK) {
+        free(text);
+        text = NULL;
+    }
+    calendar_answer(w, status, text, len);
     free(w);
 }
 
 static void calendar_expired(void *arg)
 {
     klog_warn("store_busy request=calendar reason=timeout");
-    calendar_answer(arg, HTTP_STATUS_SERVICE_UNAVAILABLE);
+    calendar_answer(arg, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, 0);
 }
 
 /* GET /j/<code>/calendar.ics: the store read runs on the worker; a full
@@ -326,18 +316,16 @@ static void calendar_expired(void *arg)
 static int calendar(struct lws *wsi, struct http_req *req, const char *code, int head)
 {
     struct server *srv = server_of(wsi);
+    char c[AUTH_INVITE_LEN + 1];
+    memcpy(c, code, AUTH_INVITE_LEN);
+    c[AUTH_INVITE_LEN] = '\0';
     struct calendar_wait *w = xcalloc(1, sizeof(*w));
-    *w = (struct calendar_wait){.wsi = wsi,
-                                .req = req,
-                                .head = head,
-                                .now = config_now(srv->cfg),
-                                .uid_domain = xstrdup(srv->cfg->origin_host)};
-    memcpy(w->code, code, AUTH_INVITE_LEN);
-    if (storeq_submit(srv->storeq, calendar_work, calendar_done, calendar_expired, w,
-                      util_now_ms()) < 0) {
+    *w = (struct calendar_wait){.wsi = wsi, .req = req, .head = head};
+    int rc = feed_calendar_async(srv->storeq, c, config_now(srv->cfg), srv->cfg->origin_host,
+                                 util_now_ms(), calendar_done, calendar_expired, w);
+    wipe(c, sizeof(c));
+    if (rc < 0) {
         klog_warn("store_busy request=calendar reason=queue_full");
-        free(w->uid_domain);
-        wipe(w->code, sizeof(w->code));
         free(w);
         return respond_text(wsi, req, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy", head);
     }

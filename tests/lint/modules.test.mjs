@@ -19,7 +19,7 @@ const ABOVE_TRANSPORT = ['bus', 'remote', 'mirror', 'hold', 'room_int', 'moderat
 // starts it include them. api.c answers the HTTP requests http.c hands it.
 const TRANSPORT_HEADERS = ['ws', 'wsrx', 'sendq', 'http'];
 const WIRING = ['server', 'main'];
-const TRANSPORT_HEADER_USERS = { http: ['api'] };
+const TRANSPORT_HEADER_USERS = { http: ['api', 'joininfo'] };
 // The store knows nothing above it: no connection, room, bus or server.
 const ABOVE_STORE = ['conn', 'ws', 'wsrx', 'sendq', 'http', 'api', 'server', 'room', 'room_int', 'moderation', 'round', 'gate', 'bus', 'remote', 'mirror', 'hold', 'cluster'];
 const isStore = (m) => m === 'store' || m.startsWith('store_') || m === 'db' || m.startsWith('db_');
