@@ -38,6 +38,10 @@
 #define STALL_MS 1500
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+/* While it holds its lease a node tries Redis again at least this often, so
+ * that a Redis restarted within the lease (a package upgrade restarts it in
+ * about a second) finds the node back before its rooms must go. */
+#define BACKOFF_LEASE_MS 250
 #define LEAVE_MS 500      /* how long a drain waits for the DEL of this node's key */
 #define SCAN_COUNT 100    /* keys Redis examines per SCAN step */
 #define SCAN_MAX_STEPS 64 /* a listing that needs more is abandoned (a shared Redis) */
@@ -400,9 +404,10 @@ static void arm(struct cluster *cl, uint32_t ms)
  * do not all come back in the same millisecond. */
 static uint32_t next_backoff(struct cluster *cl)
 {
+    uint32_t max = cl->registered ? BACKOFF_LEASE_MS : BACKOFF_MAX_MS;
     cl->backoff_ms = cl->backoff_ms ? cl->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (cl->backoff_ms > BACKOFF_MAX_MS)
-        cl->backoff_ms = BACKOFF_MAX_MS;
+    if (cl->backoff_ms > max)
+        cl->backoff_ms = max;
     uint32_t r = 0;
     if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
         r = 0; /* no jitter this once: still bounded */

@@ -158,7 +158,7 @@ test('Redis killed and restarted: rooms keep working, the node registers again',
         const ack = await a.client.sayAndWait('still here while Redis is away');
         assert.equal(ack.type, 'ack');
         await b.client.next((m) => m.type === 'message' && m.text === 'still here while Redis is away');
-        await delay(1500); // a few reconnect attempts fail meanwhile
+        await delay(1000); // a few reconnect attempts fail meanwhile (every 250 ms)
         assert.equal(s.logs().match(/cluster_redis_lost/g)?.length, 1, 'lost is logged once per outage');
 
         redis = await startRedis({}, { port: redis.port, dir: redis.dir });
