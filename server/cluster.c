@@ -614,7 +614,8 @@ static void listing_done(struct cluster *cl)
     struct idlist old = cl->live;
     cl->live = cl->listing;
     cl->listing = old;
-    qsort(cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name);
+    if (cl->live.n) /* an empty listing (a Redis that came back empty) has no array */
+        qsort(cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name);
     if (!idlist_equal(&cl->live, &cl->listing)) {
         klog_info("cluster_nodes live=%zu", cl->live.n);
         schedule(cl, &cl->nodes_timer);
