@@ -825,7 +825,8 @@ void cluster_live(const struct cluster *cl, const char *const **nodes, size_t *n
 
 bool cluster_is_live(const struct cluster *cl, const char *node)
 {
-    return bsearch(&node, cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name) != NULL;
+    return cl->live.n &&
+           bsearch(&node, cl->live.ids, cl->live.n, sizeof(*cl->live.ids), by_name) != NULL;
 }
 
 bool cluster_is_suspect(const struct cluster *cl, const char *node)
