@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct server srv = {.cfg = cfg};
+    struct server srv = {.cfg = cfg, .argv = argv};
     int rc = server_run(&srv);
     names_fini();
     config_free(cfg);
