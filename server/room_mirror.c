@@ -595,8 +595,11 @@ static bool hands_and_round_from(struct room *r, json_t *o)
     uint32_t *q, *d, *p;
     struct proto_round v = {
         .kind = (enum proto_round_kind)kind, .speaker = (uint32_t)speaker, .exclusive = exclusive};
-    bool ok = ids_from(queue, &q, &v.queue_len) & ids_from(done, &d, &v.done_len) &
-              ids_from(passed, &p, &v.passed_len);
+    /* all three, so each array is freed below whatever failed */
+    bool okq = ids_from(queue, &q, &v.queue_len);
+    bool okd = ids_from(done, &d, &v.done_len);
+    bool okp = ids_from(passed, &p, &v.passed_len);
+    bool ok = okq && okd && okp;
     v.queue = q;
     v.done = d;
     v.passed = p;

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-    connect, delay, expectAck, filesUnder, resume, sessionFixture, startServer, test, uid, waitFor, within,
+    delay, expectAck, filesUnder, resume, sessionFixture, test, uid, waitFor, within,
 } from './lib/harness.mjs';
 
 /** The highest seq a client has seen. */
@@ -142,4 +142,32 @@ test('a planned restart mid-session: everyone resumes on the new process in the 
     }
     t.diagnostic(`signal to accepting: ${accepting - t0} ms; to every client resumed: ${resumed - t0} ms`);
     for (const c of back.values()) c.terminate();
+});
+
+test('state of another format is refused with one log line; the new process starts afresh on the same socket', { timeout: 60000 }, async (t) => {
+    const runtime = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'kamrat-run-'));
+    t.after(() => fs.rmSync(runtime, { recursive: true, force: true }));
+    // The hook: the running process announces a format no kamratd reads (server/handover.h).
+    const fx = await sessionFixture({
+        participants: ['Sol'], keys: true, env: { RUNTIME_DIRECTORY: runtime, KAMRAT_TEST_HANDOVER_FORMAT: '999' },
+    });
+    const { leader, server } = fx;
+    const w = leader.welcome;
+    server.expectExit();
+    server.signal('SIGUSR2');
+    assert.equal((await within(leader.closed, 10000, 'leader closed')).code, 1012);
+    await newProcess(t, server);
+    const refused = server.logs().split('\n').filter((l) => l.includes('handover_refused'));
+    assert.equal(refused.length, 1, server.logs());
+    assert.match(refused[0], /state format 999, this kamratd reads 1/);
+    assert.doesNotMatch(server.logs(), /handover_received/);
+    // Today's behaviour after a restart: the resume fails, the login holds.
+    const { client, reply } = await resume(server, { token: w.token, epoch: w.epoch, after_seq: w.seq ?? 0, label: 'leader' });
+    assert.equal(reply.code, 'resume_failed');
+    assert.equal(reply.reason, 'server_restarted');
+    client.send({ type: 'hello', id: 'again', token: fx.token, session: fx.session });
+    const lw = await client.nextReply();
+    assert.equal(lw.type, 'welcome', JSON.stringify(lw));
+    assert.equal(lw.role, 'leader');
+    client.terminate();
 });
