@@ -54,7 +54,8 @@ struct api_req {
     bool body_pending; /* a declared body has not all arrived */
     /* The answer. */
     unsigned int status;
-    const char *allow; /* the Allow header of a 405 */
+    const char *allow;  /* the Allow header of a 405 */
+    char allow_buf[48]; /* ... when made for the path */
     size_t out_len;
     char out[ANSWER_MAX];
     char *big; /* owned: the console's answer, written instead of out when set */
@@ -483,10 +484,11 @@ static bool admin_args(struct lws *wsi, struct api_req *r)
  * body's checks. Returns true when a body is to be read. */
 static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, long long clen)
 {
-    const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)     ? "GET"
-                         : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)  ? "POST"
-                         : lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) ? "PATCH"
-                                                                          : NULL;
+    const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)      ? "GET"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)   ? "POST"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI)  ? "PATCH"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) ? "DELETE"
+                                                                           : NULL;
     struct admin_route route;
     struct leader_login none = {0};
     r->job = admin_route(path, method, &none, &route);
@@ -497,11 +499,12 @@ static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, lo
         return false;
     }
     if (!route.allowed) {
-        r->allow = route.allow;
+        snprintf(r->allow_buf, sizeof(r->allow_buf), "%s", route.allow);
+        r->allow = r->allow_buf;
         answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");
         return false;
     }
-    if (route.has_body && !header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
+    if (route.changes && !header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
         klog_info("authz_fail reason=origin path=admin");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
         return false;
@@ -511,12 +514,12 @@ static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, lo
         answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
         return false;
     }
-    if (!who->coordinator) {
-        klog_info("authz_fail reason=not_coordinator path=admin");
+    r->job = admin_route(path, method, who, &route);
+    if (!route.role_ok) {
+        klog_info("authz_fail reason=role path=admin");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
         return false;
     }
-    r->job = admin_route(path, method, who, &route);
     if (!route.has_body) {
         if (admin_args(wsi, r))
             admin_submit(r);
