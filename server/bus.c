@@ -375,7 +375,7 @@ static void on_reset(void *arg)
 static void on_lease_lost(void *arg)
 {
     struct bus *b = arg;
-    room_lease_lost(b->srv->rooms);
+    room_let_go_all(b->srv->rooms, PROTO_CLOSE_GOING_AWAY, "lease lost");
     on_reset(b);
 }
 
