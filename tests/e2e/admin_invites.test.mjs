@@ -37,6 +37,17 @@ async function checkQr(page, sel) {
     assert.ok(qr.width >= 200, `the code is big: ${qr.width} px`);
 }
 
+/** Logs coordinator `username` in to the console and opens its invites. */
+async function consoleInvites(u, username) {
+    await u.page.goto(url(u, '/admin'));
+    await visible(u.page, '#login-form');
+    await u.page.fill('#username', username);
+    await u.page.fill('#password', LEADER_PASSWORD);
+    await u.page.click('#login-button');
+    await visible(u.page, '#groups-section');
+    await u.page.click('[data-section="invites"]');
+}
+
 e2eTest('a leader makes an invite, copies it, shows its QR code, and a participant joins with it', { browser }, async (t, { user }) => {
     const s = await server();
     const { group, leaders } = await setUpGroup(s);
@@ -94,13 +105,7 @@ e2eTest('a coordinator makes and revokes invites in the console; kamratctl agree
     const group = uid('Kutsuryhmä ');
     await ctl(s, ['group', 'add', group, '--language', 'fi']);
     const u = await user(s, { label: 'coordinator', lang: 'en' });
-    await u.page.goto(url(u, '/admin'));
-    await visible(u.page, '#login-form');
-    await u.page.fill('#username', username);
-    await u.page.fill('#password', LEADER_PASSWORD);
-    await u.page.click('#login-button');
-    await visible(u.page, '#groups-section');
-    await u.page.click('[data-section="invites"]');
+    await consoleInvites(u, username);
     await waitFor(async () => (await u.page.locator('#ci-group option').count()) > 0, { desc: 'the groups offered' });
     await u.page.selectOption('#ci-group', { label: group });
     await visible(u.page, '#invites-section .hint:has-text("No invites yet.")');
@@ -158,13 +163,7 @@ e2eTest('the invite screens are accessible at 360 and 1280 px in fi, sv and en',
         await u.context.close();
 
         const c = await user(s, { label: `coordinator ${lang}`, lang, width: 360 });
-        await c.page.goto(url(c, '/admin'));
-        await visible(c.page, '#login-form');
-        await c.page.fill('#username', coordinators[i]);
-        await c.page.fill('#password', LEADER_PASSWORD);
-        await c.page.click('#login-button');
-        await visible(c.page, '#groups-section');
-        await c.page.click('[data-section="invites"]');
+        await consoleInvites(c, coordinators[i]);
         await waitFor(async () => (await c.page.locator('#ci-group option').count()) > 0, { desc: 'the groups offered' });
         await c.page.selectOption('#ci-group', { label: group });
         await visible(c.page, '#ci-list li[data-invite]');
