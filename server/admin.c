@@ -93,6 +93,7 @@ static const struct admin_endpoint own_endpoints[] = {
 static const struct admin_endpoint *const tables[] = {
     own_endpoints,
     admin_groups_endpoints,
+    admin_invites_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -284,6 +285,7 @@ const char *admin_body(struct admin_job *j, const char *body, size_t len, const 
 void admin_prepare(struct admin_job *j, struct server *srv)
 {
     j->now = config_now(srv->cfg);
+    j->origin = xstrdup(srv->cfg->origin);
     j->connections = srv->conns.count - srv->remote_conns;
     j->rooms = room_count(srv->rooms);
     j->logins = leaders_count(srv->leaders);
@@ -307,6 +309,7 @@ void admin_reply(struct admin_job *j, unsigned int status, json_t *doc)
             j->answer = xmalloc(n + 2);
             memcpy(j->answer, text, n);
             memcpy(j->answer + n, "\n", 2);
+            wipe(text, n); /* an invite's link */
             free(text);
         }
     }
@@ -444,6 +447,9 @@ void admin_job_free(struct admin_job *j)
     if (!j)
         return;
     json_decref(j->body);
+    free(j->origin);
+    if (j->answer) /* it may hold an invite link, made once */
+        wipe(j->answer, strlen(j->answer));
     free(j->answer);
     wipe(j, sizeof(*j));
     free(j);

@@ -86,6 +86,15 @@ uint64_t api_now_ms(const struct server *srv)
     return (uint64_t)((int64_t)util_wall_ms() + srv->cfg->clock_offset * 1000);
 }
 
+/* Free the console's answer, wiped: it may hold an invite link. */
+static void drop_big(struct api_req *r)
+{
+    if (r->big)
+        wipe(r->big, strlen(r->big));
+    free(r->big);
+    r->big = NULL;
+}
+
 static void req_free(struct api_req *r)
 {
     lws_sul_cancel(&r->body_deadline);
@@ -93,7 +102,7 @@ static void req_free(struct api_req *r)
         wipe(r->body, r->body_max + 1);
         free(r->body);
     }
-    free(r->big);
+    drop_big(r);
     admin_job_free(r->job);
     if (r->name) {
         wipe(r->name, strlen(r->name));
@@ -111,8 +120,7 @@ static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
 {
     r->status = status;
     r->out_len = 0;
-    free(r->big);
-    r->big = NULL;
+    drop_big(r);
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -411,7 +419,8 @@ static void admin_done(void *arg, enum storeq_status st)
         if (ended) /* disabled, a new password, removed: its other logins end too */
             leaders_revoke_leader(r->srv->leaders, admin_account(r->job));
         if (r->expired) {
-            free(text); /* answered busy already; a change may have happened */
+            wipe(text, strlen(text)); /* answered busy already; a change may have happened */
+            free(text);
         } else {
             answer(r, status, NULL);
             r->big = text;

@@ -474,6 +474,11 @@ enum store_invite_state {
     STORE_INVITE_REVOKED,
 };
 
+/* How long an invite may be valid, in days: kamratctl's --expires and the
+ * console's expires_days take 1..STORE_INVITE_DAYS_MAX. */
+#define STORE_INVITE_DAYS_DEFAULT 7
+#define STORE_INVITE_DAYS_MAX 90
+
 /* Never holds the code: only its hash is stored, and not returned. */
 struct store_invite {
     int64_t id;
@@ -481,8 +486,9 @@ struct store_invite {
     enum store_invite_kind kind;
     int64_t created_at;
     int64_t expires_at;
-    int64_t revoked_at; /* 0: not revoked */
-    int64_t used_at;    /* 0: not used */
+    int64_t revoked_at;                   /* 0: not revoked */
+    int64_t used_at;                      /* 0: not used */
+    char created_by[STORE_ACTOR_MAX + 1]; /* the actor who made it; "": before this was kept */
 };
 
 enum store_invite_state store_invite_state(const struct store_invite *inv, int64_t now);
@@ -490,8 +496,9 @@ enum store_invite_state store_invite_state(const struct store_invite *inv, int64
 const char *store_invite_state_name(enum store_invite_state st);
 const char *store_invite_kind_name(enum store_invite_kind kind);
 
-/* Record an invite by the hash of its code (auth_invite_code_new); it
- * expires at expires_at, which must be after now. */
+/* Record an invite by the hash of its code (auth_invite_code_new), made by
+ * actor; it expires at expires_at, which must be after now and at most
+ * STORE_INVITE_DAYS_MAX days after it (else STORE_E_INVALID). */
 int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t group_id,
                         enum store_invite_kind kind, const uint8_t code_hash[STORE_HASH_LEN],
                         int64_t expires_at, int64_t *id);
@@ -501,6 +508,12 @@ int store_invite_list(struct store *s, int64_t group_id, struct store_invite **o
 
 /* Revoke an invite. STORE_E_INVALID when it is revoked already. */
 int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/* Revoke invite id of group_id (0: of any group): as store_invite_revoke,
+ * and STORE_E_NOT_FOUND for an invite of another group. *out (may be NULL)
+ * gets the invite as it is after. */
+int store_invite_revoke_in(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                           int64_t id, struct store_invite *out);
 
 /* The active invite whose code hashes to code_hash: 0 with id, group_id and
  * kind in *out (the rest zero), or STORE_E_NOT_FOUND alike for unknown,

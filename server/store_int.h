@@ -22,7 +22,8 @@
     "created_at"
 #define STORE_SESSION_COLS                                                                         \
     "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at, opened_at"
-#define STORE_INVITE_COLS "id, group_id, kind, created_at, expires_at, revoked_at, used_at"
+#define STORE_INVITE_COLS                                                                          \
+    "id, group_id, kind, created_at, expires_at, revoked_at, used_at, created_by"
 #define STORE_BAN_COLS                                                                             \
     "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
 
@@ -105,8 +106,8 @@
     X(ADMITTED_SWEEP, "DELETE FROM admitted WHERE session_id IN (SELECT id FROM sessions "         \
                       "WHERE ends_at <= ?1 OR cancelled_at IS NOT NULL)")                          \
     /* store_invite.c */                                                                           \
-    X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
-                  "VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id")                                       \
+    X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at, "        \
+                  "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                       \
     X(INVITE_GET, "SELECT " STORE_INVITE_COLS " FROM invites WHERE id = ?1")                       \
     X(INVITE_LOOKUP, "SELECT " STORE_INVITE_COLS " FROM invites WHERE code_hash = ?1")             \
     X(INVITE_LIST, "SELECT " STORE_INVITE_COLS " FROM invites "                                    \

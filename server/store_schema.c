@@ -164,6 +164,10 @@ const char *const store__migrations[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 9: who made an invite (the audit's actor, e.g. "leader:aino"), so the
+     * console lists it with the invite. Invites made before say ''. */
+    "ALTER TABLE invites ADD COLUMN created_by TEXT NOT NULL DEFAULT '';",
 };
 
 /*
@@ -298,6 +302,9 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 9 */
+    "ALTER TABLE invites ADD COLUMN created_by text NOT NULL DEFAULT '';",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

@@ -708,6 +708,49 @@ static void invite_failures_look_alike(void **state)
     assert_int_equal(states[STORE_INVITE_EXPIRED], 0);
 }
 
+/* An invite keeps who made it, lasts at most STORE_INVITE_DAYS_MAX days,
+ * and a revoke for one group leaves another group's invites alone. */
+static void invite_maker_limit_and_group(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Tekijä"), other = add_group(s, "Toinen");
+    uint8_t h[STORE_HASH_LEN];
+    int64_t mine, theirs;
+
+    hash_of(20, h);
+    assert_int_equal(store_invite_create(s, T0, "leader:aino", gid, STORE_INVITE_GROUP, h,
+                                         T0 + STORE_INVITE_DAYS_MAX * DAY + 1, NULL),
+                     STORE_E_INVALID);
+    assert_int_equal(store_invite_create(s, T0, "leader:aino", gid, STORE_INVITE_GROUP, h,
+                                         T0 + STORE_INVITE_DAYS_MAX * DAY, &mine),
+                     0);
+    hash_of(21, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, other, STORE_INVITE_PERSONAL, h, T0 + DAY, &theirs), 0);
+
+    struct store_invite *v;
+    size_t n;
+    assert_int_equal(store_invite_list(s, gid, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].created_by, "leader:aino");
+    free(v);
+
+    struct store_invite out = {0};
+    assert_int_equal(store_invite_revoke_in(s, T0 + 5, "leader:aino", gid, theirs, &out),
+                     STORE_E_NOT_FOUND);
+    assert_int_equal(store_invite_revoke_in(s, T0 + 5, "leader:eero", gid, mine, &out), 0);
+    assert_int_equal(out.id, mine);
+    assert_int_equal(out.revoked_at, T0 + 5);
+    assert_string_equal(out.created_by, "leader:aino");
+    assert_int_equal(store_invite_state(&out, T0 + 6), STORE_INVITE_REVOKED);
+    assert_int_equal(store_invite_revoke_in(s, T0 + 6, "leader:eero", gid, mine, NULL),
+                     STORE_E_INVALID);
+    assert_int_equal(store_invite_list(s, other, &v, &n), 0);
+    assert_int_equal(store_invite_state(&v[0], T0 + 6), STORE_INVITE_ACTIVE);
+    free(v);
+}
+
 #define RACERS 8
 #define ROUNDS 50
 
@@ -1361,7 +1404,7 @@ static const char *const text_columns[] = {
     "sessions.tz",        "invites.kind",
     "bans.created_by",    "bans.name", /* the pseudonym a ban is about (protocol/README.md §9) */
     "audit.actor",        "audit.action",
-    "audit.target",
+    "audit.target",       "invites.created_by", /* an actor, as audit.actor */
 };
 
 /* Every column as table, column and type: SQLite's declared type, or
@@ -1548,6 +1591,7 @@ int main(int argc, char **argv)
         T(removing_a_leader_cascades_but_audit_stays),
         T(removing_a_group_cascades_but_audit_stays),
         T(invite_failures_look_alike),
+        T(invite_maker_limit_and_group),
         T(invite_race_has_one_winner),
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),

@@ -4,6 +4,7 @@
 import { $, el, button, show, setError, errorKey } from './dom.js';
 import { tr, timeEl } from './i18n.js';
 import { api, loginFields, submitLogin } from './login.js';
+import { initInvites, loadInvites } from './leader-invites.js';
 
 const LOGIN_KEY = 'kamrat.login';
 
@@ -87,10 +88,12 @@ export async function showSessions(code) {
     const items = data.sessions.sort((a, b) => a.starts_at - b.starts_at).map(sessionItem);
     $('sessions').replaceChildren(...items);
     $('sessions-empty').hidden = items.length > 0;
+    loadInvites();
 }
 
 export function initLeader(c) {
     conn = c;
+    initInvites(loginToken, showLogin);
     $('login-form').addEventListener('submit', login);
     $('refresh').addEventListener('click', () => showSessions());
     $('back').addEventListener('click', () => showSessions());
