@@ -398,8 +398,8 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
 /* Schedules of group_id (0: of every group); free(*out). */
 int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n);
 
-/* Delete a schedule and its sessions that have not started by now; the
- * sessions already held stay, as one-offs. */
+/* Delete a schedule and its sessions that have not started by now (nor
+ * been opened early); the sessions already held stay, as one-offs. */
 int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /*
@@ -430,11 +430,16 @@ struct store_session {
     int64_t ends_at;
     int lobby_min;
     char tz[STORE_TZ_MAX + 1]; /* the zone its times are shown in */
-    int64_t cancelled_at;      /* 0: not cancelled */
+    int64_t cancelled_at;      /* 0: not cancelled; see store_session_end */
     int64_t opened_at;         /* 0: no leader has opened it (store_session_opened) */
 };
 
+/* A session's state by the clock. One a leader opened (held) is never
+ * cancelled: ended before its planned start it is ended. */
 enum store_session_state store_session_state(const struct store_session *se, int64_t now);
+/* When a session ends or ended: ends_at, or for a held session a leader
+ * ended before its planned start, that moment (store_session_end). */
+int64_t store_session_ended_at(const struct store_session *se);
 /* "scheduled", "lobby", "running", "ended", "cancelled" */
 const char *store_session_state_name(enum store_session_state st);
 
@@ -454,10 +459,12 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
  * is cancelled already. */
 int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id);
 
-/* A leader ended the session early: it ends now (or, ended while still in
- * its lobby before the start, it counts as cancelled), so nobody can enter
- * it again. Audited as session_end by actor. STORE_E_INVALID when it has
- * ended or is cancelled already. */
+/* A leader ended the session early: it ends now, so nobody can enter it
+ * again. Ended before its planned start, cancelled_at records the moment
+ * (ends_at must stay after starts_at): a session nobody opened counts as
+ * cancelled, one a leader opened as held and ended (store_session_state).
+ * Audited as session_end by actor. STORE_E_INVALID when it has ended or is
+ * cancelled already. */
 int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /* ---- invites ---------------------------------------------------------- */

@@ -79,7 +79,8 @@
                      "WHERE group_id = ?1 OR ?1 IS NULL ORDER BY group_id, weekday, "              \
                      "minute_of_day, id")                                                          \
     X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
-    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2")      \
+    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2 "      \
+                           "AND opened_at IS NULL")                                                \
     X(SESSION_EXPAND, "INSERT INTO sessions(group_id, schedule_id, starts_at, ends_at, "           \
                       "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
                       "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \

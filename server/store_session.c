@@ -190,8 +190,11 @@ fail:
 
 enum store_session_state store_session_state(const struct store_session *se, int64_t now)
 {
+    /* A session a leader opened was held: ended before its planned start,
+     * it carries the end in cancelled_at (the sessions table wants its end
+     * after its start) and counts as ended. */
     if (se->cancelled_at)
-        return STORE_SESSION_CANCELLED;
+        return se->opened_at ? STORE_SESSION_ENDED : STORE_SESSION_CANCELLED;
     if (now >= se->ends_at)
         return STORE_SESSION_ENDED;
     if (now >= se->starts_at)
@@ -199,6 +202,11 @@ enum store_session_state store_session_state(const struct store_session *se, int
     if (now >= se->starts_at - (int64_t)se->lobby_min * 60)
         return STORE_SESSION_LOBBY;
     return STORE_SESSION_SCHEDULED;
+}
+
+int64_t store_session_ended_at(const struct store_session *se)
+{
+    return se->cancelled_at && se->opened_at ? se->cancelled_at : se->ends_at;
 }
 
 const char *store_session_state_name(enum store_session_state st)

@@ -956,6 +956,18 @@ static void session_states_and_one_offs(void **state)
     assert_int_equal(store_session_state(&se, T0 + 3000), STORE_SESSION_CANCELLED);
     assert_int_equal(store_session_end(s, T0 + 9999, ACTOR, id), STORE_E_INVALID); /* over */
 
+    /* Opened in its lobby (or started early) and ended before its start: it
+     * was held, not cancelled, and nobody enters it again. */
+    int64_t held;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &held), 0);
+    assert_int_equal(store_session_opened(s, held, T0 + 3100), 0);
+    assert_int_equal(store_session_end(s, T0 + 3200, ACTOR, held), 0);
+    assert_int_equal(store_session_get(s, held, &se), 0);
+    assert_int_equal(store_session_state(&se, T0 + 3200), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_state(&se, T0 + 3600), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_ended_at(&se), T0 + 3200);
+    assert_int_equal(store_session_cancel(s, T0 + 3300, ACTOR, held), STORE_E_INVALID);
+
     se.ends_at = se.starts_at + 14 * 60;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
     se.ends_at = se.starts_at + 601 * 60;
