@@ -216,6 +216,9 @@ struct store_group {
     int max_participants; /* 1..500 */
     char history[16];
     char private_messages[10];
+    /* May its leaders hold a session "now", unplanned (protocol/README.md
+     * §12)? Off by default: the association plans when its groups meet. */
+    bool adhoc_sessions;
     int64_t created_at;
 };
 
@@ -454,6 +457,14 @@ int store_session_get(struct store *s, int64_t id, struct store_session *out);
  * time; free(*out). Pass INT64_MIN for all of them. */
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
                        size_t *n);
+
+/* A leader starts a planned session now, up to `early` seconds before its
+ * start: its lobby opens now (lobby_min grows to reach now), so its leaders
+ * enter and open it at once; its start and end stay as planned. Audited as
+ * session_start. STORE_E_INVALID when it is not in state scheduled, or
+ * starts more than `early` seconds from now. */
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id,
+                        int64_t early);
 
 /* Cancel a session that has not ended. STORE_E_INVALID when it has ended or
  * is cancelled already. */

@@ -164,6 +164,11 @@ const char *const store__migrations[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 10: may a group's leaders hold a session "now", unplanned (the console,
+     * kamratctl group --adhoc-sessions)? Off for every group, as before. */
+    "ALTER TABLE groups ADD COLUMN adhoc_sessions INTEGER NOT NULL DEFAULT 0"
+    " CHECK (adhoc_sessions IN (0, 1));",
 };
 
 /*
@@ -298,6 +303,10 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 10 */
+    "ALTER TABLE groups ADD COLUMN adhoc_sessions integer NOT NULL DEFAULT 0"
+    " CHECK (adhoc_sessions IN (0, 1));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

@@ -271,6 +271,29 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     return e;
 }
 
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id,
+                        int64_t early)
+{
+    struct store_session se = {0};
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    if ((e = store_session_get(s, id, &se)) == 0 &&
+        (store_session_state(&se, now) != STORE_SESSION_SCHEDULED || se.starts_at - now > early))
+        e = STORE_E_INVALID;
+    if (e == 0) {
+        /* The whole minutes to the start, rounded up: the lobby is open now. */
+        int64_t lobby = (se.starts_at - now + 59) / 60;
+        struct db_stmt *st = store__stmt(s, ST_SESSION_LOBBY_NOW);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, lobby);
+        e = lobby > 120 ? STORE_E_INVALID : store__exec(st);
+    }
+    char target[STORE__TARGET_LEN];
+    return store__end(s, e, now, actor, "session_start", store__target(target, "session", id),
+                      se.group_id, id);
+}
+
 /* Cancel or end a session now (stmt), with its audit row. */
 static int session_stop(struct store *s, int64_t now, const char *actor, int64_t id,
                         enum store__stmt stmt, const char *action)
