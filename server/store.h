@@ -463,8 +463,7 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
  * enter and open it at once; its start and end stay as planned. Audited as
  * session_start. STORE_E_INVALID when it is not in state scheduled, or
  * starts more than `early` seconds from now. */
-int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id,
-                        int64_t early);
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id, int64_t early);
 
 /* Cancel a session that has not ended. STORE_E_INVALID when it has ended or
  * is cancelled already. */

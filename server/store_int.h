@@ -80,7 +80,7 @@
                      "minute_of_day, id")                                                          \
     X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
     X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2 "      \
-                           "AND opened_at IS NULL")                                                \
+                            "AND opened_at IS NULL")                                               \
     X(SESSION_EXPAND, "INSERT INTO sessions(group_id, schedule_id, starts_at, ends_at, "           \
                       "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
                       "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \

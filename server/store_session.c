@@ -271,8 +271,7 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     return e;
 }
 
-int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id,
-                        int64_t early)
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id, int64_t early)
 {
     struct store_session se = {0};
     int e = store__begin(s);

@@ -138,8 +138,8 @@ static json_t *group_json(const struct store_group *g)
     return json_pack("{sI ss ss ss ss si ss ss sb so}", "id", (json_int_t)g->id, "name", g->name,
                      "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
-                     "private_messages", g->private_messages, "adhoc_sessions",
-                     g->adhoc_sessions, "created_at", ctl_json_time(g->created_at));
+                     "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
+                     "created_at", ctl_json_time(g->created_at));
 }
 
 /* group add NAME and group edit NAME: the same options, applied to the
@@ -419,8 +419,8 @@ static int cmd_group_leader_remove(struct ctl *c, int argc, char **argv)
     "      --history since_admitted|whole_session\n"                                               \
     "                                    what a late joiner sees (default since_admitted)\n"       \
     "      --private-messages off|leaders|everyone\n"                                              \
-    "                                    who may write privately (default leaders)\n"        \
-    "      --adhoc-sessions yes|no       may its leaders hold a session now, unplanned\n"        \
+    "                                    who may write privately (default leaders)\n"              \
+    "      --adhoc-sessions yes|no       may its leaders hold a session now, unplanned\n"          \
     "                                    (default no)\n"
 
 const struct ctl_command ctl_group_commands[] = {
