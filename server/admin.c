@@ -93,6 +93,7 @@ static const struct admin_endpoint own_endpoints[] = {
 static const struct admin_endpoint *const tables[] = {
     own_endpoints,
     admin_groups_endpoints,
+    admin_sessions_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -284,6 +285,7 @@ const char *admin_body(struct admin_job *j, const char *body, size_t len, const 
 void admin_prepare(struct admin_job *j, struct server *srv)
 {
     j->now = config_now(srv->cfg);
+    j->early_start = (int64_t)srv->cfg->limits.early_start * 60;
     j->connections = srv->conns.count - srv->remote_conns;
     j->rooms = room_count(srv->rooms);
     j->logins = leaders_count(srv->leaders);

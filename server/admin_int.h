@@ -84,6 +84,7 @@ struct admin_job {
     char username[STORE_USERNAME_MAX + 1];
     char actor[STORE_ACTOR_MAX + 1]; /* "coordinator:<username>" or "leader:<username>" */
     int64_t now;                     /* store time (config_now), seconds */
+    int64_t early_start;             /* [limits] early_start, seconds */
     /* The request. */
     int64_t id[ADMIN_PATH_IDS]; /* the path's ids, in order */
     struct admin_arg args[ADMIN_ARGS_MAX];
@@ -104,6 +105,7 @@ struct admin_job {
 
 /* The endpoint tables. */
 extern const struct admin_endpoint admin_groups_endpoints[];
+extern const struct admin_endpoint admin_sessions_endpoints[];
 
 /* ---- for work functions, on the store worker ---- */
 

@@ -24,9 +24,11 @@
  * kamratd's per-message path: every call may wait for the disk or for
  * another process's lock, which is why what a room does with the store runs
  * on the worker (storeq.h): admission, audit rows, bans, session ends, the
- * data-version watch, the calendar feed, login audit rows and rehashes.
+ * data-version watch, the calendar feed, login audit rows and rehashes, the
+ * console (admin.h) and the schedule expansion (at start and every 6
+ * hours; schedule.h's functions run on that one thread).
  * The loop's own connection still serves start-up (opening, migrations),
- * the schedule expansion (at start and every 6 hours), the leader lookup
+ * the leader lookup
  * before a password check, /api's token checks and /api/sessions, and with
  * several nodes the shared logins (leaders_share).
  */
