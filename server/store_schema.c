@@ -167,8 +167,8 @@ const char *const store__migrations[] = {
 
     /* 10: may a group's leaders hold a session "now", unplanned (the console,
      * kamratctl group --adhoc-sessions)? Off for every group, as before. */
-    "ALTER TABLE groups ADD COLUMN adhoc_sessions INTEGER NOT NULL DEFAULT 0"
-    " CHECK (adhoc_sessions IN (0, 1));",
+    ("ALTER TABLE groups ADD COLUMN adhoc_sessions INTEGER NOT NULL DEFAULT 0"
+     " CHECK (adhoc_sessions IN (0, 1));"),
 };
 
 /*
@@ -305,8 +305,8 @@ const char *const store__migrations_pg[] = {
     " CHECK (role IN ('leader', 'coordinator'));",
 
     /* 10 */
-    "ALTER TABLE groups ADD COLUMN adhoc_sessions integer NOT NULL DEFAULT 0"
-    " CHECK (adhoc_sessions IN (0, 1));",
+    ("ALTER TABLE groups ADD COLUMN adhoc_sessions integer NOT NULL DEFAULT 0"
+     " CHECK (adhoc_sessions IN (0, 1));"),
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);
