@@ -94,6 +94,7 @@ static const struct admin_endpoint *const tables[] = {
     own_endpoints,
     admin_groups_endpoints,
     admin_invites_endpoints,
+    admin_sessions_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -286,6 +287,7 @@ void admin_prepare(struct admin_job *j, struct server *srv)
 {
     j->now = config_now(srv->cfg);
     j->origin = xstrdup(srv->cfg->origin);
+    j->early_start = (int64_t)srv->cfg->limits.early_start * 60;
     j->connections = srv->conns.count - srv->remote_conns;
     j->rooms = room_count(srv->rooms);
     j->logins = leaders_count(srv->leaders);

@@ -85,6 +85,7 @@ struct admin_job {
     char actor[STORE_ACTOR_MAX + 1]; /* "coordinator:<username>" or "leader:<username>" */
     int64_t now;                     /* store time (config_now), seconds */
     char *origin;                    /* owned: the configured origin, for links */
+    int64_t early_start;             /* [limits] early_start, seconds */
     /* The request. */
     int64_t id[ADMIN_PATH_IDS]; /* the path's ids, in order */
     struct admin_arg args[ADMIN_ARGS_MAX];
@@ -106,6 +107,7 @@ struct admin_job {
 /* The endpoint tables. */
 extern const struct admin_endpoint admin_groups_endpoints[];
 extern const struct admin_endpoint admin_invites_endpoints[];
+extern const struct admin_endpoint admin_sessions_endpoints[];
 
 /* ---- for work functions, on the store worker ---- */
 

@@ -29,7 +29,7 @@
 #include "util.h"
 
 #define BUSY_RETRY_MS 1000 /* what a client is told to wait when the KDF queue is full */
-#define ANSWER_MAX 8192    /* the longest answer: a leader's list of sessions */
+#define ANSWER_MAX 16384   /* the longest answer: a leader's list of sessions */
 #define HTTP_STATUS_TOO_MANY_REQUESTS 429 /* RFC 6585; lws 4.1 has no name for it */
 /* From the end of the headers to the end of the body. lws 4.1.6 restarts its
  * own body timeout on every chunk, so a client trickling a byte every few
@@ -216,10 +216,23 @@ static const struct leader_login *bearer(struct lws *wsi, struct api_req *r, boo
 
 #define SESSIONS_MAX 40 /* a leader's list fits one answer */
 
+/* How many wait in the lobby of session id: from the room here; none when
+ * it has no room yet; unknown (null) when another node may hold it. */
+static json_t *waiting_json(const struct server *srv, int64_t id)
+{
+    int n = room_waiting(srv->rooms, (uint64_t)id);
+    if (n < 0 && srv->cluster)
+        return json_null();
+    return json_integer(n < 0 ? 0 : n);
+}
+
 /*
  * GET /api/sessions: the sessions a logged-in leader may enter or will lead
- * (from now on, by start), so the leader's page can offer them:
- * {"sessions":[{"id","group","state","starts_at","ends_at"}]} (times in ms).
+ * (from now on, by start), so the leader's page can offer them, with how
+ * many wait in each lobby and whether it may be started now ([limits]
+ * early_start), and the groups they lead (may they hold a session now?):
+ * {"sessions":[{"id","group","group_id","state","starts_at","ends_at",
+ * "waiting","startable"}],"groups":[{"id","name","adhoc_sessions"}]}.
  */
 static void list_sessions(struct lws *wsi, struct api_req *r)
 {
@@ -236,7 +249,12 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
         answer_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal");
         return;
     }
-    json_t *list = json_array();
+    json_t *list = json_array(), *led = json_array();
+    int64_t early = (int64_t)srv->cfg->limits.early_start * 60;
+    for (size_t i = 0; i < ng; i++)
+        json_array_append_new(led, json_pack("{sI ss sb}", "id", (json_int_t)groups[i].id, "name",
+                                             groups[i].name, "adhoc_sessions",
+                                             groups[i].adhoc_sessions));
     for (size_t i = 0; i < ng && json_array_size(list) < SESSIONS_MAX; i++) {
         struct store_session *ss = NULL;
         size_t ns = 0;
@@ -244,16 +262,22 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
             continue;
         for (size_t j = 0; j < ns && json_array_size(list) < SESSIONS_MAX; j++) {
             enum store_session_state st = store_session_state(&ss[j], now);
-            json_array_append_new(list,
-                                  json_pack("{sI ss ss sI sI}", "id", (json_int_t)ss[j].id, "group",
-                                            groups[i].name, "state", store_session_state_name(st),
-                                            "starts_at", (json_int_t)ss[j].starts_at * 1000,
-                                            "ends_at", (json_int_t)ss[j].ends_at * 1000));
+            if (st == STORE_SESSION_ENDED)
+                continue; /* held, and ended before its planned start */
+            bool startable =
+                st == STORE_SESSION_SCHEDULED && early > 0 && ss[j].starts_at - now <= early;
+            json_array_append_new(
+                list, json_pack("{sI ss sI ss sI sI so sb}", "id", (json_int_t)ss[j].id, "group",
+                                groups[i].name, "group_id", (json_int_t)groups[i].id, "state",
+                                store_session_state_name(st), "starts_at",
+                                (json_int_t)ss[j].starts_at * 1000, "ends_at",
+                                (json_int_t)ss[j].ends_at * 1000, "waiting",
+                                waiting_json(srv, ss[j].id), "startable", startable));
         }
         free(ss);
     }
     store_group_list_free(groups, ng);
-    json_t *doc = json_pack("{so}", "sessions", list);
+    json_t *doc = json_pack("{so so}", "sessions", list, "groups", led);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (text && strlen(text) < sizeof(r->out) - 2)

@@ -55,6 +55,19 @@ size_t room_count(const struct rooms *rs)
     return hmap_count(rs->by_name);
 }
 
+int room_waiting(const struct rooms *rs, uint64_t session_id)
+{
+    char key[GATE_KEY_MAX + 1];
+    int n = snprintf(key, sizeof(key), "#%llu", (unsigned long long)session_id);
+    const struct room *r = hmap_get(rs->by_name, key, (size_t)n);
+    if (!r)
+        return -1;
+    int waiting = 0;
+    for (uint32_t i = 0; i < r->count; i++)
+        waiting += r->members[i]->in_lobby;
+    return waiting;
+}
+
 size_t room_member_total(const struct rooms *rs)
 {
     return hmap_count(rs->by_token); /* every member has its token */

@@ -118,6 +118,10 @@ void room_mirror_resync(struct rooms *rs);
 
 size_t room_count(const struct rooms *rs);
 
+/* How many wait in the lobby of session_id's room here, or -1 when it has
+ * no room on this node (none yet, or another node's). */
+int room_waiting(const struct rooms *rs, uint64_t session_id);
+
 /* Members of every live room, detached ones included (GET /metrics). */
 size_t room_member_total(const struct rooms *rs);
 

@@ -52,19 +52,46 @@
 #define LOGIN_THROTTLE_ADDRESSES 10000
 
 #define EXPAND_EVERY_SECS (6 * 3600) /* weekly schedules are turned into sessions ahead */
+#define EXPAND_RETRY_SECS 60         /* ... or sooner when the worker's queue was full */
+
+struct expand_job {
+    int64_t now;
+    int added; /* or a store_err */
+};
+
+/* On the store worker, like every other call of schedule.h's functions
+ * (the console's schedules too): they set TZ, which one thread at a time
+ * may do. */
+static void expand_work(struct store *s, void *arg)
+{
+    struct expand_job *j = arg;
+    j->added = store_expand_schedules(s, j->now, STORE_HORIZON);
+}
+
+static void expand_done(void *arg, enum storeq_status status)
+{
+    struct expand_job *j = arg;
+    if (status == STOREQ_DONE && j->added < 0)
+        klog_error("schedule_expand_failed reason=\"%s\"", store_strerror(j->added));
+    else if (status == STOREQ_DONE)
+        klog_info("schedule_expanded sessions_added=%d", j->added);
+    free(j);
+}
 
 /* Keep every weekly schedule's sessions materialised STORE_HORIZON ahead, so
  * a schedule yields its sessions without an admin doing anything. */
 static void expand_schedules(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, expand_timer);
-    int n = store_expand_schedules(srv->store, config_now(srv->cfg), STORE_HORIZON);
-    if (n < 0)
-        klog_error("schedule_expand_failed reason=\"%s\"", store_strerror(n));
-    else
-        klog_info("schedule_expanded sessions_added=%d", n);
-    lws_sul_schedule(srv->ctx, 0, sul, expand_schedules,
-                     (lws_usec_t)EXPAND_EVERY_SECS * LWS_US_PER_SEC);
+    struct expand_job *j = xcalloc(1, sizeof(*j));
+    j->now = config_now(srv->cfg);
+    int every = EXPAND_EVERY_SECS;
+    if (storeq_submit(srv->storeq, expand_work, expand_done, NULL, j, util_now_ms()) < 0) {
+        klog_warn("schedule_expand_deferred reason=queue_full");
+        free(j);
+        every = EXPAND_RETRY_SECS;
+    }
+    lws_sul_schedule(srv->ctx, 0, sul, expand_schedules, (lws_usec_t)every * LWS_US_PER_SEC);
 }
 
 struct server *server_of(struct lws *wsi)

@@ -24,9 +24,11 @@
  * kamratd's per-message path: every call may wait for the disk or for
  * another process's lock, which is why what a room does with the store runs
  * on the worker (storeq.h): admission, audit rows, bans, session ends, the
- * data-version watch, the calendar feed, login audit rows and rehashes.
+ * data-version watch, the calendar feed, login audit rows and rehashes, the
+ * console (admin.h) and the schedule expansion (at start and every 6
+ * hours; schedule.h's functions run on that one thread).
  * The loop's own connection still serves start-up (opening, migrations),
- * the schedule expansion (at start and every 6 hours), the leader lookup
+ * the leader lookup
  * before a password check, /api's token checks and /api/sessions, and with
  * several nodes the shared logins (leaders_share).
  */
@@ -216,6 +218,9 @@ struct store_group {
     int max_participants; /* 1..500 */
     char history[16];
     char private_messages[10];
+    /* May its leaders hold a session "now", unplanned (protocol/README.md
+     * §12)? Off by default: the association plans when its groups meet. */
+    bool adhoc_sessions;
     int64_t created_at;
 };
 
@@ -398,8 +403,8 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
 /* Schedules of group_id (0: of every group); free(*out). */
 int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n);
 
-/* Delete a schedule and its sessions that have not started by now; the
- * sessions already held stay, as one-offs. */
+/* Delete a schedule and its sessions that have not started by now (nor
+ * been opened early); the sessions already held stay, as one-offs. */
 int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /*
@@ -430,11 +435,16 @@ struct store_session {
     int64_t ends_at;
     int lobby_min;
     char tz[STORE_TZ_MAX + 1]; /* the zone its times are shown in */
-    int64_t cancelled_at;      /* 0: not cancelled */
+    int64_t cancelled_at;      /* 0: not cancelled; see store_session_end */
     int64_t opened_at;         /* 0: no leader has opened it (store_session_opened) */
 };
 
+/* A session's state by the clock. One a leader opened (held) is never
+ * cancelled: ended before its planned start it is ended. */
 enum store_session_state store_session_state(const struct store_session *se, int64_t now);
+/* When a session ends or ended: ends_at, or for a held session a leader
+ * ended before its planned start, that moment (store_session_end). */
+int64_t store_session_ended_at(const struct store_session *se);
 /* "scheduled", "lobby", "running", "ended", "cancelled" */
 const char *store_session_state_name(enum store_session_state st);
 
@@ -450,14 +460,23 @@ int store_session_get(struct store *s, int64_t id, struct store_session *out);
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
                        size_t *n);
 
+/* A leader starts a planned session now, up to `early` seconds before its
+ * start: its lobby opens now (lobby_min grows to reach now), so its leaders
+ * enter and open it at once; its start and end stay as planned. Audited as
+ * session_start. STORE_E_INVALID when it is not in state scheduled, or
+ * starts more than `early` seconds from now. */
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id, int64_t early);
+
 /* Cancel a session that has not ended. STORE_E_INVALID when it has ended or
  * is cancelled already. */
 int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id);
 
-/* A leader ended the session early: it ends now (or, ended while still in
- * its lobby before the start, it counts as cancelled), so nobody can enter
- * it again. Audited as session_end by actor. STORE_E_INVALID when it has
- * ended or is cancelled already. */
+/* A leader ended the session early: it ends now, so nobody can enter it
+ * again. Ended before its planned start, cancelled_at records the moment
+ * (ends_at must stay after starts_at): a session nobody opened counts as
+ * cancelled, one a leader opened as held and ended (store_session_state).
+ * Audited as session_end by actor. STORE_E_INVALID when it has ended or is
+ * cancelled already. */
 int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /* ---- invites ---------------------------------------------------------- */

@@ -56,7 +56,7 @@ const char *store_group_invalid(const struct store_group *g)
     return NULL;
 }
 
-/* Bind g's settings from ?first on: ?1..?7 in GROUP_ADD, ?2..?8 in GROUP_EDIT. */
+/* Bind g's settings from ?first on: ?1..?8 in GROUP_ADD, ?2..?9 in GROUP_EDIT. */
 static void bind_group(struct db_stmt *st, int first, const struct store_group *g)
 {
     db_bind_text(st, first, g->name);
@@ -66,6 +66,7 @@ static void bind_group(struct db_stmt *st, int first, const struct store_group *
     db_bind_int64(st, first + 4, g->max_participants);
     db_bind_text(st, first + 5, g->history);
     db_bind_text(st, first + 6, g->private_messages);
+    db_bind_int64(st, first + 7, g->adhoc_sessions);
 }
 
 static void read_group(struct db_stmt *st, void *row)
@@ -78,6 +79,7 @@ static void read_group(struct db_stmt *st, void *row)
         .agreement = store__col_dup(st, 4),
         .max_participants = (int)db_col_int64(st, 5),
         .created_at = db_col_int64(st, 8),
+        .adhoc_sessions = db_col_int64(st, 9) != 0,
     };
     store__col_copy(st, 2, g->language, sizeof(g->language));
     store__col_copy(st, 6, g->history, sizeof(g->history));
@@ -147,7 +149,7 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
         return e;
     struct db_stmt *st = store__stmt(s, ST_GROUP_ADD);
     bind_group(st, 1, g);
-    db_bind_int64(st, 8, now);
+    db_bind_int64(st, 9, now);
     int64_t new_id = 0;
     e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "group_add", g->name, new_id, 0);

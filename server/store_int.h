@@ -15,7 +15,7 @@
 
 #define STORE_GROUP_COLS                                                                           \
     "id, name, language, description, agreement, max_participants, history, "                      \
-    "private_messages, created_at"
+    "private_messages, created_at, adhoc_sessions"
 #define STORE_LEADER_COLS "id, username, disabled, created_at, login_gen, role"
 #define STORE_SCHEDULE_COLS                                                                        \
     "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
@@ -41,11 +41,11 @@
                    "ORDER BY id")                                                                  \
     /* store_group.c */                                                                            \
     X(GROUP_ADD, "INSERT INTO groups(name, language, description, agreement, "                     \
-                 "max_participants, history, private_messages, created_at) "                       \
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id")                            \
+                 "max_participants, history, private_messages, adhoc_sessions, created_at) "       \
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")                        \
     X(GROUP_EDIT, "UPDATE groups SET name = ?2, language = ?3, description = ?4, "                 \
-                  "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8 "    \
-                  "WHERE id = ?1")                                                                 \
+                  "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8, "   \
+                  "adhoc_sessions = ?9 WHERE id = ?1")                                             \
     X(GROUP_REMOVE, "DELETE FROM groups WHERE id = ?1")                                            \
     X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups WHERE name = ?1")                        \
     X(GROUP_GET_ID, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id = ?1")                       \
@@ -80,7 +80,8 @@
                      "WHERE group_id = ?1 OR ?1 IS NULL ORDER BY group_id, weekday, "              \
                      "minute_of_day, id")                                                          \
     X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
-    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2")      \
+    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2 "      \
+                            "AND opened_at IS NULL")                                               \
     X(SESSION_EXPAND, "INSERT INTO sessions(group_id, schedule_id, starts_at, ends_at, "           \
                       "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
                       "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \
@@ -89,6 +90,7 @@
     X(SESSION_GET, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE id = ?1")                    \
     X(SESSION_LIST, "SELECT " STORE_SESSION_COLS " FROM sessions "                                 \
                     "WHERE (group_id = ?1 OR ?1 IS NULL) AND ends_at > ?2 ORDER BY starts_at, id") \
+    X(SESSION_LOBBY_NOW, "UPDATE sessions SET lobby_min = ?2 WHERE id = ?1")                       \
     X(SESSION_CANCEL, "UPDATE sessions SET cancelled_at = ?2 "                                     \
                       "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                   \
     /* ended before its start (in the lobby): cancelled; else it ends now */                       \

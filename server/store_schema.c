@@ -165,9 +165,13 @@ const char *const store__migrations[] = {
     " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
 
-    /* 9: who made an invite (the audit's actor, e.g. "leader:aino"), so the
+    /* 7: who made an invite (the audit's actor, e.g. "leader:aino"), so the
      * console lists it with the invite. Invites made before say ''. */
     "ALTER TABLE invites ADD COLUMN created_by TEXT NOT NULL DEFAULT '';",
+    /* 8: may a group's leaders hold a session "now", unplanned (the console,
+     * kamratctl group --adhoc-sessions)? Off for every group, as before. */
+    ("ALTER TABLE groups ADD COLUMN adhoc_sessions INTEGER NOT NULL DEFAULT 0"
+     " CHECK (adhoc_sessions IN (0, 1));"),
 };
 
 /*
@@ -303,8 +307,11 @@ const char *const store__migrations_pg[] = {
     " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
 
-    /* 9 */
+    /* 7 */
     "ALTER TABLE invites ADD COLUMN created_by text NOT NULL DEFAULT '';",
+    /* 8 */
+    ("ALTER TABLE groups ADD COLUMN adhoc_sessions integer NOT NULL DEFAULT 0"
+     " CHECK (adhoc_sessions IN (0, 1));"),
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

@@ -14,7 +14,7 @@
 struct group_opts {
     char **argv;
     bool edit; /* group edit: --name allowed */
-    const char *name, *language, *description, *agreement_file, *history, *pm;
+    const char *name, *language, *description, *agreement_file, *history, *pm, *adhoc;
     long max;
     bool any;
 };
@@ -24,6 +24,7 @@ static int group_option(struct ctl *c, int opt, const char *value, void *arg)
     static const char *const languages[] = {"fi", "sv", "en", NULL};
     static const char *const histories[] = {"since_admitted", "whole_session", NULL};
     static const char *const pms[] = {"off", "leaders", "everyone", NULL};
+    static const char *const yes_no[] = {"yes", "no", NULL};
     struct group_opts *o = arg;
     switch (opt) {
     case 'l':
@@ -50,6 +51,11 @@ static int group_option(struct ctl *c, int opt, const char *value, void *arg)
         if (!ctl_choice(value, pms))
             return ctl_complain(c, EXIT_USAGE, "--private-messages is off, leaders or everyone");
         o->pm = value;
+        break;
+    case 'o':
+        if (!ctl_choice(value, yes_no))
+            return ctl_complain(c, EXIT_USAGE, "--adhoc-sessions is yes or no");
+        o->adhoc = value;
         break;
     case 'n':
         if (!o->edit)
@@ -104,6 +110,8 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
         snprintf(g->history, sizeof(g->history), "%s", o->history);
     if (o->pm)
         snprintf(g->private_messages, sizeof(g->private_messages), "%s", o->pm);
+    if (o->adhoc)
+        g->adhoc_sessions = strcmp(o->adhoc, "yes") == 0;
     int rc;
     if (o->agreement_file && (rc = read_agreement(c, o->agreement_file, g)))
         return rc;
@@ -127,11 +135,11 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
 
 static json_t *group_json(const struct store_group *g)
 {
-    return json_pack("{sI ss ss ss ss si ss ss so}", "id", (json_int_t)g->id, "name", g->name,
+    return json_pack("{sI ss ss ss ss si ss ss sb so}", "id", (json_int_t)g->id, "name", g->name,
                      "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
-                     "private_messages", g->private_messages, "created_at",
-                     ctl_json_time(g->created_at));
+                     "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
+                     "created_at", ctl_json_time(g->created_at));
 }
 
 /* group add NAME and group edit NAME: the same options, applied to the
@@ -145,6 +153,7 @@ static int group_save(struct ctl *c, int argc, char **argv, bool edit)
         {"max", required_argument, NULL, 'm'},
         {"history", required_argument, NULL, 'H'},
         {"private-messages", required_argument, NULL, 'p'},
+        {"adhoc-sessions", required_argument, NULL, 'o'},
         {"name", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
@@ -271,6 +280,7 @@ static void group_show_text(struct ctl *c, const struct store_group *g, const st
     printf("max participants  %d\n", g->max_participants);
     printf("history           %s\n", g->history);
     printf("private messages  %s\n", g->private_messages);
+    printf("ad-hoc sessions   %s\n", g->adhoc_sessions ? "yes" : "no");
     printf("created           %s\n", ctl_fmt_utc(g->created_at, false, buf));
     printf("description       %s\n", *g->description ? g->description : "-");
     printf("leaders           ");
@@ -409,7 +419,9 @@ static int cmd_group_leader_remove(struct ctl *c, int argc, char **argv)
     "      --history since_admitted|whole_session\n"                                               \
     "                                    what a late joiner sees (default since_admitted)\n"       \
     "      --private-messages off|leaders|everyone\n"                                              \
-    "                                    who may write privately (default leaders)\n"
+    "                                    who may write privately (default leaders)\n"              \
+    "      --adhoc-sessions yes|no       may its leaders hold a session now, unplanned\n"          \
+    "                                    (default no)\n"
 
 const struct ctl_command ctl_group_commands[] = {
     {"group add", "NAME --language fi|sv|en [OPTIONS]", "add a group",

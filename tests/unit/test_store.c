@@ -999,6 +999,18 @@ static void session_states_and_one_offs(void **state)
     assert_int_equal(store_session_state(&se, T0 + 3000), STORE_SESSION_CANCELLED);
     assert_int_equal(store_session_end(s, T0 + 9999, ACTOR, id), STORE_E_INVALID); /* over */
 
+    /* Opened in its lobby (or started early) and ended before its start: it
+     * was held, not cancelled, and nobody enters it again. */
+    int64_t held;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &held), 0);
+    assert_int_equal(store_session_opened(s, held, T0 + 3100), 0);
+    assert_int_equal(store_session_end(s, T0 + 3200, ACTOR, held), 0);
+    assert_int_equal(store_session_get(s, held, &se), 0);
+    assert_int_equal(store_session_state(&se, T0 + 3200), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_state(&se, T0 + 3600), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_ended_at(&se), T0 + 3200);
+    assert_int_equal(store_session_cancel(s, T0 + 3300, ACTOR, held), STORE_E_INVALID);
+
     se.ends_at = se.starts_at + 14 * 60;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
     se.ends_at = se.starts_at + 601 * 60;
@@ -1006,6 +1018,32 @@ static void session_states_and_one_offs(void **state)
     se.ends_at = se.starts_at + 60 * 60;
     se.group_id = gid + 99;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_NOT_FOUND);
+}
+
+/* A leader starts a planned session now, within `early` of its start: its
+ * lobby opens now and its times stay; not earlier, and not twice. */
+static void session_starts_early(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Aikaisin");
+    struct store_session se = {.group_id = gid,
+                               .starts_at = T0 + 3600,
+                               .ends_at = T0 + 7200,
+                               .lobby_min = 5,
+                               .tz = "Europe/Helsinki"};
+    int64_t id;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &id), 0);
+    assert_int_equal(store_session_start(s, T0 + 2000, ACTOR, id, 900), STORE_E_INVALID);
+    assert_int_equal(store_session_start(s, T0 + 2730, ACTOR, id, 900), 0);
+    assert_int_equal(store_session_get(s, id, &se), 0);
+    assert_int_equal(se.starts_at, T0 + 3600);
+    assert_int_equal(se.ends_at, T0 + 7200);
+    assert_int_equal(se.lobby_min, 15); /* 870 s to go, rounded up */
+    assert_int_equal(store_session_state(&se, T0 + 2730), STORE_SESSION_LOBBY);
+    assert_int_equal(store_session_start(s, T0 + 2740, ACTOR, id, 900), STORE_E_INVALID);
+    assert_int_equal(store_session_start(s, T0, ACTOR, id + 99, 900), STORE_E_NOT_FOUND);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM audit WHERE action = 'session_start'"), 1);
 }
 
 /* ---- audit ------------------------------------------------------------ */
@@ -1595,6 +1633,7 @@ int main(int argc, char **argv)
         T(invite_race_has_one_winner),
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
+        T(session_starts_early),
         T(invite_leads_to_the_open_session),
         T(audit_one_row_per_change_and_append_only),
         T(coordinators_lead_no_group),
