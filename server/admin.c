@@ -93,6 +93,7 @@ static const struct admin_endpoint own_endpoints[] = {
 static const struct admin_endpoint *const tables[] = {
     own_endpoints,
     admin_groups_endpoints,
+    admin_leaders_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -284,6 +285,7 @@ const char *admin_body(struct admin_job *j, const char *body, size_t len, const 
 void admin_prepare(struct admin_job *j, struct server *srv)
 {
     j->now = config_now(srv->cfg);
+    j->origin = xstrdup(srv->cfg->origin);
     j->connections = srv->conns.count - srv->remote_conns;
     j->rooms = room_count(srv->rooms);
     j->logins = leaders_count(srv->leaders);
@@ -332,6 +334,8 @@ void admin_reply_store(struct admin_job *j, int rc)
         admin_reply_error(j, HTTP_STATUS_CONFLICT, "exists", "name");
     else if (rc == STORE_E_INVALID)
         admin_reply_error(j, HTTP_STATUS_BAD_REQUEST, "invalid", NULL);
+    else if (rc == STORE_E_ARCHIVED)
+        admin_reply_error(j, HTTP_STATUS_CONFLICT, "archived", NULL);
     else
         admin_reply(j, HTTP_STATUS_SERVICE_UNAVAILABLE,
                     json_pack("{ss si}", "error", "busy", "retry_after_ms", 1000));
@@ -444,6 +448,7 @@ void admin_job_free(struct admin_job *j)
     if (!j)
         return;
     json_decref(j->body);
+    free(j->origin);
     free(j->answer);
     wipe(j, sizeof(*j));
     free(j);

@@ -84,6 +84,7 @@ struct admin_job {
     char username[STORE_USERNAME_MAX + 1];
     char actor[STORE_ACTOR_MAX + 1]; /* "coordinator:<username>" or "leader:<username>" */
     int64_t now;                     /* store time (config_now), seconds */
+    char *origin;                    /* [server] origin, for links the answer makes (owned) */
     /* The request. */
     int64_t id[ADMIN_PATH_IDS]; /* the path's ids, in order */
     struct admin_arg args[ADMIN_ARGS_MAX];
@@ -104,6 +105,7 @@ struct admin_job {
 
 /* The endpoint tables. */
 extern const struct admin_endpoint admin_groups_endpoints[];
+extern const struct admin_endpoint admin_leaders_endpoints[];
 
 /* ---- for work functions, on the store worker ---- */
 
@@ -115,7 +117,8 @@ void admin_reply_error(struct admin_job *j, unsigned int status, const char *cod
                        const char *field);
 
 /* A store error: not_found 404, exists 409 (field "name"), invalid 400,
- * else busy 503 (the client retries). */
+ * archived 409 (the group takes nothing new), else busy 503 (the client
+ * retries). */
 void admin_reply_store(struct admin_job *j, int rc);
 
 /* A page of a list: the members array under key, and next_cursor "to" when
