@@ -47,7 +47,7 @@ e2eTest('a coordinator adds a group, edits it, and finds both in the list and th
     const listed = (await ctlJson(s, ['group', 'list'])).find((g) => g.name === name);
     assert.equal(listed.language, 'sv');
 
-    await item.locator('button').click();
+    await item.locator('button[data-i18n="admin.edit"]').click();
     await visible(u.page, '#group-form');
     assert.equal(await u.page.inputValue('#g-description'), 'Onsdagar klockan 18');
     await u.page.fill('#g-agreement', 'Det som sägs här stannar här.');
