@@ -8,24 +8,11 @@ import assert from 'node:assert/strict';
 import { LEADER_PASSWORD, ctl, ctlJson, serverFixture, uid } from '../integration/lib/harness.mjs';
 import { assertAccessible, browserFixture, e2eTest, screenshot } from './lib/browser.mjs';
 import { login, url, visible } from './lib/ui.mjs';
+import { coordinator, logIn } from './lib/console.mjs';
 
 const browser = browserFixture();
 const server = serverFixture();
 const REFUSED = [/status of 4\d\d/];
-
-async function coordinator(s) {
-    const username = uid('coord').toLowerCase();
-    await ctl(s, ['coordinator', 'add', username, '--password-stdin'], { input: `${LEADER_PASSWORD}\n` });
-    return username;
-}
-
-async function logIn(page, username) {
-    await visible(page, '#login-form');
-    await page.fill('#username', username);
-    await page.fill('#password', LEADER_PASSWORD);
-    await page.click('#login-button');
-    await visible(page, '#groups-section');
-}
 
 /** In the console's leaders section: adds username; resolves the setup link shown. */
 async function addLeader(page, username) {
