@@ -95,6 +95,7 @@ static const struct admin_endpoint *const tables[] = {
     admin_groups_endpoints,
     admin_invites_endpoints,
     admin_sessions_endpoints,
+    admin_leaders_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -337,6 +338,8 @@ void admin_reply_store(struct admin_job *j, int rc)
         admin_reply_error(j, HTTP_STATUS_CONFLICT, "exists", "name");
     else if (rc == STORE_E_INVALID)
         admin_reply_error(j, HTTP_STATUS_BAD_REQUEST, "invalid", NULL);
+    else if (rc == STORE_E_ARCHIVED)
+        admin_reply_error(j, HTTP_STATUS_CONFLICT, "archived", NULL);
     else
         admin_reply(j, HTTP_STATUS_SERVICE_UNAVAILABLE,
                     json_pack("{ss si}", "error", "busy", "retry_after_ms", 1000));

@@ -108,6 +108,7 @@ struct admin_job {
 extern const struct admin_endpoint admin_groups_endpoints[];
 extern const struct admin_endpoint admin_invites_endpoints[];
 extern const struct admin_endpoint admin_sessions_endpoints[];
+extern const struct admin_endpoint admin_leaders_endpoints[];
 
 /* ---- for work functions, on the store worker ---- */
 
@@ -119,7 +120,8 @@ void admin_reply_error(struct admin_job *j, unsigned int status, const char *cod
                        const char *field);
 
 /* A store error: not_found 404, exists 409 (field "name"), invalid 400,
- * else busy 503 (the client retries). */
+ * archived 409 (the group takes nothing new), else busy 503 (the client
+ * retries). */
 void admin_reply_store(struct admin_job *j, int rc);
 
 /* A page of a list: the members array under key, and next_cursor "to" when

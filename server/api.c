@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "room.h"
 #include "server.h"
+#include "setup.h"
 #include "store.h"
 #include "storeq.h"
 #include "throttle.h"
@@ -37,11 +38,11 @@
  * the body); this deadline does not move. 4 KiB in 5 s is 820 B/s. */
 #define BODY_DEADLINE_SECS 5
 
-enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS, EP_ADMIN };
+enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS, EP_ADMIN, EP_SETUP, EP_SETUP_CHECK };
 
 enum req_state {
     READING,  /* collecting the body */
-    CHECKING, /* a password check or a store job runs on a worker; it holds the request */
+    CHECKING, /* a password check, a setup or a store job runs on a worker; it holds the request */
     ANSWERED, /* the answer waits for the socket to become writable */
 };
 
@@ -425,6 +426,32 @@ out:
     wipe(pw, sizeof(pw));
 }
 
+/* ---- setup links (setup.h) ---- */
+
+/* The setup request's answer. Runs on the lws thread, also after the
+ * connection went away, and frees the request in that case. */
+static void setup_done(void *arg, unsigned int status, const char *json)
+{
+    struct api_req *r = arg;
+    answer(r, status, "%s", json);
+    if (!r->wsi)
+        req_free(r);
+}
+
+static void setup_body_done(struct api_req *r)
+{
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    memset(&peer, 0, sizeof(peer));
+    if (getpeername(lws_get_socket_fd(r->wsi), (struct sockaddr *)&peer, &plen) < 0)
+        plen = 0;        /* throttle counts it with every other unknown address */
+    r->state = CHECKING; /* until setup_done, which may come at once */
+    setup_start(r->srv, r->ep == EP_SETUP_CHECK, r->body, r->body_len, (struct sockaddr *)&peer,
+                plen, setup_done, r);
+    wipe(r->body, r->body_len);
+    r->body_len = 0;
+}
+
 /* ---- the console (admin.h) ---- */
 
 /* The console's job came back from the store worker. Runs on the lws
@@ -615,6 +642,10 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
         r->ep = EP_LOGOUT;
     else if (strcmp(path, "/api/sessions") == 0)
         r->ep = EP_SESSIONS;
+    else if (strcmp(path, "/api/setup") == 0)
+        r->ep = EP_SETUP;
+    else if (strcmp(path, "/api/setup/check") == 0)
+        r->ep = EP_SETUP_CHECK;
     r->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     long long clen = content_length(wsi);
@@ -644,7 +675,9 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
     } else if (!header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
         /* The same rule as the WebSocket upgrade: another site's page must
          * not be able to log in or out through a visitor's browser. */
-        klog_info("authz_fail reason=origin path=%s", r->ep == EP_LOGIN ? "login" : "logout");
+        klog_info("authz_fail reason=origin path=%s", r->ep == EP_LOGIN    ? "login"
+                                                      : r->ep == EP_LOGOUT ? "logout"
+                                                                           : "setup");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
     } else if (r->ep == EP_LOGOUT) {
         logout(wsi, r);
@@ -689,8 +722,14 @@ int api_on_body_done(struct lws *wsi, struct api_req **slot)
         r->body_pending = false;
         lws_sul_cancel(&r->body_deadline);
     }
-    if (r && r->state == READING && r->body)
-        r->ep == EP_ADMIN ? admin_body_done(r) : login(r);
+    if (r && r->state == READING && r->body) {
+        if (r->ep == EP_ADMIN)
+            admin_body_done(r);
+        else if (r->ep == EP_LOGIN)
+            login(r);
+        else
+            setup_body_done(r);
+    }
     return 0;
 }
 

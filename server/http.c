@@ -438,6 +438,8 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         path = "/index.html";
     else if (strcmp(path, "/admin") == 0)
         path = "/admin.html"; /* the coordinators' console (protocol/README.md §12) */
+    else if (strcmp(path, "/setup") == 0)
+        path = "/setup.html"; /* a setup link's page; the code is in the fragment */
     bool immutable;
     const struct webfile *f = webroot_find(srv->web, path, &immutable);
     if (!f)

@@ -49,6 +49,7 @@ enum store_err {
     STORE_E_CORRUPT = -6,   /* not a sound kamrat database */
     STORE_E_TOO_NEW = -7,   /* made by a newer kamrat: its schema version is unknown here */
     STORE_E_FULL = -8,      /* no space left for the database or its WAL; the write was undone */
+    STORE_E_ARCHIVED = -9,  /* the group is archived: no new sessions, schedules or invites */
 };
 
 /* A short English phrase for err ("not found"). Never NULL. */
@@ -222,6 +223,7 @@ struct store_group {
      * §12)? Off by default: the association plans when its groups meet. */
     bool adhoc_sessions;
     int64_t created_at;
+    int64_t archived_at; /* 0: not archived (store_group_set_archived) */
 };
 
 /* Fill g with the schema's defaults (max 12, since_admitted, leaders, empty
@@ -242,6 +244,17 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
 
 /* Overwrite every setting of group g->id with g's. */
 int store_group_edit(struct store *s, int64_t now, const char *actor, const struct store_group *g);
+
+/*
+ * Archive a group (archived true) or take it out of the archive. An
+ * archived group takes no new sessions, schedules or invites (those calls
+ * answer STORE_E_ARCHIVED, and its schedules make no more sessions); what it
+ * has stays: its audit rows, its sessions held and their figures, its
+ * leaders, and the sessions and invites it already had. Audit group_archive
+ * or group_unarchive. STORE_E_INVALID when it already is so.
+ */
+int store_group_set_archived(struct store *s, int64_t now, const char *actor, int64_t id,
+                             bool archived);
 
 /* Delete the group with its schedules, sessions, invites, bans and leader
  * links. Its audit rows stay. */
@@ -328,6 +341,10 @@ struct store_leader {
      * the account is disabled: a login made under an older one has ended. */
     int64_t login_gen;
     enum store_role role;
+    /* No password yet, or a new setup link cleared it: the account waits
+     * for its holder to open the link (store_setup_redeem). */
+    bool awaiting_setup;
+    int64_t setup_expires_at; /* the live setup link's expiry (it may be past); 0: none */
 };
 
 /* 3..32 characters of a-z 0-9 . _ - */
@@ -362,9 +379,59 @@ int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t
 /* Fill *out (with the password hash) for username, ASCII case ignored. */
 int store_leader_get(struct store *s, const char *username, struct store_leader *out);
 
+/* Fill *out (with the password hash: wipe it) for the account with id. */
+int store_leader_get_id(struct store *s, int64_t id, struct store_leader *out);
+
 /* Every account, leaders and coordinators, by username, without hashes;
  * free(*out). */
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n);
+
+/* ---- setup links ------------------------------------------------------- */
+
+/* A setup link is good for 7 days. */
+#define STORE_SETUP_TTL (7 * 86400)
+
+/* Add an account of role without a password: its holder sets one with the
+ * setup link whose code hashes to code_hash (auth_invite_code_new), which
+ * expires at now + STORE_SETUP_TTL. Audit "<role>_add". STORE_E_EXISTS when
+ * the username is taken. */
+int store_account_add_pending(struct store *s, int64_t now, const char *actor, enum store_role role,
+                              const char *username, const uint8_t code_hash[STORE_HASH_LEN],
+                              int64_t *id);
+
+/* A new setup link for account id, to reset its password: the password is
+ * cleared, every login of the account ends (login_gen moves on) and its
+ * earlier links stop working. Audit "<role>_setup_link". STORE_E_INVALID
+ * for a disabled account. */
+int store_leader_setup_link(struct store *s, int64_t now, const char *actor, int64_t id,
+                            const uint8_t code_hash[STORE_HASH_LEN]);
+
+enum store_setup_state {
+    STORE_SETUP_ACTIVE,
+    STORE_SETUP_USED,    /* a password was set with it */
+    STORE_SETUP_EXPIRED, /* past its expiry, replaced by a newer link, or the account is disabled */
+};
+
+struct store_setup {
+    int64_t leader_id;
+    char username[STORE_USERNAME_MAX + 1];
+    enum store_role role;
+    int64_t expires_at;
+    enum store_setup_state state;
+};
+
+/* The setup link whose code hashes to code_hash, in whatever state: 0 with
+ * *out, or STORE_E_NOT_FOUND. */
+int store_setup_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                     struct store_setup *out);
+
+/* Set the password (a PHC string) of the account whose setup link hashes
+ * to code_hash, and spend the link: 0 with *out; STORE_E_NOT_FOUND for an
+ * unknown link; STORE_E_INVALID, with out->state saying why, for one that
+ * is not active (of two redemptions at once exactly one succeeds). Every
+ * login of the account ends. Audit "<role>_setup" by the account itself. */
+int store_setup_redeem(struct store *s, int64_t now, const uint8_t code_hash[STORE_HASH_LEN],
+                       const char *phc, struct store_setup *out);
 
 /* Link or unlink a leader and a group. Adding an existing link is
  * STORE_E_EXISTS; removing a missing one STORE_E_NOT_FOUND; linking a

@@ -65,6 +65,10 @@ int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_INVITE_ADD);
     db_bind_int64(st, 1, group_id);
     db_bind_blob(st, 2, code_hash, STORE_HASH_LEN);

@@ -66,6 +66,10 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, sc->group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_SCHEDULE_ADD);
     db_bind_int64(st, 1, sc->group_id);
     db_bind_int64(st, 2, sc->weekday);
@@ -172,6 +176,12 @@ int store_expand_schedules(struct store *s, int64_t now, int64_t horizon)
             until = v[i].until;
         if (from >= until)
             continue;
+        /* An archived group's schedules stay, and make nothing until it is
+         * taken out of the archive. */
+        if ((e = store__group_open(s, v[i].group_id)) == STORE_E_ARCHIVED)
+            continue;
+        if (e < 0)
+            goto fail;
         if ((e = expand_one(s, now, &v[i], from, until)) < 0)
             goto fail;
         added += e;
@@ -236,6 +246,10 @@ int store_session_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, se->group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_SESSION_ADD);
     db_bind_int64(st, 1, se->group_id);
     db_bind_int64(st, 2, se->starts_at);

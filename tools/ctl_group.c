@@ -135,11 +135,12 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
 
 static json_t *group_json(const struct store_group *g)
 {
-    return json_pack("{sI ss ss ss ss si ss ss sb so}", "id", (json_int_t)g->id, "name", g->name,
-                     "language", g->language, "description", g->description, "agreement",
+    return json_pack("{sI ss ss ss ss si ss ss sb so so}", "id", (json_int_t)g->id, "name",
+                     g->name, "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
                      "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
-                     "created_at", ctl_json_time(g->created_at));
+                     "created_at", ctl_json_time(g->created_at), "archived_at",
+                     ctl_json_time(g->archived_at));
 }
 
 /* group add NAME and group edit NAME: the same options, applied to the
@@ -200,9 +201,16 @@ static int cmd_group_edit(struct ctl *c, int argc, char **argv)
     return group_save(c, argc, argv, true);
 }
 
+/* The groups in use, or with --archived the archived ones (as the console's
+ * list). */
 static int cmd_group_list(struct ctl *c, int argc, char **argv)
 {
-    int rc = ctl_plain_args(c, argc, argv, 0, 0);
+    int archived = 0;
+    const struct option longopts[] = {
+        {"archived", no_argument, &archived, 1},
+        {NULL, 0, NULL, 0},
+    };
+    int rc = ctl_options(c, argc, argv, longopts, NULL, NULL, 0, 0);
     if (rc)
         return rc;
     struct store_group *v;
@@ -215,6 +223,8 @@ static int cmd_group_list(struct ctl *c, int argc, char **argv)
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct store_leader *ls;
         size_t nl;
+        if ((v[i].archived_at != 0) != (archived != 0))
+            continue;
         if ((e = store_group_leaders(c->store, v[i].id, &ls, &nl)) < 0) {
             rc = ctl_store_failed(c, e, "leaders");
             break;
@@ -373,6 +383,41 @@ out:
     return rc;
 }
 
+/* group archive|unarchive NAME */
+static int group_set_archived(struct ctl *c, int argc, char **argv, bool archived)
+{
+    int rc = ctl_plain_args(c, argc, argv, 1, 1);
+    if (rc)
+        return rc;
+    struct store_group g;
+    if ((rc = ctl_find_group(c, argv[optind], &g)))
+        return rc;
+    int e = store_group_set_archived(c->store, c->now, c->actor, g.id, archived);
+    const char *state = archived ? "archived" : "taken out of the archive";
+    if (e == STORE_E_INVALID)
+        rc = ctl_complain(c, EXIT_FAIL, "group \"%s\" is %s already", g.name,
+                          archived ? "archived" : "not archived");
+    else if (e < 0)
+        rc = ctl_store_failed(c, e, "group");
+    else
+        rc = ctl_done(
+            c,
+            json_pack("{sI ss sb}", "id", (json_int_t)g.id, "name", g.name, "archived", archived),
+            "group %lld \"%s\" %s\n", (long long)g.id, g.name, state);
+    store_group_clear(&g);
+    return rc;
+}
+
+static int cmd_group_archive(struct ctl *c, int argc, char **argv)
+{
+    return group_set_archived(c, argc, argv, true);
+}
+
+static int cmd_group_unarchive(struct ctl *c, int argc, char **argv)
+{
+    return group_set_archived(c, argc, argv, false);
+}
+
 /* group leader add|remove GROUP USERNAME */
 static int group_leader_change(struct ctl *c, int argc, char **argv, bool add)
 {
@@ -427,13 +472,18 @@ const struct ctl_command ctl_group_commands[] = {
     {"group add", "NAME --language fi|sv|en [OPTIONS]", "add a group",
      "      --language fi|sv|en           the group's language (required)\n" GROUP_OPTIONS,
      cmd_group_add},
-    {"group list", "", "list the groups", NULL, cmd_group_list},
+    {"group list", "[--archived]", "list the groups in use (or the archived ones)",
+     "      --archived                    list the archived groups instead\n", cmd_group_list},
     {"group show", "NAME", "show a group: settings, leaders, schedules, next sessions, invites",
      NULL, cmd_group_show},
     {"group edit", "NAME [OPTIONS]", "change a group's settings",
      "      --name NEW                    rename the group\n"
      "      --language fi|sv|en           the group's language\n" GROUP_OPTIONS,
      cmd_group_edit},
+    {"group archive", "NAME",
+     "archive a group: it takes no new sessions or invites and keeps its audit and attendance",
+     NULL, cmd_group_archive},
+    {"group unarchive", "NAME", "take a group out of the archive", NULL, cmd_group_unarchive},
     {"group remove", "NAME [--yes]",
      "remove a group with its schedules, sessions, invites and leader links",
      "      --yes                         do not ask for confirmation\n", cmd_group_remove},

@@ -1,4 +1,6 @@
-// The console's groups: list, add, edit (protocol section 12).
+// The console's groups: list, add, edit, archive (protocol section 12). The archived
+// groups are listed apart, on request; the groups other sections pick from are the
+// ones in use.
 
 import { $, el, setBusy, setError, errorKey } from './dom.js';
 import { t, tr } from './i18n.js';
@@ -17,6 +19,7 @@ const INPUT_OF = {
 
 let groupsCursor = null;
 let editing = null; // the group being edited, or null when adding
+let archivedList = null; // the archived groups while they are shown, else null
 
 function groupItem(g) {
     const li = el('li', 'admin-item');
@@ -30,12 +33,19 @@ function groupItem(g) {
     edit.type = 'button';
     edit.setAttribute('aria-label', t('admin.edit_named', { name: g.name }));
     edit.addEventListener('click', () => openGroup(g));
-    li.append(about, edit);
+    const archive = tr(el('button', 'quiet small'), g.archived_at ? 'admin.unarchive' : 'admin.archive');
+    archive.type = 'button';
+    name.id = `g-name-${g.id}`;
+    archive.setAttribute('aria-describedby', name.id); // its words stay its name (WCAG 2.5.3)
+    archive.addEventListener('click', () => setArchived(g, !g.archived_at));
+    const buttons = el('div', 'leader-actions');
+    buttons.append(edit, archive);
+    li.append(about, buttons);
     return li;
 }
 
 function drawGroups() {
-    const groups = knownGroups();
+    const groups = archivedList ?? knownGroups();
     $('groups').replaceChildren(...groups.map(groupItem));
     $('groups-none').hidden = groups.length > 0;
     $('groups-more').hidden = groupsCursor === null;
@@ -43,14 +53,31 @@ function drawGroups() {
 
 async function loadGroups(fresh) {
     const cursor = fresh ? '' : groupsCursor;
-    const { status: st, data } = await call(`/api/admin/groups?limit=50&cursor=${encodeURIComponent(cursor ?? '')}`);
+    const archived = $('groups-archived').checked;
+    const { status: st, data } = await call(`/api/admin/groups?limit=50&archived=${archived}&cursor=${encodeURIComponent(cursor ?? '')}`);
     if (st !== 200) {
         if (st !== 401) status(errorKey(data.error ?? String(st)), { code: data.error ?? st });
         return;
     }
     groupsCursor = data.next_cursor;
-    setGroups(fresh ? data.groups : [...knownGroups(), ...data.groups]);
+    if (archived) archivedList = fresh ? data.groups : [...archivedList, ...data.groups];
+    else {
+        archivedList = null;
+        setGroups(fresh ? data.groups : [...knownGroups(), ...data.groups]);
+    }
     drawGroups();
+}
+
+/** Archives a group or takes it out of the archive; it leaves the list shown. */
+async function setArchived(g, archived) {
+    const { status: st, data } = await call(`/api/admin/groups/${g.id}`, { method: 'PATCH', body: { archived } });
+    if (st !== 200) {
+        if (st !== 401) status(errorKey(data.error ?? String(st)), { code: data.error ?? st });
+        return;
+    }
+    status(archived ? 'admin.archived_done' : 'admin.unarchived_done', { name: data.name });
+    await loadGroups(true);
+    $('groups-heading').focus();
 }
 
 function openGroup(g) {
@@ -123,6 +150,7 @@ $('group-new').addEventListener('click', () => openGroup(null));
 $('group-form').addEventListener('submit', saveGroup);
 $('group-cancel').addEventListener('click', () => closeGroup(editing?.id));
 $('groups-more').addEventListener('click', () => loadGroups(false));
+$('groups-archived').addEventListener('change', () => loadGroups(true));
 defineSection('groups', {
     load: () => {
         $('group-section').hidden = true;

@@ -8,6 +8,7 @@ import { start, switcher, t } from './i18n.js';
 import { call, loggedIn, sectionNames, sectionOf, setToken } from './console.js';
 import './admin-groups.js';
 import './admin-invites.js';
+import './admin-leaders.js';
 import './admin-audit.js';
 import './admin-health.js';
 
