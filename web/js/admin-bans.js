@@ -12,7 +12,7 @@ const picker = groupPicker($('b-group'), () => load());
 const base = () => `/api/admin/groups/${picker.id()}/bans`;
 
 function banItem(b) {
-    const li = el('li', 'admin-item');
+    const li = el('li', 'admin-item wrap');
     li.dataset.ban = b.id;
     const about = el('div');
     const name = el('strong', 'group-name', b.name);

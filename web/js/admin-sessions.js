@@ -46,7 +46,7 @@ function smallButton(key, describedBy, onClick) {
 const scheduleText = (sc) => t('admin.schedule_line', { weekday: weekdayName(sc.weekday), time: sc.time, duration: sc.duration_min });
 
 function scheduleItem(sc) {
-    const li = el('li', 'admin-item');
+    const li = el('li', 'admin-item wrap');
     li.dataset.schedule = sc.id;
     const about = el('div');
     about.id = `sc-about-${sc.id}`;
@@ -80,7 +80,7 @@ function stateText(s) {
 }
 
 function sessionItem(s) {
-    const li = el('li', 'admin-item');
+    const li = el('li', 'admin-item wrap');
     li.dataset.session = s.id;
     li.dataset.state = s.state;
     const about = el('div');
