@@ -6,7 +6,8 @@
  * members (ids, names, roles, the lobby, agreements, mutes, what a ban
  * recognises, resume token digests, a leader's login_gen), the switches, the topic, the people
  * the room knows by identity (their mutes, removals and last room messages:
- * room_sanction.c), and the session's facts. Raised hands and a running
+ * room_sanction.c, with whether each was counted for attendance), the
+ * attendance counts, and the session's facts. Raised hands and a running
  * round are not copied: after a takeover leaders start them again. Neither
  * are rate buckets: they start full.
  *
@@ -74,6 +75,9 @@ static const struct field room_fields[] = {
     FIELD(room, slow_mode, "slow_mode", FIELD_U32),
     FIELD(room, topic, "topic", FIELD_TEXT),
     FIELD(room, group_id, "group_id", FIELD_I64),
+    FIELD(room, admitted_count, "attendance_admitted", FIELD_I64),
+    FIELD(room, peak, "attendance_peak", FIELD_I64),
+    FIELD(room, leaders_count, "attendance_leaders", FIELD_I64),
 };
 
 static const struct field member_fields[] = {
@@ -204,9 +208,9 @@ static json_t *member_json(const struct member *m)
 {
     char th[2 * TOKEN_BYTES + 1];
     hex(m->token_hash, TOKEN_BYTES, th);
-    json_t *o =
-        json_pack("{s:s, s:b, s:I, s:o, s:s}", "name", m->name, "muted", m->s->muted, "muted_until",
-                  (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th);
+    json_t *o = json_pack("{s:s, s:b, s:I, s:o, s:s, s:b}", "name", m->name, "muted", m->s->muted,
+                          "muted_until", (json_int_t)m->s->muted_until, "who",
+                          identity_json(&m->who), "token", th, "counted", m->s->counted);
     fields_put(o, FIELDS(member_fields), m);
     return o;
 }
@@ -228,9 +232,9 @@ static uint64_t wall_to_mono(uint64_t wall)
 
 static json_t *sanction_json(const struct sanction *s)
 {
-    return json_pack("{s:o, s:b, s:b, s:I, s:I}", "who", identity_json(&s->who), "removed",
+    return json_pack("{s:o, s:b, s:b, s:I, s:I, s:b}", "who", identity_json(&s->who), "removed",
                      s->removed, "muted", s->muted, "muted_until", (json_int_t)s->muted_until,
-                     "last_post", (json_int_t)mono_to_wall(s->last_post_ms));
+                     "last_post", (json_int_t)mono_to_wall(s->last_post_ms), "counted", s->counted);
 }
 
 static json_t *session_json(const struct proto_session_info *s)
@@ -261,8 +265,13 @@ static char *state_json(const struct room *r, const char *node)
                           "node", node, "epoch", epoch, "key", r->key, "seq", (json_int_t)r->seq,
                           "session", session_json(&r->session), "members", members, "removed",
                           removed, "sanctions", sanctions);
-    if (o)
+    if (o) {
         fields_put(o, FIELDS(room_fields), r);
+        json_t *marks = json_array();
+        for (int64_t i = 0; i < r->leaders_count && i < ROOM_LEADER_MARKS; i++)
+            json_array_append_new(marks, json_integer((json_int_t)r->leader_marks[i]));
+        json_object_set_new(o, "attendance_leader_marks", marks);
+    }
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -374,14 +383,15 @@ static struct sanction *sanction_for(struct room *r, json_t *who, struct identit
 static bool sanction_from(struct room *r, json_t *o)
 {
     json_int_t until = 0, last = 0;
-    int removed = 0, muted = 0;
+    int removed = 0, muted = 0, counted = 0; /* counted: not in an older node's copy */
     json_t *who = NULL;
     struct identity id;
     struct sanction *s;
-    if (json_unpack(o, "{s:o, s:b, s:b, s:I, s:I}", "who", &who, "removed", &removed, "muted",
-                    &muted, "muted_until", &until, "last_post", &last) < 0 ||
+    if (json_unpack(o, "{s:o, s:b, s:b, s:I, s:I, s?b}", "who", &who, "removed", &removed, "muted",
+                    &muted, "muted_until", &until, "last_post", &last, "counted", &counted) < 0 ||
         !(s = sanction_for(r, who, &id, false)))
         return false;
+    s->counted = counted;
     s->removed = removed;
     s->muted = muted;
     s->muted_until = (uint64_t)until;
@@ -392,15 +402,17 @@ static bool sanction_from(struct room *r, json_t *o)
 static bool member_from(struct room *r, json_t *o)
 {
     json_int_t muted_until;
-    int muted;
+    int muted, counted = 0;
     const char *name, *token;
     json_t *who;
     struct identity ident;
     struct sanction *s;
-    if (json_unpack(o, "{s:s, s:b, s:I, s:o, s:s}", "name", &name, "muted", &muted, "muted_until",
-                    &muted_until, "who", &who, "token", &token) < 0 ||
+    if (json_unpack(o, "{s:s, s:b, s:I, s:o, s:s, s?b}", "name", &name, "muted", &muted,
+                    "muted_until", &muted_until, "who", &who, "token", &token, "counted",
+                    &counted) < 0 ||
         !(s = sanction_for(r, who, &ident, true)))
         return false;
+    s->counted = s->counted || counted;
     struct member *m = room_member_alloc(r);
     m->who = ident;
     m->s = s;
@@ -517,6 +529,11 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
         s->removed = true;
     }
     json_array_foreach(members, i, item) ok = ok && member_from(r, item);
+    json_array_foreach(json_object_get(o, "attendance_leader_marks"), i, item)
+    {
+        if (i < ROOM_LEADER_MARKS && json_is_integer(item))
+            r->leader_marks[i] = (uint64_t)json_integer_value(item);
+    }
     for (uint32_t k = r->sanction_count; k-- > 0;) {
         struct sanction *s = r->sanctions[k];
         moderation_mute_rearm(s); /* a timeout keeps running while they are away too */

@@ -164,6 +164,18 @@ const char *const store__migrations[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role TEXT NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 7: attendance figures for funders (docs/admin.md "Attendance"):
+     * counts only, per session, written by kamratd's rooms while the
+     * session runs and when it ends. No pseudonym, no key digest, nothing
+     * per person: the room keeps who it has counted in memory only. A
+     * session is held when sessions.opened_at is set. */
+    "CREATE TABLE attendance ("
+    " session_id INTEGER PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"
+    " ended_at INTEGER,"
+    " admitted INTEGER NOT NULL DEFAULT 0 CHECK (admitted >= 0),"
+    " peak INTEGER NOT NULL DEFAULT 0 CHECK (peak >= 0),"
+    " leaders INTEGER NOT NULL DEFAULT 0 CHECK (leaders >= 0));",
 };
 
 /*
@@ -298,6 +310,14 @@ const char *const store__migrations_pg[] = {
     "ALTER TABLE leaders"
     " ADD COLUMN role text NOT NULL DEFAULT 'leader'"
     " CHECK (role IN ('leader', 'coordinator'));",
+
+    /* 7 */
+    "CREATE TABLE attendance ("
+    " session_id bigint PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"
+    " ended_at bigint,"
+    " admitted integer NOT NULL DEFAULT 0 CHECK (admitted >= 0),"
+    " peak integer NOT NULL DEFAULT 0 CHECK (peak >= 0),"
+    " leaders integer NOT NULL DEFAULT 0 CHECK (leaders >= 0));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);
