@@ -44,7 +44,14 @@ function failed(st, data) {
     if (st !== 401) setError($('attendance-error'), errorKey(data.error ?? String(st)), { code: data.error ?? st }, null);
 }
 
+let drawn = false; // the month names need the catalog's locale: drawn at the first show
+
 async function load() {
+    if (!drawn) {
+        drawn = true;
+        drawPickers();
+        $('t-month').value = String(now.getMonth() + 1).padStart(2, '0');
+    }
     const mine = ++asked;
     const group = $('t-group').value;
     const [sum, ses] = await Promise.all([
@@ -97,15 +104,13 @@ $('t-year').replaceChildren(...Array.from({ length: 5 }, (_, i) => {
     o.value = y;
     return o;
 }));
-drawPickers();
-$('t-month').value = String(now.getMonth() + 1).padStart(2, '0');
 $('attendance-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     load();
 });
 $('t-download-summary').addEventListener('click', () => save('summary'));
 $('t-download-sessions').addEventListener('click', () => save('sessions'));
-document.addEventListener('groupschange', drawPickers);
+document.addEventListener('groupschange', () => drawn && drawPickers());
 defineSection('attendance', { load, redraw: () => {
     drawPickers();
     load();
