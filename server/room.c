@@ -1222,11 +1222,11 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
     }
     if (admitted)
         room_lobby_changed(r);
-    attendance_write(r, 0); /* held from now on, with whom the lobby let in */
     klog_info("session_open session=%llu members=%u", (unsigned long long)r->session.id, r->count);
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(m, actor, sizeof(actor));
     gate_audit(rs->gate, r->group_id, r->session.id, "session_open", actor, NULL);
+    attendance_write(r, 0); /* held from now on, with whom the lobby let in */
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)
