@@ -445,17 +445,17 @@ void room_hand_off(struct room *r)
     room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
-void room_lease_lost(struct rooms *rs)
+void room_let_go_all(struct rooms *rs, enum proto_close code, const char *why)
 {
     size_t pos = 0;
     struct room *r;
     while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
-        room_forget(r, PROTO_CLOSE_GOING_AWAY, "lease lost");
+        room_forget(r, code, why);
         pos = 0; /* forgetting edits the table */
     }
 }
 
-void room_adopted(struct room *r, bool ok)
+void room_adopted(struct room *r, bool ok, bool check_leaders)
 {
     struct rooms *rs = r->rs;
     if (!ok) {
@@ -469,7 +469,8 @@ void room_adopted(struct room *r, bool ok)
                          (lws_usec_t)(left > 0 ? left : 0) * LWS_US_PER_SEC);
     }
     room_mirror_dirty(r); /* the copy names this node from now on */
-    room_check_leaders(r);
+    if (check_leaders)
+        room_check_leaders(r);
     /* Who is in the room now is not copied; who was counted is. */
     for (uint32_t i = 0; i < r->count; i++) {
         struct member *m = r->members[i];
