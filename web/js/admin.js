@@ -9,6 +9,7 @@ import { call, loggedIn, sectionNames, sectionOf, setToken } from './console.js'
 import './admin-groups.js';
 import './admin-invites.js';
 import './admin-leaders.js';
+import './admin-attendance.js';
 import './admin-audit.js';
 import './admin-health.js';
 
