@@ -11,6 +11,7 @@ import './admin-sessions.js';
 import './admin-invites.js';
 import './admin-leaders.js';
 import './admin-bans.js';
+import './admin-attendance.js';
 import './admin-audit.js';
 import './admin-health.js';
 

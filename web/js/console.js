@@ -29,6 +29,29 @@ export async function call(path, { method = 'GET', body } = {}) {
     return r;
 }
 
+/** A file the API answers (a CSV export), saved under the name its
+ * Content-Disposition gives. Resolves the status; a 401 ends the login. */
+export async function download(path) {
+    try {
+        const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' });
+        if (res.status === 401 && token) onLoggedOut('token_invalid');
+        if (res.status !== 200) return res.status;
+        const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'kamrat.csv';
+        const href = URL.createObjectURL(await res.blob());
+        const a = document.createElement('a');
+        a.href = href;
+        a.download = name;
+        a.hidden = true;
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(href), 60000);
+        return 200;
+    } catch {
+        return 0;
+    }
+}
+
 export function status(key, values) {
     if (key) tr($('console-status'), key, values);
     else $('console-status').replaceChildren();
