@@ -4,10 +4,12 @@
 // setup link; the leader chooses a password, logs in, makes an invite and shows its
 // QR code (on the session list, where the invites are), starts a session now and
 // opens it; a participant joins with the invite in a browser of their own; the
-// leader ends the session; the coordinator sees it held, and the audit log in the
-// console has every step. Then the attendance figures and the month's CSV.
+// leader ends the session; the coordinator sees it held with 1 participant in the
+// attendance figures, downloads the month's CSV, and the audit log in the console
+// has every step.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { LEADER_PASSWORD, serverFixture, uid } from '../integration/lib/harness.mjs';
 import { browserFixture, e2eTest } from './lib/browser.mjs';
 import { agree, endSession, inRoom, join, login, onScreen, openInvite, openSession, url, visible } from './lib/ui.mjs';
@@ -21,7 +23,7 @@ async function auditRows(page) {
     return page.$$eval('#audit-rows tr', (rows) => rows.map((r) => `${r.cells[1].textContent} ${r.cells[2].textContent}`));
 }
 
-e2eTest('a coordinator sets up a group, schedule and leader in the browser; the leader holds a session with an invited participant; the console shows it held and audited', { browser, timeout: 240000 }, async (t, { user }) => {
+e2eTest('a coordinator sets up a group, schedule and leader in the browser; the leader holds a session with an invited participant; the console shows it held with 1 participant, exports the CSV and audits each step', { browser, timeout: 240000 }, async (t, { user }) => {
     const s = await server();
     const coord = await coordinator(s);
     const c = await user(s, { label: 'coordinator', lang: 'en' });
@@ -94,13 +96,32 @@ e2eTest('a coordinator sets up a group, schedule and leader in the browser; the 
 
     // The coordinator sees the session held.
     await pickGroup(c.page, 'sessions', group);
-    const held = await visible(c.page, '#past li[data-state="ended"]');
-    assert.match(await held.innerText(), /Held · one-off/);
+    const ended = await visible(c.page, '#past li[data-state="ended"]');
+    assert.match(await ended.innerText(), /Held · one-off/);
+
+    // The attendance figures: held, with 1 participant; and the month's CSV. The
+    // weekly schedule's sessions of the month are listed too, not held.
+    await c.page.click('[data-section="attendance"]');
+    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Helsinki', year: 'numeric', month: '2-digit' })
+        .format(Date.now()).split('-');
+    await c.page.selectOption('#t-group', { label: group });
+    await c.page.selectOption('#t-year', year);
+    await c.page.selectOption('#t-month', month);
+    await c.page.click('#attendance-apply');
+    const figures = await visible(c.page, '#t-sessions tr:has(td:text-is("Held"))');
+    assert.deepEqual((await figures.locator('td').allInnerTexts()).slice(1), ['Held', '1', '1', '1'], 'held: 1 admitted, peak 1, 1 leader');
+    const [file] = await Promise.all([c.page.waitForEvent('download'), c.page.click('#t-download-sessions')]);
+    assert.match(file.suggestedFilename(), new RegExp(`^attendance-group\\d+-${year}-${month}\\.csv$`));
+    const [head, ...rows] = fs.readFileSync(await file.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n')
+        .map((line) => line.split(','));
+    const held = rows.filter((r) => r[head.indexOf('held')] === 'yes');
+    assert.equal(held.length, 1, 'the session held this month');
+    assert.equal(held[0][head.indexOf('admitted')], '1');
 
     // Every step in the console's audit log.
     await c.page.click('[data-section="audit"]');
     await visible(c.page, '#audit-rows tr');
-    const rows = await auditRows(c.page);
+    const audit = await auditRows(c.page);
     const steps = [
         `coordinator:${coord} group_add`,
         `coordinator:${coord} schedule_add`,
@@ -112,33 +133,6 @@ e2eTest('a coordinator sets up a group, schedule and leader in the browser; the 
         `leader:${username} session_open`,
         `leader:${username} session_end`,
     ];
-    for (const step of steps) assert.ok(rows.includes(step), `${step} in ${JSON.stringify(rows)}`);
-
-    // TODO(#17): the attendance figures and the month's CSV come with the console's
-    // Attendance section (branch attendance). When it is merged, delete `skip` here.
-    await t.test('the attendance figures say 1 participant, and the month\'s CSV downloads', {
-        skip: 'needs the console\'s Attendance section (branch attendance, not merged yet)',
-    }, async () => {
-        await c.page.click('[data-section="attendance"]');
-        const month = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Helsinki', year: 'numeric', month: '2-digit' })
-            .format(Date.now()).split('-');
-        await c.page.selectOption('#t-group', { label: group });
-        await c.page.selectOption('#t-year', month[0]);
-        await c.page.selectOption('#t-month', month[1]);
-        await c.page.click('#attendance-apply');
-        const row = await visible(c.page, '#t-sessions tr');
-        assert.equal(await row.locator('td').nth(2).innerText(), '1', 'admitted: 1 participant');
-        const [file] = await Promise.all([c.page.waitForEvent('download'), c.page.click('#t-download-sessions')]);
-        assert.match(file.suggestedFilename(), new RegExp(`^attendance-group\\d+-${month[0]}-${month[1]}\\.csv$`));
-        const csv = await new Promise((resolve, reject) => {
-            file.createReadStream().then((stream) => {
-                const parts = [];
-                stream.on('data', (b) => parts.push(b)).on('end', () => resolve(Buffer.concat(parts).toString('utf8'))).on('error', reject);
-            }, reject);
-        });
-        const [head, ...sessions] = csv.replace(/^\uFEFF/, '').trim().split('\r\n').map((line) => line.split(','));
-        assert.equal(sessions.length, 1, 'the one session of the group this month');
-        assert.equal(sessions[0][head.indexOf('held')], 'yes');
-        assert.equal(sessions[0][head.indexOf('admitted')], '1');
-    });
+    for (const step of steps) assert.ok(audit.includes(step), `${step} in ${JSON.stringify(audit)}`);
+    assert.deepEqual([...c.tokenUrls, ...l.tokenUrls, ...p.tokenUrls], [], 'no token or code in a URL');
 });
