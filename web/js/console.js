@@ -81,6 +81,18 @@ export function setGroups(list) {
     document.dispatchEvent(new CustomEvent('groupschange'));
 }
 
+/** Offer the known groups in a <select> after its first option (an "all" or a
+ * "pick one"), keeping the choice. */
+export function fillGroupPick(pick) {
+    const chosen = pick.value;
+    pick.replaceChildren(pick.firstElementChild, ...groups.map((g) => {
+        const o = el('option', null, g.name);
+        o.value = g.id;
+        return o;
+    }));
+    pick.value = chosen;
+}
+
 let picked = ''; // the group last picked in any section's picker, so the next one starts there
 
 /**
