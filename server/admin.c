@@ -91,12 +91,9 @@ static const struct admin_endpoint own_endpoints[] = {
 
 /* Every endpoint of the console, table by table. */
 static const struct admin_endpoint *const tables[] = {
-    own_endpoints,
-    admin_groups_endpoints,
-    admin_invites_endpoints,
-    admin_sessions_endpoints,
-    admin_leaders_endpoints,
-    admin_attendance_endpoints,
+    own_endpoints,           admin_groups_endpoints,
+    admin_invites_endpoints, admin_sessions_endpoints,
+    admin_leaders_endpoints, admin_attendance_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */

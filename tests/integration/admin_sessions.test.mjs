@@ -18,27 +18,11 @@ import {
     uid,
     utcStamp,
 } from './lib/harness.mjs';
+import { admin as call } from './lib/console.mjs';
 
 const server = serverFixture({
     limits: { max_conns_per_address: 100, rate_per_sec: 1000, rate_burst: 10000, early_start: 15 },
 });
-
-/** One request; resolves {status, body, json}. */
-async function call(s, path, { method = 'GET', token, json, body, origin = s.origin } = {}) {
-    const h = {};
-    if (token) h.Authorization = `Bearer ${token}`;
-    if (origin !== null) h.Origin = origin;
-    const payload = json !== undefined ? JSON.stringify(json) : body;
-    if (payload !== undefined) h['Content-Type'] = 'application/json';
-    const r = await httpRequest(s, { method, path, headers: h, body: payload, timeout: 10000 });
-    let parsed = null;
-    try {
-        parsed = JSON.parse(r.body);
-    } catch {
-        // no body
-    }
-    return { ...r, json: parsed };
-}
 
 let logins = 0;
 

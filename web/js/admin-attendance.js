@@ -4,7 +4,7 @@
 
 import { $, el, setError, errorKey } from './dom.js';
 import { locale, t, timeEl } from './i18n.js';
-import { call, defineSection, download, knownGroups } from './console.js';
+import { call, defineSection, download, fillGroupPick } from './console.js';
 
 let asked = 0; // the newest request: an older answer arriving late is dropped
 
@@ -78,14 +78,7 @@ async function save(kind) {
 }
 
 function drawPickers() {
-    const pick = $('t-group');
-    const chosen = pick.value;
-    pick.replaceChildren(pick.firstElementChild, ...knownGroups().map((g) => {
-        const o = el('option', null, g.name);
-        o.value = g.id;
-        return o;
-    }));
-    pick.value = chosen;
+    fillGroupPick($('t-group'));
     const month = $('t-month');
     const m = month.value;
     const names = new Intl.DateTimeFormat(locale(), { month: 'long', timeZone: 'UTC' });

@@ -5,7 +5,7 @@
 // themselves. Each section is a module (admin-*.js) that calls defineSection; admin.js
 // shows one at a time. Text from the server goes in as text only.
 
-import { $ } from './dom.js';
+import { $, el } from './dom.js';
 import { api } from './login.js';
 import { tr } from './i18n.js';
 
@@ -70,4 +70,16 @@ export const knownGroups = () => groups;
 export function setGroups(list) {
     groups = list;
     document.dispatchEvent(new CustomEvent('groupschange'));
+}
+
+/** Offer the known groups in a <select> after its first option (an "all" or a
+ * "pick one"), keeping the choice. */
+export function fillGroupPick(pick) {
+    const chosen = pick.value;
+    pick.replaceChildren(pick.firstElementChild, ...groups.map((g) => {
+        const o = el('option', null, g.name);
+        o.value = g.id;
+        return o;
+    }));
+    pick.value = chosen;
 }
