@@ -46,6 +46,8 @@ KAMRAT_DEB_PACKAGES=(
     redis-server haproxy libhiredis-dev libpq-dev postgresql-15 libicu-dev
     # The web client's files go out compressed, made once at start (server/encoding.h).
     zlib1g-dev libbrotli-dev
+    # Invite links as QR codes for the leader's page and the console (server/qr.h).
+    libqrencode-dev
 )
 
 # Before postgresql-15 is installed: postgresql-common (which reads the setting)

@@ -6,120 +6,175 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <libwebsockets.h>
 
-#include "cluster.h"
+#include "admin_int.h"
 #include "config.h"
 #include "kamrat_build.h"
 #include "leaders.h"
 #include "room.h"
 #include "server.h"
-#include "store.h"
 #include "util.h"
 
-#define HTTP_STATUS_CREATED 201 /* lws 4.1 has no name for it */
-#define LIMIT_DEFAULT 20
-#define GROUPS_LIMIT_MAX 50 /* a page of groups with long agreements stays a few MB at most */
 #define AUDIT_LIMIT_MAX 200
+#define LIMIT_DEFAULT 20
+#define ID_MAX INT64_C(999999999999999)
 
-enum op { OP_HEALTH, OP_GROUPS, OP_GROUP_ADD, OP_GROUP_EDIT, OP_AUDIT };
+/* ---- the endpoints of this file: health and the audit log ---- */
 
-/* The members a POST or PATCH may set (PATCH: any of them but the name). */
-enum field {
-    F_NAME = 1 << 0,
-    F_LANGUAGE = 1 << 1,
-    F_DESCRIPTION = 1 << 2,
-    F_AGREEMENT = 1 << 3,
-    F_MAX = 1 << 4,
-    F_HISTORY = 1 << 5,
-    F_PM = 1 << 6,
+static void health(struct store *s, struct admin_job *j)
+{
+    (void)s; /* the standing check just read the store: it answers */
+    json_t *cluster = json_null();
+    if (j->clustered)
+        cluster =
+            json_pack("{ss ss ss sI}", "node", j->cluster.node_id, "redis",
+                      j->cluster.redis_up ? "ok" : "down", "bus", j->cluster.bus_up ? "ok" : "down",
+                      "live_nodes", (json_int_t)j->cluster.live_nodes);
+    admin_reply(j, HTTP_STATUS_OK,
+                json_pack("{ss sI sI sI ss so}", "version", KAMRAT_VERSION, "connections",
+                          (json_int_t)j->connections, "rooms", (json_int_t)j->rooms, "logins",
+                          (json_int_t)j->logins, "store", "ok", "cluster", cluster));
+}
+
+/* Newest first; the cursor is the id of the last row of the page before. */
+static void audit(struct store *s, struct admin_job *j)
+{
+    const struct admin_arg *group = admin_arg(j, "group"), *actor = admin_arg(j, "actor"),
+                           *action = admin_arg(j, "action");
+    struct store_audit_filter f = {
+        .group_id = group ? group->n : 0,
+        .limit = j->limit + 1, /* one more tells whether another page follows */
+        .actor = actor ? actor->text : NULL,
+        .action = action ? action->text : NULL,
+        .before_id = j->cursor,
+    };
+    struct store_audit_row *rows = NULL;
+    size_t n = 0;
+    int rc = store_audit_query(s, &f, &rows, &n);
+    if (rc < 0) {
+        admin_reply_store(j, rc);
+        return;
+    }
+    json_t *list = json_array();
+    size_t first = n > (size_t)j->limit ? 1 : 0; /* rows are oldest first */
+    for (size_t i = n; i-- > first;) {
+        const struct store_audit_row *r = &rows[i];
+        json_array_append_new(
+            list, json_pack("{sI sI ss ss so so so}", "id", (json_int_t)r->id, "ts",
+                            (json_int_t)r->ts * 1000, "actor", r->actor, "action", r->action,
+                            "target", r->target ? json_string(r->target) : json_null(), "group_id",
+                            r->group_id ? json_integer(r->group_id) : json_null(), "session_id",
+                            r->session_id ? json_integer(r->session_id) : json_null()));
+    }
+    char next[24];
+    if (first)
+        snprintf(next, sizeof(next), "%" PRId64, rows[1].id);
+    admin_reply_page(j, "entries", list, first ? next : NULL);
+    store_audit_free(rows, n);
+}
+
+static const struct admin_arg_spec audit_args[] = {
+    {"group", ADMIN_ARG_ID, ID_MAX},
+    {"actor", ADMIN_ARG_TEXT, STORE_ACTOR_MAX},
+    {"action", ADMIN_ARG_TEXT, STORE_ACTOR_MAX},
+    {"cursor", ADMIN_ARG_CURSOR, ID_MAX},
+    {"limit", ADMIN_ARG_LIMIT, AUDIT_LIMIT_MAX},
+    {0},
 };
 
-struct admin_job {
-    enum op op;
-    /* The coordinator. */
-    int64_t account_id;
-    int64_t login_gen;
-    char username[STORE_USERNAME_MAX + 1];
-    char actor[STORE_ACTOR_MAX + 1];
-    int64_t now; /* store time (config_now) */
-    /* Inputs. */
-    int64_t group_id;     /* PATCH's target */
-    struct store_group g; /* POST and PATCH: the members given */
-    unsigned given;       /* enum field bits */
-    int64_t cursor;
-    int limit;
-    int64_t f_group;
-    char f_actor[STORE_ACTOR_MAX + 1];
-    char f_action[STORE_ACTOR_MAX + 1];
-    /* From the loop, for the health box. */
-    uint32_t connections;
-    size_t rooms;
-    size_t logins;
-    bool clustered;
-    struct cluster_status cluster;
-    /* The answer. */
-    unsigned int status;
-    bool ended;
-    char *answer;
+static const struct admin_endpoint own_endpoints[] = {
+    {"GET", "health", ADMIN_COORDINATOR, NULL, NULL, health},
+    {"GET", "audit", ADMIN_COORDINATOR, audit_args, NULL, audit},
+    {0},
+};
+
+/* Every endpoint of the console, table by table. */
+static const struct admin_endpoint *const tables[] = {
+    own_endpoints,
+    admin_groups_endpoints,
+    admin_invites_endpoints,
+    admin_sessions_endpoints,
+    admin_leaders_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
 
-/* "/api/admin/groups/<id>": the id, or 0 when the rest is not a positive
- * decimal without leading zeros. */
-static int64_t path_id(const char *rest)
+/* "123" at *p (up to '/' or the end): the id, with *p past it; 0 when it
+ * is not a positive decimal without leading zeros. */
+static int64_t take_id(const char **p)
 {
-    if (!*rest || *rest == '0' || strspn(rest, "0123456789") != strlen(rest) || strlen(rest) > 15)
+    size_t n = strspn(*p, "0123456789");
+    if (n == 0 || n > 15 || **p == '0' || ((*p)[n] && (*p)[n] != '/'))
         return 0;
-    return strtoll(rest, NULL, 10);
+    int64_t id = strtoll(*p, NULL, 10);
+    *p += n;
+    return id;
+}
+
+/* Does sub match the pattern? ids gets the "#" parts. */
+static bool path_matches(const char *pattern, const char *sub, int64_t ids[ADMIN_PATH_IDS])
+{
+    int k = 0;
+    while (*pattern && *sub) {
+        if (*pattern == '#') {
+            if (k == ADMIN_PATH_IDS || (ids[k++] = take_id(&sub)) == 0)
+                return false;
+            pattern++;
+        } else if (*pattern++ != *sub++) {
+            return false;
+        }
+    }
+    return !*pattern && !*sub;
+}
+
+static bool changes(const char *method)
+{
+    return strcmp(method, "GET") != 0;
 }
 
 struct admin_job *admin_route(const char *path, const char *method, const struct leader_login *who,
                               struct admin_route *out)
 {
     *out = (struct admin_route){0};
-    enum op op;
-    int64_t id = 0;
-    const char *allow;
-    bool get = method && strcmp(method, "GET") == 0;
-    bool post = method && strcmp(method, "POST") == 0;
-    bool patch = method && strcmp(method, "PATCH") == 0;
     const char *sub = path + strlen("/api/admin/");
-    if (strcmp(sub, "health") == 0) {
-        op = OP_HEALTH;
-        allow = "GET";
-        out->allowed = get;
-    } else if (strcmp(sub, "audit") == 0) {
-        op = OP_AUDIT;
-        allow = "GET";
-        out->allowed = get;
-    } else if (strcmp(sub, "groups") == 0) {
-        op = post ? OP_GROUP_ADD : OP_GROUPS;
-        allow = "GET, POST";
-        out->allowed = get || post;
-    } else if (strncmp(sub, "groups/", 7) == 0 && (id = path_id(sub + 7)) > 0) {
-        op = OP_GROUP_EDIT;
-        allow = "PATCH";
-        out->allowed = patch;
-    } else {
-        return NULL;
+    const struct admin_endpoint *found = NULL;
+    int64_t ids[ADMIN_PATH_IDS] = {0};
+    char *allow = out->allow_buf;
+    for (size_t t = 0; t < ARRAY_LEN(tables); t++) {
+        for (const struct admin_endpoint *e = tables[t]; e->path; e++) {
+            int64_t these[ADMIN_PATH_IDS] = {0};
+            if (!path_matches(e->path, sub, these))
+                continue;
+            out->known = true;
+            size_t used = (size_t)(allow - out->allow_buf);
+            allow +=
+                snprintf(allow, sizeof(out->allow_buf) - used, "%s%s", used ? ", " : "", e->method);
+            if (method && strcmp(method, e->method) == 0) {
+                found = e;
+                memcpy(ids, these, sizeof(ids));
+            }
+        }
     }
-    out->known = true;
-    out->allow = allow;
-    out->has_body = post || patch;
-    if (!out->allowed)
+    out->allow = out->allow_buf;
+    if (!found)
+        return NULL;
+    out->allowed = true;
+    out->changes = changes(found->method);
+    out->has_body = found->members != NULL;
+    out->role_ok = (found->roles & (who->coordinator ? ADMIN_COORDINATOR : ADMIN_LEADER)) != 0;
+    if (!out->role_ok)
         return NULL;
     struct admin_job *j = xcalloc(1, sizeof(*j));
-    j->op = op;
-    j->group_id = id;
+    j->ep = found;
+    memcpy(j->id, ids, sizeof(ids));
     j->limit = LIMIT_DEFAULT;
     j->account_id = who->leader_id;
     j->login_gen = who->login_gen;
+    j->coordinator = who->coordinator;
     snprintf(j->username, sizeof(j->username), "%s", who->username);
-    snprintf(j->actor, sizeof(j->actor), "coordinator:%s", j->username);
-    store_group_defaults(&j->g);
+    snprintf(j->actor, sizeof(j->actor), "%s:%s", who->coordinator ? "coordinator" : "leader",
+             j->username);
     return j;
 }
 
@@ -135,157 +190,105 @@ static bool parse_count(const char *s, int64_t max, int64_t *out)
     return true;
 }
 
-const char *admin_query(struct admin_job *j, const char *arg, const char **field)
+const char *admin_query(struct admin_job *j, const char *text, const char **field)
 {
-    const char *eq = strchr(arg, '=');
-    size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
+    const char *eq = strchr(text, '=');
+    size_t klen = eq ? (size_t)(eq - text) : strlen(text);
     const char *v = eq ? eq + 1 : "";
-    int64_t n = 0;
-    bool listing = j->op == OP_GROUPS || j->op == OP_AUDIT;
-    bool audit = j->op == OP_AUDIT;
-    static const char *const keys[] = {"cursor", "limit", "group", "actor", "action"};
+    const struct admin_arg_spec *spec = j->ep->args;
     *field = NULL;
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        if (strlen(keys[i]) == klen && strncmp(arg, keys[i], klen) == 0)
-            *field = keys[i];
-    if (!*field || (!listing) || (!audit && strcmp(*field, "cursor") && strcmp(*field, "limit"))) {
-        *field = NULL;
+    while (spec && spec->key && !(strlen(spec->key) == klen && strncmp(text, spec->key, klen) == 0))
+        spec++;
+    if (!spec || !spec->key)
         return "unknown_field";
-    }
+    *field = spec->key;
     if (!*v)
         return NULL; /* an empty value is no filter, as a form leaves it */
-    if (strcmp(*field, "cursor") == 0) {
-        if (!parse_count(v, INT64_C(999999999999999), &n))
+    int64_t n = 0;
+    switch (spec->type) {
+    case ADMIN_ARG_ID:
+    case ADMIN_ARG_CURSOR:
+    case ADMIN_ARG_LIMIT:
+        if (!parse_count(v, spec->max, &n))
             return "invalid";
-        j->cursor = n;
-    } else if (strcmp(*field, "limit") == 0) {
-        if (!parse_count(v, audit ? AUDIT_LIMIT_MAX : GROUPS_LIMIT_MAX, &n))
+        break;
+    case ADMIN_ARG_TEXT:
+        if (strlen(v) > (size_t)spec->max || strlen(v) > ADMIN_ARG_TEXT_MAX)
             return "invalid";
-        j->limit = (int)n;
-    } else if (strcmp(*field, "group") == 0) {
-        if (!parse_count(v, INT64_C(999999999999999), &n))
-            return "invalid";
-        j->f_group = n;
-    } else {
-        char *dst = strcmp(*field, "actor") == 0 ? j->f_actor : j->f_action;
-        if (strlen(v) > STORE_ACTOR_MAX)
-            return "invalid";
-        snprintf(dst, STORE_ACTOR_MAX + 1, "%s", v);
+        break;
     }
+    if (spec->type == ADMIN_ARG_CURSOR) {
+        j->cursor = n;
+        return NULL;
+    }
+    if (spec->type == ADMIN_ARG_LIMIT) {
+        j->limit = (int)n;
+        return NULL;
+    }
+    struct admin_arg *slot = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(j->args) && !slot; i++)
+        if (!j->args[i].key || j->args[i].key == spec->key)
+            slot = &j->args[i];
+    if (!slot)
+        return "invalid";
+    slot->key = spec->key;
+    slot->n = n;
+    snprintf(slot->text, sizeof(slot->text), "%s", v);
     return NULL;
 }
 
-/* Replace *dst (owned) with a copy of s's string. */
-static void take_string(char **dst, json_t *s)
+static bool member_type_ok(json_t *v, enum admin_member_type type)
 {
-    free(*dst);
-    *dst = xstrdup(json_string_value(s));
-}
-
-/* Copy a string member into a fixed buffer of size len; false when it does
- * not fit (the store's check then names the field). */
-static bool copy_fixed(char *dst, size_t len, json_t *s)
-{
-    if (json_string_length(s) >= len)
-        return false;
-    memcpy(dst, json_string_value(s), json_string_length(s) + 1);
-    return true;
+    switch (type) {
+    case ADMIN_STRING:
+        return json_is_string(v);
+    case ADMIN_INTEGER:
+        return json_is_integer(v);
+    case ADMIN_BOOLEAN:
+        return json_is_boolean(v);
+    }
+    return false;
 }
 
 const char *admin_body(struct admin_job *j, const char *body, size_t len, const char **field)
 {
-    static const struct {
-        const char *key;
-        enum field bit;
-        bool number;
-    } members[] = {
-        {"name", F_NAME, false},
-        {"language", F_LANGUAGE, false},
-        {"description", F_DESCRIPTION, false},
-        {"agreement", F_AGREEMENT, false},
-        {"max_participants", F_MAX, true},
-        {"history", F_HISTORY, false},
-        {"private_messages", F_PM, false},
-    };
     json_error_t jerr;
     *field = NULL;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *err = NULL;
     if (!root || !json_is_object(root)) {
-        err = "bad_json";
-        goto out;
+        json_decref(root);
+        return "bad_json";
     }
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)
     {
-        size_t i = 0;
-        while (i < ARRAY_LEN(members) && strcmp(members[i].key, key) != 0)
-            i++;
-        /* The name is the group's handle in kamratctl and the audit log; it
-         * is set once, when the group is added. */
-        if (i == ARRAY_LEN(members) || (j->op == OP_GROUP_EDIT && members[i].bit == F_NAME)) {
-            *field = i == ARRAY_LEN(members) ? NULL : members[i].key;
-            err = "unknown_field";
-            goto out;
-        }
-        *field = members[i].key;
-        if (members[i].number ? !json_is_integer(v) : !json_is_string(v)) {
-            err = "invalid";
-            goto out;
-        }
-        j->given |= members[i].bit;
-        bool fits = true;
-        switch (members[i].bit) {
-        case F_NAME:
-            take_string(&j->g.name, v);
-            break;
-        case F_LANGUAGE:
-            fits = copy_fixed(j->g.language, sizeof(j->g.language), v);
-            break;
-        case F_DESCRIPTION:
-            take_string(&j->g.description, v);
-            break;
-        case F_AGREEMENT:
-            take_string(&j->g.agreement, v);
-            break;
-        case F_MAX: {
-            json_int_t m = json_integer_value(v);
-            fits = m >= 1 && m <= 500;
-            j->g.max_participants = fits ? (int)m : 0;
-            break;
-        }
-        case F_HISTORY:
-            fits = copy_fixed(j->g.history, sizeof(j->g.history), v);
-            break;
-        case F_PM:
-            fits = copy_fixed(j->g.private_messages, sizeof(j->g.private_messages), v);
-            break;
-        }
-        if (!fits) {
-            err = "invalid";
-            goto out;
+        const struct admin_member_spec *m = j->ep->members;
+        while (m->key && strcmp(m->key, key) != 0)
+            m++;
+        if (!m->key || !member_type_ok(v, m->type)) {
+            *field = m->key; /* NULL for an unknown member: its name may be anything */
+            json_decref(root);
+            return m->key ? "invalid" : "unknown_field";
         }
     }
-    *field = NULL;
-    if (j->op == OP_GROUP_ADD) {
-        if (!(j->given & F_NAME))
-            *field = "name";
-        else if (!(j->given & F_LANGUAGE))
-            *field = "language";
-        else
-            *field = store_group_invalid(&j->g);
-        if (*field)
-            err = "invalid";
+    bool partial = strcmp(j->ep->method, "PATCH") == 0;
+    for (const struct admin_member_spec *m = j->ep->members; m->key && !partial; m++) {
+        if (m->required && !json_object_get(root, m->key)) {
+            *field = m->key;
+            json_decref(root);
+            return "invalid";
+        }
     }
-out:
-    json_decref(root);
-    return err;
+    j->body = root;
+    return NULL;
 }
 
 void admin_prepare(struct admin_job *j, struct server *srv)
 {
     j->now = config_now(srv->cfg);
+    j->origin = xstrdup(srv->cfg->origin);
+    j->early_start = (int64_t)srv->cfg->limits.early_start * 60;
     j->connections = srv->conns.count - srv->remote_conns;
     j->rooms = room_count(srv->rooms);
     j->logins = leaders_count(srv->leaders);
@@ -294,10 +297,9 @@ void admin_prepare(struct admin_job *j, struct server *srv)
         cluster_status(srv->cluster, &j->cluster);
 }
 
-/* ---- the work (store worker) ------------------------------------------ */
+/* ---- for the work functions (store worker) ----------------------------- */
 
-/* Settle the answer: status and doc (taken; NULL for none). */
-static void reply(struct admin_job *j, unsigned int status, json_t *doc)
+void admin_reply(struct admin_job *j, unsigned int status, json_t *doc)
 {
     j->status = status;
     free(j->answer);
@@ -310,6 +312,7 @@ static void reply(struct admin_job *j, unsigned int status, json_t *doc)
             j->answer = xmalloc(n + 2);
             memcpy(j->answer, text, n);
             memcpy(j->answer + n, "\n", 2);
+            wipe(text, n); /* an invite's link */
             free(text);
         }
     }
@@ -319,163 +322,98 @@ static void reply(struct admin_job *j, unsigned int status, json_t *doc)
     }
 }
 
-static void reply_error(struct admin_job *j, unsigned int status, const char *code,
-                        const char *field)
+void admin_reply_error(struct admin_job *j, unsigned int status, const char *code,
+                       const char *field)
 {
-    reply(j, status,
-          field ? json_pack("{ss ss}", "error", code, "field", field)
-                : json_pack("{ss}", "error", code));
+    admin_reply(j, status,
+                field ? json_pack("{ss ss}", "error", code, "field", field)
+                      : json_pack("{ss}", "error", code));
 }
 
-/* A store error other than the expected ones: busy (the client retries). */
-static void reply_store(struct admin_job *j, int rc)
+void admin_reply_store(struct admin_job *j, int rc)
 {
     if (rc == STORE_E_NOT_FOUND)
-        reply_error(j, HTTP_STATUS_NOT_FOUND, "not_found", NULL);
+        admin_reply_error(j, HTTP_STATUS_NOT_FOUND, "not_found", NULL);
     else if (rc == STORE_E_EXISTS)
-        reply_error(j, HTTP_STATUS_CONFLICT, "exists", "name");
+        admin_reply_error(j, HTTP_STATUS_CONFLICT, "exists", "name");
     else if (rc == STORE_E_INVALID)
-        reply_error(j, HTTP_STATUS_BAD_REQUEST, "invalid", NULL);
+        admin_reply_error(j, HTTP_STATUS_BAD_REQUEST, "invalid", NULL);
+    else if (rc == STORE_E_ARCHIVED)
+        admin_reply_error(j, HTTP_STATUS_CONFLICT, "archived", NULL);
     else
-        reply(j, HTTP_STATUS_SERVICE_UNAVAILABLE,
-              json_pack("{ss si}", "error", "busy", "retry_after_ms", 1000));
+        admin_reply(j, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                    json_pack("{ss si}", "error", "busy", "retry_after_ms", 1000));
 }
 
-/* Does the coordinator's account still hold what the login was given? */
+void admin_reply_page(struct admin_job *j, const char *key, json_t *list, const char *next)
+{
+    admin_reply(
+        j, HTTP_STATUS_OK,
+        json_pack("{so so}", key, list, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+const struct admin_arg *admin_arg(const struct admin_job *j, const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(j->args); i++)
+        if (j->args[i].key && strcmp(j->args[i].key, key) == 0 && j->args[i].text[0])
+            return &j->args[i];
+    return NULL;
+}
+
+json_t *admin_member(const struct admin_job *j, const char *key)
+{
+    return j->body ? json_object_get(j->body, key) : NULL;
+}
+
+bool admin_member_fixed(const struct admin_job *j, const char *key, char *dst, size_t len)
+{
+    json_t *s = admin_member(j, key);
+    if (!s)
+        return true;
+    if (json_string_length(s) >= len)
+        return false;
+    memcpy(dst, json_string_value(s), json_string_length(s) + 1);
+    return true;
+}
+
+void admin_member_take(const struct admin_job *j, const char *key, char **dst)
+{
+    json_t *s = admin_member(j, key);
+    if (!s)
+        return;
+    free(*dst);
+    *dst = xstrdup(json_string_value(s));
+}
+
+bool admin_may_group(struct store *s, struct admin_job *j, int64_t group_id)
+{
+    if (j->coordinator)
+        return true;
+    struct store_group *v = NULL;
+    size_t n = 0;
+    int rc = store_leader_groups(s, j->account_id, &v, &n);
+    bool leads = false;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        leads = leads || v[i].id == group_id;
+    store_group_list_free(v, n);
+    if (rc < 0)
+        admin_reply_store(j, rc);
+    else if (!leads)
+        admin_reply_error(j, HTTP_STATUS_FORBIDDEN, "forbidden", NULL);
+    return leads;
+}
+
+/* Does the caller's account still hold what the login was given? */
 static int standing(struct store *s, struct admin_job *j)
 {
     struct store_leader who;
+    int role = j->coordinator ? STORE_ROLE_COORDINATOR : STORE_ROLE_LEADER;
     int rc = store_leader_get(s, j->username, &who);
     if (rc == 0 && (who.id != j->account_id || who.disabled || who.login_gen != j->login_gen ||
-                    who.role != STORE_ROLE_COORDINATOR))
+                    (int)who.role != role))
         rc = STORE_E_NOT_FOUND;
     wipe(&who, sizeof(who)); /* the password hash */
     return rc;
-}
-
-static json_t *group_json(const struct store_group *g)
-{
-    return json_pack("{sI ss ss ss ss si ss ss sI}", "id", (json_int_t)g->id, "name", g->name,
-                     "language", g->language, "description", g->description, "agreement",
-                     g->agreement, "max_participants", g->max_participants, "history", g->history,
-                     "private_messages", g->private_messages, "created_at",
-                     (json_int_t)g->created_at * 1000);
-}
-
-/* The page from the cursor on (an offset into the list by name). */
-static void list_groups(struct store *s, struct admin_job *j)
-{
-    struct store_group *v = NULL;
-    size_t n = 0;
-    int rc = store_group_list(s, &v, &n);
-    if (rc < 0) {
-        reply_store(j, rc);
-        return;
-    }
-    json_t *list = json_array();
-    size_t from = (size_t)j->cursor, to = from + (size_t)j->limit;
-    for (size_t i = from; i < n && i < to; i++)
-        json_array_append_new(list, group_json(&v[i]));
-    json_t *next = to < n ? json_sprintf("%zu", to) : json_null();
-    reply(j, HTTP_STATUS_OK, json_pack("{so so}", "groups", list, "next_cursor", next));
-    store_group_list_free(v, n);
-}
-
-static void add_group(struct store *s, struct admin_job *j)
-{
-    int64_t id = 0;
-    int rc = store_group_add(s, j->now, j->actor, &j->g, &id);
-    struct store_group g = {0};
-    if (rc == 0)
-        rc = store_group_get_id(s, id, &g);
-    if (rc < 0)
-        reply_store(j, rc);
-    else
-        reply(j, HTTP_STATUS_CREATED, group_json(&g));
-    store_group_clear(&g);
-}
-
-/* Overlay the members given on the group as stored, check and write. */
-static void edit_group(struct store *s, struct admin_job *j)
-{
-    struct store_group g;
-    int rc = store_group_get_id(s, j->group_id, &g);
-    if (rc < 0) {
-        reply_store(j, rc);
-        return;
-    }
-    if (j->given & F_LANGUAGE)
-        memcpy(g.language, j->g.language, sizeof(g.language));
-    if (j->given & F_DESCRIPTION) {
-        free(g.description);
-        g.description = xstrdup(j->g.description);
-    }
-    if (j->given & F_AGREEMENT) {
-        free(g.agreement);
-        g.agreement = xstrdup(j->g.agreement);
-    }
-    if (j->given & F_MAX)
-        g.max_participants = j->g.max_participants;
-    if (j->given & F_HISTORY)
-        memcpy(g.history, j->g.history, sizeof(g.history));
-    if (j->given & F_PM)
-        memcpy(g.private_messages, j->g.private_messages, sizeof(g.private_messages));
-    const char *bad = store_group_invalid(&g);
-    if (bad)
-        reply_error(j, HTTP_STATUS_BAD_REQUEST, "invalid", bad);
-    else if ((rc = store_group_edit(s, j->now, j->actor, &g)) < 0)
-        reply_store(j, rc);
-    else
-        reply(j, HTTP_STATUS_OK, group_json(&g));
-    store_group_clear(&g);
-}
-
-/* Newest first; the cursor is the id of the last row of the page before. */
-static void audit(struct store *s, struct admin_job *j)
-{
-    struct store_audit_filter f = {
-        .group_id = j->f_group,
-        .limit = j->limit + 1, /* one more tells whether another page follows */
-        .actor = j->f_actor[0] ? j->f_actor : NULL,
-        .action = j->f_action[0] ? j->f_action : NULL,
-        .before_id = j->cursor,
-    };
-    struct store_audit_row *rows = NULL;
-    size_t n = 0;
-    int rc = store_audit_query(s, &f, &rows, &n);
-    if (rc < 0) {
-        reply_store(j, rc);
-        return;
-    }
-    json_t *list = json_array();
-    size_t first = n > (size_t)j->limit ? 1 : 0; /* rows are oldest first */
-    for (size_t i = n; i-- > first;) {
-        const struct store_audit_row *r = &rows[i];
-        json_array_append_new(
-            list, json_pack("{sI sI ss ss so so so}", "id", (json_int_t)r->id, "ts",
-                            (json_int_t)r->ts * 1000, "actor", r->actor, "action", r->action,
-                            "target", r->target ? json_string(r->target) : json_null(), "group_id",
-                            r->group_id ? json_integer(r->group_id) : json_null(), "session_id",
-                            r->session_id ? json_integer(r->session_id) : json_null()));
-    }
-    json_t *next = first ? json_sprintf("%" PRId64, rows[1].id) : json_null();
-    reply(j, HTTP_STATUS_OK, json_pack("{so so}", "entries", list, "next_cursor", next));
-    store_audit_free(rows, n);
-}
-
-static void health(struct store *s, struct admin_job *j)
-{
-    (void)s; /* the standing check just read the store: it answers */
-    json_t *cluster = json_null();
-    if (j->clustered)
-        cluster =
-            json_pack("{ss ss ss sI}", "node", j->cluster.node_id, "redis",
-                      j->cluster.redis_up ? "ok" : "down", "bus", j->cluster.bus_up ? "ok" : "down",
-                      "live_nodes", (json_int_t)j->cluster.live_nodes);
-    reply(j, HTTP_STATUS_OK,
-          json_pack("{ss sI sI sI ss so}", "version", KAMRAT_VERSION, "connections",
-                    (json_int_t)j->connections, "rooms", (json_int_t)j->rooms, "logins",
-                    (json_int_t)j->logins, "store", "ok", "cluster", cluster));
 }
 
 void admin_work(struct store *s, void *arg)
@@ -484,30 +422,14 @@ void admin_work(struct store *s, void *arg)
     int rc = standing(s, j);
     if (rc == STORE_E_NOT_FOUND) {
         j->ended = true;
-        reply_error(j, HTTP_STATUS_UNAUTHORIZED, "token_invalid", NULL);
+        admin_reply_error(j, HTTP_STATUS_UNAUTHORIZED, "token_invalid", NULL);
         return;
     }
     if (rc < 0) {
-        reply_store(j, rc);
+        admin_reply_store(j, rc);
         return;
     }
-    switch (j->op) {
-    case OP_HEALTH:
-        health(s, j);
-        break;
-    case OP_GROUPS:
-        list_groups(s, j);
-        break;
-    case OP_GROUP_ADD:
-        add_group(s, j);
-        break;
-    case OP_GROUP_EDIT:
-        edit_group(s, j);
-        break;
-    case OP_AUDIT:
-        audit(s, j);
-        break;
-    }
+    j->ep->work(s, j);
 }
 
 char *admin_take_answer(struct admin_job *j, unsigned int *status, bool *ended)
@@ -529,7 +451,10 @@ void admin_job_free(struct admin_job *j)
 {
     if (!j)
         return;
-    store_group_clear(&j->g);
+    json_decref(j->body);
+    free(j->origin);
+    if (j->answer) /* it may hold an invite link, made once */
+        wipe(j->answer, strlen(j->answer));
     free(j->answer);
     wipe(j, sizeof(*j));
     free(j);

@@ -1,10 +1,10 @@
 /*
- * admin: the coordinators' console API (protocol/README.md §12), everything
- * under /api/admin/: the health box, the groups (list, add, edit) and the
- * audit log. api.c does the HTTP (method, Origin, token, body, writing the
- * answer); this module reads what a request asks, checks every input with
- * the store's own rules, runs the store calls on the store worker and makes
- * the answer there.
+ * admin: the console API (protocol/README.md §12), everything under
+ * /api/admin/, for coordinators and, where an endpoint says so, leaders.
+ * The endpoints live in admin_*.c (admin_int.h); this module routes, reads
+ * the query and body, and runs the work. api.c does the HTTP (method, Origin, token, body, writing
+ * the answer); this module reads what a request asks, checks every input with the store's own
+ * rules, runs the store calls on the store worker and makes the answer there.
  *
  * Every job first checks, on the worker, that the coordinator's account
  * still stands (exists, enabled, no new password since the login): a login
@@ -33,16 +33,19 @@ struct store;
 
 /* What a route wants of api.c. */
 struct admin_route {
-    const char *allow; /* the methods the path takes, for a 405 */
-    bool known;        /* a path of the console */
-    bool allowed;      /* ... with a method it takes */
-    bool has_body;     /* POST and PATCH: a JSON body follows */
+    const char *allow; /* the methods the path takes, for a 405 (points into allow_buf) */
+    char allow_buf[48];
+    bool known;    /* a path of the console */
+    bool allowed;  /* ... with a method it takes */
+    bool role_ok;  /* ... and the caller's role may use it */
+    bool changes;  /* not a GET: the Origin must be ours */
+    bool has_body; /* a JSON body follows */
 };
 
-/* What the path and method (an lws URI token: "GET", "POST", "PATCH"; NULL
- * for any other) ask. Returns a new job when the route is known and the
- * method allowed (else NULL, with *out telling which). The job is for the
- * coordinator `who` (copied). */
+/* What the path and method (an lws URI token: "GET", "POST", "PATCH",
+ * "DELETE"; NULL for any other) ask. Returns a new job when the route is
+ * known, the method allowed and the caller's role may use it (else NULL,
+ * with *out telling which). The job is for `who` (copied). */
 struct admin_job *admin_route(const char *path, const char *method, const struct leader_login *who,
                               struct admin_route *out);
 
@@ -51,7 +54,7 @@ struct admin_job *admin_route(const char *path, const char *method, const struct
  * (*field: which argument). */
 const char *admin_query(struct admin_job *job, const char *arg, const char **field);
 
-/* Read the JSON body of a POST or PATCH into job (borrows body for the
+/* Read the JSON body of a request into job (borrows body for the
  * call). Returns NULL, or the error code to answer with 400 (*field: which
  * member, or NULL). */
 const char *admin_body(struct admin_job *job, const char *body, size_t len, const char **field);

@@ -23,13 +23,14 @@
 #include "metrics.h"
 #include "room.h"
 #include "server.h"
+#include "setup.h"
 #include "store.h"
 #include "storeq.h"
 #include "throttle.h"
 #include "util.h"
 
 #define BUSY_RETRY_MS 1000 /* what a client is told to wait when the KDF queue is full */
-#define ANSWER_MAX 8192    /* the longest answer: a leader's list of sessions */
+#define ANSWER_MAX 16384   /* the longest answer: a leader's list of sessions */
 #define HTTP_STATUS_TOO_MANY_REQUESTS 429 /* RFC 6585; lws 4.1 has no name for it */
 /* From the end of the headers to the end of the body. lws 4.1.6 restarts its
  * own body timeout on every chunk, so a client trickling a byte every few
@@ -37,11 +38,11 @@
  * the body); this deadline does not move. 4 KiB in 5 s is 820 B/s. */
 #define BODY_DEADLINE_SECS 5
 
-enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS, EP_ADMIN };
+enum endpoint { EP_NONE, EP_LOGIN, EP_LOGOUT, EP_SESSIONS, EP_ADMIN, EP_SETUP, EP_SETUP_CHECK };
 
 enum req_state {
     READING,  /* collecting the body */
-    CHECKING, /* a password check or a store job runs on a worker; it holds the request */
+    CHECKING, /* a password check, a setup or a store job runs on a worker; it holds the request */
     ANSWERED, /* the answer waits for the socket to become writable */
 };
 
@@ -54,7 +55,8 @@ struct api_req {
     bool body_pending; /* a declared body has not all arrived */
     /* The answer. */
     unsigned int status;
-    const char *allow; /* the Allow header of a 405 */
+    const char *allow;  /* the Allow header of a 405 */
+    char allow_buf[48]; /* ... when made for the path */
     size_t out_len;
     char out[ANSWER_MAX];
     char *big; /* owned: the console's answer, written instead of out when set */
@@ -85,6 +87,15 @@ uint64_t api_now_ms(const struct server *srv)
     return (uint64_t)((int64_t)util_wall_ms() + srv->cfg->clock_offset * 1000);
 }
 
+/* Free the console's answer, wiped: it may hold an invite link. */
+static void drop_big(struct api_req *r)
+{
+    if (r->big)
+        wipe(r->big, strlen(r->big));
+    free(r->big);
+    r->big = NULL;
+}
+
 static void req_free(struct api_req *r)
 {
     lws_sul_cancel(&r->body_deadline);
@@ -92,7 +103,7 @@ static void req_free(struct api_req *r)
         wipe(r->body, r->body_max + 1);
         free(r->body);
     }
-    free(r->big);
+    drop_big(r);
     admin_job_free(r->job);
     if (r->name) {
         wipe(r->name, strlen(r->name));
@@ -110,8 +121,7 @@ static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
 {
     r->status = status;
     r->out_len = 0;
-    free(r->big);
-    r->big = NULL;
+    drop_big(r);
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -207,10 +217,23 @@ static const struct leader_login *bearer(struct lws *wsi, struct api_req *r, boo
 
 #define SESSIONS_MAX 40 /* a leader's list fits one answer */
 
+/* How many wait in the lobby of session id: from the room here; none when
+ * it has no room yet; unknown (null) when another node may hold it. */
+static json_t *waiting_json(const struct server *srv, int64_t id)
+{
+    int n = room_waiting(srv->rooms, (uint64_t)id);
+    if (n < 0 && srv->cluster)
+        return json_null();
+    return json_integer(n < 0 ? 0 : n);
+}
+
 /*
  * GET /api/sessions: the sessions a logged-in leader may enter or will lead
- * (from now on, by start), so the leader's page can offer them:
- * {"sessions":[{"id","group","state","starts_at","ends_at"}]} (times in ms).
+ * (from now on, by start), so the leader's page can offer them, with how
+ * many wait in each lobby and whether it may be started now ([limits]
+ * early_start), and the groups they lead (may they hold a session now?):
+ * {"sessions":[{"id","group","group_id","state","starts_at","ends_at",
+ * "waiting","startable"}],"groups":[{"id","name","adhoc_sessions"}]}.
  */
 static void list_sessions(struct lws *wsi, struct api_req *r)
 {
@@ -227,7 +250,12 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
         answer_error(r, HTTP_STATUS_INTERNAL_SERVER_ERROR, "internal");
         return;
     }
-    json_t *list = json_array();
+    json_t *list = json_array(), *led = json_array();
+    int64_t early = (int64_t)srv->cfg->limits.early_start * 60;
+    for (size_t i = 0; i < ng; i++)
+        json_array_append_new(led, json_pack("{sI ss sb}", "id", (json_int_t)groups[i].id, "name",
+                                             groups[i].name, "adhoc_sessions",
+                                             groups[i].adhoc_sessions));
     for (size_t i = 0; i < ng && json_array_size(list) < SESSIONS_MAX; i++) {
         struct store_session *ss = NULL;
         size_t ns = 0;
@@ -235,16 +263,22 @@ static void list_sessions(struct lws *wsi, struct api_req *r)
             continue;
         for (size_t j = 0; j < ns && json_array_size(list) < SESSIONS_MAX; j++) {
             enum store_session_state st = store_session_state(&ss[j], now);
-            json_array_append_new(list,
-                                  json_pack("{sI ss ss sI sI}", "id", (json_int_t)ss[j].id, "group",
-                                            groups[i].name, "state", store_session_state_name(st),
-                                            "starts_at", (json_int_t)ss[j].starts_at * 1000,
-                                            "ends_at", (json_int_t)ss[j].ends_at * 1000));
+            if (st == STORE_SESSION_ENDED)
+                continue; /* held, and ended before its planned start */
+            bool startable =
+                st == STORE_SESSION_SCHEDULED && early > 0 && ss[j].starts_at - now <= early;
+            json_array_append_new(
+                list, json_pack("{sI ss sI ss sI sI so sb}", "id", (json_int_t)ss[j].id, "group",
+                                groups[i].name, "group_id", (json_int_t)groups[i].id, "state",
+                                store_session_state_name(st), "starts_at",
+                                (json_int_t)ss[j].starts_at * 1000, "ends_at",
+                                (json_int_t)ss[j].ends_at * 1000, "waiting",
+                                waiting_json(srv, ss[j].id), "startable", startable));
         }
         free(ss);
     }
     store_group_list_free(groups, ng);
-    json_t *doc = json_pack("{so}", "sessions", list);
+    json_t *doc = json_pack("{so so}", "sessions", list, "groups", led);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (text && strlen(text) < sizeof(r->out) - 2)
@@ -392,6 +426,32 @@ out:
     wipe(pw, sizeof(pw));
 }
 
+/* ---- setup links (setup.h) ---- */
+
+/* The setup request's answer. Runs on the lws thread, also after the
+ * connection went away, and frees the request in that case. */
+static void setup_done(void *arg, unsigned int status, const char *json)
+{
+    struct api_req *r = arg;
+    answer(r, status, "%s", json);
+    if (!r->wsi)
+        req_free(r);
+}
+
+static void setup_body_done(struct api_req *r)
+{
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    memset(&peer, 0, sizeof(peer));
+    if (getpeername(lws_get_socket_fd(r->wsi), (struct sockaddr *)&peer, &plen) < 0)
+        plen = 0;        /* throttle counts it with every other unknown address */
+    r->state = CHECKING; /* until setup_done, which may come at once */
+    setup_start(r->srv, r->ep == EP_SETUP_CHECK, r->body, r->body_len, (struct sockaddr *)&peer,
+                plen, setup_done, r);
+    wipe(r->body, r->body_len);
+    r->body_len = 0;
+}
+
 /* ---- the console (admin.h) ---- */
 
 /* The console's job came back from the store worker. Runs on the lws
@@ -410,7 +470,8 @@ static void admin_done(void *arg, enum storeq_status st)
         if (ended) /* disabled, a new password, removed: its other logins end too */
             leaders_revoke_leader(r->srv->leaders, admin_account(r->job));
         if (r->expired) {
-            free(text); /* answered busy already; a change may have happened */
+            wipe(text, strlen(text)); /* answered busy already; a change may have happened */
+            free(text);
         } else {
             answer(r, status, NULL);
             r->big = text;
@@ -483,10 +544,11 @@ static bool admin_args(struct lws *wsi, struct api_req *r)
  * body's checks. Returns true when a body is to be read. */
 static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, long long clen)
 {
-    const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)     ? "GET"
-                         : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)  ? "POST"
-                         : lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) ? "PATCH"
-                                                                          : NULL;
+    const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)      ? "GET"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)   ? "POST"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI)  ? "PATCH"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) ? "DELETE"
+                                                                           : NULL;
     struct admin_route route;
     struct leader_login none = {0};
     r->job = admin_route(path, method, &none, &route);
@@ -497,11 +559,12 @@ static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, lo
         return false;
     }
     if (!route.allowed) {
-        r->allow = route.allow;
+        snprintf(r->allow_buf, sizeof(r->allow_buf), "%s", route.allow);
+        r->allow = r->allow_buf;
         answer_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed");
         return false;
     }
-    if (route.has_body && !header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
+    if (route.changes && !header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
         klog_info("authz_fail reason=origin path=admin");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
         return false;
@@ -511,12 +574,12 @@ static bool admin_start(struct lws *wsi, struct api_req *r, const char *path, lo
         answer_error(r, HTTP_STATUS_UNAUTHORIZED, "token_invalid");
         return false;
     }
-    if (!who->coordinator) {
-        klog_info("authz_fail reason=not_coordinator path=admin");
+    r->job = admin_route(path, method, who, &route);
+    if (!route.role_ok) {
+        klog_info("authz_fail reason=role path=admin");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
         return false;
     }
-    r->job = admin_route(path, method, who, &route);
     if (!route.has_body) {
         if (admin_args(wsi, r))
             admin_submit(r);
@@ -579,6 +642,10 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
         r->ep = EP_LOGOUT;
     else if (strcmp(path, "/api/sessions") == 0)
         r->ep = EP_SESSIONS;
+    else if (strcmp(path, "/api/setup") == 0)
+        r->ep = EP_SETUP;
+    else if (strcmp(path, "/api/setup/check") == 0)
+        r->ep = EP_SETUP_CHECK;
     r->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     long long clen = content_length(wsi);
@@ -608,7 +675,9 @@ int api_on_http(struct lws *wsi, struct api_req **slot, const char *path)
     } else if (!header_is(wsi, WSI_TOKEN_ORIGIN, r->srv->cfg->origin)) {
         /* The same rule as the WebSocket upgrade: another site's page must
          * not be able to log in or out through a visitor's browser. */
-        klog_info("authz_fail reason=origin path=%s", r->ep == EP_LOGIN ? "login" : "logout");
+        klog_info("authz_fail reason=origin path=%s", r->ep == EP_LOGIN    ? "login"
+                                                      : r->ep == EP_LOGOUT ? "logout"
+                                                                           : "setup");
         answer_error(r, HTTP_STATUS_FORBIDDEN, "forbidden");
     } else if (r->ep == EP_LOGOUT) {
         logout(wsi, r);
@@ -653,8 +722,14 @@ int api_on_body_done(struct lws *wsi, struct api_req **slot)
         r->body_pending = false;
         lws_sul_cancel(&r->body_deadline);
     }
-    if (r && r->state == READING && r->body)
-        r->ep == EP_ADMIN ? admin_body_done(r) : login(r);
+    if (r && r->state == READING && r->body) {
+        if (r->ep == EP_ADMIN)
+            admin_body_done(r);
+        else if (r->ep == EP_LOGIN)
+            login(r);
+        else
+            setup_body_done(r);
+    }
     return 0;
 }
 

@@ -211,6 +211,7 @@ bool auth_needs_rehash(const char *phc)
 /* ---- key derivation on an authq worker ---- */
 
 struct kdf_job {
+    bool hash; /* make a new hash of password rather than check it */
     char *phc; /* NULL: unknown user */
     char *password;
     size_t password_len;
@@ -222,7 +223,10 @@ struct kdf_job {
 static void kdf_work(void *p)
 {
     struct kdf_job *j = p;
-    if (!j->phc) {
+    if (j->hash) {
+        bool ok = auth_hash_password(j->password, j->res.phc, sizeof(j->res.phc)) == 0;
+        j->res.outcome = ok ? AUTH_OK : AUTH_MISMATCH;
+    } else if (!j->phc) {
         auth_verify_dummy(j->password);
         j->res.outcome = AUTH_MISMATCH;
     } else if (auth_verify_password(j->phc, j->password) < 0) {
@@ -256,10 +260,12 @@ static void kdf_done(void *p, enum authq_status status)
     kdf_free(j);
 }
 
-int auth_submit_verify(struct authq *q, const char *phc, const char *password, auth_done_fn done,
-                       void *arg)
+/* Queue a job; hash: make a hash, else check against phc. */
+static int kdf_submit(struct authq *q, bool hash, const char *phc, const char *password,
+                      auth_done_fn done, void *arg)
 {
     struct kdf_job *j = xcalloc(1, sizeof(*j));
+    j->hash = hash;
     j->phc = phc ? xstrdup(phc) : NULL;
     j->password_len = strlen(password);
     j->password = xstrndup(password, j->password_len);
@@ -271,6 +277,25 @@ int auth_submit_verify(struct authq *q, const char *phc, const char *password, a
         return -1;
     }
     return 0;
+}
+
+int auth_submit_verify(struct authq *q, const char *phc, const char *password, auth_done_fn done,
+                       void *arg)
+{
+    return kdf_submit(q, false, phc, password, done, arg);
+}
+
+int auth_submit_hash(struct authq *q, const char *password, auth_done_fn done, void *arg)
+{
+    return kdf_submit(q, true, NULL, password, done, arg);
+}
+
+bool auth_password_ok(const char *password)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)password; *p; p++)
+        chars += (*p & 0xC0) != 0x80; /* every byte but a continuation starts a character */
+    return chars >= AUTH_PASSWORD_MIN && chars <= AUTH_PASSWORD_MAX;
 }
 
 /* ---- tokens and invite codes ---- */

@@ -31,6 +31,14 @@
 
 /* ---- passwords (one key derivation each) ---- */
 
+/* The password rule, the same for kamratctl and the setup page: 10 to 128
+ * characters (UTF-8 code points). */
+#define AUTH_PASSWORD_MIN 10
+#define AUTH_PASSWORD_MAX 128
+
+/* Does the UTF-8 text password keep the rule? */
+bool auth_password_ok(const char *password);
+
 /* Hash password under the current parameters into out as a PHC string.
  * Returns 0, or -1 when randomness fails or outlen is too small (use
  * AUTH_PHC_MAX); then out is "" (when outlen > 0). */
@@ -84,6 +92,12 @@ typedef void (*auth_done_fn)(void *arg, const struct auth_result *res);
 int auth_submit_verify(struct authq *q, const char *phc, const char *password, auth_done_fn done,
                        void *arg);
 
+/* Hash password under the current parameters on a worker of q (a setup
+ * link's new password): done gets AUTH_OK with the PHC string in res->phc,
+ * AUTH_MISMATCH when hashing failed, or AUTH_CANCELLED. Copies password;
+ * otherwise as auth_submit_verify. */
+int auth_submit_hash(struct authq *q, const char *password, auth_done_fn done, void *arg);
+
 /* ---- tokens and invite codes ---- */
 
 /* A new session token: 32 bytes from RAND_bytes in base64url (43 chars and
@@ -91,8 +105,8 @@ int auth_submit_verify(struct authq *q, const char *phc, const char *password, a
  * to store). Returns 0, or -1 when randomness or hashing fails. */
 int auth_token_new(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[AUTH_DIGEST_LEN]);
 
-/* A new invite code: 16 bytes from RAND_bytes in base64url (22 chars and a
- * NUL), and its SHA-256 as with auth_token_new. Returns 0 or -1. */
+/* A new invite code, or the code of a setup link: 16 bytes from RAND_bytes in base64url (22 chars
+ * and a NUL), and its SHA-256 as with auth_token_new. Returns 0 or -1. */
 int auth_invite_code_new(char out[AUTH_INVITE_LEN + 1], unsigned char hash[AUTH_DIGEST_LEN]);
 
 /* SHA-256 of the text of a token or invite code a client sent, to look up

@@ -55,6 +55,11 @@ enum wire_kind {
  * (its key's TTL and one refresh), so none is taken for gone and its rooms
  * made anew elsewhere while it still holds them. */
 #define SETTLE_MS 6000
+/* A hello or resume whose home did not hear it waits this long at most for
+ * the live set to drop that node (its lease, cluster.c's LEASE_MS, and a
+ * refresh), then its room has a new home; see hold_unheard. */
+#define UNHEARD_HOLD_MS 3500
+#define UNHEARD_CHECK_S 0.1
 
 struct bus_node {
     char id[CONFIG_NODE_ID_MAX + 1];
@@ -74,11 +79,20 @@ struct fetch_wait {
 };
 
 /* A hello or resume that waits for its room's copy to be read. */
+/* A hello or resume waiting here: for its room's copy (parked), or for the
+ * live set to drop the home that did not hear it (held). */
 struct parked {
     struct conn *c;
     uint64_t route;
     char *raw;
     size_t len;
+    const struct bus_node *gone; /* held: the home that did not hear it */
+    uint64_t until_ms;           /* held: then the client is closed (1001) */
+};
+
+struct waitlist {
+    struct parked *v;
+    size_t n, cap;
 };
 
 struct bus {
@@ -94,10 +108,64 @@ struct bus {
     size_t ndirty, dirty_cap;
     unsigned char *buf; /* one wire message being put together */
     size_t len, cap;
-    ev_prepare flush; /* before the loop waits: publish what was gathered */
-    struct parked *parked;
-    size_t nparked, parked_cap;
+    ev_prepare flush;       /* before the loop waits: publish what was gathered */
+    struct waitlist parked; /* for a room's copy */
+    struct waitlist held;   /* for the live set to drop a home */
+    ev_timer held_check;    /* runs while some are held */
 };
+
+/* ---- hellos waiting here ---- */
+
+static void waitlist_add(struct waitlist *w, struct parked p)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 8;
+        w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+    }
+    w->v[w->n++] = p;
+}
+
+/* Take entry i out (the last one takes its place); its raw is the caller's. */
+static struct parked waitlist_take(struct waitlist *w, size_t i)
+{
+    struct parked p = w->v[i];
+    w->v[i] = w->v[--w->n];
+    return p;
+}
+
+/* A hello or resume holds an invite code or a resume token. */
+static void parked_free(struct parked *p)
+{
+    wipe(p->raw, p->len);
+    free(p->raw);
+}
+
+static void waitlist_forget(struct waitlist *w, const struct conn *c)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->v[i].c == c) {
+            struct parked p = waitlist_take(w, i--);
+            parked_free(&p);
+        }
+    }
+}
+
+static void waitlist_clear(struct waitlist *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        parked_free(&w->v[i]);
+    free(w->v);
+}
+
+static void forget_hello(struct bus_link *l)
+{
+    if (!l->hello)
+        return;
+    wipe(l->hello, l->hello_len);
+    free(l->hello);
+    l->hello = NULL;
+    l->hello_len = 0;
+}
 
 /* ---- wire ---- */
 
@@ -307,16 +375,80 @@ static void on_reset(void *arg)
 static void on_lease_lost(void *arg)
 {
     struct bus *b = arg;
-    room_lease_lost(b->srv->rooms);
+    room_let_go_all(b->srv->rooms, PROTO_CLOSE_GOING_AWAY, "lease lost");
     on_reset(b);
+}
+
+/* p waits until the live set drops gone (release_held). */
+static void hold(struct bus *b, struct parked p, const struct bus_node *gone)
+{
+    p.gone = gone;
+    p.until_ms = util_now_ms() + UNHEARD_HOLD_MS;
+    waitlist_add(&b->held, p);
+    ev_timer_start(evloop_native(b->srv->loop), &b->held_check);
+}
+
+/* The clients relayed to n that wait for its answer to their hello or
+ * resume wait here instead, until the live set drops n and their room has
+ * a new home (release_held), or UNHEARD_HOLD_MS pass: closed with 1001,
+ * they would only come back, to this node or another that thinks the same,
+ * and be refused again until then. */
+static void hold_unheard(struct bus *b, struct bus_node *n)
+{
+    size_t count;
+    struct conn **v = conns_of(n->relayed, &count);
+    for (size_t i = 0; i < count; i++) {
+        struct bus_link *l = conn_bus_link(v[i]);
+        if (l->joined || !l->hello)
+            continue;
+        hmap_del(n->relayed, &l->id, sizeof(l->id));
+        l->node = NULL;
+        hold(b,
+             (struct parked){
+                 .c = v[i], .route = l->hello_route, .raw = l->hello, .len = l->hello_len},
+             n);
+        l->hello = NULL;
+        l->hello_len = 0;
+    }
+    free(v);
+}
+
+/* Route the held hellos whose home has left the live set anew; close those
+ * held too long. */
+static void release_held(struct bus *b)
+{
+    uint64_t now = util_now_ms();
+    for (size_t i = 0; i < b->held.n; i++) {
+        const struct parked *p = &b->held.v[i];
+        bool gone = !cluster_is_live(b->cl, p->gone->id);
+        if (!gone && now < p->until_ms)
+            continue;
+        struct parked mine = waitlist_take(&b->held, i--);
+        if (gone)
+            conn_receive(mine.c, mine.raw, mine.len); /* routed, or the copy read, anew */
+        else
+            conn_close(mine.c, PROTO_CLOSE_GOING_AWAY, "room elsewhere");
+        parked_free(&mine);
+    }
+    if (!b->held.n)
+        ev_timer_stop(evloop_native(b->srv->loop), &b->held_check);
+}
+
+static void on_held_check(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev;
+    (void)revents;
+    release_held(w->data);
 }
 
 static void on_unheard(void *arg, const char *node)
 {
     struct bus *b = arg;
     struct bus_node *n = hmap_get(b->nodes, node, strlen(node));
-    if (n)
-        drop_node(b, n, "home not there");
+    if (!n)
+        return;
+    hold_unheard(b, n);
+    drop_node(b, n, "home not there");
 }
 
 /* A room's home among the live nodes (NULL before the first listing). */
@@ -337,6 +469,7 @@ static void on_nodes(void *arg)
     while ((n = hmap_next(b->nodes, &pos)) != NULL)
         if (!cluster_is_live(b->cl, n->id))
             drop_node(b, n, "node lost");
+    release_held(b);
     /* A node that joined is the home of some rooms here now: they move. A
      * node that left moves none of ours (rendezvous hashing). */
     if (b->srv->mirror && cluster_bus_ready(b->cl))
@@ -552,8 +685,14 @@ static void relay(struct bus *b, struct conn *c, enum wire_kind kind, uint64_t r
     struct bus_link *l = conn_bus_link(c);
     start(b, kind);
     put_u64(b, l->id);
-    if (kind == WIRE_HELLO)
+    if (kind == WIRE_HELLO) {
         put_u64(b, route);
+        forget_hello(l);
+        l->hello = xmalloc(len ? len : 1);
+        memcpy(l->hello, raw, len);
+        l->hello_len = len;
+        l->hello_route = route;
+    }
     put(b, raw, len);
     /* A client's messages go to its room's home: when nobody hears them,
      * the home is gone before its key expired, and the client must go
@@ -569,13 +708,10 @@ void bus_relay(struct bus *b, struct conn *c, const char *raw, size_t len)
 
 void bus_conn_gone(struct bus *b, struct conn *c)
 {
-    for (size_t i = 0; i < b->nparked; i++) {
-        if (b->parked[i].c == c) {
-            free(b->parked[i].raw);
-            b->parked[i--] = b->parked[--b->nparked];
-        }
-    }
+    waitlist_forget(&b->parked, c);
+    waitlist_forget(&b->held, c);
     struct bus_link *l = conn_bus_link(c);
+    forget_hello(l);
     if (!l->node)
         return;
     if (l->remote) {
@@ -614,8 +750,10 @@ static void joined_here(struct bus_node *from, struct reader *r)
 {
     uint64_t id = take_uint(r, 8);
     struct conn *c = r->bad ? NULL : hmap_get(from->relayed, &id, sizeof(id));
-    if (c)
+    if (c) {
         conn_bus_link(c)->joined = true;
+        forget_hello(conn_bus_link(c));
+    }
 }
 
 static void close_here(struct bus_node *from, struct reader *r)
@@ -745,13 +883,16 @@ static void logged_out_here(struct bus *b, struct reader *r)
 
 /* ---- taking rooms over ---- */
 
-/* Another live node wrote the copy last: it still has the room. */
-static bool held_elsewhere(struct bus *b, const char *state, size_t len)
+/* Another live node wrote the copy last: it still has the room, or it
+ * died and this node's live set does not know yet. Returns that node. */
+static struct bus_node *held_elsewhere(struct bus *b, const char *state, size_t len)
 {
     char node[CONFIG_NODE_ID_MAX + 2]; /* one more: a longer name is nobody's */
     room_copy_node(state, len, node, sizeof(node));
     /* "": handed off by a node that is still live */
-    return node[0] && strcmp(node, b->self) != 0 && cluster_is_live(b->cl, node);
+    if (!node[0] || strcmp(node, b->self) == 0 || !cluster_is_live(b->cl, node))
+        return NULL;
+    return node_get(b, node, strlen(node));
 }
 
 static void on_fetched(void *arg, int status, const char *state, size_t len,
@@ -761,30 +902,29 @@ static void on_fetched(void *arg, int status, const char *state, size_t len,
     struct bus *b = fw->b;
     uint64_t route = fw->route;
     free(fw);
-    bool busy = false;
+    struct bus_node *holder = NULL;
     if (status == 0 && state && !room_has_route(b->srv->rooms, route)) {
-        busy = held_elsewhere(b, state, len);
-        if (!busy)
+        holder = held_elsewhere(b, state, len);
+        if (!holder)
             room_adopt(b->srv->rooms, state, len, events, n);
     }
     /* Replaying may park again (a copy that could not be used): take the
      * waiting ones out first. */
-    struct parked *mine = xcalloc(b->nparked ? b->nparked : 1, sizeof(*mine));
+    struct parked *mine = xcalloc(b->parked.n ? b->parked.n : 1, sizeof(*mine));
     size_t k = 0;
-    for (size_t i = 0; i < b->nparked; i++) {
-        if (b->parked[i].route == route) {
-            mine[k++] = b->parked[i];
-            b->parked[i--] = b->parked[--b->nparked];
-        }
-    }
+    for (size_t i = 0; i < b->parked.n; i++)
+        if (b->parked.v[i].route == route)
+            mine[k++] = waitlist_take(&b->parked, i--);
     for (size_t i = 0; i < k; i++) {
+        if (holder) { /* the edge's live set dropped it already, ours not yet */
+            hold(b, mine[i], holder);
+            continue;
+        }
         if (status < 0)
             conn_close(mine[i].c, PROTO_CLOSE_INTERNAL, "room copy unreadable");
-        else if (busy)
-            conn_close(mine[i].c, PROTO_CLOSE_GOING_AWAY, "room elsewhere");
         else
             conn_replay(mine[i].c, mine[i].raw, mine[i].len);
-        free(mine[i].raw);
+        parked_free(&mine[i]);
     }
     free(mine);
 }
@@ -805,8 +945,8 @@ static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw,
         return true;
     }
     bool fetching = false;
-    for (size_t i = 0; i < b->nparked && !fetching; i++)
-        fetching = b->parked[i].route == route;
+    for (size_t i = 0; i < b->parked.n && !fetching; i++)
+        fetching = b->parked.v[i].route == route;
     if (!fetching) {
         struct fetch_wait *fw = xcalloc(1, sizeof(*fw));
         *fw = (struct fetch_wait){b, route};
@@ -816,13 +956,9 @@ static bool park(struct bus *b, struct conn *c, uint64_t route, const char *raw,
             return true;
         }
     }
-    if (b->nparked == b->parked_cap) {
-        b->parked_cap = b->parked_cap ? b->parked_cap * 2 : 8;
-        b->parked = xrealloc(b->parked, b->parked_cap * sizeof(*b->parked));
-    }
     char *copy = xmalloc(len ? len : 1);
     memcpy(copy, raw, len);
-    b->parked[b->nparked++] = (struct parked){c, route, copy, len};
+    waitlist_add(&b->parked, (struct parked){.c = c, .route = route, .raw = copy, .len = len});
     return true;
 }
 
@@ -887,6 +1023,8 @@ struct bus *bus_new(struct server *srv, struct cluster *cl)
     b->announce = true;
     ev_prepare_init(&b->flush, on_prepare);
     b->flush.data = b;
+    ev_timer_init(&b->held_check, on_held_check, UNHEARD_CHECK_S, UNHEARD_CHECK_S);
+    b->held_check.data = b;
     ev_prepare_start(evloop_native(srv->loop), &b->flush);
     cluster_set_handlers(cl, &(struct cluster_handlers){.message = on_message,
                                                         .reset = on_reset,
@@ -924,9 +1062,9 @@ void bus_free(struct bus *b)
         free(n);
     }
     hmap_free(b->nodes);
-    for (size_t i = 0; i < b->nparked; i++)
-        free(b->parked[i].raw);
-    free(b->parked);
+    waitlist_clear(&b->parked);
+    waitlist_clear(&b->held);
+    ev_timer_stop(evloop_native(b->srv->loop), &b->held_check);
     free(b->dirty);
     if (b->buf)
         wipe(b->buf, b->cap);

@@ -63,6 +63,11 @@ struct bus_link {
      * relayed hello): read once, by the next bus_take. */
     uint8_t found; /* BUS_FOUND_* */
     uint64_t route;
+    /* Edge side: the hello or resume relayed, kept until the home lets the
+     * client in, so that it can go elsewhere if the home died unheard. */
+    char *hello;
+    size_t hello_len;
+    uint64_t hello_route;
 };
 
 /* The bus of srv on cl (cluster_set_handlers), or NULL when cl is NULL. */

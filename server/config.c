@@ -70,6 +70,7 @@ static const struct key keys[] = {
     LIM(ping_timeout, 10, 7200),
     LIM(resume_grace, 0, 3600),
     LIM(session_grace, 0, 3600),
+    LIM(early_start, 0, 120),
     STR("safety", "crisis_file", crisis_file, 0),
     STR("safety", "risk_words_file", risk_words_file, 0),
     {"testing", "clock_offset", KEY_OFFSET, offsetof(struct config, clock_offset), 0, 0, 0},
@@ -113,6 +114,7 @@ void config_default_limits(struct limits *out)
         .ping_timeout = 60,
         .resume_grace = 120,
         .session_grace = 300,
+        .early_start = 15,
     };
 }
 

@@ -36,6 +36,9 @@ struct limits {
     uint32_t ping_timeout;
     uint32_t resume_grace;
     uint32_t session_grace;
+    /* Minutes before a session's start from which its leaders may start it
+     * now (store_session_start): its lobby opens then. */
+    uint32_t early_start;
 };
 
 #define CONFIG_NODE_ID_MAX 32   /* [cluster] node_id: 1..32 of [a-z0-9-] */

@@ -196,7 +196,8 @@ void conn_close_all(lws_dll2_owner_t *conns, enum proto_close code)
 {
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(conns))
     {
-        conn_close(lws_container_of(d, struct conn, list), code, "going away");
+        conn_close(lws_container_of(d, struct conn, list), code,
+                   code == PROTO_CLOSE_RESTART ? "restart" : "going away");
     }
     lws_end_foreach_dll(d);
 }

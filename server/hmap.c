@@ -31,6 +31,18 @@ void hmap_seed(void)
     }
 }
 
+void hmap_key(uint64_t out[2])
+{
+    out[0] = sip_k0;
+    out[1] = sip_k1;
+}
+
+void hmap_set_key(const uint64_t k[2])
+{
+    sip_k0 = k[0];
+    sip_k1 = k[1];
+}
+
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                                                   \
     do {                                                                                           \

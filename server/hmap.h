@@ -23,6 +23,12 @@ struct hmap;
  * until then a fixed key is used (tests, tools). */
 void hmap_seed(void);
 
+/* The process key, and taking over another process's: a planned restart
+ * (handover.h) carries digests made with it. Set it before any table is
+ * made: what a table holds is placed by it. */
+void hmap_key(uint64_t out[2]);
+void hmap_set_key(const uint64_t k[2]);
+
 /* SipHash-2-4 of data under the process key. */
 uint64_t hmap_hash(const void *data, size_t len);
 

@@ -23,19 +23,29 @@
 
 #define CHUNK 16384
 
+/* every: also on a sub-resource of the web client (a script, a style, a
+ * catalog), which a browser never shows as a page. The others only govern a
+ * page (what it may load and run, its referrer, its features, its window
+ * group), so on a sub-resource they are bytes on the wire and nothing else:
+ * ~19 requests make a first visit. HSTS stays on every answer (any answer
+ * may be the first a browser sees of the host), and so do nosniff (a
+ * script or style is refused unless its type is right) and CORP (another
+ * site may not load our files into its page). */
 static const struct {
     const char *name, *value;
+    bool every;
 } security_headers[] = {
-    {"strict-transport-security:", "max-age=63072000; includeSubDomains"},
+    {"strict-transport-security:", "max-age=63072000; includeSubDomains", true},
     {"content-security-policy:",
      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
      "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-     "frame-ancestors 'none'"},
-    {"x-content-type-options:", "nosniff"},
-    {"referrer-policy:", "no-referrer"},
-    {"permissions-policy:", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
-    {"cross-origin-opener-policy:", "same-origin"},
-    {"cross-origin-resource-policy:", "same-origin"},
+     "frame-ancestors 'none'",
+     false},
+    {"x-content-type-options:", "nosniff", true},
+    {"referrer-policy:", "no-referrer", false},
+    {"permissions-policy:", "camera=(), microphone=(), geolocation=(), payment=(), usb=()", false},
+    {"cross-origin-opener-policy:", "same-origin", false},
+    {"cross-origin-resource-policy:", "same-origin", true},
 };
 
 /* The status line. lws 4.1 reads the request's HTTP version only after the
@@ -53,14 +63,18 @@ static int add_status(struct lws *wsi, unsigned int status, unsigned char **p, u
     return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
 }
 
-/* The status line, kamrat's security headers and Cache-Control, which every
- * answer carries. Returns 0, or 1 when they did not fit. */
-static int add_common(struct lws *wsi, unsigned int status, const char *cache, unsigned char **p,
-                      unsigned char *end)
+/* The status line, kamrat's security headers (all of them for a page,
+ * which every answer but the web client's sub-resources may be) and
+ * Cache-Control, which every answer carries. Returns 0, or 1 when they did
+ * not fit. */
+static int add_common(struct lws *wsi, unsigned int status, bool page, const char *cache,
+                      unsigned char **p, unsigned char *end)
 {
     if (add_status(wsi, status, p, end))
         return 1;
-    for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
+    for (size_t i = 0; i < ARRAY_LEN(security_headers); i++) {
+        if (!page && !security_headers[i].every)
+            continue;
         const char *v = security_headers[i].value;
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)security_headers[i].name,
                                         (const unsigned char *)v, (int)strlen(v), p, end))
@@ -82,7 +96,7 @@ int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, s
 {
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
-    if (add_common(wsi, status, "no-store", &p, end))
+    if (add_common(wsi, status, true, "no-store", &p, end))
         return 1;
     /* RFC 9110 §8.6: a 204 carries no Content-Length. */
     if (status != HTTP_STATUS_NO_CONTENT) {
@@ -205,7 +219,7 @@ static int respond_file(struct lws *wsi, struct http_req *req, const struct webf
 
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
-    if (add_common(wsi, status, file_cache_control(immutable), &p, end) ||
+    if (add_common(wsi, status, f->is_document, file_cache_control(immutable), &p, end) ||
         add_token(wsi, WSI_TOKEN_HTTP_ETAG, r->etag, &p, end) ||
         add_token(wsi, WSI_TOKEN_HTTP_VARY, "Accept-Encoding", &p, end))
         return -1;
@@ -424,6 +438,8 @@ static int on_http(struct lws *wsi, struct http_req *req, const char *path)
         path = "/index.html";
     else if (strcmp(path, "/admin") == 0)
         path = "/admin.html"; /* the coordinators' console (protocol/README.md §12) */
+    else if (strcmp(path, "/setup") == 0)
+        path = "/setup.html"; /* a setup link's page; the code is in the fragment */
     bool immutable;
     const struct webfile *f = webroot_find(srv->web, path, &immutable);
     if (!f)

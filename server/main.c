@@ -36,7 +36,8 @@ static void usage(FILE *out)
                  "\n"
                  "Signals: TERM/INT drain and exit; a second TERM exits at once;\n"
                  "HUP reloads the TLS certificate and key and the [safety] files;\n"
-                 "USR1 turns debug logging on, and off again.\n");
+                 "USR1 turns debug logging on, and off again;\n"
+                 "USR2 hands over to the kamratd binary on disk (a planned restart).\n");
 }
 
 /*
@@ -133,7 +134,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct server srv = {.cfg = cfg};
+    struct server srv = {.cfg = cfg, .argv = argv};
     int rc = server_run(&srv);
     names_fini();
     config_free(cfg);

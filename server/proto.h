@@ -29,6 +29,7 @@ enum proto_close {
     PROTO_CLOSE_POLICY = 1008,
     PROTO_CLOSE_TOO_BIG = 1009,
     PROTO_CLOSE_INTERNAL = 1011,
+    PROTO_CLOSE_RESTART = 1012, /* a planned restart: the new process has the room */
     PROTO_CLOSE_UNAUTHORISED = 4401,
     PROTO_CLOSE_REMOVED = 4403, /* removed, banned or denied by a leader */
     PROTO_CLOSE_TOO_SLOW = 4408,

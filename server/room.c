@@ -55,6 +55,19 @@ size_t room_count(const struct rooms *rs)
     return hmap_count(rs->by_name);
 }
 
+int room_waiting(const struct rooms *rs, uint64_t session_id)
+{
+    char key[GATE_KEY_MAX + 1];
+    int n = snprintf(key, sizeof(key), "#%llu", (unsigned long long)session_id);
+    const struct room *r = hmap_get(rs->by_name, key, (size_t)n);
+    if (!r)
+        return -1;
+    int waiting = 0;
+    for (uint32_t i = 0; i < r->count; i++)
+        waiting += r->members[i]->in_lobby;
+    return waiting;
+}
+
 size_t room_member_total(const struct rooms *rs)
 {
     return hmap_count(rs->by_token); /* every member has its token */
@@ -364,17 +377,17 @@ void room_hand_off(struct room *r)
     room_forget(r, PROTO_CLOSE_GOING_AWAY, "room moved"); /* they resume on its new home */
 }
 
-void room_lease_lost(struct rooms *rs)
+void room_let_go_all(struct rooms *rs, enum proto_close code, const char *why)
 {
     size_t pos = 0;
     struct room *r;
     while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
-        room_forget(r, PROTO_CLOSE_GOING_AWAY, "lease lost");
+        room_forget(r, code, why);
         pos = 0; /* forgetting edits the table */
     }
 }
 
-void room_adopted(struct room *r, bool ok)
+void room_adopted(struct room *r, bool ok, bool check_leaders)
 {
     struct rooms *rs = r->rs;
     if (!ok) {
@@ -388,7 +401,8 @@ void room_adopted(struct room *r, bool ok)
                          (lws_usec_t)(left > 0 ? left : 0) * LWS_US_PER_SEC);
     }
     room_mirror_dirty(r); /* the copy names this node from now on */
-    room_check_leaders(r);
+    if (check_leaders)
+        room_check_leaders(r);
 }
 
 void room_member_detached(struct member *m)

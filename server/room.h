@@ -98,15 +98,29 @@ void room_mirror_flush(struct rooms *rs);
 void room_hand_off_moved(struct rooms *rs, const char *(*home_of)(void *arg, uint64_t route),
                          void *arg);
 
-/* This node's lease on its rooms is gone (cluster.h): let every room go at
- * once, writing nothing to Redis (another node may hold them now); members
- * are closed with 1001 and resume on the room's new home. */
-void room_lease_lost(struct rooms *rs);
+/* Let every room go at once, writing nothing to Redis or the store, and
+ * close its members' connections with code and why: this node's lease on
+ * its rooms is gone (cluster.h; 1001, they resume on the room's new home),
+ * or a planned restart has handed them to the new process (1012). */
+void room_let_go_all(struct rooms *rs, enum proto_close code, const char *why);
+
+/* A planned restart (handover.h): every room in the JSON of its copy
+ * (room_mirror.c) with its ring's events, member's recent ids, hands and
+ * round, as text of *len bytes (the caller wipes and frees it; NULL when it
+ * cannot be encoded); and the rooms made again from it in the new process,
+ * their members detached until they resume. Returns the rooms made, or -1
+ * when text is no such state. */
+char *room_handover_save(const struct rooms *rs, size_t *len);
+int room_handover_load(struct rooms *rs, const char *text, size_t len);
 
 /* Redis was away: make every room's copy anew. */
 void room_mirror_resync(struct rooms *rs);
 
 size_t room_count(const struct rooms *rs);
+
+/* How many wait in the lobby of session_id's room here, or -1 when it has
+ * no room on this node (none yet, or another node's). */
+int room_waiting(const struct rooms *rs, uint64_t session_id);
 
 /* Members of every live room, detached ones included (GET /metrics). */
 size_t room_member_total(const struct rooms *rs);

@@ -248,7 +248,9 @@ void room_hand_off(struct room *r);
 void room_mirror_release(struct room *r);
 
 /* A room made from a copy is complete (ok) or must go (not ok: freed with
- * its members, without a word). Defined in room.c. */
-void room_adopted(struct room *r, bool ok);
+ * its members, without a word). check_leaders: recompute read_only now (a
+ * takeover); a planned restart keeps it as it was, since its leaders are
+ * reconnecting, not gone. Defined in room.c. */
+void room_adopted(struct room *r, bool ok, bool check_leaders);
 
 #endif

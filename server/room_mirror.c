@@ -10,6 +10,12 @@
  * round are not copied: after a takeover leaders start them again. Neither
  * are rate buckets: they start full.
  *
+ * A planned restart of a single node (handover.h) carries every room over
+ * in this same JSON, with what only the same machine can use besides: the
+ * ring's events, each member's recent client message ids (their SipHash
+ * digests, valid because the new process takes over the hash key), the
+ * raised hands and the round (room_handover_save, room_handover_load).
+ *
  * Nodes of the release before the sanctions table read only the members'
  * mutes and the "removed" list, so both are still written, and a copy from
  * such a node (without "sanctions") is read from them.
@@ -26,6 +32,7 @@
 #include "klog.h"
 #include "mirror.h"
 #include "moderation.h"
+#include "round.h"
 #include "room_int.h"
 #include "util.h"
 
@@ -43,6 +50,7 @@
  */
 enum field_kind {
     FIELD_BOOL,  /* bool */
+    FIELD_FLAG,  /* bool; false when the copy has none (an older node's) */
     FIELD_U32,   /* uint32_t, and the enums (int-sized) */
     FIELD_U64,   /* uint64_t */
     FIELD_I64,   /* int64_t; 0 when the copy has none (an older node's) */
@@ -74,6 +82,7 @@ static const struct field room_fields[] = {
     FIELD(room, slow_mode, "slow_mode", FIELD_U32),
     FIELD(room, topic, "topic", FIELD_TEXT),
     FIELD(room, group_id, "group_id", FIELD_I64),
+    FIELD(room, restored, "restored", FIELD_FLAG),
 };
 
 static const struct field member_fields[] = {
@@ -100,6 +109,7 @@ static void fields_put(json_t *o, const struct field *f, size_t n, const void *o
         json_t *v = NULL;
         switch (f[i].kind) {
         case FIELD_BOOL:
+        case FIELD_FLAG:
             v = json_boolean(*(const bool *)at);
             break;
         case FIELD_U32:
@@ -123,8 +133,8 @@ static void fields_put(json_t *o, const struct field *f, size_t n, const void *o
 }
 
 /* Read the fields of o into obj (a struct room or member): false when one
- * is missing or of another type. An I64 or TEXT field may be missing (a copy
- * from an older node). */
+ * is missing or of another type. An I64, FLAG or TEXT field may be missing
+ * (a copy from an older node). */
 static bool fields_get(json_t *o, const struct field *f, size_t n, void *obj)
 {
     for (size_t i = 0; i < n; i++) {
@@ -133,6 +143,11 @@ static bool fields_get(json_t *o, const struct field *f, size_t n, void *obj)
         switch (f[i].kind) {
         case FIELD_BOOL:
             if (!json_is_boolean(v))
+                return false;
+            *(bool *)at = json_is_true(v);
+            break;
+        case FIELD_FLAG:
+            if (v && !json_is_boolean(v))
                 return false;
             *(bool *)at = json_is_true(v);
             break;
@@ -200,7 +215,30 @@ static json_t *identity_json(const struct identity *who)
     return json_pack("{s:I, s:s}", "invite", (json_int_t)who->invite_id, "key", kh);
 }
 
-static json_t *member_json(const struct member *m)
+static json_t *ids_json(const uint32_t *ids, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(ids[i]));
+    return a;
+}
+
+/* A member's recent client message ids, oldest first: [digest, seq] pairs.
+ * The digests are hmap_hash values, so only a process with the same hash
+ * key can match a resend against them (a planned restart passes it on). */
+static json_t *recent_json(const struct member *m)
+{
+    json_t *a = json_array();
+    for (uint32_t k = 0; k < RECENT_IDS; k++) {
+        const struct recent *e = &m->recent[(m->recent_next + k) % RECENT_IDS];
+        if (e->id_hash)
+            json_array_append_new(a,
+                                  json_pack("[I, I]", (json_int_t)e->id_hash, (json_int_t)e->seq));
+    }
+    return a;
+}
+
+static json_t *member_json(const struct member *m, bool local)
 {
     char th[2 * TOKEN_BYTES + 1];
     hex(m->token_hash, TOKEN_BYTES, th);
@@ -208,6 +246,8 @@ static json_t *member_json(const struct member *m)
         json_pack("{s:s, s:b, s:I, s:o, s:s}", "name", m->name, "muted", m->s->muted, "muted_until",
                   (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th);
     fields_put(o, FIELDS(member_fields), m);
+    if (local)
+        json_object_set_new(o, "recent", recent_json(m));
     return o;
 }
 
@@ -244,11 +284,26 @@ static json_t *session_json(const struct proto_session_info *s)
                      "ends_at", (json_int_t)s->ends_at);
 }
 
-static char *state_json(const struct room *r, const char *node)
+static json_t *round_json(const struct round *rd)
+{
+    if (!rd)
+        return json_null();
+    struct proto_round v;
+    round_view(rd, &v);
+    return json_pack("{s:i, s:b, s:I, s:o, s:o, s:o}", "kind", (int)v.kind, "exclusive",
+                     v.exclusive, "speaker", (json_int_t)v.speaker, "queue",
+                     ids_json(v.queue, v.queue_len), "done", ids_json(v.done, v.done_len), "passed",
+                     ids_json(v.passed, v.passed_len));
+}
+
+/* r's state as its copy holds it; local adds what only a process on this
+ * machine can use (the handover's: recent ids, hands, the round). NULL when
+ * it cannot be encoded. */
+static json_t *state_object(const struct room *r, const char *node, bool local)
 {
     json_t *members = json_array(), *removed = json_array(), *sanctions = json_array();
     for (uint32_t i = 0; i < r->count; i++)
-        json_array_append_new(members, member_json(r->members[i]));
+        json_array_append_new(members, member_json(r->members[i], local));
     for (uint32_t i = 0; i < r->sanction_count; i++) {
         const struct sanction *s = r->sanctions[i];
         json_array_append_new(sanctions, sanction_json(s));
@@ -261,8 +316,19 @@ static char *state_json(const struct room *r, const char *node)
                           "node", node, "epoch", epoch, "key", r->key, "seq", (json_int_t)r->seq,
                           "session", session_json(&r->session), "members", members, "removed",
                           removed, "sanctions", sanctions);
-    if (o)
-        fields_put(o, FIELDS(room_fields), r);
+    if (!o)
+        return NULL;
+    fields_put(o, FIELDS(room_fields), r);
+    if (local) {
+        json_object_set_new(o, "hands", ids_json(r->hands, r->hand_count));
+        json_object_set_new(o, "round", round_json(r->round));
+    }
+    return o;
+}
+
+static char *state_json(const struct room *r, const char *node)
+{
+    json_t *o = state_object(r, node, false);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -389,7 +455,25 @@ static bool sanction_from(struct room *r, json_t *o)
     return true;
 }
 
-static bool member_from(struct room *r, json_t *o)
+/* The member's recent ids as recent_json wrote them. */
+static bool recent_from(struct member *m, json_t *a)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(a) || json_array_size(a) > RECENT_IDS)
+        return false;
+    json_array_foreach(a, i, e)
+    {
+        json_int_t h, seq;
+        if (json_unpack(e, "[I, I]", &h, &seq) < 0)
+            return false;
+        m->recent[i] = (struct recent){(uint64_t)h, (uint64_t)seq};
+    }
+    m->recent_next = (uint32_t)(json_array_size(a) % RECENT_IDS);
+    return true;
+}
+
+static bool member_from(struct room *r, json_t *o, bool local)
 {
     json_int_t muted_until;
     int muted;
@@ -414,7 +498,8 @@ static bool member_from(struct room *r, json_t *o)
      * had when the column came (store_schema.c, migration 4). */
     if (!fields_get(o, FIELDS(member_fields), m) ||
         names_key(m->name, strlen(m->name), &m->name_key) < 0 ||
-        !unhex(token, m->token_hash, TOKEN_BYTES))
+        !unhex(token, m->token_hash, TOKEN_BYTES) ||
+        (local && !recent_from(m, json_object_get(o, "recent"))))
         return false;
     if (m->role == PROTO_ROLE_PARTICIPANT)
         r->participants++;
@@ -471,6 +556,61 @@ static size_t consecutive_from(const struct mirror_entry *ev, size_t n)
     return first;
 }
 
+/* ids (a JSON array) into a new array of *n; false when it is not one. */
+static bool ids_from(json_t *a, uint32_t **ids, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    *ids = NULL;
+    *n = 0;
+    if (!json_is_array(a))
+        return false;
+    if (json_array_size(a))
+        *ids = xmalloc(json_array_size(a) * sizeof(**ids));
+    json_array_foreach(a, i, e)
+    {
+        if (!json_is_integer(e))
+            return false;
+        (*ids)[(*n)++] = (uint32_t)json_integer_value(e);
+    }
+    return true;
+}
+
+/* The hands and the round as state_object wrote them for a handover. */
+static bool hands_and_round_from(struct room *r, json_t *o)
+{
+    size_t n;
+    if (!ids_from(json_object_get(o, "hands"), &r->hands, &n))
+        return false;
+    r->hand_count = (uint32_t)n;
+    json_t *rd = json_object_get(o, "round");
+    if (json_is_null(rd))
+        return true;
+    int kind = 0, exclusive = 0;
+    json_int_t speaker = 0;
+    json_t *queue, *done, *passed;
+    if (json_unpack(rd, "{s:i, s:b, s:I, s:o, s:o, s:o}", "kind", &kind, "exclusive", &exclusive,
+                    "speaker", &speaker, "queue", &queue, "done", &done, "passed", &passed) < 0)
+        return false;
+    uint32_t *q, *d, *p;
+    struct proto_round v = {
+        .kind = (enum proto_round_kind)kind, .speaker = (uint32_t)speaker, .exclusive = exclusive};
+    /* all three, so each array is freed below whatever failed */
+    bool okq = ids_from(queue, &q, &v.queue_len);
+    bool okd = ids_from(done, &d, &v.done_len);
+    bool okp = ids_from(passed, &p, &v.passed_len);
+    bool ok = okq && okd && okp;
+    v.queue = q;
+    v.done = d;
+    v.passed = p;
+    if (ok)
+        r->round = round_from_view(&v);
+    free(q);
+    free(d);
+    free(p);
+    return ok;
+}
+
 void room_copy_node(const char *state, size_t len, char *out, size_t outlen)
 {
     json_t *o = json_loadb(state, len, 0, NULL);
@@ -479,11 +619,12 @@ void room_copy_node(const char *state, size_t len, char *out, size_t outlen)
     json_decref(o);
 }
 
-bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *ev,
-                size_t n)
+/* Make the room o describes (state_object's JSON) with the events ev[0..n);
+ * local: a handover's, with its extras, and the leaders as they were (they
+ * are reconnecting, not gone). False when it is unusable (logged). */
+static bool adopt_object(struct rooms *rs, json_t *o, const struct mirror_entry *ev, size_t n,
+                         bool local)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb(state, len, 0, &jerr);
     int v = 0;
     const char *epoch = NULL, *key = NULL;
     json_int_t seq = 0;
@@ -495,7 +636,6 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
         v != STATE_VERSION || strlen(key) > GATE_KEY_MAX ||
         hmap_get(rs->by_name, key, strlen(key))) {
         klog_warn("room_adopt_refused reason=\"unusable copy\"");
-        json_decref(o);
         return false;
     }
     struct room *r = room_alloc(rs, key);
@@ -516,7 +656,8 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
         }
         s->removed = true;
     }
-    json_array_foreach(members, i, item) ok = ok && member_from(r, item);
+    json_array_foreach(members, i, item) ok = ok && member_from(r, item, local);
+    ok = ok && (!local || hands_and_round_from(r, o));
     for (uint32_t k = r->sanction_count; k-- > 0;) {
         struct sanction *s = r->sanctions[k];
         moderation_mute_rearm(s); /* a timeout keeps running while they are away too */
@@ -529,8 +670,7 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
         ring_push(r->ring, ev[k].seq, ev[k].f, ev[k].tag);
     r->seq = n && ev[n - 1].seq > (uint64_t)seq ? ev[n - 1].seq : (uint64_t)seq;
     recall_ids(r, ev + first, n - first);
-    json_decref(o);
-    room_adopted(r, ok);
+    room_adopted(r, ok, !local);
     if (!ok) {
         klog_warn("room_adopt_refused reason=\"unusable copy\"");
         return false;
@@ -538,4 +678,104 @@ bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mi
     klog_info("room_adopted members=%u events=%zu seq=%llu", r->count, n - first,
               (unsigned long long)r->seq);
     return true;
+}
+
+bool room_adopt(struct rooms *rs, const char *state, size_t len, const struct mirror_entry *ev,
+                size_t n)
+{
+    json_t *o = json_loadb(state, len, 0, NULL);
+    bool ok = adopt_object(rs, o, ev, n, false);
+    json_decref(o);
+    return ok;
+}
+
+/* ---- a planned restart (handover.h) ---- */
+
+/* The events r's ring holds, oldest first: [seq, audience, a, b, author,
+ * frame text]. */
+static json_t *events_json(const struct room *r)
+{
+    json_t *a = json_array();
+    size_t held = ring_count(r->ring);
+    for (uint64_t s = r->seq - held + 1; held && s <= r->seq; s++) {
+        struct ring_tag t;
+        struct frame *f = ring_get(r->ring, s, &t);
+        if (f)
+            json_array_append_new(a, json_pack("[I, i, i, i, i, s%]", (json_int_t)s,
+                                               (int)t.audience, (int)t.a, (int)t.b, (int)t.author,
+                                               (const char *)frame_payload(f), (size_t)f->len));
+    }
+    return a;
+}
+
+char *room_handover_save(const struct rooms *rs, size_t *len)
+{
+    json_t *rooms = json_array();
+    size_t pos = 0;
+    const struct room *r;
+    while ((r = hmap_next(rs->by_name, &pos)) != NULL) {
+        json_t *state = state_object(r, "", true);
+        if (!state) {
+            json_decref(rooms);
+            return NULL;
+        }
+        json_array_append_new(rooms,
+                              json_pack("{s:o, s:o}", "state", state, "events", events_json(r)));
+    }
+    json_t *o = json_pack("{s:o}", "rooms", rooms);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* ev[0..n) from a saved ring (events_json); false when it is unusable.
+ * The frames are the caller's to release. */
+static bool events_from(json_t *a, struct mirror_entry *ev, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    *n = 0;
+    json_array_foreach(a, i, e)
+    {
+        json_int_t seq;
+        int aud, ma, mb, author;
+        const char *text;
+        size_t tlen;
+        if (json_unpack(e, "[I, i, i, i, i, s%]", &seq, &aud, &ma, &mb, &author, &text, &tlen) < 0)
+            return false;
+        ev[(*n)++] = (struct mirror_entry){
+            .seq = (uint64_t)seq,
+            .tag = {(uint32_t)aud, (uint32_t)ma, (uint32_t)mb, (uint32_t)author},
+            .f = frame_from(text, tlen),
+        };
+    }
+    return true;
+}
+
+int room_handover_load(struct rooms *rs, const char *text, size_t len)
+{
+    json_t *o = json_loadb(text, len, 0, NULL);
+    json_t *rooms = json_object_get(o, "rooms");
+    if (!json_is_array(rooms)) {
+        json_decref(o);
+        return -1;
+    }
+    int adopted = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(rooms, i, item)
+    {
+        json_t *events = json_object_get(item, "events");
+        size_t n = json_array_size(events);
+        struct mirror_entry *ev = xcalloc(n ? n : 1, sizeof(*ev));
+        if (events_from(events, ev, &n) &&
+            adopt_object(rs, json_object_get(item, "state"), ev, n, true))
+            adopted++;
+        for (size_t k = 0; k < n; k++)
+            frame_unref(ev[k].f);
+        free(ev);
+    }
+    json_decref(o);
+    return adopted;
 }

@@ -28,6 +28,33 @@ struct round *round_new(enum proto_round_kind kind, const uint32_t *order, size_
     return r;
 }
 
+static uint32_t *copy_ids(const uint32_t *ids, size_t n)
+{
+    if (!n)
+        return NULL;
+    uint32_t *out = xmalloc(n * sizeof(*out));
+    memcpy(out, ids, n * sizeof(*out));
+    return out;
+}
+
+struct round *round_from_view(const struct proto_round *v)
+{
+    struct round *r = xcalloc(1, sizeof(*r));
+    r->kind = v->kind;
+    r->exclusive = v->exclusive;
+    r->queue_len = (v->speaker ? 1 : 0) + v->queue_len;
+    r->queue = xmalloc((r->queue_len ? r->queue_len : 1) * sizeof(*r->queue));
+    if (v->speaker)
+        r->queue[0] = v->speaker;
+    if (v->queue_len)
+        memcpy(r->queue + (v->speaker ? 1 : 0), v->queue, v->queue_len * sizeof(*v->queue));
+    r->done = copy_ids(v->done, v->done_len);
+    r->done_len = v->done_len;
+    r->passed = copy_ids(v->passed, v->passed_len);
+    r->passed_len = v->passed_len;
+    return r;
+}
+
 void round_free(struct round *r)
 {
     if (!r)

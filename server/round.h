@@ -26,6 +26,10 @@ struct round *round_new(enum proto_round_kind kind, const uint32_t *order, size_
                         bool exclusive);
 void round_free(struct round *r);
 
+/* The round a view (round_view) showed, made anew: how a planned restart
+ * carries a running round over (room_mirror.c). Copies v's arrays. */
+struct round *round_from_view(const struct proto_round *v);
+
 /* The member speaking now, or 0 when the round is over. */
 uint32_t round_speaker(const struct round *r);
 bool round_exclusive(const struct round *r);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,4 +268,72 @@ int schedule_format_local(const char *tz, int64_t t, char *out, size_t outlen)
         return SCHEDULE_E_SPACE;
     }
     return SCHEDULE_OK;
+}
+
+/* ---- what people type ------------------------------------------------- */
+
+const char *const schedule_weekdays[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+int schedule_parse_weekday(const char *s)
+{
+    for (int i = 0; i < 7; i++)
+        if (strcasecmp(s, schedule_weekdays[i]) == 0)
+            return i + 1;
+    return SCHEDULE_E_RANGE;
+}
+
+/* n decimal digits at s into *out. */
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int schedule_parse_minute(const char *s)
+{
+    int h, m;
+    if (strlen(s) != 5 || s[2] != ':' || !digits(s, 2, &h) || !digits(s + 3, 2, &m) || h > 23 ||
+        m > 59)
+        return SCHEDULE_E_RANGE;
+    return h * 60 + m;
+}
+
+int schedule_parse_date(const char *s, int *y, int *m, int *d)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, y) || !digits(s + 5, 2, m) ||
+        !digits(s + 8, 2, d) || *m < 1 || *m > 12 || *d < 1 || *d > 31)
+        return SCHEDULE_E_RANGE;
+    return 0;
+}
+
+int schedule_local_midnight(const char *tz, int y, int m, int d, int days, int64_t *out)
+{
+    /* The Gregorian date `days` after y-m-d, by way of its UTC midnight. */
+    struct tm want = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d}, tm;
+    time_t t = timegm(&want);
+    if (want.tm_year != y - 1900 || want.tm_mon != m - 1 || want.tm_mday != d)
+        return SCHEDULE_E_RANGE; /* February 30 */
+    t += (time_t)days * DAY;
+    if (!gmtime_r(&t, &tm))
+        return SCHEDULE_E_RANGE;
+    return schedule_local_to_utc(tz, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0, out);
+}
+
+int schedule_parse_local(const char *tz, const char *s, int64_t *out)
+{
+    int y, m, d, minute;
+    char date[11];
+    if (strlen(s) != 16 || s[10] != ' ')
+        return SCHEDULE_E_RANGE;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (schedule_parse_date(date, &y, &m, &d) < 0 || (minute = schedule_parse_minute(s + 11)) < 0)
+        return SCHEDULE_E_RANGE;
+    return schedule_local_to_utc(tz, y, m, d, minute, out);
 }

@@ -106,4 +106,27 @@ int schedule_local_to_utc(const char *tz, int year, int month, int day, int minu
  */
 int schedule_format_local(const char *tz, int64_t t, char *out, size_t outlen);
 
+/* ---- what people type (kamratctl's options, the console's fields) ----- */
+
+/* "mon" .. "sun", by ISO weekday - 1. */
+extern const char *const schedule_weekdays[7];
+
+/* "mon".."sun" (any case): the ISO weekday 1..7, or SCHEDULE_E_RANGE. */
+int schedule_parse_weekday(const char *s);
+
+/* "HH:MM" (00:00..23:59): the minute of the day, or SCHEDULE_E_RANGE. */
+int schedule_parse_minute(const char *s);
+
+/* Exactly "YYYY-MM-DD" into year, month and day; whether the day exists in
+ * its month is checked by the calls below. 0 or SCHEDULE_E_RANGE. */
+int schedule_parse_date(const char *s, int *y, int *m, int *d);
+
+/* The instant the local date y-m-d plus `days` whole days starts in tz:
+ * 0 and *out, or SCHEDULE_E_RANGE (a date such as February 30) or
+ * SCHEDULE_E_ZONE. */
+int schedule_local_midnight(const char *tz, int y, int m, int d, int days, int64_t *out);
+
+/* The local time "YYYY-MM-DD HH:MM" in tz: 0 and *out, or a schedule_err. */
+int schedule_parse_local(const char *tz, const char *s, int64_t *out);
+
 #endif

@@ -20,14 +20,17 @@
 #include "conn.h"
 #include "evloop.h"
 #include "gate.h"
+#include "handover.h"
 #include "http.h"
 #include "kamrat_build.h"
 #include "klog.h"
 #include "leaders.h"
+#include "listener.h"
 #include "metrics.h"
 #include "mirror.h"
 #include "room.h"
 #include "safety.h"
+#include "sdnotify.h"
 #include "store.h"
 #include "storeq.h"
 #include "throttle.h"
@@ -49,19 +52,46 @@
 #define LOGIN_THROTTLE_ADDRESSES 10000
 
 #define EXPAND_EVERY_SECS (6 * 3600) /* weekly schedules are turned into sessions ahead */
+#define EXPAND_RETRY_SECS 60         /* ... or sooner when the worker's queue was full */
+
+struct expand_job {
+    int64_t now;
+    int added; /* or a store_err */
+};
+
+/* On the store worker, like every other call of schedule.h's functions
+ * (the console's schedules too): they set TZ, which one thread at a time
+ * may do. */
+static void expand_work(struct store *s, void *arg)
+{
+    struct expand_job *j = arg;
+    j->added = store_expand_schedules(s, j->now, STORE_HORIZON);
+}
+
+static void expand_done(void *arg, enum storeq_status status)
+{
+    struct expand_job *j = arg;
+    if (status == STOREQ_DONE && j->added < 0)
+        klog_error("schedule_expand_failed reason=\"%s\"", store_strerror(j->added));
+    else if (status == STOREQ_DONE)
+        klog_info("schedule_expanded sessions_added=%d", j->added);
+    free(j);
+}
 
 /* Keep every weekly schedule's sessions materialised STORE_HORIZON ahead, so
  * a schedule yields its sessions without an admin doing anything. */
 static void expand_schedules(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, expand_timer);
-    int n = store_expand_schedules(srv->store, config_now(srv->cfg), STORE_HORIZON);
-    if (n < 0)
-        klog_error("schedule_expand_failed reason=\"%s\"", store_strerror(n));
-    else
-        klog_info("schedule_expanded sessions_added=%d", n);
-    lws_sul_schedule(srv->ctx, 0, sul, expand_schedules,
-                     (lws_usec_t)EXPAND_EVERY_SECS * LWS_US_PER_SEC);
+    struct expand_job *j = xcalloc(1, sizeof(*j));
+    j->now = config_now(srv->cfg);
+    int every = EXPAND_EVERY_SECS;
+    if (storeq_submit(srv->storeq, expand_work, expand_done, NULL, j, util_now_ms()) < 0) {
+        klog_warn("schedule_expand_deferred reason=queue_full");
+        free(j);
+        every = EXPAND_RETRY_SECS;
+    }
+    lws_sul_schedule(srv->ctx, 0, sul, expand_schedules, (lws_usec_t)every * LWS_US_PER_SEC);
 }
 
 struct server *server_of(struct lws *wsi)
@@ -224,21 +254,21 @@ static void drain_expired(lws_sorted_usec_list_t *sul)
 static bool drain_finished(void *arg)
 {
     struct server *srv = arg;
-    return (srv->conns.count == 0 && cluster_left(srv->cluster)) ||
+    return (srv->conns.count == 0 && cluster_left(srv->cluster) && handover_done(srv)) ||
            util_now_ms() >= srv->drain_deadline_ms;
 }
 
-static void start_drain(struct server *srv)
+void server_stop(struct server *srv, enum proto_close code)
 {
     if (srv->draining)
         return;
     srv->draining = true;
     srv->drain_deadline_ms = util_now_ms() + DRAIN_MS;
     klog_info("shutdown_start connections=%u", srv->conns.count);
-    /* New connections are refused at accept from now on. (Closing the
-     * listener with lws_context_deprecate() crashes lws 4.1.6: it touches
-     * the listen wsi after freeing it.) */
-    conn_close_all(&srv->conns, PROTO_CLOSE_GOING_AWAY);
+    sdnotify("STOPPING=1");
+    /* New connections are refused at accept from now on (the listener
+     * stays open: a planned restart's new process accepts on it). */
+    conn_close_all(&srv->conns, code);
     cluster_leave(srv->cluster); /* the other nodes stop counting this one now */
     /* Wake the loop at the deadline even if no socket has anything to say. */
     lws_sul_schedule(srv->ctx, 0, &srv->drain_timer, drain_expired,
@@ -293,6 +323,12 @@ static void on_signal(int sig, void *arg)
 {
     struct server *srv = arg;
     switch (sig) {
+    case SIGUSR2:
+        handover_begin(srv);
+        break;
+    case SIGCHLD:
+        handover_child_exited(srv);
+        break;
     case SIGHUP:
         if (srv->cfg->tls)
             tls_reload(srv, (SSL_CTX *)srv->ssl_ctx);
@@ -304,22 +340,27 @@ static void on_signal(int sig, void *arg)
     default:
         if (sig == SIGTERM && srv->draining)
             _exit(1); /* the second SIGTERM: the admin means it */
-        start_drain(srv);
+        server_stop(srv, PROTO_CLOSE_GOING_AWAY);
         break;
     }
 }
 
-static int on_network_connection(struct server *srv, const struct lws_filter_network_conn_args *a)
+/* A connection was accepted (listener.h): count it against its address,
+ * then lws takes it over (TLS, HTTP, the upgrade) as from its own
+ * listener. */
+static void on_accept(int fd, const struct sockaddr *addr, socklen_t len, void *arg)
 {
-    if (srv->draining)
-        return 1;
-    if (addrlimit_accept(srv->addrs, (const struct sockaddr *)&a->cli_addr, a->clilen) < 0) {
-        klog_info("conn_refused reason=per_address_limit");
-        return 1;
+    struct server *srv = arg;
+    if (srv->draining || addrlimit_accept(srv->addrs, addr, len) < 0) {
+        if (!srv->draining)
+            klog_info("conn_refused reason=per_address_limit");
+        close(fd);
+        return;
     }
     int sndbuf = SOCKET_SNDBUF;
-    setsockopt(a->accept_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-    return 0;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    /* NULL: lws refused it (a descriptor past its table) and closed it. */
+    lws_adopt_socket_vhost(srv->vhost, fd);
 }
 
 /* protocols[0]: connection-level events, then HTTP. */
@@ -328,8 +369,6 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 {
     struct server *srv;
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return on_network_connection(server_of(wsi), user);
     case LWS_CALLBACK_WSI_CREATE:
         addrlimit_bind(server_of(wsi)->addrs, wsi);
         return 0;
@@ -401,11 +440,12 @@ static bool lower_fd_limit_for_lws(struct rlimit *saved)
     return setrlimit(RLIMIT_NOFILE, &budget) == 0;
 }
 
-/* Is the listening socket on port bound to the configured address? lws
- * finds [server] address among the interfaces (over netlink) and, when that
- * lookup fails, logs it and listens on every address instead: a daemon told
- * to stay on loopback would be on the network. So look at what the socket
- * is bound to. An address that is no numeric IP is left to lws. */
+/* Is the listening socket on port bound to the configured address? A
+ * daemon told to stay on loopback must not be on the network: neither
+ * through an interface lookup that failed (lws's listener listened on every
+ * address then) nor through sockets a planned restart passed on from a
+ * configuration with another address. An address that is no numeric IP
+ * is taken as resolved. */
 static bool listener_where_configured(const struct config *cfg)
 {
     unsigned char want[sizeof(struct in6_addr)];
@@ -444,8 +484,9 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
         .secs_since_valid_ping = (uint16_t)cfg->limits.ping_interval,
         .secs_since_valid_hangup = (uint16_t)cfg->limits.ping_timeout,
     };
-    info.port = (int)cfg->port;
-    info.iface = cfg->address;
+    /* No listener of lws's: kamratd accepts itself (listener.h); the vhost
+     * keeps its TLS context. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.vhost_name = "kamrat";
     info.user = srv;
@@ -454,8 +495,6 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     void *loops[1] = {evloop_native(srv->loop)};
     info.foreign_loops = loops;
     info.pcontext = &srv->ctx; /* lws sets it to NULL once the context is freed */
-    if (cfg->address && strchr(cfg->address, '.'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->tls) {
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
@@ -477,12 +516,25 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
     if (lowered)
         setrlimit(RLIMIT_NOFILE, &nofile);
     if (!srv->ctx) {
-        /* lws logs why: the port, the certificate, or libwebsockets-evlib-ev */
-        klog_error("start_failed reason=\"libwebsockets cannot serve port %u (its error is "
-                   "logged above)\"",
-                   cfg->port);
+        /* lws logs why: the certificate, or libwebsockets-evlib-ev */
+        klog_error("start_failed reason=\"libwebsockets cannot start (its error is logged "
+                   "above)\"");
         return -1;
     }
+    srv->vhost = lws_get_vhost_by_name(srv->ctx, "kamrat");
+    return 0;
+}
+
+/* The listening sockets: a planned restart's (fds[0..n)), or opened now. */
+static int open_listener(struct server *srv, int *fds, size_t n)
+{
+    const struct config *cfg = srv->cfg;
+    char err[256];
+    if (!n && listener_open(cfg, fds, &n, err, sizeof(err)) < 0) {
+        klog_error("start_failed reason=\"port %u: %s\"", cfg->port, err);
+        return -1;
+    }
+    srv->listener = listener_new(srv->loop, fds, n, on_accept, srv);
     if (cfg->address && !listener_where_configured(cfg)) {
         klog_error("start_failed reason=\"the listener is not bound to %s (interface lookup "
                    "failed?)\"",
@@ -494,10 +546,17 @@ static int make_context(struct server *srv, lws_retry_bo_t *retry)
 
 int server_run(struct server *srv)
 {
-    static const int handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    static const int handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
     char err[512];
     lws_retry_bo_t retry;
     int rc = -1;
+    int inherited[LISTENER_MAX];
+    size_t ninherited = 0;
+
+    /* First: the hash key comes with a planned restart's sockets, before
+     * any table is made. */
+    if (handover_connect(srv, inherited, &ninherited) < 0)
+        return -1;
 
     if (RAND_bytes((unsigned char *)&srv->epoch, sizeof(srv->epoch)) != 1) {
         klog_error("start_failed reason=\"no randomness\"");
@@ -552,8 +611,10 @@ int server_run(struct server *srv)
         klog_warn("cluster_store_not_shared store=sqlite consequence=\"groups, invites, bans "
                   "and leader logins are this node's own unless every node opens the same "
                   "file\" fix=\"[store] engine = postgresql\"");
-    if (make_context(srv, &retry) < 0 || start_logins(srv) < 0 || start_store_worker(srv) < 0)
+    if (make_context(srv, &retry) < 0 || open_listener(srv, inherited, ninherited) < 0 ||
+        start_logins(srv) < 0 || start_store_worker(srv) < 0)
         goto out;
+    ninherited = 0; /* the listener has them */
     if (!srv->cluster && restore_sessions(srv) < 0)
         goto out;
     srv->gate = gate_new(srv->cfg, srv->store, srv->leaders, srv->storeq);
@@ -564,6 +625,9 @@ int server_run(struct server *srv)
         room_set_mirror(srv->rooms, srv->mirror, srv->cfg->cluster.node_id);
     }
     srv->bus = bus_new(srv, srv->cluster);
+    if (handover_receive(srv) < 0)
+        klog_warn("handover_partial consequence=\"members of the rooms not received start "
+                  "afresh\"");
     expand_schedules(&srv->expand_timer);
     srv->store_version = -1; /* the worker's connection counts its own: the first watch reads it */
     watch_store(&srv->watch_timer);
@@ -575,6 +639,7 @@ int server_run(struct server *srv)
     klog_info("listening address=%s port=%u tls=%s files=%zu version=%s",
               srv->cfg->address ? srv->cfg->address : "*", srv->cfg->port,
               srv->cfg->tls ? "yes" : "no", webroot_count(srv->web), KAMRAT_VERSION);
+    handover_finish(srv); /* accepting from the next pass of the loop */
 
     evloop_run(srv->loop); /* until a drain has finished */
     klog_info("shutdown connections_left=%u", srv->conns.count);
@@ -601,6 +666,12 @@ int server_run(struct server *srv)
     gate_free(srv->gate);
     srv->gate = NULL;
 out:
+    for (size_t i = 0; i < ninherited; i++)
+        close(inherited[i]);
+    handover_free(srv->handover);
+    srv->handover = NULL;
+    listener_free(srv->listener);
+    srv->listener = NULL;
     stop_logins(srv);
     mirror_close(srv->mirror);
     cluster_free(srv->cluster); /* its socket is watched by the loop */

@@ -5,7 +5,7 @@
  * reachable from every lws callback through lws_context_user(). Signal
  * handlers only set flags and wake the loop (lws_cancel_service); the loop
  * acts on them: SIGTERM/SIGINT drain and exit, SIGHUP reloads certificates
- * and the [safety] files.
+ * and the [safety] files, SIGUSR2 hands over to a new process (handover.h).
  *
  * Thread: everything here runs on the lws service thread.
  */
@@ -18,6 +18,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "proto.h"
 
 struct rooms;
 struct webroot;
@@ -32,13 +33,18 @@ struct safety;
 struct evloop;
 struct cluster;
 struct bus;
+struct listener;
+struct handover;
 
 struct server {
     struct config *cfg;
     struct lws_context *ctx;
     struct evloop *loop; /* libev (epoll), under lws and the signals */
     struct lws_vhost *vhost;
-    uint64_t epoch; /* random per process: resume across restarts fails cleanly */
+    struct listener *listener; /* the sockets clients connect to (listener.h) */
+    struct handover *handover; /* a planned restart under way (handover.h), or NULL */
+    char **argv;               /* main's: a planned restart starts the binary with them */
+    uint64_t epoch;            /* random per process: resume across restarts fails cleanly */
     struct rooms *rooms;
     struct gate *gate;   /* who may enter which room */
     struct store *store; /* <data_dir>/kamrat.db; never used on the message path */
@@ -72,6 +78,12 @@ struct server {
     lws_sorted_usec_list_t lag_timer;   /* measures how late the loop runs timers */
     lws_usec_t lag_due;
 };
+
+/* Stop: accept nothing more, close every connection with code (unless a
+ * planned restart closed them already) and end the loop once they have gone
+ * (and a planned restart's new process has taken over), or at the drain
+ * deadline. */
+void server_stop(struct server *srv, enum proto_close code);
 
 /* The server a callback belongs to. */
 struct server *server_of(struct lws *wsi);

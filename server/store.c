@@ -34,6 +34,8 @@ const char *store_strerror(int err)
         return "database made by a newer kamrat";
     case STORE_E_FULL:
         return "disk full";
+    case STORE_E_ARCHIVED:
+        return "the group is archived";
     }
     return "unknown error";
 }

@@ -24,9 +24,11 @@
  * kamratd's per-message path: every call may wait for the disk or for
  * another process's lock, which is why what a room does with the store runs
  * on the worker (storeq.h): admission, audit rows, bans, session ends, the
- * data-version watch, the calendar feed, login audit rows and rehashes.
+ * data-version watch, the calendar feed, login audit rows and rehashes, the
+ * console (admin.h) and the schedule expansion (at start and every 6
+ * hours; schedule.h's functions run on that one thread).
  * The loop's own connection still serves start-up (opening, migrations),
- * the schedule expansion (at start and every 6 hours), the leader lookup
+ * the leader lookup
  * before a password check, /api's token checks and /api/sessions, and with
  * several nodes the shared logins (leaders_share).
  */
@@ -47,6 +49,7 @@ enum store_err {
     STORE_E_CORRUPT = -6,   /* not a sound kamrat database */
     STORE_E_TOO_NEW = -7,   /* made by a newer kamrat: its schema version is unknown here */
     STORE_E_FULL = -8,      /* no space left for the database or its WAL; the write was undone */
+    STORE_E_ARCHIVED = -9,  /* the group is archived: no new sessions, schedules or invites */
 };
 
 /* A short English phrase for err ("not found"). Never NULL. */
@@ -216,7 +219,11 @@ struct store_group {
     int max_participants; /* 1..500 */
     char history[16];
     char private_messages[10];
+    /* May its leaders hold a session "now", unplanned (protocol/README.md
+     * §12)? Off by default: the association plans when its groups meet. */
+    bool adhoc_sessions;
     int64_t created_at;
+    int64_t archived_at; /* 0: not archived (store_group_set_archived) */
 };
 
 /* Fill g with the schema's defaults (max 12, since_admitted, leaders, empty
@@ -237,6 +244,17 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
 
 /* Overwrite every setting of group g->id with g's. */
 int store_group_edit(struct store *s, int64_t now, const char *actor, const struct store_group *g);
+
+/*
+ * Archive a group (archived true) or take it out of the archive. An
+ * archived group takes no new sessions, schedules or invites (those calls
+ * answer STORE_E_ARCHIVED, and its schedules make no more sessions); what it
+ * has stays: its audit rows, its sessions held and their figures, its
+ * leaders, and the sessions and invites it already had. Audit group_archive
+ * or group_unarchive. STORE_E_INVALID when it already is so.
+ */
+int store_group_set_archived(struct store *s, int64_t now, const char *actor, int64_t id,
+                             bool archived);
 
 /* Delete the group with its schedules, sessions, invites, bans and leader
  * links. Its audit rows stay. */
@@ -323,6 +341,10 @@ struct store_leader {
      * the account is disabled: a login made under an older one has ended. */
     int64_t login_gen;
     enum store_role role;
+    /* No password yet, or a new setup link cleared it: the account waits
+     * for its holder to open the link (store_setup_redeem). */
+    bool awaiting_setup;
+    int64_t setup_expires_at; /* the live setup link's expiry (it may be past); 0: none */
 };
 
 /* 3..32 characters of a-z 0-9 . _ - */
@@ -357,9 +379,59 @@ int store_leader_remove(struct store *s, int64_t now, const char *actor, int64_t
 /* Fill *out (with the password hash) for username, ASCII case ignored. */
 int store_leader_get(struct store *s, const char *username, struct store_leader *out);
 
+/* Fill *out (with the password hash: wipe it) for the account with id. */
+int store_leader_get_id(struct store *s, int64_t id, struct store_leader *out);
+
 /* Every account, leaders and coordinators, by username, without hashes;
  * free(*out). */
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n);
+
+/* ---- setup links ------------------------------------------------------- */
+
+/* A setup link is good for 7 days. */
+#define STORE_SETUP_TTL (7 * 86400)
+
+/* Add an account of role without a password: its holder sets one with the
+ * setup link whose code hashes to code_hash (auth_invite_code_new), which
+ * expires at now + STORE_SETUP_TTL. Audit "<role>_add". STORE_E_EXISTS when
+ * the username is taken. */
+int store_account_add_pending(struct store *s, int64_t now, const char *actor, enum store_role role,
+                              const char *username, const uint8_t code_hash[STORE_HASH_LEN],
+                              int64_t *id);
+
+/* A new setup link for account id, to reset its password: the password is
+ * cleared, every login of the account ends (login_gen moves on) and its
+ * earlier links stop working. Audit "<role>_setup_link". STORE_E_INVALID
+ * for a disabled account. */
+int store_leader_setup_link(struct store *s, int64_t now, const char *actor, int64_t id,
+                            const uint8_t code_hash[STORE_HASH_LEN]);
+
+enum store_setup_state {
+    STORE_SETUP_ACTIVE,
+    STORE_SETUP_USED,    /* a password was set with it */
+    STORE_SETUP_EXPIRED, /* past its expiry, replaced by a newer link, or the account is disabled */
+};
+
+struct store_setup {
+    int64_t leader_id;
+    char username[STORE_USERNAME_MAX + 1];
+    enum store_role role;
+    int64_t expires_at;
+    enum store_setup_state state;
+};
+
+/* The setup link whose code hashes to code_hash, in whatever state: 0 with
+ * *out, or STORE_E_NOT_FOUND. */
+int store_setup_find(struct store *s, const uint8_t code_hash[STORE_HASH_LEN], int64_t now,
+                     struct store_setup *out);
+
+/* Set the password (a PHC string) of the account whose setup link hashes
+ * to code_hash, and spend the link: 0 with *out; STORE_E_NOT_FOUND for an
+ * unknown link; STORE_E_INVALID, with out->state saying why, for one that
+ * is not active (of two redemptions at once exactly one succeeds). Every
+ * login of the account ends. Audit "<role>_setup" by the account itself. */
+int store_setup_redeem(struct store *s, int64_t now, const uint8_t code_hash[STORE_HASH_LEN],
+                       const char *phc, struct store_setup *out);
 
 /* Link or unlink a leader and a group. Adding an existing link is
  * STORE_E_EXISTS; removing a missing one STORE_E_NOT_FOUND; linking a
@@ -398,8 +470,8 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
 /* Schedules of group_id (0: of every group); free(*out). */
 int store_schedule_list(struct store *s, int64_t group_id, struct store_schedule **out, size_t *n);
 
-/* Delete a schedule and its sessions that have not started by now; the
- * sessions already held stay, as one-offs. */
+/* Delete a schedule and its sessions that have not started by now (nor
+ * been opened early); the sessions already held stay, as one-offs. */
 int store_schedule_remove(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /*
@@ -430,11 +502,16 @@ struct store_session {
     int64_t ends_at;
     int lobby_min;
     char tz[STORE_TZ_MAX + 1]; /* the zone its times are shown in */
-    int64_t cancelled_at;      /* 0: not cancelled */
+    int64_t cancelled_at;      /* 0: not cancelled; see store_session_end */
     int64_t opened_at;         /* 0: no leader has opened it (store_session_opened) */
 };
 
+/* A session's state by the clock. One a leader opened (held) is never
+ * cancelled: ended before its planned start it is ended. */
 enum store_session_state store_session_state(const struct store_session *se, int64_t now);
+/* When a session ends or ended: ends_at, or for a held session a leader
+ * ended before its planned start, that moment (store_session_end). */
+int64_t store_session_ended_at(const struct store_session *se);
 /* "scheduled", "lobby", "running", "ended", "cancelled" */
 const char *store_session_state_name(enum store_session_state st);
 
@@ -450,14 +527,23 @@ int store_session_get(struct store *s, int64_t id, struct store_session *out);
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
                        size_t *n);
 
+/* A leader starts a planned session now, up to `early` seconds before its
+ * start: its lobby opens now (lobby_min grows to reach now), so its leaders
+ * enter and open it at once; its start and end stay as planned. Audited as
+ * session_start. STORE_E_INVALID when it is not in state scheduled, or
+ * starts more than `early` seconds from now. */
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id, int64_t early);
+
 /* Cancel a session that has not ended. STORE_E_INVALID when it has ended or
  * is cancelled already. */
 int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_t id);
 
-/* A leader ended the session early: it ends now (or, ended while still in
- * its lobby before the start, it counts as cancelled), so nobody can enter
- * it again. Audited as session_end by actor. STORE_E_INVALID when it has
- * ended or is cancelled already. */
+/* A leader ended the session early: it ends now, so nobody can enter it
+ * again. Ended before its planned start, cancelled_at records the moment
+ * (ends_at must stay after starts_at): a session nobody opened counts as
+ * cancelled, one a leader opened as held and ended (store_session_state).
+ * Audited as session_end by actor. STORE_E_INVALID when it has ended or is
+ * cancelled already. */
 int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id);
 
 /* ---- invites ---------------------------------------------------------- */
@@ -474,6 +560,11 @@ enum store_invite_state {
     STORE_INVITE_REVOKED,
 };
 
+/* How long an invite may be valid, in days: kamratctl's --expires and the
+ * console's expires_days take 1..STORE_INVITE_DAYS_MAX. */
+#define STORE_INVITE_DAYS_DEFAULT 7
+#define STORE_INVITE_DAYS_MAX 90
+
 /* Never holds the code: only its hash is stored, and not returned. */
 struct store_invite {
     int64_t id;
@@ -481,8 +572,9 @@ struct store_invite {
     enum store_invite_kind kind;
     int64_t created_at;
     int64_t expires_at;
-    int64_t revoked_at; /* 0: not revoked */
-    int64_t used_at;    /* 0: not used */
+    int64_t revoked_at;                   /* 0: not revoked */
+    int64_t used_at;                      /* 0: not used */
+    char created_by[STORE_ACTOR_MAX + 1]; /* the actor who made it; "": before this was kept */
 };
 
 enum store_invite_state store_invite_state(const struct store_invite *inv, int64_t now);
@@ -490,8 +582,9 @@ enum store_invite_state store_invite_state(const struct store_invite *inv, int64
 const char *store_invite_state_name(enum store_invite_state st);
 const char *store_invite_kind_name(enum store_invite_kind kind);
 
-/* Record an invite by the hash of its code (auth_invite_code_new); it
- * expires at expires_at, which must be after now. */
+/* Record an invite by the hash of its code (auth_invite_code_new), made by
+ * actor; it expires at expires_at, which must be after now and at most
+ * STORE_INVITE_DAYS_MAX days after it (else STORE_E_INVALID). */
 int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t group_id,
                         enum store_invite_kind kind, const uint8_t code_hash[STORE_HASH_LEN],
                         int64_t expires_at, int64_t *id);
@@ -501,6 +594,12 @@ int store_invite_list(struct store *s, int64_t group_id, struct store_invite **o
 
 /* Revoke an invite. STORE_E_INVALID when it is revoked already. */
 int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id);
+
+/* Revoke invite id of group_id (0: of any group): as store_invite_revoke,
+ * and STORE_E_NOT_FOUND for an invite of another group. *out (may be NULL)
+ * gets the invite as it is after. */
+int store_invite_revoke_in(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                           int64_t id, struct store_invite *out);
 
 /* The active invite whose code hashes to code_hash: 0 with id, group_id and
  * kind in *out (the rest zero), or STORE_E_NOT_FOUND alike for unknown,

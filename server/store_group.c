@@ -56,7 +56,7 @@ const char *store_group_invalid(const struct store_group *g)
     return NULL;
 }
 
-/* Bind g's settings from ?first on: ?1..?7 in GROUP_ADD, ?2..?8 in GROUP_EDIT. */
+/* Bind g's settings from ?first on: ?1..?8 in GROUP_ADD, ?2..?9 in GROUP_EDIT. */
 static void bind_group(struct db_stmt *st, int first, const struct store_group *g)
 {
     db_bind_text(st, first, g->name);
@@ -66,6 +66,7 @@ static void bind_group(struct db_stmt *st, int first, const struct store_group *
     db_bind_int64(st, first + 4, g->max_participants);
     db_bind_text(st, first + 5, g->history);
     db_bind_text(st, first + 6, g->private_messages);
+    db_bind_int64(st, first + 7, g->adhoc_sessions);
 }
 
 static void read_group(struct db_stmt *st, void *row)
@@ -78,6 +79,8 @@ static void read_group(struct db_stmt *st, void *row)
         .agreement = store__col_dup(st, 4),
         .max_participants = (int)db_col_int64(st, 5),
         .created_at = db_col_int64(st, 8),
+        .adhoc_sessions = db_col_int64(st, 9) != 0,
+        .archived_at = db_col_int64(st, 10),
     };
     store__col_copy(st, 2, g->language, sizeof(g->language));
     store__col_copy(st, 6, g->history, sizeof(g->history));
@@ -100,10 +103,12 @@ static void read_leader(struct db_stmt *st, void *row)
         .created_at = db_col_int64(st, 3),
         .login_gen = db_col_int64(st, 4),
         .role = store__role(db_col_text(st, 5)),
+        .awaiting_setup = db_col_int64(st, 6) != 0,
+        .setup_expires_at = db_col_int64(st, 7),
     };
     store__col_copy(st, 1, l->username, sizeof(l->username));
-    if (db_col_count(st) > 6)
-        store__col_copy(st, 6, l->password_hash, sizeof(l->password_hash));
+    if (db_col_count(st) > 8)
+        store__col_copy(st, 8, l->password_hash, sizeof(l->password_hash));
 }
 
 /* Run a query of STORE_GROUP_COLS rows into a new array. */
@@ -121,8 +126,8 @@ static int leader_rows(struct store *s, struct db_stmt *st, struct store_leader 
     return e;
 }
 
-/* The group or leader with id, inside the caller's transaction when there is
- * one (for the audit target). */
+/* The group with id, inside the caller's transaction when there is one
+ * (for the audit target). */
 static int group_by_id(struct store *s, int64_t id, struct store_group *out)
 {
     struct db_stmt *st = store__stmt(s, ST_GROUP_GET_ID);
@@ -130,7 +135,7 @@ static int group_by_id(struct store *s, int64_t id, struct store_group *out)
     return store__one(st, read_group, out);
 }
 
-static int leader_by_id(struct store *s, int64_t id, struct store_leader *out)
+int store__leader_by_id(struct store *s, int64_t id, struct store_leader *out)
 {
     struct db_stmt *st = store__stmt(s, ST_LEADER_GET_ID);
     db_bind_int64(st, 1, id);
@@ -147,7 +152,7 @@ int store_group_add(struct store *s, int64_t now, const char *actor, const struc
         return e;
     struct db_stmt *st = store__stmt(s, ST_GROUP_ADD);
     bind_group(st, 1, g);
-    db_bind_int64(st, 8, now);
+    db_bind_int64(st, 9, now);
     int64_t new_id = 0;
     e = store__insert(st, &new_id);
     e = store__end(s, e, now, actor, "group_add", g->name, new_id, 0);
@@ -168,6 +173,36 @@ int store_group_edit(struct store *s, int64_t now, const char *actor, const stru
     bind_group(st, 2, g);
     e = store__change_one(s, st, STORE_E_NOT_FOUND);
     return store__end(s, e, now, actor, "group_edit", g->name, g->id, 0);
+}
+
+int store_group_set_archived(struct store *s, int64_t now, const char *actor, int64_t id,
+                             bool archived)
+{
+    struct store_group g = {0};
+    int e = store__begin(s);
+    if (e == 0 && (e = group_by_id(s, id, &g)) == 0) {
+        struct db_stmt *st = store__stmt(s, archived ? ST_GROUP_ARCHIVE : ST_GROUP_UNARCHIVE);
+        db_bind_int64(st, 1, id);
+        if (archived)
+            db_bind_int64(st, 2, now);
+        e = store__change_one(s, st, STORE_E_INVALID);
+    }
+    e = store__end(s, e, now, actor, archived ? "group_archive" : "group_unarchive", g.name, id, 0);
+    store_group_clear(&g);
+    return e;
+}
+
+int store__group_open(struct store *s, int64_t group_id)
+{
+    struct db_stmt *st = store__stmt(s, ST_GROUP_ARCHIVED);
+    db_bind_int64(st, 1, group_id);
+    int e = store__row(st);
+    if (e == 1)
+        e = db_col_int64(st, 0) ? STORE_E_ARCHIVED : 0;
+    else if (e == 0)
+        e = STORE_E_NOT_FOUND;
+    db_reset(st);
+    return e;
 }
 
 int store_group_remove(struct store *s, int64_t now, const char *actor, int64_t id)
@@ -227,7 +262,7 @@ bool store_username_valid(const char *username)
            strspn(username, "abcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
-static bool phc_valid(const char *phc)
+bool store__phc_valid(const char *phc)
 {
     size_t len = phc ? strlen(phc) : 0;
     return len > 1 && len <= STORE_PHC_MAX && phc[0] == '$' &&
@@ -253,7 +288,16 @@ int store_leader_add(struct store *s, int64_t now, const char *actor, const char
 int store_account_add(struct store *s, int64_t now, const char *actor, enum store_role role,
                       const char *username, const char *phc, int64_t *id)
 {
-    if (!store_username_valid(username) || !phc_valid(phc))
+    if (!store__phc_valid(phc))
+        return STORE_E_INVALID;
+    return store__account_add(s, now, actor, role, username, phc, NULL, id);
+}
+
+int store__account_add(struct store *s, int64_t now, const char *actor, enum store_role role,
+                       const char *username, const char *phc,
+                       const uint8_t setup_hash[STORE_HASH_LEN], int64_t *id)
+{
+    if (!store_username_valid(username))
         return STORE_E_INVALID;
     int e = store__begin(s);
     if (e < 0)
@@ -265,6 +309,8 @@ int store_account_add(struct store *s, int64_t now, const char *actor, enum stor
     db_bind_text(st, 4, store_role_name(role));
     int64_t new_id = 0;
     e = store__insert(st, &new_id);
+    if (e == 0 && setup_hash)
+        e = store__setup_put(s, now, new_id, setup_hash);
     char action[32];
     snprintf(action, sizeof(action), "%s_add", store_role_name(role));
     e = store__end(s, e, now, actor, action, username, 0, 0);
@@ -287,7 +333,7 @@ static int leader_change(struct store *s, int64_t now, const char *actor, int64_
 {
     struct store_leader l = {0};
     int e = store__begin(s);
-    if (e == 0 && (e = leader_by_id(s, id, &l)) == 0) {
+    if (e == 0 && (e = store__leader_by_id(s, id, &l)) == 0) {
         if (leaders_only && l.role != STORE_ROLE_LEADER) {
             e = STORE_E_INVALID;
         } else {
@@ -309,7 +355,7 @@ static int leader_change(struct store *s, int64_t now, const char *actor, int64_
 int store_leader_set_password(struct store *s, int64_t now, const char *actor, int64_t id,
                               const char *phc)
 {
-    if (!phc_valid(phc))
+    if (!store__phc_valid(phc))
         return STORE_E_INVALID;
     struct db_stmt *st = store__stmt(s, ST_LEADER_SET_PASSWORD);
     db_bind_text(st, 2, phc);
@@ -319,7 +365,7 @@ int store_leader_set_password(struct store *s, int64_t now, const char *actor, i
 int store_leader_rehash(struct store *s, int64_t now, const char *actor, int64_t id,
                         int64_t login_gen, const char *phc)
 {
-    if (!phc_valid(phc))
+    if (!store__phc_valid(phc))
         return STORE_E_INVALID;
     struct db_stmt *st = store__stmt(s, ST_LEADER_REHASH);
     db_bind_text(st, 2, phc);
@@ -347,6 +393,11 @@ int store_leader_get(struct store *s, const char *username, struct store_leader 
     struct db_stmt *st = store__stmt(s, ST_LEADER_GET);
     db_bind_text(st, 1, username);
     return store__one(st, read_leader, out);
+}
+
+int store_leader_get_id(struct store *s, int64_t id, struct store_leader *out)
+{
+    return store__leader_by_id(s, id, out);
 }
 
 int store_leader_list(struct store *s, struct store_leader **out, size_t *n)

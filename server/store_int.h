@@ -15,14 +15,21 @@
 
 #define STORE_GROUP_COLS                                                                           \
     "id, name, language, description, agreement, max_participants, history, "                      \
-    "private_messages, created_at"
-#define STORE_LEADER_COLS "id, username, disabled, created_at, login_gen, role"
+    "private_messages, created_at, adhoc_sessions, archived_at"
+/* With whether the account awaits its setup and its live setup link's
+ * expiry (store_setup.c). */
+#define STORE_LEADER_COLS                                                                          \
+    "id, username, disabled, created_at, login_gen, role, "                                        \
+    "CASE WHEN password_hash = '' THEN 1 ELSE 0 END, "                                             \
+    "(SELECT max(expires_at) FROM setup_codes WHERE setup_codes.leader_id = leaders.id "           \
+    "AND used_at IS NULL AND replaced_at IS NULL)"
 #define STORE_SCHEDULE_COLS                                                                        \
     "id, group_id, weekday, minute_of_day, duration_min, lobby_min, tz, starts_on, until, "        \
     "created_at"
 #define STORE_SESSION_COLS                                                                         \
     "id, group_id, schedule_id, starts_at, ends_at, lobby_min, tz, cancelled_at, opened_at"
-#define STORE_INVITE_COLS "id, group_id, kind, created_at, expires_at, revoked_at, used_at"
+#define STORE_INVITE_COLS                                                                          \
+    "id, group_id, kind, created_at, expires_at, revoked_at, used_at, created_by"
 #define STORE_BAN_COLS                                                                             \
     "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
 
@@ -40,12 +47,16 @@
                    "ORDER BY id")                                                                  \
     /* store_group.c */                                                                            \
     X(GROUP_ADD, "INSERT INTO groups(name, language, description, agreement, "                     \
-                 "max_participants, history, private_messages, created_at) "                       \
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id")                            \
+                 "max_participants, history, private_messages, adhoc_sessions, created_at) "       \
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")                        \
     X(GROUP_EDIT, "UPDATE groups SET name = ?2, language = ?3, description = ?4, "                 \
-                  "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8 "    \
-                  "WHERE id = ?1")                                                                 \
+                  "agreement = ?5, max_participants = ?6, history = ?7, private_messages = ?8, "   \
+                  "adhoc_sessions = ?9 WHERE id = ?1")                                             \
     X(GROUP_REMOVE, "DELETE FROM groups WHERE id = ?1")                                            \
+    X(GROUP_ARCHIVE, "UPDATE groups SET archived_at = ?2 WHERE id = ?1 AND archived_at IS NULL")   \
+    X(GROUP_UNARCHIVE,                                                                             \
+      "UPDATE groups SET archived_at = NULL WHERE id = ?1 AND archived_at IS NOT NULL")            \
+    X(GROUP_ARCHIVED, "SELECT archived_at FROM groups WHERE id = ?1")                              \
     X(GROUP_GET, "SELECT " STORE_GROUP_COLS " FROM groups WHERE name = ?1")                        \
     X(GROUP_GET_ID, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id = ?1")                       \
     X(GROUP_LIST, "SELECT " STORE_GROUP_COLS " FROM groups ORDER BY name")                         \
@@ -55,6 +66,8 @@
     /* a new password and disabling (?2 = 1) end every login: the generation moves on */           \
     X(LEADER_SET_PASSWORD,                                                                         \
       "UPDATE leaders SET password_hash = ?2, login_gen = login_gen + 1 WHERE id = ?1")            \
+    X(LEADER_CLEAR_PASSWORD,                                                                       \
+      "UPDATE leaders SET password_hash = '', login_gen = login_gen + 1 WHERE id = ?1")            \
     X(LEADER_REHASH, "UPDATE leaders SET password_hash = ?2 WHERE id = ?1 AND login_gen = ?3")     \
     X(LEADER_SET_DISABLED, "UPDATE leaders SET disabled = ?2, login_gen = login_gen + ?2 "         \
                            "WHERE id = ?1 AND disabled != ?2")                                     \
@@ -70,6 +83,16 @@
       "(SELECT leader_id FROM group_leaders WHERE group_id = ?1) ORDER BY username")               \
     X(LEADER_GROUPS, "SELECT " STORE_GROUP_COLS " FROM groups WHERE id IN "                        \
                      "(SELECT group_id FROM group_leaders WHERE leader_id = ?1) ORDER BY name")    \
+    /* store_setup.c */                                                                            \
+    X(SETUP_REPLACE, "UPDATE setup_codes SET replaced_at = ?2 WHERE leader_id = ?1 "               \
+                     "AND used_at IS NULL AND replaced_at IS NULL")                                \
+    X(SETUP_ADD, "INSERT INTO setup_codes(leader_id, code_hash, created_at, expires_at) "          \
+                 "VALUES(?1, ?2, ?3, ?4)")                                                         \
+    X(SETUP_FIND, "SELECT c.id, c.leader_id, l.username, l.role, c.expires_at, c.used_at, "        \
+                  "c.replaced_at, l.disabled FROM setup_codes c "                                  \
+                  "JOIN leaders l ON l.id = c.leader_id WHERE c.code_hash = ?1")                   \
+    X(SETUP_USE, "UPDATE setup_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL "          \
+                 "AND replaced_at IS NULL AND expires_at > ?2")                                    \
     /* store_session.c */                                                                          \
     X(SCHEDULE_ADD, "INSERT INTO schedules(group_id, weekday, minute_of_day, duration_min, "       \
                     "lobby_min, tz, starts_on, until, created_at) "                                \
@@ -79,7 +102,8 @@
                      "WHERE group_id = ?1 OR ?1 IS NULL ORDER BY group_id, weekday, "              \
                      "minute_of_day, id")                                                          \
     X(SCHEDULE_REMOVE, "DELETE FROM schedules WHERE id = ?1")                                      \
-    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2")      \
+    X(SCHEDULE_DROP_FUTURE, "DELETE FROM sessions WHERE schedule_id = ?1 AND starts_at > ?2 "      \
+                            "AND opened_at IS NULL")                                               \
     X(SESSION_EXPAND, "INSERT INTO sessions(group_id, schedule_id, starts_at, ends_at, "           \
                       "lobby_min, tz, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "             \
                       "ON CONFLICT(schedule_id, starts_at) DO NOTHING")                            \
@@ -88,6 +112,7 @@
     X(SESSION_GET, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE id = ?1")                    \
     X(SESSION_LIST, "SELECT " STORE_SESSION_COLS " FROM sessions "                                 \
                     "WHERE (group_id = ?1 OR ?1 IS NULL) AND ends_at > ?2 ORDER BY starts_at, id") \
+    X(SESSION_LOBBY_NOW, "UPDATE sessions SET lobby_min = ?2 WHERE id = ?1")                       \
     X(SESSION_CANCEL, "UPDATE sessions SET cancelled_at = ?2 "                                     \
                       "WHERE id = ?1 AND cancelled_at IS NULL AND ends_at > ?2")                   \
     /* ended before its start (in the lobby): cancelled; else it ends now */                       \
@@ -105,8 +130,8 @@
     X(ADMITTED_SWEEP, "DELETE FROM admitted WHERE session_id IN (SELECT id FROM sessions "         \
                       "WHERE ends_at <= ?1 OR cancelled_at IS NOT NULL)")                          \
     /* store_invite.c */                                                                           \
-    X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at) "        \
-                  "VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id")                                       \
+    X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at, "        \
+                  "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                       \
     X(INVITE_GET, "SELECT " STORE_INVITE_COLS " FROM invites WHERE id = ?1")                       \
     X(INVITE_LOOKUP, "SELECT " STORE_INVITE_COLS " FROM invites WHERE code_hash = ?1")             \
     X(INVITE_LIST, "SELECT " STORE_INVITE_COLS " FROM invites "                                    \
@@ -256,6 +281,30 @@ int store__audit(struct store *s, int64_t now, const char *actor, const char *ac
  */
 int store__end(struct store *s, int e, int64_t now, const char *actor, const char *action,
                const char *target, int64_t group_id, int64_t session_id);
+
+/* The account with id, with its password hash, inside the caller's
+ * transaction when there is one. store_group.c. */
+int store__leader_by_id(struct store *s, int64_t id, struct store_leader *out);
+
+/* Add an account (store_account_add) with the password phc, unchecked, and
+ * with a setup link when setup_hash is not NULL. store_group.c. */
+int store__account_add(struct store *s, int64_t now, const char *actor, enum store_role role,
+                       const char *username, const char *phc,
+                       const uint8_t setup_hash[STORE_HASH_LEN], int64_t *id);
+
+/* A setup link for account leader_id, valid for STORE_SETUP_TTL: its
+ * earlier links stop working. Inside the caller's transaction.
+ * store_setup.c. */
+int store__setup_put(struct store *s, int64_t now, int64_t leader_id,
+                     const uint8_t code_hash[STORE_HASH_LEN]);
+
+/* Is phc a PHC string the leaders table may hold? */
+bool store__phc_valid(const char *phc);
+
+/* 0 when group_id may take new sessions, schedules and invites;
+ * STORE_E_ARCHIVED when it is archived, STORE_E_NOT_FOUND when there is no
+ * such group, or a store_err. Inside the caller's transaction. */
+int store__group_open(struct store *s, int64_t group_id);
 
 /* "kind:id" in buf: the audit target of a row without a name. */
 #define STORE__TARGET_LEN 32

@@ -21,6 +21,7 @@ static void read_invite(struct db_stmt *st, void *row)
         .revoked_at = db_col_int64(st, 5),
         .used_at = db_col_int64(st, 6),
     };
+    store__col_copy(st, 7, inv->created_by, sizeof(inv->created_by));
 }
 
 enum store_invite_state store_invite_state(const struct store_invite *inv, int64_t now)
@@ -58,17 +59,23 @@ int store_invite_create(struct store *s, int64_t now, const char *actor, int64_t
                         enum store_invite_kind kind, const uint8_t code_hash[STORE_HASH_LEN],
                         int64_t expires_at, int64_t *id)
 {
-    if (expires_at <= now || (kind != STORE_INVITE_GROUP && kind != STORE_INVITE_PERSONAL))
+    if (expires_at <= now || expires_at > now + STORE_INVITE_DAYS_MAX * INT64_C(86400) ||
+        (kind != STORE_INVITE_GROUP && kind != STORE_INVITE_PERSONAL))
         return STORE_E_INVALID;
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_INVITE_ADD);
     db_bind_int64(st, 1, group_id);
     db_bind_blob(st, 2, code_hash, STORE_HASH_LEN);
     db_bind_text(st, 3, store_invite_kind_name(kind));
     db_bind_int64(st, 4, now);
     db_bind_int64(st, 5, expires_at);
+    db_bind_text(st, 6, actor);
     int64_t new_id = 0;
     char target[STORE__TARGET_LEN];
     e = store__insert(st, &new_id);
@@ -90,21 +97,34 @@ int store_invite_list(struct store *s, int64_t group_id, struct store_invite **o
 
 int store_invite_revoke(struct store *s, int64_t now, const char *actor, int64_t id)
 {
+    return store_invite_revoke_in(s, now, actor, 0, id, NULL);
+}
+
+int store_invite_revoke_in(struct store *s, int64_t now, const char *actor, int64_t group_id,
+                           int64_t id, struct store_invite *out)
+{
     struct store_invite inv = {0};
     int e = store__begin(s);
     if (e < 0)
         return e;
     struct db_stmt *st = store__stmt(s, ST_INVITE_GET);
     db_bind_int64(st, 1, id);
-    if ((e = store__one(st, read_invite, &inv)) == 0) {
+    if ((e = store__one(st, read_invite, &inv)) == 0 && group_id && inv.group_id != group_id)
+        e = STORE_E_NOT_FOUND; /* the caller may act on group_id only */
+    if (e == 0) {
         st = store__stmt(s, ST_INVITE_REVOKE);
         db_bind_int64(st, 1, id);
         db_bind_int64(st, 2, now);
         e = store__change_one(s, st, STORE_E_INVALID);
     }
     char target[STORE__TARGET_LEN];
-    return store__end(s, e, now, actor, "invite_revoke", store__target(target, "invite", id),
-                      inv.group_id, 0);
+    e = store__end(s, e, now, actor, "invite_revoke", store__target(target, "invite", id),
+                   inv.group_id, 0);
+    if (e == 0 && out) {
+        inv.revoked_at = now;
+        *out = inv;
+    }
+    return e;
 }
 
 /* Step statement id, which finds an active invite by code_hash at now, to

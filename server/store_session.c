@@ -66,6 +66,10 @@ int store_schedule_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, sc->group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_SCHEDULE_ADD);
     db_bind_int64(st, 1, sc->group_id);
     db_bind_int64(st, 2, sc->weekday);
@@ -172,6 +176,12 @@ int store_expand_schedules(struct store *s, int64_t now, int64_t horizon)
             until = v[i].until;
         if (from >= until)
             continue;
+        /* An archived group's schedules stay, and make nothing until it is
+         * taken out of the archive. */
+        if ((e = store__group_open(s, v[i].group_id)) == STORE_E_ARCHIVED)
+            continue;
+        if (e < 0)
+            goto fail;
         if ((e = expand_one(s, now, &v[i], from, until)) < 0)
             goto fail;
         added += e;
@@ -190,8 +200,11 @@ fail:
 
 enum store_session_state store_session_state(const struct store_session *se, int64_t now)
 {
+    /* A session a leader opened was held: ended before its planned start,
+     * it carries the end in cancelled_at (the sessions table wants its end
+     * after its start) and counts as ended. */
     if (se->cancelled_at)
-        return STORE_SESSION_CANCELLED;
+        return se->opened_at ? STORE_SESSION_ENDED : STORE_SESSION_CANCELLED;
     if (now >= se->ends_at)
         return STORE_SESSION_ENDED;
     if (now >= se->starts_at)
@@ -199,6 +212,11 @@ enum store_session_state store_session_state(const struct store_session *se, int
     if (now >= se->starts_at - (int64_t)se->lobby_min * 60)
         return STORE_SESSION_LOBBY;
     return STORE_SESSION_SCHEDULED;
+}
+
+int64_t store_session_ended_at(const struct store_session *se)
+{
+    return se->cancelled_at && se->opened_at ? se->cancelled_at : se->ends_at;
 }
 
 const char *store_session_state_name(enum store_session_state st)
@@ -228,6 +246,10 @@ int store_session_add(struct store *s, int64_t now, const char *actor,
     int e = store__begin(s);
     if (e < 0)
         return e;
+    if ((e = store__group_open(s, se->group_id)) < 0) {
+        store__rollback(s);
+        return e;
+    }
     struct db_stmt *st = store__stmt(s, ST_SESSION_ADD);
     db_bind_int64(st, 1, se->group_id);
     db_bind_int64(st, 2, se->starts_at);
@@ -261,6 +283,28 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     int e;
     *out = store__rows(st, sizeof(**out), read_session, NULL, n, &e);
     return e;
+}
+
+int store_session_start(struct store *s, int64_t now, const char *actor, int64_t id, int64_t early)
+{
+    struct store_session se = {0};
+    int e = store__begin(s);
+    if (e < 0)
+        return e;
+    if ((e = store_session_get(s, id, &se)) == 0 &&
+        (store_session_state(&se, now) != STORE_SESSION_SCHEDULED || se.starts_at - now > early))
+        e = STORE_E_INVALID;
+    if (e == 0) {
+        /* The whole minutes to the start, rounded up: the lobby is open now. */
+        int64_t lobby = (se.starts_at - now + 59) / 60;
+        struct db_stmt *st = store__stmt(s, ST_SESSION_LOBBY_NOW);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, lobby);
+        e = lobby > 120 ? STORE_E_INVALID : store__exec(st);
+    }
+    char target[STORE__TARGET_LEN];
+    return store__end(s, e, now, actor, "session_start", store__target(target, "session", id),
+                      se.group_id, id);
 }
 
 /* Cancel or end a session now (stmt), with its audit row. */

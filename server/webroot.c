@@ -24,27 +24,33 @@ struct webroot {
     char version[VERSION_HEX + 1];
 };
 
-/* compress: text, except the HTML. The others are compressed already. The
- * HTML holds no secret either, but it is where BREACH (a secret guessed
- * from compressed sizes) would be looked for: scanners such as testssl.sh
- * flag any compressed page, and an association's auditor should not have to
- * weigh that finding. It is revalidated with a 304 on every repeat visit,
- * so compressing it would only save bytes on the first. */
+/* compress: text. The others are compressed already. The HTML is
+ * compressed too: BREACH (a secret guessed from the sizes of compressed
+ * answers) needs an answer that holds a secret and also reflects what an
+ * attacker sends, and every file here is the same public bytes for every
+ * request, read at start: no token, invite code, name or request input is
+ * ever in one (tokens and codes stay in the URL, the WebSocket and memory).
+ * Scanners such as testssl.sh still report "BREACH potentially vulnerable"
+ * for any compressed page; docs/admin.md answers that finding.
+ * document: a type a browser may show as a page of its own, where scripts
+ * could run (an SVG opened by its URL runs its scripts): it carries the
+ * page's security headers (http.c), the other files only those that apply
+ * to a sub-resource. */
 static const struct {
     const char *ext, *mime;
-    bool compress;
+    bool compress, document;
 } mimes[] = {
-    {".html", "text/html; charset=utf-8", false},
-    {".js", "text/javascript; charset=utf-8", true},
-    {".mjs", "text/javascript; charset=utf-8", true},
-    {".css", "text/css; charset=utf-8", true},
-    {".json", "application/json", true},
-    {".svg", "image/svg+xml", true},
-    {".png", "image/png", false},
-    {".ico", "image/x-icon", true},
-    {".woff2", "font/woff2", false},
-    {".txt", "text/plain; charset=utf-8", true},
-    {".webmanifest", "application/manifest+json", true},
+    {".html", "text/html; charset=utf-8", true, true},
+    {".js", "text/javascript; charset=utf-8", true, false},
+    {".mjs", "text/javascript; charset=utf-8", true, false},
+    {".css", "text/css; charset=utf-8", true, false},
+    {".json", "application/json", true, false},
+    {".svg", "image/svg+xml", true, true},
+    {".png", "image/png", false, false},
+    {".ico", "image/x-icon", true, false},
+    {".woff2", "font/woff2", false, false},
+    {".txt", "text/plain; charset=utf-8", true, false},
+    {".webmanifest", "application/manifest+json", true, false},
 };
 
 static size_t mime_index(const char *name)
@@ -85,6 +91,8 @@ static void keep(struct webroot *w, struct webfile *f)
     size_t m = mime_index(f->path);
     f->mime = m < ARRAY_LEN(mimes) ? mimes[m].mime : "application/octet-stream";
     f->is_html = strncmp(f->mime, "text/html", 9) == 0;
+    /* A type of no known kind could be sniffed into a page: a document. */
+    f->is_document = m < ARRAY_LEN(mimes) ? mimes[m].document : true;
     w->total += f->rep[ENCODING_IDENTITY].len;
     hmap_put(w->files, f->path, strlen(f->path), f);
 }

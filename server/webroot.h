@@ -10,8 +10,8 @@
  * Made once at load, so a repeat visit costs next to nothing:
  * - each file's strong validator (ETag) from the SHA-256 of its bytes, one
  *   for each coding;
- * - its gzip and Brotli copies, where they are smaller, for every file but
- *   the HTML (encoding.h, webroot.c says why);
+ * - its gzip and Brotli copies, where they are smaller, for every text
+ *   file, the HTML included (encoding.h; webroot.c says why that is safe);
  * - the tree's version, a hash of every file: the same files are also
  *   served under /v/<version>/, which never changes for a version, so
  *   browsers keep them without asking again ("immutable"). The HTML's
@@ -43,6 +43,7 @@ struct webfile {
     char *path; /* "/js/app.js" */
     const char *mime;
     int is_html;
+    bool is_document;                  /* may be shown as a page: HTML, SVG (webroot.c) */
     struct webrep rep[ENCODING_COUNT]; /* rep[ENCODING_IDENTITY] always set */
 };
 

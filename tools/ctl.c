@@ -14,8 +14,6 @@
 #include "schedule.h"
 #include "util.h"
 
-const char *const ctl_weekdays[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
 /* ---- messages --------------------------------------------------------- */
 
 int ctl_complain(struct ctl *c, int code, const char *fmt, ...)
@@ -144,53 +142,6 @@ int ctl_parse_int(const char *s, long min, long max, long *out)
     return 0;
 }
 
-/* Exactly n digits at s. */
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-int ctl_parse_date_prefix(const char *s, int *y, int *m, int *d)
-{
-    if (strlen(s) < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, y) || !digits(s + 5, 2, m) ||
-        !digits(s + 8, 2, d) || *m < 1 || *m > 12 || *d < 1 || *d > 31)
-        return -1;
-    return 0;
-}
-
-int ctl_parse_date(const char *s, int *y, int *m, int *d)
-{
-    return strlen(s) == 10 ? ctl_parse_date_prefix(s, y, m, d) : -1;
-}
-
-int ctl_parse_time(const char *s, int *minute)
-{
-    int h, m;
-    if (strlen(s) != 5 || s[2] != ':' || !digits(s, 2, &h) || !digits(s + 3, 2, &m) || h > 23 ||
-        m > 59)
-        return -1;
-    *minute = h * 60 + m;
-    return 0;
-}
-
-int ctl_parse_weekday(const char *s, int *weekday)
-{
-    for (int i = 0; i < 7; i++) {
-        if (strcasecmp(s, ctl_weekdays[i]) == 0) {
-            *weekday = i + 1;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 bool ctl_choice(const char *v, const char *const *choices)
 {
     for (; *choices; choices++)
@@ -199,37 +150,12 @@ bool ctl_choice(const char *v, const char *const *choices)
     return false;
 }
 
-/* The UTC midnight of a Gregorian date plus `days` days, broken down into
- * *tm too; -1 for a date that does not exist (February 30). */
-static int civil_midnight(int y, int m, int d, int days, int64_t *out, struct tm *tm)
-{
-    struct tm want = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    time_t t = timegm(&want);
-    if (want.tm_year != y - 1900 || want.tm_mon != m - 1 || want.tm_mday != d)
-        return -1;
-    t += (time_t)days * DAY;
-    if (!gmtime_r(&t, tm))
-        return -1;
-    *out = (int64_t)t;
-    return 0;
-}
-
-int ctl_local_midnight(const char *tz, int y, int m, int d, int days, int64_t *out)
-{
-    int64_t utc;
-    struct tm tm;
-    if (civil_midnight(y, m, d, days, &utc, &tm) < 0)
-        return SCHEDULE_E_RANGE;
-    return schedule_local_to_utc(tz, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 0, out);
-}
-
 int ctl_utc_date(const char *s, int days, int64_t *out)
 {
     int y, m, d;
-    struct tm tm;
-    if (ctl_parse_date(s, &y, &m, &d) < 0)
+    if (schedule_parse_date(s, &y, &m, &d) < 0)
         return -1;
-    return civil_midnight(y, m, d, days, out, &tm);
+    return schedule_local_midnight("UTC", y, m, d, days, out) < 0 ? -1 : 0;
 }
 
 int ctl_tz_option(struct ctl *c, const char *tz)

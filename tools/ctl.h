@@ -67,7 +67,6 @@ extern const struct ctl_command ctl_admin_commands[];
 int ctl_check(struct ctl *c, int argc, char **argv);
 
 /* "mon" .. "sun", indexed by ISO weekday - 1. */
-extern const char *const ctl_weekdays[7];
 
 /* ---- messages --------------------------------------------------------- */
 
@@ -118,21 +117,8 @@ int ctl_bad_option(struct ctl *c, int opt, char **argv);
 /* A decimal in min..max into *out; -1 for anything else. */
 int ctl_parse_int(const char *s, long min, long max, long *out);
 
-/* Exactly "YYYY-MM-DD" (the day is checked against its month later), the
- * same at the start of a longer string, and "HH:MM" into minutes. 0 or -1. */
-int ctl_parse_date(const char *s, int *y, int *m, int *d);
-int ctl_parse_date_prefix(const char *s, int *y, int *m, int *d);
-int ctl_parse_time(const char *s, int *minute);
-
-/* "mon".."sun" (any case) into 1..7. 0 or -1. */
-int ctl_parse_weekday(const char *s, int *weekday);
-
 /* Is v one of the NULL-terminated choices? */
 bool ctl_choice(const char *v, const char *const *choices);
-
-/* The instant a local date starts in tz, plus `days` whole days: 0 or a
- * negative schedule_err (a date such as February 30 is out of range). */
-int ctl_local_midnight(const char *tz, int y, int m, int d, int days, int64_t *out);
 
 /* A UTC date "YYYY-MM-DD" as the instant of its midnight plus `days` whole
  * days. 0 or -1. */

@@ -14,7 +14,7 @@
 struct group_opts {
     char **argv;
     bool edit; /* group edit: --name allowed */
-    const char *name, *language, *description, *agreement_file, *history, *pm;
+    const char *name, *language, *description, *agreement_file, *history, *pm, *adhoc;
     long max;
     bool any;
 };
@@ -24,6 +24,7 @@ static int group_option(struct ctl *c, int opt, const char *value, void *arg)
     static const char *const languages[] = {"fi", "sv", "en", NULL};
     static const char *const histories[] = {"since_admitted", "whole_session", NULL};
     static const char *const pms[] = {"off", "leaders", "everyone", NULL};
+    static const char *const yes_no[] = {"yes", "no", NULL};
     struct group_opts *o = arg;
     switch (opt) {
     case 'l':
@@ -50,6 +51,11 @@ static int group_option(struct ctl *c, int opt, const char *value, void *arg)
         if (!ctl_choice(value, pms))
             return ctl_complain(c, EXIT_USAGE, "--private-messages is off, leaders or everyone");
         o->pm = value;
+        break;
+    case 'o':
+        if (!ctl_choice(value, yes_no))
+            return ctl_complain(c, EXIT_USAGE, "--adhoc-sessions is yes or no");
+        o->adhoc = value;
         break;
     case 'n':
         if (!o->edit)
@@ -104,6 +110,8 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
         snprintf(g->history, sizeof(g->history), "%s", o->history);
     if (o->pm)
         snprintf(g->private_messages, sizeof(g->private_messages), "%s", o->pm);
+    if (o->adhoc)
+        g->adhoc_sessions = strcmp(o->adhoc, "yes") == 0;
     int rc;
     if (o->agreement_file && (rc = read_agreement(c, o->agreement_file, g)))
         return rc;
@@ -127,11 +135,12 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
 
 static json_t *group_json(const struct store_group *g)
 {
-    return json_pack("{sI ss ss ss ss si ss ss so}", "id", (json_int_t)g->id, "name", g->name,
-                     "language", g->language, "description", g->description, "agreement",
+    return json_pack("{sI ss ss ss ss si ss ss sb so so}", "id", (json_int_t)g->id, "name",
+                     g->name, "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
-                     "private_messages", g->private_messages, "created_at",
-                     ctl_json_time(g->created_at));
+                     "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
+                     "created_at", ctl_json_time(g->created_at), "archived_at",
+                     ctl_json_time(g->archived_at));
 }
 
 /* group add NAME and group edit NAME: the same options, applied to the
@@ -145,6 +154,7 @@ static int group_save(struct ctl *c, int argc, char **argv, bool edit)
         {"max", required_argument, NULL, 'm'},
         {"history", required_argument, NULL, 'H'},
         {"private-messages", required_argument, NULL, 'p'},
+        {"adhoc-sessions", required_argument, NULL, 'o'},
         {"name", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
@@ -191,9 +201,16 @@ static int cmd_group_edit(struct ctl *c, int argc, char **argv)
     return group_save(c, argc, argv, true);
 }
 
+/* The groups in use, or with --archived the archived ones (as the console's
+ * list). */
 static int cmd_group_list(struct ctl *c, int argc, char **argv)
 {
-    int rc = ctl_plain_args(c, argc, argv, 0, 0);
+    int archived = 0;
+    const struct option longopts[] = {
+        {"archived", no_argument, &archived, 1},
+        {NULL, 0, NULL, 0},
+    };
+    int rc = ctl_options(c, argc, argv, longopts, NULL, NULL, 0, 0);
     if (rc)
         return rc;
     struct store_group *v;
@@ -206,6 +223,8 @@ static int cmd_group_list(struct ctl *c, int argc, char **argv)
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct store_leader *ls;
         size_t nl;
+        if ((v[i].archived_at != 0) != (archived != 0))
+            continue;
         if ((e = store_group_leaders(c->store, v[i].id, &ls, &nl)) < 0) {
             rc = ctl_store_failed(c, e, "leaders");
             break;
@@ -271,6 +290,7 @@ static void group_show_text(struct ctl *c, const struct store_group *g, const st
     printf("max participants  %d\n", g->max_participants);
     printf("history           %s\n", g->history);
     printf("private messages  %s\n", g->private_messages);
+    printf("ad-hoc sessions   %s\n", g->adhoc_sessions ? "yes" : "no");
     printf("created           %s\n", ctl_fmt_utc(g->created_at, false, buf));
     printf("description       %s\n", *g->description ? g->description : "-");
     printf("leaders           ");
@@ -363,6 +383,41 @@ out:
     return rc;
 }
 
+/* group archive|unarchive NAME */
+static int group_set_archived(struct ctl *c, int argc, char **argv, bool archived)
+{
+    int rc = ctl_plain_args(c, argc, argv, 1, 1);
+    if (rc)
+        return rc;
+    struct store_group g;
+    if ((rc = ctl_find_group(c, argv[optind], &g)))
+        return rc;
+    int e = store_group_set_archived(c->store, c->now, c->actor, g.id, archived);
+    const char *state = archived ? "archived" : "taken out of the archive";
+    if (e == STORE_E_INVALID)
+        rc = ctl_complain(c, EXIT_FAIL, "group \"%s\" is %s already", g.name,
+                          archived ? "archived" : "not archived");
+    else if (e < 0)
+        rc = ctl_store_failed(c, e, "group");
+    else
+        rc = ctl_done(
+            c,
+            json_pack("{sI ss sb}", "id", (json_int_t)g.id, "name", g.name, "archived", archived),
+            "group %lld \"%s\" %s\n", (long long)g.id, g.name, state);
+    store_group_clear(&g);
+    return rc;
+}
+
+static int cmd_group_archive(struct ctl *c, int argc, char **argv)
+{
+    return group_set_archived(c, argc, argv, true);
+}
+
+static int cmd_group_unarchive(struct ctl *c, int argc, char **argv)
+{
+    return group_set_archived(c, argc, argv, false);
+}
+
 /* group leader add|remove GROUP USERNAME */
 static int group_leader_change(struct ctl *c, int argc, char **argv, bool add)
 {
@@ -409,19 +464,26 @@ static int cmd_group_leader_remove(struct ctl *c, int argc, char **argv)
     "      --history since_admitted|whole_session\n"                                               \
     "                                    what a late joiner sees (default since_admitted)\n"       \
     "      --private-messages off|leaders|everyone\n"                                              \
-    "                                    who may write privately (default leaders)\n"
+    "                                    who may write privately (default leaders)\n"              \
+    "      --adhoc-sessions yes|no       may its leaders hold a session now, unplanned\n"          \
+    "                                    (default no)\n"
 
 const struct ctl_command ctl_group_commands[] = {
     {"group add", "NAME --language fi|sv|en [OPTIONS]", "add a group",
      "      --language fi|sv|en           the group's language (required)\n" GROUP_OPTIONS,
      cmd_group_add},
-    {"group list", "", "list the groups", NULL, cmd_group_list},
+    {"group list", "[--archived]", "list the groups in use (or the archived ones)",
+     "      --archived                    list the archived groups instead\n", cmd_group_list},
     {"group show", "NAME", "show a group: settings, leaders, schedules, next sessions, invites",
      NULL, cmd_group_show},
     {"group edit", "NAME [OPTIONS]", "change a group's settings",
      "      --name NEW                    rename the group\n"
      "      --language fi|sv|en           the group's language\n" GROUP_OPTIONS,
      cmd_group_edit},
+    {"group archive", "NAME",
+     "archive a group: it takes no new sessions or invites and keeps its audit and attendance",
+     NULL, cmd_group_archive},
+    {"group unarchive", "NAME", "take a group out of the archive", NULL, cmd_group_unarchive},
     {"group remove", "NAME [--yes]",
      "remove a group with its schedules, sessions, invites and leader links",
      "      --yes                         do not ask for confirmation\n", cmd_group_remove},

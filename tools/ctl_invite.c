@@ -19,14 +19,14 @@ struct invite_opts {
 static int invite_option(struct ctl *c, int opt, const char *value, void *arg)
 {
     struct invite_opts *o = arg;
-    if (ctl_parse_int(value, 1, 90, &o->days) < 0)
-        return ctl_complain(c, EXIT_USAGE, "--expires is 1..90 days");
+    if (ctl_parse_int(value, 1, STORE_INVITE_DAYS_MAX, &o->days) < 0)
+        return ctl_complain(c, EXIT_USAGE, "--expires is 1..%d days", STORE_INVITE_DAYS_MAX);
     return 0;
 }
 
 static int cmd_invite_create(struct ctl *c, int argc, char **argv)
 {
-    struct invite_opts o = {.days = 7};
+    struct invite_opts o = {.days = STORE_INVITE_DAYS_DEFAULT};
     const struct option longopts[] = {
         {"personal", no_argument, &o.personal, 1},
         {"expires", required_argument, NULL, 'e'},
@@ -94,13 +94,14 @@ static int cmd_invite_list(struct ctl *c, int argc, char **argv)
         const char *kind = store_invite_kind_name(v[i].kind);
         const char *state = store_invite_state_name(store_invite_state(&v[i], c->now));
         if (l.arr) {
-            json_array_append_new(l.arr,
-                                  json_pack("{sI ss ss ss so so so so}", "id", (json_int_t)v[i].id,
-                                            "group", group, "kind", kind, "state", state,
-                                            "created_at", ctl_json_time(v[i].created_at),
-                                            "expires_at", ctl_json_time(v[i].expires_at), "used_at",
-                                            ctl_json_time(v[i].used_at), "revoked_at",
-                                            ctl_json_time(v[i].revoked_at)));
+            json_array_append_new(
+                l.arr,
+                json_pack("{sI ss ss ss so so so so so}", "id", (json_int_t)v[i].id, "group", group,
+                          "kind", kind, "state", state, "created_at",
+                          ctl_json_time(v[i].created_at), "expires_at",
+                          ctl_json_time(v[i].expires_at), "used_at", ctl_json_time(v[i].used_at),
+                          "revoked_at", ctl_json_time(v[i].revoked_at), "created_by",
+                          v[i].created_by[0] ? json_string(v[i].created_by) : json_null()));
             continue;
         }
         snprintf(id, sizeof(id), "%lld", (long long)v[i].id);

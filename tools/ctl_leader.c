@@ -15,11 +15,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config.h"
 #include "ctl.h"
 #include "util.h"
-
-#define PASSWORD_MIN 10
-#define PASSWORD_MAX 128
 
 static volatile sig_atomic_t interrupted;
 
@@ -122,14 +120,13 @@ static int read_new_password(struct ctl *c, bool from_stdin, const char *usernam
     if (from_stdin) {
         if (!fgets(buf, (int)buflen, stdin) || (!chomp(buf) && !feof(stdin)))
             rc = ctl_complain(c, EXIT_USAGE, "expected one line of at most %d characters on stdin",
-                              PASSWORD_MAX);
+                              AUTH_PASSWORD_MAX);
     } else {
         rc = password_from_tty(c, username, buf, buflen);
     }
-    size_t chars = rc ? 0 : ctl_width(buf);
-    if (rc == 0 && (chars < PASSWORD_MIN || chars > PASSWORD_MAX))
+    if (rc == 0 && !auth_password_ok(buf))
         rc = ctl_complain(c, EXIT_FAIL, "a password has %d to %d characters, this one %zu",
-                          PASSWORD_MIN, PASSWORD_MAX, chars);
+                          AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, ctl_width(buf));
     if (rc)
         wipe(buf, buflen);
     return rc;
@@ -157,12 +154,67 @@ static int new_password_hash(struct ctl *c, bool from_stdin, const char *usernam
     return rc;
 }
 
+/* Print a setup link made now for account id (username): the link on
+ * stdout (in JSON with --json), what it is for on stderr. The link is
+ * shown only this once; only its code's hash is stored. */
+static int print_setup_link(struct ctl *c, const char *username, const char *code, json_t *doc)
+{
+    char link[512], when[CTL_TIME_LEN];
+    int64_t expires = c->now + STORE_SETUP_TTL;
+    snprintf(link, sizeof(link), "%s/setup#%s", c->cfg->origin, code);
+    if (c->json) {
+        json_object_set_new(doc, "setup_url", json_string(link));
+        json_object_set_new(doc, "setup_expires_at", ctl_json_time(expires));
+        ctl_json_print(doc);
+    } else {
+        json_decref(doc);
+        printf("%s\n", link);
+        fprintf(stderr,
+                "setup link for %s, expires %s: they open it to choose their password. "
+                "The link is shown only this once.\n",
+                username, ctl_fmt_utc(expires, false, when));
+    }
+    wipe(link, sizeof(link));
+    return 0;
+}
+
+/* leader add USERNAME --setup-link: the account waits for its holder to
+ * choose a password at the link. */
+static int add_by_link(struct ctl *c, const char *username)
+{
+    char code[AUTH_INVITE_LEN + 1];
+    unsigned char hash[AUTH_DIGEST_LEN];
+    const char *kind = store_role_name(role_of(c));
+    if (auth_invite_code_new(code, hash) < 0)
+        return ctl_complain(c, EXIT_FAIL, "cannot make a setup link (no randomness)");
+    int64_t id;
+    int rc = 0,
+        e = store_account_add_pending(c->store, c->now, c->actor, role_of(c), username, hash, &id);
+    if (e == STORE_E_EXISTS)
+        rc = ctl_complain(c, EXIT_FAIL, "an account named \"%s\" already exists", username);
+    else if (e < 0)
+        rc = ctl_store_failed(c, e, kind);
+    else
+        rc = print_setup_link(
+            c, username, code,
+            json_pack("{sI ss ss}", "id", (json_int_t)id, "username", username, "role", kind));
+    wipe(code, sizeof(code));
+    return rc;
+}
+
 static int cmd_leader_add(struct ctl *c, int argc, char **argv)
 {
-    int from_stdin = 0;
-    int rc = password_options(c, argc, argv, &from_stdin);
+    int from_stdin = 0, by_link = 0;
+    const struct option longopts[] = {
+        {"password-stdin", no_argument, &from_stdin, 1},
+        {"setup-link", no_argument, &by_link, 1},
+        {NULL, 0, NULL, 0},
+    };
+    int rc = ctl_options(c, argc, argv, longopts, NULL, NULL, 1, 1);
     if (rc)
         return rc;
+    if (from_stdin && by_link)
+        return ctl_complain(c, EXIT_USAGE, "--password-stdin or --setup-link, not both");
     const char *username = argv[optind];
     const char *kind = store_role_name(role_of(c));
     if (!store_username_valid(username))
@@ -174,6 +226,8 @@ static int cmd_leader_add(struct ctl *c, int argc, char **argv)
         wipe(&l, sizeof(l));
         return ctl_complain(c, EXIT_FAIL, "an account named \"%s\" already exists", username);
     }
+    if (by_link)
+        return add_by_link(c, username);
     char phc[AUTH_PHC_MAX];
     if ((rc = new_password_hash(c, from_stdin, username, phc)))
         return rc;
@@ -208,6 +262,32 @@ static int cmd_leader_passwd(struct ctl *c, int argc, char **argv)
                           "password of %s changed\n", l.username);
     }
     wipe(phc, sizeof(phc));
+    wipe(&l, sizeof(l));
+    return rc;
+}
+
+/* leader setup-link USERNAME: a new link to reset the password. */
+static int cmd_leader_setup_link(struct ctl *c, int argc, char **argv)
+{
+    int rc = ctl_plain_args(c, argc, argv, 1, 1);
+    if (rc)
+        return rc;
+    struct store_leader l;
+    if ((rc = ctl_find_account(c, role_of(c), argv[optind], &l)))
+        return rc;
+    char code[AUTH_INVITE_LEN + 1];
+    unsigned char hash[AUTH_DIGEST_LEN];
+    int e = 0;
+    if (auth_invite_code_new(code, hash) < 0)
+        rc = ctl_complain(c, EXIT_FAIL, "cannot make a setup link (no randomness)");
+    else if ((e = store_leader_setup_link(c->store, c->now, c->actor, l.id, hash)) ==
+             STORE_E_INVALID)
+        rc = ctl_complain(c, EXIT_FAIL, "%s is disabled: enable the account first", l.username);
+    else if (e < 0)
+        rc = ctl_store_failed(c, e, store_role_name(l.role));
+    else
+        rc = print_setup_link(c, l.username, code, json_pack("{ss}", "username", l.username));
+    wipe(code, sizeof(code));
     wipe(&l, sizeof(l));
     return rc;
 }
@@ -298,6 +378,8 @@ static int cmd_leader_list(struct ctl *c, int argc, char **argv)
     struct ctl_list l;
     enum store_role role = role_of(c);
     ctl_list_init(c, &l, 4, "USERNAME", "STATE", "CREATED", "GROUPS");
+    /* The console's states: disabled, awaiting setup (no password yet, or
+     * a new setup link cleared it), enabled. */
     for (size_t i = 0; i < n; i++) {
         char names[1024], created[CTL_TIME_LEN];
         json_t *groups = NULL;
@@ -305,27 +387,37 @@ static int cmd_leader_list(struct ctl *c, int argc, char **argv)
             continue;
         if ((rc = leader_groups(c, v[i].id, &groups, names, sizeof(names))))
             break;
+        const char *state = v[i].disabled         ? "disabled"
+                            : v[i].awaiting_setup ? "awaiting_setup"
+                                                  : "enabled";
         if (l.arr) {
-            json_array_append_new(l.arr,
-                                  json_pack("{ss sb so so}", "username", v[i].username, "disabled",
-                                            v[i].disabled, "created_at",
-                                            ctl_json_time(v[i].created_at), "groups", groups));
+            json_array_append_new(
+                l.arr, json_pack("{ss sb ss so so so}", "username", v[i].username, "disabled",
+                                 v[i].disabled, "state", state, "setup_expires_at",
+                                 ctl_json_time(v[i].setup_expires_at), "created_at",
+                                 ctl_json_time(v[i].created_at), "groups", groups));
         } else {
             json_decref(groups);
-            ctl_list_row(&l, v[i].username, v[i].disabled ? "disabled" : "enabled",
-                         ctl_fmt_utc(v[i].created_at, false, created), names);
+            ctl_list_row(&l, v[i].username, state, ctl_fmt_utc(v[i].created_at, false, created),
+                         names);
         }
     }
     free(v);
     return ctl_list_finish(&l, rc);
 }
 
+#define ADD_OPTIONS                                                                                \
+    "      --password-stdin              read the password from one line of stdin\n"               \
+    "                                    (otherwise asked twice on the terminal)\n"                \
+    "      --setup-link                  no password now: print a one-time link, good for\n"       \
+    "                                    7 days, where the account's holder chooses it\n"
+
 const struct ctl_command ctl_leader_commands[] = {
-    {"leader add", "USERNAME [--password-stdin]",
-     "add a leader account (username: 3-32 of a-z 0-9 . _ -)",
-     "      --password-stdin              read the password from one line of stdin\n"
-     "                                    (otherwise asked twice on the terminal)\n",
-     cmd_leader_add},
+    {"leader add", "USERNAME [--password-stdin | --setup-link]",
+     "add a leader account (username: 3-32 of a-z 0-9 . _ -)", ADD_OPTIONS, cmd_leader_add},
+    {"leader setup-link", "USERNAME",
+     "a new setup link for a leader to choose a new password; ends their logins", NULL,
+     cmd_leader_setup_link},
     {"leader passwd", "USERNAME [--password-stdin]", "set a leader's password (10-128 characters)",
      "      --password-stdin              read the password from one line of stdin\n",
      cmd_leader_passwd},
@@ -341,11 +433,12 @@ const struct ctl_command ctl_leader_commands[] = {
 /* The same commands for coordinators, who lead no group (their GROUPS
  * column stays "-"). */
 const struct ctl_command ctl_coordinator_commands[] = {
-    {"coordinator add", "USERNAME [--password-stdin]",
-     "add a coordinator account, for the console at /admin (username as for leaders)",
-     "      --password-stdin              read the password from one line of stdin\n"
-     "                                    (otherwise asked twice on the terminal)\n",
+    {"coordinator add", "USERNAME [--password-stdin | --setup-link]",
+     "add a coordinator account, for the console at /admin (username as for leaders)", ADD_OPTIONS,
      cmd_leader_add},
+    {"coordinator setup-link", "USERNAME",
+     "a new setup link for a coordinator to choose a new password; ends their logins", NULL,
+     cmd_leader_setup_link},
     {"coordinator passwd", "USERNAME [--password-stdin]",
      "set a coordinator's password (10-128 characters)",
      "      --password-stdin              read the password from one line of stdin\n",

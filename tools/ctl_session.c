@@ -22,7 +22,7 @@ json_t *ctl_schedule_json(const struct store_schedule *sc, const char *group)
 {
     char time[8], from[CTL_TIME_LEN], until[CTL_TIME_LEN];
     return json_pack("{sI ss ss ss ss si si ss ss?}", "id", (json_int_t)sc->id, "group", group,
-                     "weekday", ctl_weekdays[sc->weekday - 1], "time",
+                     "weekday", schedule_weekdays[sc->weekday - 1], "time",
                      ctl_fmt_minute(sc->minute_of_day, time), "tz", sc->tz, "duration_min",
                      sc->duration_min, "lobby_min", sc->lobby_min, "from",
                      ctl_fmt_date(sc->tz, sc->starts_on, from), "until",
@@ -87,12 +87,8 @@ static int cmd_session_add(struct ctl *c, int argc, char **argv)
         return ctl_complain(c, EXIT_USAGE, "--start and --duration are required");
     if ((rc = ctl_tz_option(c, o.tz)))
         return rc;
-    int y, m, d, minute;
     int64_t starts_at;
-    if (strlen(o.start) != 16 || o.start[10] != ' ' ||
-        ctl_parse_date_prefix(o.start, &y, &m, &d) < 0 ||
-        ctl_parse_time(o.start + 11, &minute) < 0 ||
-        schedule_local_to_utc(o.tz, y, m, d, minute, &starts_at) < 0)
+    if (schedule_parse_local(o.tz, o.start, &starts_at) < 0)
         return ctl_complain(c, EXIT_USAGE, "--start is a local time \"YYYY-MM-DD HH:MM\"");
     if (starts_at <= c->now)
         return ctl_complain(c, EXIT_USAGE, "--start %s is in the past", o.start);
@@ -183,11 +179,11 @@ static int schedule_option(struct ctl *c, int opt, const char *value, void *arg)
     long n;
     switch (opt) {
     case 'w':
-        if (ctl_parse_weekday(value, &o->sc->weekday) < 0)
+        if ((o->sc->weekday = schedule_parse_weekday(value)) < 0)
             return ctl_complain(c, EXIT_USAGE, "--weekday is mon, tue, wed, thu, fri, sat or sun");
         break;
     case 't':
-        if (ctl_parse_time(value, &o->sc->minute_of_day) < 0)
+        if ((o->sc->minute_of_day = schedule_parse_minute(value)) < 0)
             return ctl_complain(c, EXIT_USAGE, "--time is a local time HH:MM");
         break;
     case 'd':
@@ -219,12 +215,12 @@ static int schedule_days(struct ctl *c, const struct schedule_opts *o, struct st
 {
     int y, m, d;
     sc->starts_on = c->now;
-    if (o->from && (ctl_parse_date(o->from, &y, &m, &d) < 0 ||
-                    ctl_local_midnight(o->tz, y, m, d, 0, &sc->starts_on) < 0))
+    if (o->from && (schedule_parse_date(o->from, &y, &m, &d) < 0 ||
+                    schedule_local_midnight(o->tz, y, m, d, 0, &sc->starts_on) < 0))
         return ctl_complain(c, EXIT_USAGE, "--from is a date YYYY-MM-DD");
     /* --until names the last day that may have a session. */
-    if (o->until && (ctl_parse_date(o->until, &y, &m, &d) < 0 ||
-                     ctl_local_midnight(o->tz, y, m, d, 1, &sc->until) < 0))
+    if (o->until && (schedule_parse_date(o->until, &y, &m, &d) < 0 ||
+                     schedule_local_midnight(o->tz, y, m, d, 1, &sc->until) < 0))
         return ctl_complain(c, EXIT_USAGE, "--until is a date YYYY-MM-DD");
     if (sc->until && sc->until <= sc->starts_on)
         return ctl_complain(c, EXIT_USAGE, "--until is before --from");
@@ -301,7 +297,7 @@ static int cmd_schedule_list(struct ctl *c, int argc, char **argv)
         snprintf(id, sizeof(id), "%lld", (long long)v[i].id);
         snprintf(dur, sizeof(dur), "%d", v[i].duration_min);
         snprintf(lobby, sizeof(lobby), "%d", v[i].lobby_min);
-        ctl_list_row(&l, id, group, ctl_weekdays[v[i].weekday - 1],
+        ctl_list_row(&l, id, group, schedule_weekdays[v[i].weekday - 1],
                      ctl_fmt_minute(v[i].minute_of_day, hm), v[i].tz, dur, lobby,
                      ctl_fmt_date(v[i].tz, v[i].starts_on, from),
                      v[i].until ? ctl_fmt_date(v[i].tz, v[i].until - 1, until) : "-");

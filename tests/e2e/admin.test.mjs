@@ -4,27 +4,13 @@
 // screenshots.
 
 import assert from 'node:assert/strict';
-import { LEADER_PASSWORD, ctl, ctlJson, serverFixture, uid, waitFor } from '../integration/lib/harness.mjs';
+import { ctl, ctlJson, serverFixture, uid, waitFor } from '../integration/lib/harness.mjs';
 import { assertAccessible, browserFixture, e2eTest, screenshot } from './lib/browser.mjs';
 import { url, visible } from './lib/ui.mjs';
+import { coordinator, logIn } from './lib/console.mjs';
 
 const browser = browserFixture();
 const server = serverFixture();
-
-/** A coordinator account on s; resolves its username. */
-async function coordinator(s) {
-    const username = uid('coord').toLowerCase();
-    await ctl(s, ['coordinator', 'add', username, '--password-stdin'], { input: `${LEADER_PASSWORD}\n` });
-    return username;
-}
-
-async function logIn(page, username) {
-    await visible(page, '#login-form');
-    await page.fill('#username', username);
-    await page.fill('#password', LEADER_PASSWORD);
-    await page.click('#login-button');
-    await visible(page, '#groups-section');
-}
 
 e2eTest('a coordinator adds a group, edits it, and finds both in the list and the audit log', { browser }, async (t, { user }) => {
     const s = await server();
@@ -47,7 +33,7 @@ e2eTest('a coordinator adds a group, edits it, and finds both in the list and th
     const listed = (await ctlJson(s, ['group', 'list'])).find((g) => g.name === name);
     assert.equal(listed.language, 'sv');
 
-    await item.locator('button').click();
+    await item.locator('button[data-i18n="admin.edit"]').click();
     await visible(u.page, '#group-form');
     assert.equal(await u.page.inputValue('#g-description'), 'Onsdagar klockan 18');
     await u.page.fill('#g-agreement', 'Det som sägs här stannar här.');

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { axeViolations, browserFixture, e2eTest, formatViolations, LANGS, screenshot, WIDTHS } from './lib/browser.mjs';
 import { groupFixture } from './lib/flows.mjs';
 import {
-    agree, click, enterSession, inLobby, inRoom, join, login, onScreen, openInvite, openSession, say,
+    agree, click, enterSession, inLobby, inRoom, join, login, memberId, onScreen, openInvite, openSession, say,
     seeMessage, switchLanguage, url, visible,
 } from './lib/ui.mjs';
 
@@ -106,6 +106,18 @@ for (const lang of LANGS) {
         await visible(leader.page, '#alerts li[data-kind="not_ok"]');
         await visible(leader.page, '#hands li[data-member]');
         await capture(leader, 'panel', found);
+
+        // The people tab on a phone, a removal asked in Kim's row.
+        const kimRow = `#members li[data-member="${await memberId(leader, 'Kim')}"]`;
+        await leader.page.setViewportSize({ width: 360, height: 640 });
+        await click(leader.page, '#tabs button[data-tab="people"]');
+        await click(leader.page, `${kimRow} button[data-action="remove"]`);
+        await visible(leader.page, `${kimRow} .inline-confirm`);
+        await capture(leader, 'panel-people', found);
+        await leader.page.setViewportSize({ width: 360, height: 640 });
+        await click(leader.page, `${kimRow} .inline-confirm button[data-action="cancel"]`);
+        await click(leader.page, '#tabs button[data-tab="chat"]');
+        await leader.page.setViewportSize({ width: leader.width, height: 800 });
 
         await click(kim.page, '#leave');
         await visible(kim.page, '#leave-dialog');

@@ -156,7 +156,7 @@ e2eTest('hand, private message to the leaders, "I\'m not OK" with crisis resourc
     await gone(p.Ilo.page, '#crisis');
 });
 
-e2eTest('a leader deletes a message for everyone and mutes a participant', { browser }, async (t, ctx) => {
+e2eTest('a leader deletes a message for everyone, mutes, times out and removes a participant from the member list', { browser }, async (t, ctx) => {
     const fx = await groupFixture();
     const { leader, p, all } = await bringIn(ctx, fx, ['Sol', 'Kim', 'Ilo']);
     const kim = await memberId(leader, 'Kim');
@@ -172,15 +172,34 @@ e2eTest('a leader deletes a message for everyone and mutes a participant', { bro
         assert.ok(!(await messageTexts(u)).includes('Tämä viesti poistetaan'), `${u.label} still shows the deleted text`);
     }
 
-    await memberAction(leader, kim, 'mute', { minutes: '' });
-    await visible(leader.page, `#members li[data-member="${kim}"][data-muted]`);
+    // Mute and unmute are one button in Kim's row; the keyboard focus stays on it.
+    const row = `#members li[data-member="${kim}"]`;
+    await memberAction(leader, kim, 'mute');
+    await visible(leader.page, `${row}[data-muted] button[data-action="unmute"]`);
     await visible(p.Kim.page, '#room-flags li[data-flag="muted"]');
     await refused(t, p.Kim, 'Saanko puhua?', 'muted', leader, [leader, p.Sol]);
 
-    await memberAction(leader, kim, 'unmute');
+    await leader.page.locator(`${row} button[data-action="unmute"]`).focus();
+    await leader.page.keyboard.press('Enter');
     await gone(p.Kim.page, '#room-flags li[data-flag="muted"]');
+    await visible(leader.page, `${row}:not([data-muted]) button[data-action="mute"]`);
+    assert.ok(await leader.page.locator(`${row} button[data-action="mute"]`).evaluate((b) => b === document.activeElement),
+        'the focus stays in the mute button\'s place');
     await say(p.Kim, 'Kiitos');
     await onceForAll(all, 'Kiitos');
+
+    // A timeout asks how long in the row: Kim is muted until it ends.
+    await memberAction(leader, kim, 'timeout', { minutes: 5 });
+    await visible(p.Kim.page, '#room-flags li[data-flag="muted"]');
+    await memberAction(leader, kim, 'unmute');
+    await gone(p.Kim.page, '#room-flags li[data-flag="muted"]');
+
+    // A removal asks in the row: cancelled, Kim stays; confirmed, Kim is out.
+    await memberAction(leader, kim, 'remove', { confirm: false });
+    await gone(leader.page, `${row} .inline-confirm`);
+    await memberAction(leader, kim, 'remove');
+    await visible(p.Kim.page, '#ended-view[data-reason="removed"]');
+    await gone(leader.page, row);
 });
 
 e2eTest('a check-in round: speaker, done, pass, the round ends by itself', { browser }, async (t, ctx) => {

@@ -2,8 +2,12 @@
 // and again (server/webroot.h): compressed files, kept under a versioned path,
 // the page itself revalidated with a 304. Bytes on the wire come from Chromium's
 // own count (CDP Network.loadingFinished encodedDataLength: headers and body as
-// received, after TLS). The figures are printed; the test asserts only that the
-// repeat costs less and was answered from the cache or with 304s, never timing.
+// received, after TLS). The figures are printed and held to the issue's
+// targets: a first visit within 40 KB, a repeat within 5 KB. Byte counts are
+// the same on every run to within a few bytes (the same files, codings,
+// headers and lengths of codes and hashes; only the test group's name in
+// info.json varies); timing is never asserted. When a change to the client
+// breaks a target, look at the printed requests: headers or bodies.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -14,6 +18,9 @@ import { browserFixture, e2eTest, launchBrowser, openUser } from './lib/browser.
 import { url, visible } from './lib/ui.mjs';
 
 const browser = browserFixture();
+
+const FIRST_MAX = 40 * 1024;
+const REPEAT_MAX = 5 * 1024;
 
 /**
  * Chromium keeps nothing in its cache from a server whose certificate it only
@@ -75,10 +82,12 @@ e2eTest('a repeat visit of the chat page costs a fraction of the first', { brows
     const first = await visit(sol, cdp, `/j/${fx.code}`);
     await sol.page.goto('about:blank');
     const repeat = await visit(sol, cdp, `/j/${fx.code}`);
-    t.diagnostic(`first visit: ${first.bytes} bytes on the wire in ${first.requests.length} requests (target 40960)`);
-    t.diagnostic(`repeat visit: ${repeat.bytes} bytes on the wire in ${repeat.requests.length} requests (target 5120)`);
+    t.diagnostic(`first visit: ${first.bytes} bytes on the wire in ${first.requests.length} requests (target ${FIRST_MAX})`);
+    t.diagnostic(`repeat visit: ${repeat.bytes} bytes on the wire in ${repeat.requests.length} requests (target ${REPEAT_MAX})`);
     t.diagnostic(`first: ${show(first)}`);
     t.diagnostic(`repeat: ${show(repeat)}`);
+    assert.ok(first.bytes <= FIRST_MAX, `the first visit costs ${first.bytes} bytes, more than ${FIRST_MAX}`);
+    assert.ok(repeat.bytes <= REPEAT_MAX, `the repeat visit costs ${repeat.bytes} bytes, more than ${REPEAT_MAX}`);
 
     assert.ok(repeat.bytes < first.bytes, `the repeat (${repeat.bytes}) costs less than the first (${first.bytes})`);
     // The files came from the cache; the page was revalidated (Chromium shows

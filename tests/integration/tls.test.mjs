@@ -46,6 +46,16 @@ const SECURITY_HEADERS = {
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
 };
+// A sub-resource of the web client (a script, a style, a catalog: never shown
+// as a page) carries only those of them that apply to it: HSTS (any answer
+// may be the first of the host a browser sees), nosniff (a script or style of
+// the wrong type is refused) and CORP (another site may not load it). The
+// others govern a page: what it may load and run, its referrer, features and
+// window group; on a sub-resource they would only cost bytes on every
+// request of a first visit (server/http.c). Pages, an SVG (a browser shows
+// one opened by its URL as a page, scripts and all) and every answer that is
+// not a file of the web client carry the whole set.
+const SUBRESOURCE_HEADERS = ['strict-transport-security', 'x-content-type-options', 'cross-origin-resource-policy'];
 // Everything else an answer may carry. No Server, no X-Powered-By, no
 // X-XSS-Protection (lws's canned set), no Set-Cookie.
 // The web client's files add their validator and coding (assets.test.mjs).
@@ -65,8 +75,14 @@ test('every kind of answer carries exactly the security header set (D4)', async 
     const cases = [
         ['GET /', { path: '/' }, 200, 'no-cache'],
         ['GET /index.html', { path: '/index.html' }, 200, 'no-cache'],
-        ['GET /js/app.js', { path: '/js/app.js' }, 200, 'no-cache'],
-        ['GET /js/app.js br', { path: '/js/app.js', headers: { 'Accept-Encoding': 'br' } }, 200, 'no-cache'],
+        ['GET /js/app.js', { path: '/js/app.js' }, 200, 'no-cache', SUBRESOURCE_HEADERS],
+        ['GET /js/app.js br', { path: '/js/app.js', headers: { 'Accept-Encoding': 'br' } }, 200, 'no-cache', SUBRESOURCE_HEADERS],
+        ['GET /js/app.js 304', { path: '/js/app.js', headers: { 'If-None-Match': '*' } }, 304, 'no-cache', SUBRESOURCE_HEADERS],
+        ['GET /css/app.css', { path: '/css/app.css' }, 200, 'no-cache', SUBRESOURCE_HEADERS],
+        ['GET /i18n/fi.json', { path: '/i18n/fi.json' }, 200, 'no-cache', SUBRESOURCE_HEADERS],
+        ['GET /icon.svg', { path: '/icon.svg' }, 200, 'no-cache'],
+        ['GET /panel.html', { path: '/panel.html' }, 200, 'no-cache'],
+        ['GET / br', { path: '/', headers: { 'Accept-Encoding': 'br' } }, 200, 'no-cache'],
         ['GET / 304', { path: '/', headers: { 'If-None-Match': '*' } }, 304, 'no-cache'],
         ['HEAD /', { method: 'HEAD', path: '/' }, 200, 'no-cache'],
         ['GET /leader', { path: '/leader' }, 200, 'no-cache'],
@@ -84,10 +100,12 @@ test('every kind of answer carries exactly the security header set (D4)', async 
         ['POST /api/logout 204', { method: 'POST', path: '/api/logout', headers: { Origin: s.origin } }, 204, 'no-store'],
         ['GET /api/sessions 401', { path: '/api/sessions' }, 401, 'no-store'],
     ];
-    for (const [what, req, status, cache] of cases) {
+    for (const [what, req, status, cache, only] of cases) {
         const r = await httpRequest(s, { ...req, localAddress: '127.0.3.1' });
         assert.equal(r.status, status, `${what}: ${r.status} ${r.body.slice(0, 80)}`);
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) assert.equal(r.headers[k], v, `${what}: ${k}`);
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) {
+            assert.equal(r.headers[k], !only || only.includes(k) ? v : undefined, `${what}: ${k}`);
+        }
         const extra = Object.keys(r.headers).filter((k) => !(k in SECURITY_HEADERS) && !OTHER_HEADERS.has(k));
         assert.deepEqual(extra, [], `${what}: unexpected headers`);
         assert.equal(r.headers['cache-control'], cache, `${what}: cache-control`);
@@ -144,7 +162,7 @@ test('sslscan: TLS 1.2 and 1.3 only, no renegotiation, no compression, the inter
     for (const g of groups) assert.ok(['x25519', 'secp256r1', 'secp384r1'].includes(g), `key exchange group ${g}`);
 });
 
-test('testssl.sh: nothing but certificate revocation with the test CA (D1, C6)', { timeout: 110000 }, async (t) => {
+test('testssl.sh: nothing but certificate revocation with the test CA, and the static pages\' compression (D1, C6)', { timeout: 110000 }, async (t) => {
     assert.ok(await which('testssl'), 'testssl is not installed (Debian package testssl.sh; scripts/deps.sh)');
     const { s } = await server();
     const dir = makeTempDir('kamrat-testssl-');
@@ -165,8 +183,17 @@ test('testssl.sh: nothing but certificate revocation with the test CA (D1, C6)',
     // may hang up before TLS 1.3 tickets (sent after the handshake) arrive:
     // "Connect problem" then says nothing about the server; resumption by
     // ticket works (tests/soak/README.md shows the manual check).
+    // testssl reports any compressed page as "BREACH potentially VULNERABLE":
+    // it sees Content-Encoding and cannot tell what the page holds. BREACH
+    // needs an answer that holds a secret and reflects the attacker's input;
+    // the web client's pages are the same public bytes for every request
+    // (assets.test.mjs checks that), and nothing that holds a secret (the
+    // API, the invite's info) is ever compressed. docs/admin.md answers the
+    // finding for an auditor. Any other BREACH finding still fails.
+    const breach = (f) => f.id === 'BREACH' && /compression detected/.test(f.finding);
     const relevant = findings.filter(
-        (f) => !(f.id === 'sessionresumption_ticket' && f.severity === 'WARN' && /connect problem/i.test(f.finding)),
+        (f) => !(f.id === 'sessionresumption_ticket' && f.severity === 'WARN' && /connect problem/i.test(f.finding)) &&
+            !breach(f),
     );
     assert.deepEqual(relevant.map((f) => f.id), ['cert_revocation'], 'only the missing CRL/OCSP of the test CA');
     assert.ok(!findings.some((f) => /renegotiation/i.test(f.id) && !/^(OK|INFO)$/.test(f.severity)), 'renegotiation');

@@ -708,6 +708,49 @@ static void invite_failures_look_alike(void **state)
     assert_int_equal(states[STORE_INVITE_EXPIRED], 0);
 }
 
+/* An invite keeps who made it, lasts at most STORE_INVITE_DAYS_MAX days,
+ * and a revoke for one group leaves another group's invites alone. */
+static void invite_maker_limit_and_group(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Tekijä"), other = add_group(s, "Toinen");
+    uint8_t h[STORE_HASH_LEN];
+    int64_t mine, theirs;
+
+    hash_of(20, h);
+    assert_int_equal(store_invite_create(s, T0, "leader:aino", gid, STORE_INVITE_GROUP, h,
+                                         T0 + STORE_INVITE_DAYS_MAX * DAY + 1, NULL),
+                     STORE_E_INVALID);
+    assert_int_equal(store_invite_create(s, T0, "leader:aino", gid, STORE_INVITE_GROUP, h,
+                                         T0 + STORE_INVITE_DAYS_MAX * DAY, &mine),
+                     0);
+    hash_of(21, h);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, other, STORE_INVITE_PERSONAL, h, T0 + DAY, &theirs), 0);
+
+    struct store_invite *v;
+    size_t n;
+    assert_int_equal(store_invite_list(s, gid, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].created_by, "leader:aino");
+    free(v);
+
+    struct store_invite out = {0};
+    assert_int_equal(store_invite_revoke_in(s, T0 + 5, "leader:aino", gid, theirs, &out),
+                     STORE_E_NOT_FOUND);
+    assert_int_equal(store_invite_revoke_in(s, T0 + 5, "leader:eero", gid, mine, &out), 0);
+    assert_int_equal(out.id, mine);
+    assert_int_equal(out.revoked_at, T0 + 5);
+    assert_string_equal(out.created_by, "leader:aino");
+    assert_int_equal(store_invite_state(&out, T0 + 6), STORE_INVITE_REVOKED);
+    assert_int_equal(store_invite_revoke_in(s, T0 + 6, "leader:eero", gid, mine, NULL),
+                     STORE_E_INVALID);
+    assert_int_equal(store_invite_list(s, other, &v, &n), 0);
+    assert_int_equal(store_invite_state(&v[0], T0 + 6), STORE_INVITE_ACTIVE);
+    free(v);
+}
+
 #define RACERS 8
 #define ROUNDS 50
 
@@ -956,6 +999,18 @@ static void session_states_and_one_offs(void **state)
     assert_int_equal(store_session_state(&se, T0 + 3000), STORE_SESSION_CANCELLED);
     assert_int_equal(store_session_end(s, T0 + 9999, ACTOR, id), STORE_E_INVALID); /* over */
 
+    /* Opened in its lobby (or started early) and ended before its start: it
+     * was held, not cancelled, and nobody enters it again. */
+    int64_t held;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &held), 0);
+    assert_int_equal(store_session_opened(s, held, T0 + 3100), 0);
+    assert_int_equal(store_session_end(s, T0 + 3200, ACTOR, held), 0);
+    assert_int_equal(store_session_get(s, held, &se), 0);
+    assert_int_equal(store_session_state(&se, T0 + 3200), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_state(&se, T0 + 3600), STORE_SESSION_ENDED);
+    assert_int_equal(store_session_ended_at(&se), T0 + 3200);
+    assert_int_equal(store_session_cancel(s, T0 + 3300, ACTOR, held), STORE_E_INVALID);
+
     se.ends_at = se.starts_at + 14 * 60;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_INVALID);
     se.ends_at = se.starts_at + 601 * 60;
@@ -963,6 +1018,32 @@ static void session_states_and_one_offs(void **state)
     se.ends_at = se.starts_at + 60 * 60;
     se.group_id = gid + 99;
     assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_NOT_FOUND);
+}
+
+/* A leader starts a planned session now, within `early` of its start: its
+ * lobby opens now and its times stay; not earlier, and not twice. */
+static void session_starts_early(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Aikaisin");
+    struct store_session se = {.group_id = gid,
+                               .starts_at = T0 + 3600,
+                               .ends_at = T0 + 7200,
+                               .lobby_min = 5,
+                               .tz = "Europe/Helsinki"};
+    int64_t id;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &id), 0);
+    assert_int_equal(store_session_start(s, T0 + 2000, ACTOR, id, 900), STORE_E_INVALID);
+    assert_int_equal(store_session_start(s, T0 + 2730, ACTOR, id, 900), 0);
+    assert_int_equal(store_session_get(s, id, &se), 0);
+    assert_int_equal(se.starts_at, T0 + 3600);
+    assert_int_equal(se.ends_at, T0 + 7200);
+    assert_int_equal(se.lobby_min, 15); /* 870 s to go, rounded up */
+    assert_int_equal(store_session_state(&se, T0 + 2730), STORE_SESSION_LOBBY);
+    assert_int_equal(store_session_start(s, T0 + 2740, ACTOR, id, 900), STORE_E_INVALID);
+    assert_int_equal(store_session_start(s, T0, ACTOR, id + 99, 900), STORE_E_NOT_FOUND);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM audit WHERE action = 'session_start'"), 1);
 }
 
 /* ---- audit ------------------------------------------------------------ */
@@ -984,6 +1065,132 @@ static int64_t audit_count(struct store *s)
  * name space, logins that carry the role, audit actions named by the role,
  * and never a group's leader. The audit query filters by actor and action
  * and pages back by id. */
+/* A setup link: the account waits with no password that logs in, the link
+ * is spent once, a newer link replaces an older, and disabling makes it
+ * unusable; each step has its audit row. */
+static void setup_links_are_spent_once(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    uint8_t first[STORE_HASH_LEN], second[STORE_HASH_LEN], other[STORE_HASH_LEN];
+    hash_of(31, first);
+    hash_of(32, second);
+    hash_of(33, other);
+    int64_t id = 0;
+    assert_int_equal(
+        store_account_add_pending(s, T0, ACTOR, STORE_ROLE_LEADER, "Bad Name", first, NULL),
+        STORE_E_INVALID);
+    assert_int_equal(store_account_add_pending(s, T0, ACTOR, STORE_ROLE_LEADER, "aino", first, &id),
+                     0);
+    assert_int_equal(
+        store_account_add_pending(s, T0, ACTOR, STORE_ROLE_LEADER, "AINO", other, NULL),
+        STORE_E_INVALID);
+    assert_int_equal(
+        store_account_add_pending(s, T0, ACTOR, STORE_ROLE_LEADER, "aino", other, NULL),
+        STORE_E_EXISTS);
+    struct store_leader l;
+    assert_int_equal(store_leader_get_id(s, id, &l), 0);
+    assert_true(l.awaiting_setup);
+    assert_string_equal(l.password_hash, "");
+    assert_int_equal(l.setup_expires_at, T0 + STORE_SETUP_TTL);
+
+    struct store_setup found;
+    assert_int_equal(store_setup_find(s, other, T0, &found), STORE_E_NOT_FOUND);
+    assert_int_equal(store_setup_find(s, first, T0, &found), 0);
+    assert_int_equal(found.state, STORE_SETUP_ACTIVE);
+    assert_string_equal(found.username, "aino");
+    assert_int_equal(store_setup_find(s, first, T0 + STORE_SETUP_TTL, &found), 0);
+    assert_int_equal(found.state, STORE_SETUP_EXPIRED);
+    assert_int_equal(store_setup_redeem(s, T0 + STORE_SETUP_TTL, first, PHC, &found),
+                     STORE_E_INVALID);
+    assert_int_equal(store_setup_redeem(s, T0 + 1, first, "not a phc", &found), STORE_E_INVALID);
+    assert_int_equal(store_setup_redeem(s, T0 + 1, first, PHC, &found), 0);
+    assert_int_equal(store_setup_redeem(s, T0 + 2, first, PHC, &found), STORE_E_INVALID);
+    assert_int_equal(found.state, STORE_SETUP_USED);
+    assert_int_equal(store_leader_get_id(s, id, &l), 0);
+    assert_false(l.awaiting_setup);
+    assert_int_equal(l.setup_expires_at, 0);
+    assert_string_equal(l.password_hash, PHC);
+    int64_t gen = l.login_gen;
+
+    /* A reset: the password goes, logins end, the older link is replaced. */
+    assert_int_equal(store_leader_setup_link(s, T0 + 3, ACTOR, id, other), 0);
+    assert_int_equal(store_leader_setup_link(s, T0 + 4, ACTOR, id, second), 0);
+    assert_int_equal(store_leader_get_id(s, id, &l), 0);
+    assert_true(l.awaiting_setup);
+    assert_true(l.login_gen > gen);
+    assert_int_equal(store_setup_find(s, other, T0 + 5, &found), 0);
+    assert_int_equal(found.state, STORE_SETUP_EXPIRED);
+    assert_int_equal(store_leader_set_disabled(s, T0 + 5, ACTOR, id, true), 0);
+    assert_int_equal(store_setup_find(s, second, T0 + 5, &found), 0);
+    assert_int_equal(found.state, STORE_SETUP_EXPIRED);
+    assert_int_equal(store_leader_setup_link(s, T0 + 5, ACTOR, id, other), STORE_E_INVALID);
+    assert_int_equal(store_leader_set_disabled(s, T0 + 6, ACTOR, id, false), 0);
+    assert_int_equal(store_setup_redeem(s, T0 + 7, second, PHC, &found), 0);
+    assert_int_equal(store_leader_setup_link(s, T0, ACTOR, 999, other), STORE_E_NOT_FOUND);
+    wipe(&l, sizeof(l));
+
+    const char *actions[] = {"leader_add", "leader_setup", "leader_setup_link"};
+    for (size_t i = 0; i < ARRAY_LEN(actions); i++) {
+        struct store_audit_filter af = {.action = actions[i]};
+        struct store_audit_row *rows;
+        size_t n;
+        assert_int_equal(store_audit_query(s, &af, &rows, &n), 0);
+        assert_int_equal(n, i == 0 ? 1 : 2);
+        assert_string_equal(rows[0].target, "aino");
+        if (i == 1)
+            assert_string_equal(rows[0].actor, "leader:aino");
+        store_audit_free(rows, n);
+    }
+}
+
+/* An archived group takes no new session, schedule or invite, makes no
+ * sessions from its schedules, and keeps what it had. */
+static void archived_groups_take_nothing_new(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    int64_t gid = add_group(s, "Lepäävä ryhmä");
+    struct store_schedule sc = {.group_id = gid,
+                                .weekday = 1,
+                                .minute_of_day = 18 * 60,
+                                .duration_min = 60,
+                                .lobby_min = 10,
+                                .starts_on = T0};
+    memcpy(sc.tz, "UTC", 4);
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), 0);
+    assert_int_equal(store_group_set_archived(s, T0, ACTOR, gid, false), STORE_E_INVALID);
+    assert_int_equal(store_group_set_archived(s, T0, ACTOR, gid, true), 0);
+    assert_int_equal(store_group_set_archived(s, T0, ACTOR, gid, true), STORE_E_INVALID);
+    assert_int_equal(store_group_set_archived(s, T0, ACTOR, 999, true), STORE_E_NOT_FOUND);
+    struct store_group g;
+    assert_int_equal(store_group_get_id(s, gid, &g), 0);
+    assert_int_equal(g.archived_at, T0);
+    store_group_clear(&g);
+
+    assert_int_equal(store_expand_schedules(s, T0, STORE_HORIZON), 0);
+    assert_int_equal(store_schedule_add(s, T0, ACTOR, &sc, NULL), STORE_E_ARCHIVED);
+    struct store_session se = {.group_id = gid, .starts_at = T0 + 3600, .ends_at = T0 + 7200};
+    memcpy(se.tz, "UTC", 4);
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_ARCHIVED);
+    uint8_t code[STORE_HASH_LEN];
+    hash_of(41, code);
+    assert_int_equal(
+        store_invite_create(s, T0, ACTOR, gid, STORE_INVITE_GROUP, code, T0 + 86400, NULL),
+        STORE_E_ARCHIVED);
+    se.group_id = 999;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, NULL), STORE_E_NOT_FOUND);
+
+    assert_int_equal(store_group_set_archived(s, T0 + 1, ACTOR, gid, false), 0);
+    assert_true(store_expand_schedules(s, T0 + 1, STORE_HORIZON) > 0);
+    assert_int_equal(
+        store_invite_create(s, T0 + 1, ACTOR, gid, STORE_INVITE_GROUP, code, T0 + 86400, NULL), 0);
+    struct store_audit_filter af = {.group_id = gid, .action = "group_archive"};
+    struct store_audit_row *rows;
+    size_t n;
+    assert_int_equal(store_audit_query(s, &af, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    store_audit_free(rows, n);
+}
+
 static void coordinators_lead_no_group(void **state)
 {
     struct fixture *f = *state;
@@ -1361,7 +1568,7 @@ static const char *const text_columns[] = {
     "sessions.tz",        "invites.kind",
     "bans.created_by",    "bans.name", /* the pseudonym a ban is about (protocol/README.md §9) */
     "audit.actor",        "audit.action",
-    "audit.target",
+    "audit.target",       "invites.created_by", /* an actor, as audit.actor */
 };
 
 /* Every column as table, column and type: SQLite's declared type, or
@@ -1548,12 +1755,16 @@ int main(int argc, char **argv)
         T(removing_a_leader_cascades_but_audit_stays),
         T(removing_a_group_cascades_but_audit_stays),
         T(invite_failures_look_alike),
+        T(invite_maker_limit_and_group),
         T(invite_race_has_one_winner),
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
+        T(session_starts_early),
         T(invite_leads_to_the_open_session),
         T(audit_one_row_per_change_and_append_only),
         T(coordinators_lead_no_group),
+        T(setup_links_are_spent_once),
+        T(archived_groups_take_nothing_new),
         T(bans_bind_invite_or_key_per_group),
         T(ban_failures_change_nothing),
         T(data_version_sees_other_processes),

@@ -26,6 +26,7 @@ const DEFAULT_LIMITS = { max_text_chars: 4000, max_message_bytes: 16384, rate_pe
 /** Close codes after which reconnecting cannot help (README section 7). */
 export const FINAL_CLOSE = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4401, 4403, 4409, 4410, 4429]);
 const ENDED = 4410;
+const RESTART = 1012;
 const OFFLINE = Object.freeze({ error: Object.freeze({ code: 'offline' }) });
 
 /** Reconnect delay in ms: 0.5 s x 2^attempt, capped at 30 s, full jitter. */
@@ -357,8 +358,10 @@ export class Conn extends EventTarget {
         } else if (FINAL_CLOSE.has(code)) {
             this.#emit('state', { state: 'closed', code, reason });
         } else {
-            const delay = backoff(this.#attempt);
-            this.#attempt = Math.min(this.#attempt + 1, 16);
+            // 1012: a planned restart, the new server accepts already; come
+            // back at once (a short jitter spreads the room's reconnects).
+            const delay = code === RESTART ? Math.random() * 250 : backoff(this.#attempt);
+            if (code !== RESTART) this.#attempt = Math.min(this.#attempt + 1, 16);
             this.#timer = setTimeout(() => this.#connect(), delay);
             this.#emit('state', { state: 'reconnecting', delay });
         }

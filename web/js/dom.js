@@ -28,18 +28,21 @@ export function button(key, action, cls) {
 
 /**
  * Replaces list's items, keeping keyboard focus where it was: on the control
- * with the same data-action in the item for the same member, when both are
- * still there. Lists redraw on every room event; a keyboard user in the middle
- * of an action must not be thrown back to the top of the page.
+ * with the same data-action (or `data-slot`) in the item for the same member,
+ * when both are still there. Lists redraw on every room event; a keyboard user
+ * in the middle of an action must not be thrown back to the top of the page.
  */
 export function replaceKeepingFocus(list, items) {
     const active = document.activeElement;
     const item = list.contains(active) ? active.closest('[data-member]') : null;
+    // A control that changes its action in place (mute, then unmute) names its slot.
+    const slot = active?.dataset.slot;
     const action = active?.dataset.action;
     list.replaceChildren(...items);
     if (!item) return;
     const again = list.querySelector(`[data-member="${item.dataset.member}"]`);
-    (action ? again?.querySelector(`[data-action="${action}"]`) : again)?.focus();
+    const selector = slot ? `[data-slot="${slot}"]` : action && `[data-action="${action}"]`;
+    (selector ? again?.querySelector(selector) : again)?.focus();
 }
 
 let view = null;

@@ -1,6 +1,7 @@
 // The leader's moderation panel (protocol section 4a), loaded only for leaders and
 // co-leaders: open and end, the lobby, alerts, room switches, topic, rounds, bans,
-// and the per-member actions in the member list. Its markup is panel.html: the tools
+// and the per-member actions in the member list (the frequent ones in each member's
+// row, the rarer behind "more"). Its markup is panel.html: the tools
 // go into the room's bar, the alerts beside the conversation where nothing scrolls
 // them away, the lobby queue above the members.
 //
@@ -21,7 +22,8 @@ const ALERT_KEYS = { not_ok: 'alert.not_ok', report: 'alert.report', risk_word: 
     disconnected: 'alert.disconnected', returned: 'alert.returned', safe: 'alert.safe' };
 
 let conn = null;
-let openMember = null; // the member whose actions are shown
+let openMember = null; // the member whose rarer actions are shown
+let pending = null; // {member, action, minutes}: the question asked in a member's row
 let unread = 0;
 let audio = null; // an AudioContext, made when the leader turns the sound on
 
@@ -59,29 +61,42 @@ function fillSelects() {
     slow.value = room.flags.slow_mode;
 }
 
-function muteSelect() {
-    const select = el('select', 'mute-minutes');
-    select.setAttribute('aria-label', t('member.mute_for'));
-    select.append(...['', ...MUTE_MINUTES].map((m) => {
-        const o = el('option');
-        o.value = m;
-        o.textContent = m === '' ? t('member.mute_until_unmuted') : m % 60 ? unit(m, 'minute') : unit(m / 60, 'hour');
-        return o;
-    }));
-    select.value = '15';
-    return select;
+// Line icons for the member row's buttons (24-unit grid, drawn with the text's
+// colour): a speech bubble, struck through for "mute"; a clock; leaving by a door;
+// three dots.
+const ICONS = {
+    mute: 'M4 5h16v11H10l-5 4v-4H4zM3 3l18 18',
+    unmute: 'M4 5h16v11H10l-5 4v-4H4z',
+    timeout: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18M12 7v5l3 2',
+    remove: 'M14 4h5v16h-5M10 8l-4 4 4 4M6 12h9',
+    menu: 'M5 12h.01M12 12h.01M19 12h.01',
+};
+
+/** An icon button: no visible words, its name from the catalog for assistive
+ * technology and as a tooltip. */
+function iconButton(action, key, values, cls = 'quiet') {
+    const b = el('button', `icon ${cls}`);
+    b.type = 'button';
+    b.dataset.action = action;
+    b.setAttribute('aria-label', t(key, values));
+    b.title = t(key, values);
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('d', ICONS[action]);
+    svg.append(path);
+    b.append(svg);
+    return b;
 }
 
-// The actions a leader has on one member, below their name.
+// The rarer actions on one member, behind the row's "more" button.
 function memberActions(m) {
     const box = el('div', 'member-actions');
     const participant = m.role === 'participant';
     if (participant) {
-        if (m.muted) box.append(button('member.unmute', 'unmute'));
-        else box.append(muteSelect(), button('member.mute', 'mute'));
         if (room.hands.includes(m.member)) box.append(button('member.lower', 'lower'));
-        box.append(button('member.message', 'message'), button('member.to_lobby', 'to_lobby', 'quiet'),
-            button('member.remove', 'remove', 'quiet'));
+        box.append(button('member.message', 'message'), button('member.to_lobby', 'to_lobby', 'quiet'));
     }
     if (isFullLeader()) {
         if (participant) box.append(button('member.ban', 'ban', 'quiet'), button('member.promote', 'promote', 'quiet'));
@@ -90,37 +105,102 @@ function memberActions(m) {
     return box;
 }
 
-async function memberAction(action, m, box) {
-    const member = m.member;
-    const values = { name: m.name };
-    if (action === 'message') writeTo(member);
-    else if (action === 'mute') {
-        const minutes = box.querySelector('.mute-minutes').value;
-        await act('mute', { member, ...(minutes && { minutes: Number(minutes) }) });
-    } else if (action === 'lower') await act('hand', { member, up: false });
-    else if ((action !== 'remove' && action !== 'ban') || (await confirmed(`confirm.${action}`, values))) {
-        await act(action, { member });
+// The question a timeout, a removal or a ban asks in the member's row before it is
+// done: how long, or whether really. Escape or "cancel" leaves it.
+function pendingBox(m) {
+    const box = el('div', 'inline-confirm');
+    box.setAttribute('role', 'group');
+    const question = el('p');
+    question.id = `pending-${m.member}`;
+    box.setAttribute('aria-labelledby', question.id);
+    box.append(question);
+    if (pending.action === 'timeout') {
+        tr(question, 'member.timeout_for', { name: m.name });
+        const minutes = el('select', 'mute-minutes');
+        minutes.dataset.action = 'minutes';
+        minutes.setAttribute('aria-labelledby', question.id);
+        minutes.append(...MUTE_MINUTES.map((n) => {
+            const o = el('option');
+            o.value = n;
+            o.textContent = n % 60 ? unit(n, 'minute') : unit(n / 60, 'hour');
+            return o;
+        }));
+        minutes.value = pending.minutes;
+        minutes.addEventListener('change', () => { pending.minutes = minutes.value; });
+        box.append(minutes, button('member.timeout', 'confirm'));
+    } else {
+        tr(question, `confirm.${pending.action}`, { name: m.name });
+        box.append(button(`member.${pending.action}`, 'confirm', 'quiet danger'));
     }
+    box.append(button('dialog.cancel', 'cancel', 'quiet'));
+    box.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Escape') settle(m, false);
+    });
+    return box;
 }
 
-/** Adds the leader's actions to a member list item (not to leaders, not to us). */
+// Ends the question in m's row: done (confirmed) or left; the focus goes back to
+// the button that asked.
+async function settle(m, confirmed) {
+    const { action, minutes } = pending;
+    pending = null;
+    redrawRoom();
+    focusMember(m.member, action === 'ban' ? 'menu' : action);
+    if (!confirmed) return;
+    if (action === 'timeout') await act('mute', { member: m.member, minutes: Number(minutes) });
+    else await act(action, { member: m.member });
+}
+
+function focusMember(member, action) {
+    $('members').querySelector(`[data-member="${member}"] [data-action="${action}"]`)?.focus();
+}
+
+async function memberAction(action, m) {
+    const member = m.member;
+    if (action === 'menu') {
+        openMember = openMember === member ? null : member;
+        redrawRoom();
+        focusMember(member, 'menu');
+    } else if (action === 'timeout' || action === 'remove' || action === 'ban') {
+        pending = { member, action, minutes: pending?.minutes ?? '15' };
+        if (action === 'ban') openMember = null;
+        redrawRoom();
+        focusMember(member, action === 'timeout' ? 'minutes' : 'cancel');
+    } else if (action === 'confirm' || action === 'cancel') await settle(m, action === 'confirm');
+    else if (action === 'message') writeTo(member);
+    else if (action === 'mute') await act('mute', { member });
+    else if (action === 'lower') await act('hand', { member, up: false });
+    else await act(action, { member });
+}
+
+/** Adds the leader's actions to a member list item (not to leaders, not to us):
+ * mute or unmute, timeout and remove in the row, the rarer ones behind "more". */
 export function decorateMember(li, m) {
     if (m.member === room.me || m.role === 'leader') return;
-    const menu = button('member.actions', 'menu', 'quiet small');
-    menu.setAttribute('aria-expanded', String(openMember === m.member));
-    menu.addEventListener('click', () => {
-        openMember = openMember === m.member ? null : m.member;
-        redrawRoom();
-        $('members').querySelector(`[data-member="${m.member}"] [data-action="menu"]`)?.focus();
-    });
-    li.append(' ', menu);
-    if (openMember !== m.member) return;
-    const box = memberActions(m);
-    box.addEventListener('click', (ev) => {
+    const values = { name: m.name };
+    const row = el('span', 'row-actions');
+    if (m.role === 'participant') {
+        // The mute button's place: mute, or unmute while muted.
+        const mute = m.muted ? iconButton('unmute', 'member.unmute_name', values, 'on')
+            : iconButton('mute', 'member.mute_name', values);
+        mute.dataset.slot = 'mute';
+        row.append(mute, iconButton('timeout', 'member.timeout_name', values),
+            iconButton('remove', 'member.remove_name', values));
+    }
+    const more = memberActions(m);
+    if (more.childElementCount) {
+        const menu = iconButton('menu', 'member.more_name', values);
+        menu.setAttribute('aria-expanded', String(openMember === m.member));
+        row.append(menu);
+    }
+    if (!row.childElementCount) return;
+    li.append(row);
+    if (pending?.member === m.member) li.append(pendingBox(m));
+    if (openMember === m.member) li.append(more);
+    li.addEventListener('click', (ev) => {
         const action = ev.target.closest('button')?.dataset.action;
-        if (action) memberAction(action, m, box);
+        if (action) memberAction(action, m);
     });
-    li.append(box);
 }
 
 /** Adds move-up/down buttons to a member waiting for their turn in the round. */
@@ -310,6 +390,7 @@ export async function initPanel(c) {
 export function dropPanel() {
     for (const id of PARTS) $(id)?.remove();
     openMember = null;
+    pending = null;
     unread = 0;
     document.title = t('app.title');
 }

@@ -159,18 +159,24 @@ export async function memberId(user, name) {
     return Number(await li.getAttribute('data-member'));
 }
 
-/** Opens a member's action menu in #members and clicks action (mute, remove, ...). */
-export async function memberAction(user, member, action, { minutes } = {}) {
+/**
+ * Does action (mute, unmute, timeout, remove in the member's row; the others
+ * behind its "more" button) to a member in #members. A timeout asks how long
+ * (minutes, default 15) and a removal or a ban whether really, in the row:
+ * answered yes unless confirm is false (then cancelled).
+ */
+export async function memberAction(user, member, action, { minutes, confirm = true } = {}) {
     const li = `#members li[data-member="${member}"]`;
-    // The menu is a disclosure: open it unless it is open already.
+    // The rarer actions are behind a disclosure: open it unless it is open already.
     if (!(await user.page.locator(`${li} button[data-action="${action}"]`).isVisible())) {
         await click(user.page, `${li} button[data-action="menu"]`);
     }
-    if (minutes !== undefined) {
-        await (await control(user.page, `${li} select.mute-minutes`)).selectOption(String(minutes));
-    }
     await click(user.page, `${li} button[data-action="${action}"]`);
-    if (['remove', 'ban'].includes(action)) await click(user.page, '#confirm-yes');
+    if (!['timeout', 'remove', 'ban'].includes(action)) return;
+    if (minutes !== undefined) {
+        await (await control(user.page, `${li} .inline-confirm select.mute-minutes`)).selectOption(String(minutes));
+    }
+    await click(user.page, `${li} .inline-confirm button[data-action="${confirm ? 'confirm' : 'cancel'}"]`);
 }
 
 // ---------------------------------------------------------------------------

@@ -1519,7 +1519,7 @@ export async function sessionFixture(opts = {}) {
     const leaderNames = Array.from({ length: leaderCount }, (_, i) => `${uid(`l${i}`).toLowerCase()}`);
     const g = await setUpGroup(cfg, { ...opts, leaders: leaderNames });
     const fx = {
-        server: await startServer({ config: cfg, args: opts.args }),
+        server: await startServer({ config: cfg, args: opts.args, env: opts.env }),
         cfg,
         group: g.group,
         session: g.session,
