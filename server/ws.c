@@ -154,7 +154,7 @@ static void write_gathered(void *arg)
         lws_dll2_remove(d);
         struct wsconn *c = lws_container_of(d, struct wsconn, writing);
         if (!c->q.count)
-            continue; /* cut as too slow since */
+            continue; /* cut as too slow, or written by its close, since */
         if (lws_partial_buffered(c->wsi)) {
             lws_callback_on_writable(c->wsi);
             continue;
