@@ -91,11 +91,9 @@ static const struct admin_endpoint own_endpoints[] = {
 
 /* Every endpoint of the console, table by table. */
 static const struct admin_endpoint *const tables[] = {
-    own_endpoints,
-    admin_groups_endpoints,
-    admin_invites_endpoints,
-    admin_sessions_endpoints,
-    admin_leaders_endpoints,
+    own_endpoints,           admin_groups_endpoints,
+    admin_invites_endpoints, admin_sessions_endpoints,
+    admin_leaders_endpoints, admin_attendance_endpoints,
 };
 
 /* ---- routes, query and body (lws thread) ------------------------------- */
@@ -304,6 +302,7 @@ void admin_reply(struct admin_job *j, unsigned int status, json_t *doc)
     j->status = status;
     free(j->answer);
     j->answer = NULL;
+    j->mime = NULL;
     if (doc) {
         char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
@@ -320,6 +319,17 @@ void admin_reply(struct admin_job *j, unsigned int status, json_t *doc)
         j->status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
         j->answer = xstrdup("{\"error\":\"internal\"}\n");
     }
+}
+
+void admin_reply_download(struct admin_job *j, char *text, const char *mime, const char *filename)
+{
+    assert(strspn(filename, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+           strlen(filename));
+    j->status = HTTP_STATUS_OK;
+    free(j->answer);
+    j->answer = text;
+    j->mime = mime;
+    snprintf(j->filename, sizeof(j->filename), "%s", filename);
 }
 
 void admin_reply_error(struct admin_job *j, unsigned int status, const char *code,
@@ -440,6 +450,12 @@ char *admin_take_answer(struct admin_job *j, unsigned int *status, bool *ended)
     *status = j->status;
     *ended = j->ended;
     return a;
+}
+
+const char *admin_answer_type(const struct admin_job *j, const char **filename)
+{
+    *filename = j->mime ? j->filename : NULL;
+    return j->mime ? j->mime : "application/json";
 }
 
 int64_t admin_account(const struct admin_job *j)

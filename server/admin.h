@@ -71,6 +71,11 @@ void admin_work(struct store *s, void *job);
  * the coordinator's login ended for good (the caller forgets its logins). */
 char *admin_take_answer(struct admin_job *job, unsigned int *status, bool *ended);
 
+/* The answer's Content-Type; *filename is the name to save it under (a
+ * download: Content-Disposition attachment), or NULL for JSON. Borrowed
+ * from the job. */
+const char *admin_answer_type(const struct admin_job *job, const char **filename);
+
 /* The account the job was for (leaders_revoke_leader when its login ended). */
 int64_t admin_account(const struct admin_job *job);
 

@@ -11,11 +11,11 @@
 
 static json_t *group_json(const struct store_group *g)
 {
-    return json_pack("{sI ss ss ss ss si ss ss sI so}", "id", (json_int_t)g->id, "name", g->name,
+    return json_pack("{sI ss ss ss ss si ss ss sb sI so}", "id", (json_int_t)g->id, "name", g->name,
                      "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
-                     "private_messages", g->private_messages, "created_at",
-                     (json_int_t)g->created_at * 1000, "archived_at",
+                     "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
+                     "created_at", (json_int_t)g->created_at * 1000, "archived_at",
                      g->archived_at ? json_integer(g->archived_at * 1000) : json_null());
 }
 
@@ -69,6 +69,9 @@ static const char *overlay(const struct admin_job *j, struct store_group *g)
             return "max_participants";
         g->max_participants = (int)m;
     }
+    json_t *adhoc = admin_member(j, "adhoc_sessions");
+    if (adhoc)
+        g->adhoc_sessions = json_is_true(adhoc);
     admin_member_take(j, "name", &g->name);
     admin_member_take(j, "description", &g->description);
     admin_member_take(j, "agreement", &g->agreement);
@@ -146,14 +149,20 @@ static const struct admin_member_spec group_members[] = {
     {"max_participants", ADMIN_INTEGER, false},
     {"history", ADMIN_STRING, false},
     {"private_messages", ADMIN_STRING, false},
+    {"adhoc_sessions", ADMIN_BOOLEAN, false},
     {0},
 };
 
 static const struct admin_member_spec edit_members[] = {
-    {"language", ADMIN_STRING, false},  {"description", ADMIN_STRING, false},
-    {"agreement", ADMIN_STRING, false}, {"max_participants", ADMIN_INTEGER, false},
-    {"history", ADMIN_STRING, false},   {"private_messages", ADMIN_STRING, false},
-    {"archived", ADMIN_BOOLEAN, false}, {0},
+    {"language", ADMIN_STRING, false},
+    {"description", ADMIN_STRING, false},
+    {"agreement", ADMIN_STRING, false},
+    {"max_participants", ADMIN_INTEGER, false},
+    {"history", ADMIN_STRING, false},
+    {"private_messages", ADMIN_STRING, false},
+    {"adhoc_sessions", ADMIN_BOOLEAN, false},
+    {"archived", ADMIN_BOOLEAN, false},
+    {0},
 };
 
 const struct admin_endpoint admin_groups_endpoints[] = {

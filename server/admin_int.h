@@ -102,6 +102,8 @@ struct admin_job {
     unsigned int status;
     bool ended;
     char *answer;
+    const char *mime;  /* NULL: JSON; else a download (admin_reply_download) */
+    char filename[64]; /* ... saved under this name */
 };
 
 /* The endpoint tables. */
@@ -109,11 +111,17 @@ extern const struct admin_endpoint admin_groups_endpoints[];
 extern const struct admin_endpoint admin_invites_endpoints[];
 extern const struct admin_endpoint admin_sessions_endpoints[];
 extern const struct admin_endpoint admin_leaders_endpoints[];
+extern const struct admin_endpoint admin_attendance_endpoints[];
 
 /* ---- for work functions, on the store worker ---- */
 
 /* Settle the answer: status and doc (taken; NULL for none). */
 void admin_reply(struct admin_job *j, unsigned int status, json_t *doc);
+
+/* Settle a 200 answer that is a file to save, not JSON: text (taken) of
+ * type mime (a static string), named filename (ASCII letters, digits, '-',
+ * '_' and '.'; it goes into Content-Disposition as it is). */
+void admin_reply_download(struct admin_job *j, char *text, const char *mime, const char *filename);
 
 /* {"error":code} or {"error":code,"field":field}. */
 void admin_reply_error(struct admin_job *j, unsigned int status, const char *code,

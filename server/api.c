@@ -59,7 +59,9 @@ struct api_req {
     char allow_buf[48]; /* ... when made for the path */
     size_t out_len;
     char out[ANSWER_MAX];
-    char *big; /* owned: the console's answer, written instead of out when set */
+    char *big;            /* owned: the console's answer, written instead of out when set */
+    const char *mime;     /* of big (static); NULL: JSON */
+    char disposition[96]; /* of big: "attachment; filename=..."; "": none */
     /* A console request (admin.h). */
     struct admin_job *job;
     bool held;    /* the store worker holds it: admin_done frees it when wsi is NULL */
@@ -122,6 +124,8 @@ static void answer(struct api_req *r, unsigned int status, const char *fmt, ...)
     r->status = status;
     r->out_len = 0;
     drop_big(r);
+    r->mime = NULL;
+    r->disposition[0] = '\0';
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -474,6 +478,11 @@ static void admin_done(void *arg, enum storeq_status st)
             free(text);
         } else {
             answer(r, status, NULL);
+            const char *filename;
+            r->mime = admin_answer_type(r->job, &filename);
+            if (filename)
+                snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"%s\"",
+                         filename);
             r->big = text;
             r->out_len = strlen(text);
         }
@@ -738,8 +747,9 @@ int api_on_writable(struct lws *wsi, struct api_req **slot)
     struct api_req *r = *slot;
     if (!r || r->state != ANSWERED)
         return 0;
-    const char *mime = r->out_len ? "application/json" : NULL;
-    if (http_write_headers(wsi, r->status, mime, r->out_len, r->allow))
+    const char *mime = !r->out_len ? NULL : r->mime ? r->mime : "application/json";
+    if (http_write_download(wsi, r->status, mime, r->out_len, r->allow,
+                            r->disposition[0] ? r->disposition : NULL))
         return -1;
     if (r->out_len && !r->head_only) {
         /* lws keeps what the socket does not take at once and sends it

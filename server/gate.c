@@ -546,6 +546,7 @@ enum job_kind {
     JOB_ADMITTED,
     JOB_UNADMITTED,
     JOB_WIPE,
+    JOB_ATTENDANCE,
 };
 
 /* One request for the worker. What the worker reads is set before submit,
@@ -565,6 +566,7 @@ struct job {
     bool has_key;
     uint8_t key_hash[32];
     struct gate_watch *watch;
+    struct store_attendance attendance;
     /* the result */
     int rc;
     int64_t ban_id;
@@ -628,6 +630,9 @@ static int write_job(struct gate *g, struct job *j)
             break;
         case JOB_WIPE:
             rc = store_admitted_wipe(g->store, (int64_t)j->session_id, j->now);
+            break;
+        case JOB_ATTENDANCE:
+            rc = store_attendance_put(g->store, (int64_t)j->session_id, &j->attendance);
             break;
         default:
             assert(j->kind == JOB_REHASH);
@@ -709,9 +714,9 @@ static enum proto_err reply_code(const struct job *j)
 }
 
 static const char *const job_names[] = {
-    "audit", "session_end",    "ban",      "unban",         "bans",         "rehash",
-    "watch", "session_opened", "admitted", "admitted_drop", "admitted_wipe"};
-_Static_assert(ARRAY_LEN(job_names) == JOB_WIPE + 1, "every job kind has a name");
+    "audit", "session_end",    "ban",      "unban",         "bans",          "rehash",
+    "watch", "session_opened", "admitted", "admitted_drop", "admitted_wipe", "attendance"};
+_Static_assert(ARRAY_LEN(job_names) == JOB_ATTENDANCE + 1, "every job kind has a name");
 
 /* Writes whose caller learns no definite failure: an audit row, a
  * session's end, a ban (the ack says ban null), a rehash, and what a
@@ -819,6 +824,13 @@ void gate_admitted(struct gate *g, uint64_t session_id, const uint8_t key_hash[3
 void gate_session_over(struct gate *g, uint64_t session_id)
 {
     job_submit(g, job_new(g, JOB_WIPE, session_id, NULL), false);
+}
+
+void gate_attendance(struct gate *g, uint64_t session_id, const struct store_attendance *a)
+{
+    struct job *j = job_new(g, JOB_ATTENDANCE, session_id, NULL);
+    j->attendance = *a;
+    job_submit(g, j, false);
 }
 
 int gate_end_session(struct gate *g, uint64_t session_id, const char *actor, gate_ended_fn done,

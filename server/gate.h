@@ -43,6 +43,7 @@ struct gate;
 struct store;
 struct leaders;
 struct safety;
+struct store_attendance;
 
 #define GATE_KEY_MAX (PROTO_ROOM_MAX + 2)
 
@@ -192,6 +193,11 @@ typedef void (*gate_reply_fn)(void *arg, enum proto_err e, int64_t ban_id,
 void gate_session_opened(struct gate *g, uint64_t session_id);
 void gate_admitted(struct gate *g, uint64_t session_id, const uint8_t key_hash[32], bool admitted);
 void gate_session_over(struct gate *g, uint64_t session_id);
+
+/* The room's attendance counts for session_id as they are now
+ * (store_attendance_put, docs/admin.md "Attendance"); written and logged
+ * (attendance_failed) as gate_audit's rows are. */
+void gate_attendance(struct gate *g, uint64_t session_id, const struct store_attendance *a);
 
 /* Ban from the session's group whoever holds the personal invite invite_id
  * (0: none) or the participant key with digest key_hash (NULL: none); at

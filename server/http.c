@@ -94,6 +94,12 @@ static int add_token(struct lws *wsi, enum lws_token_indexes token, const char *
 int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
                        const char *allow)
 {
+    return http_write_download(wsi, status, mime, len, allow, NULL);
+}
+
+int http_write_download(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                        const char *allow, const char *disposition)
+{
     unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
     if (add_common(wsi, status, true, "no-store", &p, end))
@@ -106,6 +112,10 @@ int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, s
             return 1;
     }
     if (allow && add_token(wsi, WSI_TOKEN_HTTP_ALLOW, allow, &p, end))
+        return 1;
+    if (disposition && lws_add_http_header_by_name(
+                           wsi, (const unsigned char *)"content-disposition:",
+                           (const unsigned char *)disposition, (int)strlen(disposition), &p, end))
         return 1;
     return lws_finalize_write_http_header(wsi, start, &p, end) ? 1 : 0;
 }

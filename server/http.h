@@ -45,6 +45,11 @@ struct http_req {
 int http_write_headers(struct lws *wsi, unsigned int status, const char *mime, size_t len,
                        const char *allow);
 
+/* As http_write_headers, and with disposition (not NULL) a
+ * Content-Disposition header with that value: a file to save. */
+int http_write_download(struct lws *wsi, unsigned int status, const char *mime, size_t len,
+                        const char *allow, const char *disposition);
+
 /* Handle the HTTP callback reasons; others return 0. */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);

@@ -20,6 +20,7 @@
 #include "ring.h"
 #include "room_int.h"
 #include "round.h"
+#include "store.h"
 #include "util.h"
 
 static const struct ring_tag to_room = {.audience = AUD_ROOM};
@@ -135,6 +136,7 @@ static void room_free(struct rooms *rs, struct room *r)
     if (rs->mirror && !rs->closing)
         mirror_drop(rs->mirror, r->route); /* the session is over: no copy outlives it */
     lws_sul_cancel(&r->end_timer);
+    lws_sul_cancel(&r->attendance_timer);
     ring_free(r->ring); /* wipes every held event */
     free((char *)r->session.group);
     free((char *)r->session.language);
@@ -251,6 +253,8 @@ static void member_unlink(struct rooms *rs, struct member *m)
     hmap_del(rs->by_token, m->token_hash, sizeof(m->token_hash));
     if (m->role == PROTO_ROLE_PARTICIPANT)
         r->participants--;
+    if (m->present)
+        r->present--;
 }
 
 uint64_t room_member_remove(struct member *m, const char *reason)
@@ -282,6 +286,79 @@ struct room *room_of_session(struct rooms *rs, uint64_t session_id)
     return hmap_get(rs->by_name, key, (size_t)n);
 }
 
+/* ---- attendance (docs/admin.md "Attendance") ---- */
+
+/* The room's counts to the store, through the worker; ended_at 0 while it
+ * runs. */
+static void attendance_write(struct room *r, int64_t ended_at)
+{
+    struct store_attendance a = {
+        .ended_at = ended_at,
+        .admitted = (int)r->admitted_count,
+        .peak = (int)r->peak,
+        .leaders = (int)r->leaders_count,
+    };
+    gate_attendance(r->rs->gate, r->session.id, &a);
+}
+
+static void attendance_due(lws_sorted_usec_list_t *sul)
+{
+    struct room *r = lws_container_of(sul, struct room, attendance_timer);
+    r->attendance_due = false;
+    if (r->state == PROTO_STATE_OPEN) /* a session not opened was not held: nothing to write */
+        attendance_write(r, 0);
+}
+
+void room_attendance_grew(struct room *r)
+{
+    room_mirror_dirty(r);
+    if (!r->session.id || r->attendance_due)
+        return;
+    r->attendance_due = true;
+    lws_sul_schedule(r->rs->ctx, 0, &r->attendance_timer, attendance_due,
+                     (lws_usec_t)ATTENDANCE_WRITE_S * LWS_US_PER_SEC);
+}
+
+/* A participant came into the room: counted once per person (their
+ * sanction record, which knows them by personal invite or participant
+ * key: README §4a), however often they reconnect, leave or are sent to the
+ * lobby and let in again; someone who brings neither is counted each time
+ * they are let in after a new hello. */
+static void attendance_in(struct member *m)
+{
+    struct room *r = m->room;
+    if (m->role != PROTO_ROLE_PARTICIPANT || m->present)
+        return;
+    m->present = true;
+    r->present++;
+    bool grew = false;
+    if (!m->s->counted) {
+        m->s->counted = true;
+        r->admitted_count++;
+        grew = true;
+    }
+    if (r->present > r->peak) {
+        r->peak = r->present;
+        grew = true;
+    }
+    if (grew)
+        room_attendance_grew(r);
+}
+
+/* A leader took a seat: counted once per account (by username). */
+static void attendance_leader(struct room *r, const char *username)
+{
+    uint64_t mark = cluster_route(username);
+    int64_t known = r->leaders_count < ROOM_LEADER_MARKS ? r->leaders_count : ROOM_LEADER_MARKS;
+    for (int64_t i = 0; i < known; i++)
+        if (r->leader_marks[i] == mark)
+            return;
+    if (r->leaders_count < ROOM_LEADER_MARKS)
+        r->leader_marks[r->leaders_count] = mark;
+    r->leaders_count++;
+    room_attendance_grew(r);
+}
+
 /* A session a store request is about: the room is looked up again when the
  * answer comes, since it may be gone by then. */
 struct session_ref {
@@ -302,6 +379,10 @@ static void session_stored(void *arg, bool ok)
 void room_end(struct room *r, const char *actor, bool early)
 {
     struct rooms *rs = r->rs;
+    if (r->session.id && r->state == PROTO_STATE_OPEN)
+        attendance_write(r, gate_now(rs->gate)); /* held: its end and final counts */
+    lws_sul_cancel(&r->attendance_timer);
+    r->attendance_due = false;
     uint64_t seq = ++r->seq;
     struct frame *f = proto_encode_state(seq, PROTO_STATE_ENDED, util_wall_ms());
     while (r->count > 0) {
@@ -403,6 +484,13 @@ void room_adopted(struct room *r, bool ok, bool check_leaders)
     room_mirror_dirty(r); /* the copy names this node from now on */
     if (check_leaders)
         room_check_leaders(r);
+    /* Who is in the room now is not copied; who was counted is. */
+    for (uint32_t i = 0; i < r->count; i++) {
+        struct member *m = r->members[i];
+        m->present = m->role != PROTO_ROLE_LEADER && !m->in_lobby;
+        r->present += m->present;
+    }
+    room_attendance_grew(r);
 }
 
 void room_member_detached(struct member *m)
@@ -632,10 +720,18 @@ static void share_history(struct room *r, struct member *m)
     }
 }
 
-void room_remember(const struct member *m, bool admitted)
+void room_remember(struct member *m, bool admitted)
 {
-    if (m->role == PROTO_ROLE_PARTICIPANT && m->who.has_key && m->room->session.id)
+    if (!m->room->session.id)
+        return;
+    if (m->role == PROTO_ROLE_PARTICIPANT && m->who.has_key)
         gate_admitted(m->rs->gate, m->room->session.id, m->who.key_hash, admitted);
+    if (admitted) {
+        attendance_in(m);
+    } else if (m->present) {
+        m->present = false;
+        m->room->present--;
+    }
 }
 
 uint64_t room_admit(struct member *w)
@@ -760,6 +856,8 @@ static struct member *member_new(struct rooms *rs, struct room *r, struct gate_t
     t->name_key = (struct names_key){0};
     m->login_gen = t->login_gen;
     m->joined_seq = r->seq;
+    if (m->role == PROTO_ROLE_LEADER && r->session.id)
+        attendance_leader(r, m->name);
     return m;
 }
 
@@ -1142,6 +1240,7 @@ static void do_open(struct rooms *rs, struct conn *c, struct member *m, const st
     char actor[PROTO_ROOM_MAX + 16];
     room_actor(m, actor, sizeof(actor));
     gate_audit(rs->gate, r->group_id, r->session.id, "session_open", actor, NULL);
+    attendance_write(r, 0); /* held from now on, with whom the lobby let in */
 }
 
 void room_dispatch(struct rooms *rs, struct conn *c, const struct proto_cmd *cmd)

@@ -21,6 +21,8 @@
 
 #define RECENT_IDS 64 /* per member, for idempotent resend */
 #define TOKEN_BYTES 32
+#define ROOM_LEADER_MARKS 16 /* distinct leaders a room tells apart; more are each counted */
+#define ATTENDANCE_WRITE_S 30
 
 /* Who hears an event (README §4a "Audiences"); ring tags carry it. */
 enum audience {
@@ -48,8 +50,9 @@ struct sanction {
     uint32_t holders; /* members who are this person now */
     bool removed;     /* a leader removed them: they knock when back */
     bool muted;
-    uint64_t muted_until;            /* wall ms; 0: until unmuted */
-    uint64_t last_post_ms;           /* monotonic: their last room message (slow mode) */
+    uint64_t muted_until;  /* wall ms; 0: until unmuted */
+    uint64_t last_post_ms; /* monotonic: their last room message (slow mode) */
+    bool counted;          /* let into the room this session: in the attendance count already */
     lws_sorted_usec_list_t mute_end; /* fires when a timed mute ends */
 };
 
@@ -72,6 +75,7 @@ struct member {
     char *name;                /* NFC */
     struct names_key name_key; /* computed once, when the member comes (names.h) */
     int64_t login_gen;         /* a leader's: the account's login_gen when it took the seat */
+    bool present;              /* a participant in the room (not the lobby): in room->present */
     struct identity who;
     struct sanction *s; /* the person's mute, removal and last post; never NULL */
     unsigned char token_hash[TOKEN_BYTES]; /* SHA-256 of the resume token */
@@ -116,6 +120,16 @@ struct room {
      * they are away. */
     struct sanction **sanctions;
     uint32_t sanction_count, sanction_cap;
+    /* Attendance (docs/admin.md "Attendance"): counts only, written to the
+     * store at open, within ATTENDANCE_WRITE_S of growing, and at the end.
+     * Who was counted is their sanction's `counted`, and a leader's is a
+     * hash of the username (cluster_route: alike on every node). int64_t:
+     * a copy from a node without them reads 0. */
+    int64_t admitted_count, peak, leaders_count;
+    uint64_t leader_marks[ROOM_LEADER_MARKS];
+    uint32_t present; /* participants in the room now */
+    bool attendance_due;
+    lws_sorted_usec_list_t attendance_timer;
 };
 
 struct rooms {
@@ -139,8 +153,13 @@ struct rooms {
 
 /* A participant m came into the room (admitted) or left it for the lobby
  * or for good by a leader's hand (not): the store keeps the digest of their
- * key until the session ends, so a restart lets them back in (gate.h). */
-void room_remember(const struct member *m, bool admitted);
+ * key until the session ends, so a restart lets them back in (gate.h), and
+ * the attendance counts follow. */
+void room_remember(struct member *m, bool admitted);
+
+/* A count grew: the store gets the room's counts within ATTENDANCE_WRITE_S
+ * (also a room taken over from a copy: its old home's write may be lost). */
+void room_attendance_grew(struct room *r);
 
 static inline bool is_leader(const struct member *m)
 {

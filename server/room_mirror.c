@@ -6,7 +6,8 @@
  * members (ids, names, roles, the lobby, agreements, mutes, what a ban
  * recognises, resume token digests, a leader's login_gen), the switches, the topic, the people
  * the room knows by identity (their mutes, removals and last room messages:
- * room_sanction.c), and the session's facts. Raised hands and a running
+ * room_sanction.c, with whether each was counted for attendance), the
+ * attendance counts, and the session's facts. Raised hands and a running
  * round are not copied: after a takeover leaders start them again. Neither
  * are rate buckets: they start full.
  *
@@ -82,6 +83,9 @@ static const struct field room_fields[] = {
     FIELD(room, slow_mode, "slow_mode", FIELD_U32),
     FIELD(room, topic, "topic", FIELD_TEXT),
     FIELD(room, group_id, "group_id", FIELD_I64),
+    FIELD(room, admitted_count, "attendance_admitted", FIELD_I64),
+    FIELD(room, peak, "attendance_peak", FIELD_I64),
+    FIELD(room, leaders_count, "attendance_leaders", FIELD_I64),
     FIELD(room, restored, "restored", FIELD_FLAG),
 };
 
@@ -242,9 +246,9 @@ static json_t *member_json(const struct member *m, bool local)
 {
     char th[2 * TOKEN_BYTES + 1];
     hex(m->token_hash, TOKEN_BYTES, th);
-    json_t *o =
-        json_pack("{s:s, s:b, s:I, s:o, s:s}", "name", m->name, "muted", m->s->muted, "muted_until",
-                  (json_int_t)m->s->muted_until, "who", identity_json(&m->who), "token", th);
+    json_t *o = json_pack("{s:s, s:b, s:I, s:o, s:s, s:b}", "name", m->name, "muted", m->s->muted,
+                          "muted_until", (json_int_t)m->s->muted_until, "who",
+                          identity_json(&m->who), "token", th, "counted", m->s->counted);
     fields_put(o, FIELDS(member_fields), m);
     if (local)
         json_object_set_new(o, "recent", recent_json(m));
@@ -268,9 +272,9 @@ static uint64_t wall_to_mono(uint64_t wall)
 
 static json_t *sanction_json(const struct sanction *s)
 {
-    return json_pack("{s:o, s:b, s:b, s:I, s:I}", "who", identity_json(&s->who), "removed",
+    return json_pack("{s:o, s:b, s:b, s:I, s:I, s:b}", "who", identity_json(&s->who), "removed",
                      s->removed, "muted", s->muted, "muted_until", (json_int_t)s->muted_until,
-                     "last_post", (json_int_t)mono_to_wall(s->last_post_ms));
+                     "last_post", (json_int_t)mono_to_wall(s->last_post_ms), "counted", s->counted);
 }
 
 static json_t *session_json(const struct proto_session_info *s)
@@ -319,6 +323,10 @@ static json_t *state_object(const struct room *r, const char *node, bool local)
     if (!o)
         return NULL;
     fields_put(o, FIELDS(room_fields), r);
+    json_t *marks = json_array();
+    for (int64_t i = 0; i < r->leaders_count && i < ROOM_LEADER_MARKS; i++)
+        json_array_append_new(marks, json_integer((json_int_t)r->leader_marks[i]));
+    json_object_set_new(o, "attendance_leader_marks", marks);
     if (local) {
         json_object_set_new(o, "hands", ids_json(r->hands, r->hand_count));
         json_object_set_new(o, "round", round_json(r->round));
@@ -440,14 +448,15 @@ static struct sanction *sanction_for(struct room *r, json_t *who, struct identit
 static bool sanction_from(struct room *r, json_t *o)
 {
     json_int_t until = 0, last = 0;
-    int removed = 0, muted = 0;
+    int removed = 0, muted = 0, counted = 0; /* counted: not in an older node's copy */
     json_t *who = NULL;
     struct identity id;
     struct sanction *s;
-    if (json_unpack(o, "{s:o, s:b, s:b, s:I, s:I}", "who", &who, "removed", &removed, "muted",
-                    &muted, "muted_until", &until, "last_post", &last) < 0 ||
+    if (json_unpack(o, "{s:o, s:b, s:b, s:I, s:I, s?b}", "who", &who, "removed", &removed, "muted",
+                    &muted, "muted_until", &until, "last_post", &last, "counted", &counted) < 0 ||
         !(s = sanction_for(r, who, &id, false)))
         return false;
+    s->counted = counted;
     s->removed = removed;
     s->muted = muted;
     s->muted_until = (uint64_t)until;
@@ -476,15 +485,17 @@ static bool recent_from(struct member *m, json_t *a)
 static bool member_from(struct room *r, json_t *o, bool local)
 {
     json_int_t muted_until;
-    int muted;
+    int muted, counted = 0;
     const char *name, *token;
     json_t *who;
     struct identity ident;
     struct sanction *s;
-    if (json_unpack(o, "{s:s, s:b, s:I, s:o, s:s}", "name", &name, "muted", &muted, "muted_until",
-                    &muted_until, "who", &who, "token", &token) < 0 ||
+    if (json_unpack(o, "{s:s, s:b, s:I, s:o, s:s, s?b}", "name", &name, "muted", &muted,
+                    "muted_until", &muted_until, "who", &who, "token", &token, "counted",
+                    &counted) < 0 ||
         !(s = sanction_for(r, who, &ident, true)))
         return false;
+    s->counted = s->counted || counted;
     struct member *m = room_member_alloc(r);
     m->who = ident;
     m->s = s;
@@ -658,6 +669,11 @@ static bool adopt_object(struct rooms *rs, json_t *o, const struct mirror_entry 
     }
     json_array_foreach(members, i, item) ok = ok && member_from(r, item, local);
     ok = ok && (!local || hands_and_round_from(r, o));
+    json_array_foreach(json_object_get(o, "attendance_leader_marks"), i, item)
+    {
+        if (i < ROOM_LEADER_MARKS && json_is_integer(item))
+            r->leader_marks[i] = (uint64_t)json_integer_value(item);
+    }
     for (uint32_t k = r->sanction_count; k-- > 0;) {
         struct sanction *s = r->sanctions[k];
         moderation_mute_rearm(s); /* a timeout keeps running while they are away too */

@@ -8,7 +8,9 @@
  * The table is bounded: besides the records of people in the room (at most
  * max_room_members), it keeps at most ABSENT_MAX of people who are away.
  * Past that it forgets stale records first (nothing but a last message over
- * an hour old), then the oldest record of someone away, and logs it.
+ * an hour old, or that they were counted for attendance, room.c), then the
+ * oldest record of someone away, and logs it. A person forgotten that way
+ * who comes back is counted again: only past ABSENT_MAX people away.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +121,7 @@ void room_sanction_tidy(struct sanction *s)
         sanction_free(s);
         return;
     }
-    if (worth_keeping(s))
+    if (worth_keeping(s) || s->counted) /* counted: a return is no new person */
         return;
     struct room *r = s->room;
     for (uint32_t i = 0; i < r->sanction_count; i++) {

@@ -546,6 +546,34 @@ int store_session_cancel(struct store *s, int64_t now, const char *actor, int64_
  * cancelled already. */
 int store_session_end(struct store *s, int64_t now, const char *actor, int64_t id);
 
+/* ---- attendance (docs/admin.md "Attendance") ---------------------------- */
+
+/* What funders are told about one session: counts only, never who. A
+ * session was held when a leader opened it (store_session.opened_at). */
+struct store_attendance {
+    int64_t ended_at; /* when its room ended (Unix seconds); 0: not yet */
+    int admitted;     /* distinct participants let into the room (not the lobby) */
+    int peak;         /* the most participants in the room at once */
+    int leaders;      /* distinct leader accounts that entered the room */
+};
+
+/* Record session_id's counts as its room has them now. A count already
+ * stored larger stays (a room made again after a crash starts counting from
+ * none), and the first end written stays. One statement, outside any
+ * transaction, written by kamratd's store worker. */
+int store_attendance_put(struct store *s, int64_t session_id, const struct store_attendance *a);
+
+struct store_attendance_row {
+    struct store_session session;
+    bool recorded; /* a room wrote counts (else a is all 0) */
+    struct store_attendance a;
+};
+
+/* The sessions of group group_id (0: every group) starting in [from, until),
+ * with their counts, by group and start, in a new array of *n (free()). */
+int store_attendance_list(struct store *s, int64_t group_id, int64_t from, int64_t until,
+                          struct store_attendance_row **out, size_t *n);
+
 /* ---- invites ---------------------------------------------------------- */
 
 enum store_invite_kind {

@@ -33,6 +33,16 @@
 #define STORE_BAN_COLS                                                                             \
     "id, group_id, invite_id, participant_key_hash, name, created_at, created_by, lifted_at"
 
+/* Each attendance count becomes the larger of the stored and the new
+ * value, in words both engines take (SQLite's max() of two is PostgreSQL's
+ * GREATEST). */
+/* clang-format off */
+#define STORE__GROW(c)                                                                             \
+    c " = CASE WHEN excluded." c " > attendance." c                                                \
+    " THEN excluded." c " ELSE attendance." c " END"
+/* clang-format on */
+#define STORE__GROW_ALL STORE__GROW("admitted") ", " STORE__GROW("peak") ", " STORE__GROW("leaders")
+
 /* X(name, sql): every statement, by the file that uses it. A NULL id binds
  * as SQL NULL (store__bind_id), hence the `OR ?1 IS NULL` filters (the typed use first: PostgreSQL
  * infers a parameter's type from its first use). */
@@ -129,6 +139,18 @@
     X(ADMITTED_WIPE, "DELETE FROM admitted WHERE session_id = ?1")                                 \
     X(ADMITTED_SWEEP, "DELETE FROM admitted WHERE session_id IN (SELECT id FROM sessions "         \
                       "WHERE ends_at <= ?1 OR cancelled_at IS NOT NULL)")                          \
+    /* store_attendance.c: a count only grows (a room made again after a crash                     \
+     * starts from none); ended_at is the first end written */                                     \
+    X(ATTENDANCE_PUT,                                                                              \
+      "INSERT INTO attendance(session_id, ended_at, admitted, peak, leaders) "                     \
+      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(session_id) DO UPDATE SET "                          \
+      "ended_at = COALESCE(attendance.ended_at, excluded.ended_at), " STORE__GROW_ALL)             \
+    X(ATTENDANCE_LIST,                                                                             \
+      "SELECT s.id, s.group_id, s.schedule_id, s.starts_at, s.ends_at, s.lobby_min, s.tz, "        \
+      "s.cancelled_at, s.opened_at, a.session_id, a.ended_at, a.admitted, a.peak, a.leaders "      \
+      "FROM sessions s LEFT JOIN attendance a ON a.session_id = s.id "                             \
+      "WHERE (s.group_id = ?1 OR ?1 IS NULL) AND s.starts_at >= ?2 AND s.starts_at < ?3 "          \
+      "ORDER BY s.group_id, s.starts_at, s.id")                                                    \
     /* store_invite.c */                                                                           \
     X(INVITE_ADD, "INSERT INTO invites(group_id, code_hash, kind, created_at, expires_at, "        \
                   "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id")                       \
@@ -239,6 +261,10 @@ enum store_role store__role(const char *name);
 
 /* Reads the row st is on into *row, an element of a list or one result. */
 typedef void store__read_fn(struct db_stmt *st, void *row);
+
+/* Reads a struct store_session from the first columns of the row st is on,
+ * STORE_SESSION_COLS in that order (store_session.c). */
+void store__read_session(struct db_stmt *st, void *row);
 /* Frees what one element owns (not the element itself). */
 typedef void store__clear_fn(void *row);
 

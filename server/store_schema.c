@@ -190,6 +190,17 @@ const char *const store__migrations[] = {
     " used_at INTEGER,"
     " replaced_at INTEGER);"
     "CREATE INDEX setup_codes_leader ON setup_codes (leader_id);",
+    /* 10: attendance figures for funders (docs/admin.md "Attendance"):
+     * counts only, per session, written by kamratd's rooms while the
+     * session runs and when it ends. No pseudonym, no key digest, nothing
+     * per person: the room keeps who it has counted in memory only. A
+     * session is held when sessions.opened_at is set. */
+    "CREATE TABLE attendance ("
+    " session_id INTEGER PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"
+    " ended_at INTEGER,"
+    " admitted INTEGER NOT NULL DEFAULT 0 CHECK (admitted >= 0),"
+    " peak INTEGER NOT NULL DEFAULT 0 CHECK (peak >= 0),"
+    " leaders INTEGER NOT NULL DEFAULT 0 CHECK (leaders >= 0));",
 };
 
 /*
@@ -341,6 +352,13 @@ const char *const store__migrations_pg[] = {
     " used_at bigint,"
     " replaced_at bigint);"
     "CREATE INDEX setup_codes_leader ON setup_codes (leader_id);",
+    /* 10 */
+    "CREATE TABLE attendance ("
+    " session_id bigint PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,"
+    " ended_at bigint,"
+    " admitted integer NOT NULL DEFAULT 0 CHECK (admitted >= 0),"
+    " peak integer NOT NULL DEFAULT 0 CHECK (peak >= 0),"
+    " leaders integer NOT NULL DEFAULT 0 CHECK (leaders >= 0));",
 };
 
 const int store__migration_count = (int)ARRAY_LEN(store__migrations);

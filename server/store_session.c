@@ -30,7 +30,7 @@ static void read_schedule(struct db_stmt *st, void *row)
     store__col_copy(st, 6, sc->tz, sizeof(sc->tz));
 }
 
-static void read_session(struct db_stmt *st, void *row)
+void store__read_session(struct db_stmt *st, void *row)
 {
     struct store_session *se = row;
     *se = (struct store_session){
@@ -271,7 +271,7 @@ int store_session_get(struct store *s, int64_t id, struct store_session *out)
 {
     struct db_stmt *st = store__stmt(s, ST_SESSION_GET);
     db_bind_int64(st, 1, id);
-    return store__one(st, read_session, out);
+    return store__one(st, store__read_session, out);
 }
 
 int store_session_list(struct store *s, int64_t group_id, int64_t after, struct store_session **out,
@@ -281,7 +281,7 @@ int store_session_list(struct store *s, int64_t group_id, int64_t after, struct 
     store__bind_id(st, 1, group_id);
     db_bind_int64(st, 2, after);
     int e;
-    *out = store__rows(st, sizeof(**out), read_session, NULL, n, &e);
+    *out = store__rows(st, sizeof(**out), store__read_session, NULL, n, &e);
     return e;
 }
 

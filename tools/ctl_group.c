@@ -135,8 +135,8 @@ static int apply_group_options(struct ctl *c, const struct group_opts *o, struct
 
 static json_t *group_json(const struct store_group *g)
 {
-    return json_pack("{sI ss ss ss ss si ss ss sb so so}", "id", (json_int_t)g->id, "name",
-                     g->name, "language", g->language, "description", g->description, "agreement",
+    return json_pack("{sI ss ss ss ss si ss ss sb so so}", "id", (json_int_t)g->id, "name", g->name,
+                     "language", g->language, "description", g->description, "agreement",
                      g->agreement, "max_participants", g->max_participants, "history", g->history,
                      "private_messages", g->private_messages, "adhoc_sessions", g->adhoc_sessions,
                      "created_at", ctl_json_time(g->created_at), "archived_at",

@@ -6,23 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { LEADER_PASSWORD, ctl, ctlJson, serverFixture, uid } from '../integration/lib/harness.mjs';
-import { assertAccessible, browserFixture, e2eTest, screenshot } from './lib/browser.mjs';
+import { browserFixture, e2eTest } from './lib/browser.mjs';
 import { login, url, visible } from './lib/ui.mjs';
-import { coordinator, logIn } from './lib/console.mjs';
+import { addLeader, coordinator, everyLook, logIn } from './lib/console.mjs';
 
 const browser = browserFixture();
 const server = serverFixture();
 const REFUSED = [/status of 4\d\d/];
-
-/** In the console's leaders section: adds username; resolves the setup link shown. */
-async function addLeader(page, username) {
-    await page.click('[data-section="leaders"]');
-    await visible(page, '#leader-form');
-    await page.fill('#l-username', username);
-    await page.click('#leader-add');
-    await visible(page, '#setup-box');
-    return page.inputValue('#setup-url');
-}
 
 e2eTest('a leader added by a setup link chooses a password, logs in, and the link is spent', { browser }, async (t, { user }) => {
     const s = await server();
@@ -92,22 +82,6 @@ e2eTest('a leader added by a setup link chooses a password, logs in, and the lin
     assert.equal((await ctlJson(s, ['group', 'list'])).filter((x) => x.name === group).length, 1);
     assert.deepEqual([...c.tokenUrls, ...l.tokenUrls], []);
 });
-
-/** Each language and width in turn on the same page (no new request: logins and
- * setup links count against one window per address, §11): axe and a screenshot. */
-async function everyLook(u, page, where) {
-    for (const lang of ['fi', 'sv', 'en']) {
-        for (const width of [360, 1280]) {
-            await page.setViewportSize({ width, height: 800 });
-            await page.selectOption('#lang', lang);
-            await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-            await assertAccessible(page, `${where} ${lang} ${width}`);
-            await screenshot(u, where, { lang, width, page });
-            const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-            assert.ok(overflow <= 0, `${where} ${lang} ${width}: ${overflow} px wider than the screen`);
-        }
-    }
-}
 
 e2eTest('the leaders section and the setup page are accessible at 360 and 1280 px in fi, sv and en', { browser }, async (t, { user }) => {
     const s = await server();

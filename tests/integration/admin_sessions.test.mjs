@@ -18,27 +18,11 @@ import {
     uid,
     utcStamp,
 } from './lib/harness.mjs';
+import { admin as call } from './lib/console.mjs';
 
 const server = serverFixture({
     limits: { max_conns_per_address: 100, rate_per_sec: 1000, rate_burst: 10000, early_start: 15 },
 });
-
-/** One request; resolves {status, body, json}. */
-async function call(s, path, { method = 'GET', token, json, body, origin = s.origin } = {}) {
-    const h = {};
-    if (token) h.Authorization = `Bearer ${token}`;
-    if (origin !== null) h.Origin = origin;
-    const payload = json !== undefined ? JSON.stringify(json) : body;
-    if (payload !== undefined) h['Content-Type'] = 'application/json';
-    const r = await httpRequest(s, { method, path, headers: h, body: payload, timeout: 10000 });
-    let parsed = null;
-    try {
-        parsed = JSON.parse(r.body);
-    } catch {
-        // no body
-    }
-    return { ...r, json: parsed };
-}
 
 let logins = 0;
 
@@ -320,6 +304,36 @@ test('a session now: only where the group allows it, one at a time', async () =>
     assert.equal(twice.status, 409);
     assert.deepEqual(twice.json, { error: 'session_open' });
     leader.close();
+});
+
+test('a coordinator allows a session now from the console: adhoc_sessions in the group\'s JSON and PATCH; kamratctl agrees', async () => {
+    const s = await server();
+    const coord = await coordinator(s);
+    const a = await group(s);
+    const listed = await call(s, '/api/admin/groups?limit=50', { token: coord });
+    assert.equal(listed.json.groups.find((g) => g.id === a.id).adhoc_sessions, false);
+    const path = `/api/admin/groups/${a.id}`;
+    for (const bad of ['yes', 1, null]) {
+        const r = await call(s, path, { method: 'PATCH', json: { adhoc_sessions: bad }, token: coord });
+        assert.equal(r.status, 400, `${bad}: ${r.body}`);
+        assert.deepEqual(r.json, { error: 'invalid', field: 'adhoc_sessions' });
+    }
+    const byLeader = await call(s, path, { method: 'PATCH', json: { adhoc_sessions: true }, token: a.token });
+    assert.equal(byLeader.status, 403);
+    const on = await call(s, path, { method: 'PATCH', json: { adhoc_sessions: true }, token: coord });
+    assert.equal(on.status, 200, on.body);
+    assert.equal(on.json.adhoc_sessions, true);
+    assert.equal((await ctlJson(s, ['group', 'show', a.group])).adhoc_sessions, true);
+    const now = { now: true, duration_min: 60, tz: 'Europe/Helsinki' };
+    const made = await call(s, `${path}/sessions`, { method: 'POST', json: now, token: a.token });
+    assert.equal(made.status, 201, made.body);
+    const audit = await call(s, `/api/admin/audit?group=${a.id}&action=group_edit`, { token: coord });
+    assert.match(audit.json.entries[0].actor, /^coordinator:/, 'the newest group_edit is the console\'s');
+    await ctl(s, ['group', 'edit', a.group, '--adhoc-sessions', 'no']);
+    assert.equal((await call(s, '/api/admin/groups?limit=50', { token: coord })).json.groups.find((g) => g.id === a.id).adhoc_sessions, false);
+    const added = await call(s, '/api/admin/groups', { method: 'POST', json: { name: uid('Ad hoc '), language: 'sv', adhoc_sessions: true }, token: coord });
+    assert.equal(added.status, 201, added.body);
+    assert.equal(added.json.adhoc_sessions, true);
 });
 
 test('bans: listed per group with what the ban keeps, lifted from the console; kamratctl agrees', async () => {

@@ -7,9 +7,11 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {
-    delay, expectAck, filesUnder, resume, sessionFixture, test, uid, waitFor, within,
+    KAMRATD, delay, expectAck, filesUnder, join, makeTempDir, prepareConfig, resume, sessionFixture, startServer,
+    test, uid, waitFor, within,
 } from './lib/harness.mjs';
 
 /** The highest seq a client has seen. */
@@ -169,5 +171,98 @@ test('state of another format is refused with one log line; the new process star
     const lw = await client.nextReply();
     assert.equal(lw.type, 'welcome', JSON.stringify(lw));
     assert.equal(lw.role, 'leader');
+    client.terminate();
+});
+
+/** chown -R, for a tree the test made. */
+function chownTree(p, uidNum, gidNum) {
+    fs.chownSync(p, uidNum, gidNum);
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uidNum, gidNum);
+}
+
+test('the channel refuses a process of another user; the server serves on and a handover afterwards works', { timeout: 60000 }, async (t) => {
+    // kamratd runs as nobody and the test, as root, connects to the channel: root
+    // passes the socket's mode 0600, so only the peer-uid check (SO_PEERCRED) stands
+    // between it and the listening sockets.
+    const NOBODY = 65534;
+    const cfg = await prepareConfig();
+    const runtime = makeTempDir('kamrat-run-');
+    const bin = path.join(cfg.dir, 'bin');
+    fs.mkdirSync(bin);
+    const exe = path.join(bin, 'kamratd');
+    const real = path.join(bin, 'kamratd.real');
+    const go = path.join(bin, 'go');
+    fs.copyFileSync(KAMRATD, exe);
+    fs.copyFileSync(KAMRATD, real);
+    fs.chmodSync(exe, 0o755);
+    fs.chmodSync(real, 0o755);
+    chownTree(cfg.dir, NOBODY, NOBODY);
+    chownTree(runtime, NOBODY, NOBODY);
+    // setpriv execs a shell that execs the copy: the PID stays kamratd's, and
+    // /proc/self/exe names the copy, which the test can replace.
+    const server = await startServer({
+        config: cfg,
+        env: { RUNTIME_DIRECTORY: runtime },
+        wrap: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'sh', '-c', 'shift; exec "$0" "$@"', exe],
+    });
+    assert.match(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'), new RegExp(`\nUid:\\s+${NOBODY}\\s`), 'kamratd runs as nobody');
+    const room = uid('room');
+    const a = await join(server, room, 'Ana');
+    const b = await join(server, room, 'Bo');
+
+    // An upgrade replaces the binary; this one waits for the test before it
+    // becomes kamratd, which keeps the channel open (handover.c: until the new
+    // process connects) for as long as the test needs.
+    const next = `${exe}.new`;
+    // (At most 30 s: a test that fails leaves no shell behind.)
+    fs.writeFileSync(next, [
+        '#!/bin/sh',
+        `for i in $(seq 600); do [ -e '${go}' ] && exec '${real}' "$@"; sleep 0.05; done`,
+        'exit 1',
+        '',
+    ].join('\n'), { mode: 0o755 });
+    fs.chownSync(next, NOBODY, NOBODY);
+    fs.renameSync(next, exe);
+
+    server.expectExit();
+    server.signal('SIGUSR2');
+    await waitFor(() => /handover_start pid=\d+/.test(server.logs()), { timeout: 10000, desc: 'the handover starts' });
+    const channel = path.join(runtime, 'kamratd.handover');
+    assert.equal(fs.statSync(channel).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(channel).uid, NOBODY);
+
+    // Root connects: the kernel lets it in, kamratd sends it nothing and hangs up.
+    const intruder = net.createConnection(channel);
+    let received = 0;
+    intruder.on('data', (d) => {
+        received += d.length;
+    });
+    intruder.on('error', () => {});
+    await within(new Promise((resolve) => intruder.on('close', resolve)), 10000, 'kamratd hangs up on root');
+    assert.equal(received, 0, 'no header, no listening socket for another user');
+    await waitFor(() => /handover_refused reason="a process of another user" uid=0 pid=\d+/.test(server.logs()), {
+        timeout: 5000, desc: 'the refusal is logged',
+    });
+
+    // The running process is unaffected: it chats on, and the channel waits for its own user.
+    const said = expectAck(await a.client.sayAndWait('still here'), true);
+    const heard = await b.client.next((m) => m.type === 'message' && m.seq === said.seq);
+    assert.equal(heard.text, 'still here');
+    assert.ok(server.alive());
+    assert.ok(fs.existsSync(channel), 'the channel is still open');
+    assert.doesNotMatch(server.logs(), /handover_failed|handover_sent/);
+
+    // The new process, of kamratd's user, takes over as usual.
+    fs.writeFileSync(go, '');
+    for (const c of [a, b]) assert.equal((await within(c.client.closed, 15000, 'closed')).code, 1012);
+    const pid = await newProcess(t, server);
+    assert.match(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`\nUid:\\s+${NOBODY}\\s`));
+    assert.match(server.logs(), /handover_received rooms=1 /);
+    const w = a.client.welcome;
+    const { client, reply } = await resume(server, { token: w.token, epoch: w.epoch, after_seq: said.seq, label: 'Ana\'' });
+    assert.equal(reply.type, 'welcome', JSON.stringify(reply));
+    assert.equal(reply.resumed, true);
+    assert.equal(reply.gap, false);
+    expectAck(await client.sayAndWait('on the new process'), true);
     client.terminate();
 });

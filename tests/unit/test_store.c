@@ -1046,6 +1046,48 @@ static void session_starts_early(void **state)
     assert_int_equal(sql_int(s, "SELECT count(*) FROM audit WHERE action = 'session_start'"), 1);
 }
 
+/* Attendance counts only ever grow (a room made again after a crash counts
+ * from none), the first end stays, and the list joins them to the sessions
+ * of the period; on both engines. */
+static void attendance_counts_grow(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    int64_t gid = add_group(s, "Laskut");
+    struct store_session se = {.group_id = gid,
+                               .starts_at = T0 + 3600,
+                               .ends_at = T0 + 7200,
+                               .lobby_min = 5,
+                               .tz = "Europe/Helsinki"};
+    int64_t held, other;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &held), 0);
+    se.starts_at += 86400;
+    se.ends_at += 86400;
+    assert_int_equal(store_session_add(s, T0, ACTOR, &se, &other), 0);
+    struct store_attendance a = {.admitted = 3, .peak = 2, .leaders = 1};
+    assert_int_equal(store_attendance_put(s, held, &a), 0);
+    a = (struct store_attendance){.ended_at = T0 + 7000, .admitted = 1, .peak = 4, .leaders = 1};
+    assert_int_equal(store_attendance_put(s, held, &a), 0);
+    a.ended_at = T0 + 7100;
+    assert_int_equal(store_attendance_put(s, held, &a), 0);
+    struct store_attendance_row *v = NULL;
+    size_t n = 0;
+    assert_int_equal(store_attendance_list(s, gid, T0, T0 + 2 * 86400, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].session.id, held);
+    assert_true(v[0].recorded);
+    assert_int_equal(v[0].a.admitted, 3);
+    assert_int_equal(v[0].a.peak, 4);
+    assert_int_equal(v[0].a.leaders, 1);
+    assert_int_equal(v[0].a.ended_at, T0 + 7000);
+    assert_int_equal(v[1].session.id, other);
+    assert_false(v[1].recorded);
+    free(v);
+    assert_int_equal(store_attendance_list(s, gid, T0 + 86400, T0 + 2 * 86400, &v, &n), 0);
+    assert_int_equal(n, 1);
+    free(v);
+}
+
 /* ---- audit ------------------------------------------------------------ */
 
 static int64_t audit_count(struct store *s)
@@ -1760,6 +1802,7 @@ int main(int argc, char **argv)
         T(expansion_is_idempotent_and_bounded),
         T(session_states_and_one_offs),
         T(session_starts_early),
+        T(attendance_counts_grow),
         T(invite_leads_to_the_open_session),
         T(audit_one_row_per_change_and_append_only),
         T(coordinators_lead_no_group),

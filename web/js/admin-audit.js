@@ -3,7 +3,7 @@
 
 import { $, el, setError, errorKey } from './dom.js';
 import { timeEl } from './i18n.js';
-import { call, defineSection, knownGroups } from './console.js';
+import { call, defineSection, fillGroupPick } from './console.js';
 
 let auditCursor = null;
 let auditAsked = 0; // the newest audit request: an older answer arriving late is dropped
@@ -42,22 +42,11 @@ async function loadAudit(fresh) {
     $('audit-table').hidden = $('audit-rows').children.length === 0;
 }
 
-/** The group filter offers the groups the console knows. */
-function drawGroupPick() {
-    const pick = $('a-group');
-    const chosen = pick.value;
-    pick.replaceChildren(pick.firstElementChild, ...knownGroups().map((g) => {
-        const o = el('option', null, g.name);
-        o.value = g.id;
-        return o;
-    }));
-    pick.value = chosen;
-}
 
 $('audit-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     loadAudit(true);
 });
 $('audit-more').addEventListener('click', () => loadAudit(false));
-document.addEventListener('groupschange', drawGroupPick);
+document.addEventListener('groupschange', () => fillGroupPick($('a-group')));
 defineSection('audit', { load: () => loadAudit(true) });

@@ -6,7 +6,7 @@ import { $, el, setBusy, setError, errorKey } from './dom.js';
 import { t, tr } from './i18n.js';
 import { call, defineSection, knownGroups, setGroups, status } from './console.js';
 
-const FIELDS = ['name', 'language', 'description', 'agreement', 'max_participants', 'history', 'private_messages'];
+const FIELDS = ['name', 'language', 'description', 'agreement', 'max_participants', 'history', 'private_messages', 'adhoc_sessions'];
 const INPUT_OF = {
     name: 'g-name',
     language: 'g-language',
@@ -15,6 +15,7 @@ const INPUT_OF = {
     max_participants: 'g-max',
     history: 'g-history',
     private_messages: 'g-pm',
+    adhoc_sessions: 'g-adhoc',
 };
 
 let groupsCursor = null;
@@ -28,6 +29,7 @@ function groupItem(g) {
     const name = el('strong', 'group-name', g.name);
     const facts = tr(el('p', 'hint'), 'admin.group_facts', { language: g.language, max: g.max_participants });
     about.append(name, facts);
+    if (g.adhoc_sessions) about.append(tr(el('p', 'hint'), 'admin.adhoc_on'));
     if (g.description) about.append(el('p', 'desc', g.description));
     const edit = tr(el('button', 'quiet small'), 'admin.edit');
     edit.type = 'button';
@@ -92,6 +94,7 @@ function openGroup(g) {
     $('g-max').value = String(g?.max_participants ?? 12);
     $('g-history').value = g?.history ?? 'since_admitted';
     $('g-pm').value = g?.private_messages ?? 'leaders';
+    $('g-adhoc').checked = g?.adhoc_sessions ?? false;
     setError($('group-error'), null, null, null, formInputs());
     $('groups-section').hidden = true;
     $('group-section').hidden = false;
@@ -117,6 +120,7 @@ async function saveGroup(ev) {
         max_participants: Number($('g-max').value),
         history: $('g-history').value,
         private_messages: $('g-pm').value,
+        adhoc_sessions: $('g-adhoc').checked,
     };
     if (!editing) body.name = $('g-name').value.trim();
     const box = $('group-error');

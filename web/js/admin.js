@@ -7,8 +7,11 @@ import { api, loginFields, submitLogin } from './login.js';
 import { start, switcher, t } from './i18n.js';
 import { call, loggedIn, sectionNames, sectionOf, setToken } from './console.js';
 import './admin-groups.js';
+import './admin-sessions.js';
 import './admin-invites.js';
 import './admin-leaders.js';
+import './admin-bans.js';
+import './admin-attendance.js';
 import './admin-audit.js';
 import './admin-health.js';
 
