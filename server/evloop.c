@@ -1,5 +1,6 @@
 #include "evloop.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include <ev.h>
@@ -20,6 +21,9 @@ struct evloop {
     ev_prepare check; /* before the loop blocks, while a stop is pending */
     evloop_done_fn done;
     void *done_arg;
+    ev_prepare last; /* before the loop blocks, after every other prepare */
+    evloop_wait_fn last_fn;
+    void *last_arg;
 };
 
 struct evloop *evloop_new(void)
@@ -85,6 +89,31 @@ void evloop_stop_when(struct evloop *loop, evloop_done_fn done, void *arg)
     }
 }
 
+static void run_last(struct ev_loop *ev, ev_prepare *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    struct evloop *loop = ev_userdata(ev);
+    loop->last_fn(loop->last_arg);
+}
+
+void evloop_before_wait(struct evloop *loop, evloop_wait_fn fn, void *arg)
+{
+    if (ev_is_active(&loop->last)) {
+        assert(loop->last_fn == fn && loop->last_arg == arg);
+        return;
+    }
+    loop->last_fn = fn;
+    loop->last_arg = arg;
+    ev_prepare_init(&loop->last, run_last);
+    /* libev calls the watchers due in one pass from the highest priority
+     * down, and a prepare watcher started during a pass's prepare calls
+     * waits for the next pass: the lowest priority, started once, is what
+     * makes this one run after the others, every pass. */
+    ev_set_priority(&loop->last, EV_MINPRI);
+    ev_prepare_start(loop->ev, &loop->last);
+}
+
 void evloop_run(struct evloop *loop)
 {
     ev_run(loop->ev, 0);
@@ -97,6 +126,7 @@ void evloop_free(struct evloop *loop, struct lws_context **ctx)
     for (int i = 0; i < loop->nsignals; i++)
         ev_signal_stop(loop->ev, &loop->signals[i]);
     ev_prepare_stop(loop->ev, &loop->check);
+    ev_prepare_stop(loop->ev, &loop->last);
     /* lws 4.1 on a foreign loop takes its context down in steps: a call
      * closes every connection and stops lws's watchers; the next frees the
      * context and sets *ctx to NULL (info.pcontext). A pass of the loop in

@@ -21,6 +21,7 @@ struct evloop;
 
 typedef void (*evloop_signal_fn)(int signum, void *arg);
 typedef bool (*evloop_done_fn)(void *arg);
+typedef void (*evloop_wait_fn)(void *arg);
 
 /* NULL when no epoll loop can be made (out of memory or descriptors). */
 struct evloop *evloop_new(void);
@@ -36,6 +37,13 @@ int evloop_on_signals(struct evloop *loop, const int *signals, int n, evloop_sig
 /* From now on, check done(arg) each time before the loop would wait, and stop the
  * loop once it says so (a drain that has finished). */
 void evloop_stop_when(struct evloop *loop, evloop_done_fn done, void *arg);
+
+/* From now on, call fn(arg) each time before the loop would wait for events,
+ * after every other watcher due then (the bus's flush, evloop_stop_when's
+ * check), so that what they queue goes out in the same pass. One hook: a
+ * second call with the same fn and arg does nothing; it is for the
+ * WebSocket transport's writes (ws.c), gathered over a pass. */
+void evloop_before_wait(struct evloop *loop, evloop_wait_fn fn, void *arg);
 
 /* Run until evloop_stop_when's check says done. */
 void evloop_run(struct evloop *loop);

@@ -26,6 +26,25 @@ struct frame *frame_from(const void *data, size_t len)
     return f;
 }
 
+size_t frame_header(unsigned char *out, size_t len)
+{
+    out[0] = 0x81; /* FIN, opcode text */
+    if (len < 126) {
+        out[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= UINT16_MAX) {
+        out[1] = 126;
+        out[2] = (unsigned char)(len >> 8);
+        out[3] = (unsigned char)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return FRAME_HEADER_MAX;
+}
+
 void frame_unref(struct frame *f)
 {
     if (!f)

@@ -44,6 +44,15 @@ static inline struct frame *frame_ref(struct frame *f)
     return f;
 }
 
+/* The most bytes frame_header writes. */
+#define FRAME_HEADER_MAX 10
+
+/* Write the header of a server's text frame of len payload bytes to out
+ * (RFC 6455 §5.2: FIN, opcode 1, unmasked, the shortest length form), as
+ * lws_write(LWS_WRITE_TEXT) puts in the headroom. Returns its length: 2, 4
+ * or 10 (FRAME_HEADER_MAX). */
+size_t frame_header(unsigned char *out, size_t len);
+
 /* Drop one reference; the last one wipes and frees. frame_unref(NULL) is a no-op. */
 void frame_unref(struct frame *f);
 

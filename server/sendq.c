@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -50,6 +51,23 @@ void sendq_pop(struct sendq *q)
     q->count--;
     q->bytes -= f->len;
     frame_unref(f);
+}
+
+struct sendq_batch sendq_gather(const struct sendq *q, unsigned char *out, size_t room)
+{
+    struct sendq_batch b = {0};
+    for (; b.frames < q->count; b.frames++) {
+        struct frame *f = q->slots[(q->head + b.frames) % q->slots_len];
+        unsigned char header[FRAME_HEADER_MAX];
+        size_t hl = frame_header(header, f->len);
+        if (hl + f->len > room - b.len)
+            break;
+        memcpy(out + b.len, header, hl);
+        memcpy(out + b.len + hl, frame_payload(f), f->len);
+        b.len += hl + f->len;
+        b.payload += f->len;
+    }
+    return b;
 }
 
 void sendq_clear(struct sendq *q)

@@ -32,6 +32,22 @@ struct frame *sendq_peek(const struct sendq *q);
 /* Drop the oldest frame's reference. */
 void sendq_pop(struct sendq *q);
 
+/* What sendq_gather put together: frames whole WebSocket frames, payload
+ * bytes of them (what METRIC_BYTES_OUT counts), len bytes in all. */
+struct sendq_batch {
+    uint32_t frames;
+    size_t payload, len;
+};
+
+/*
+ * Copy the oldest frames into out, each as a whole server text frame (its
+ * header, frame_header, then its payload), as many as fit in room bytes:
+ * several frames for one write of raw bytes. Nothing is taken out of q
+ * (sendq_pop, once written). frames is 0 when q is empty or its oldest
+ * frame alone does not fit.
+ */
+struct sendq_batch sendq_gather(const struct sendq *q, unsigned char *out, size_t room);
+
 /* Drop every reference and free the slots. The queue can be reused. */
 void sendq_clear(struct sendq *q);
 

@@ -54,6 +54,7 @@ struct server {
     lws_dll2_owner_t conns;     /* every WebSocket connection (struct conn) */
     uint32_t remote_conns;      /* ... of which served for clients on other nodes (bus.h) */
     lws_dll2_owner_t holding;   /* connections with frames waiting for the mirror (conn_hold) */
+    lws_dll2_owner_t writing;   /* WebSockets with frames to write before the loop waits (ws.c) */
     struct mirror *mirror;      /* copies of rooms in Redis; NULL without [cluster] */
     struct authq *authq;        /* password checks off the lws thread (api.c) */
     struct storeq *storeq;      /* the store worker: hellos off the lws thread (gate.c) */

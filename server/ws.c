@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "evloop.h"
 #include "klog.h"
 #include "metrics.h"
 #include "sendq.h"
@@ -12,6 +13,9 @@
 #include "wsrx.h"
 
 #define CLOSE_GRACE_SECS 3 /* a closing peer that does not read is dropped */
+/* The most one write hands lws: its tx_packet_size for kamrat.v1
+ * (server.c), above which lws would keep the rest for the next POLLOUT. */
+#define BATCH_BYTES 65536
 
 /* The WebSocket under a struct conn. */
 struct wsconn {
@@ -20,9 +24,10 @@ struct wsconn {
     struct server *srv;
     struct wsrx rx; /* the message being assembled */
     struct sendq q;
-    bool peer_closed; /* its close frame came: lws answers it, we send nothing more */
-    bool close_sent;  /* our close frame is out: we wait for the peer's */
-    bool mid_message; /* closed while the peer was inside a message (peer_mid_message) */
+    lws_dll2_t writing; /* in srv->writing while frames wait for the end of the pass */
+    bool peer_closed;   /* its close frame came: lws answers it, we send nothing more */
+    bool close_sent;    /* our close frame is out: we wait for the peer's */
+    bool mid_message;   /* closed while the peer was inside a message (peer_mid_message) */
     uint16_t close_code;
     char close_reason[32];
 };
@@ -62,6 +67,49 @@ static bool peer_mid_message(struct wsconn *c)
     return wsrx_pending(&c->rx) || lws_remaining_packet_payload(c->wsi) > 0;
 }
 
+/*
+ * Write the oldest queued frames with one lws_write. The oldest alone goes
+ * from its own buffer (lws puts the header in its headroom) when it is the
+ * only one: what a connection that gets one frame in a pass cost before
+ * writes were gathered, with no copy. Several go as whole frames copied
+ * behind their headers into one buffer of raw bytes, up to BATCH_BYTES: one
+ * send, or one SSL_write, for all of them. What the kernel does not take,
+ * lws keeps and writes before it calls WRITEABLE again. Returns 0, or -1
+ * when the write failed.
+ */
+static int write_some(struct wsconn *c)
+{
+    unsigned char batch[BATCH_BYTES];
+    struct sendq_batch b = {0};
+    if (c->q.count > 1)
+        b = sendq_gather(&c->q, batch, sizeof(batch));
+    if (!b.frames) { /* one frame, or one too big to gather */
+        struct frame *f = sendq_peek(&c->q);
+        if (lws_write(c->wsi, frame_payload(f), f->len, LWS_WRITE_TEXT) < (int)f->len)
+            return -1;
+        metrics_add(METRIC_BYTES_OUT, f->len);
+        sendq_pop(&c->q);
+        return 0;
+    }
+    int n = lws_write(c->wsi, batch, b.len, LWS_WRITE_RAW);
+    wipe(batch, b.len); /* message text: not left on the stack */
+    if (n < (int)b.len)
+        return -1;
+    metrics_add(METRIC_BYTES_OUT, b.payload);
+    for (uint32_t i = 0; i < b.frames; i++)
+        sendq_pop(&c->q);
+    return 0;
+}
+
+/* A write outside WRITEABLE failed: the client is gone. */
+static void write_failed(struct wsconn *c)
+{
+    klog_debug("conn_write_failed");
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    c->close_code = PROTO_CLOSE_GOING_AWAY; /* nothing more to send */
+    conn_lost(c->c);
+}
+
 static void close_client(struct conn *conn, enum proto_close code, const char *reason)
 {
     struct wsconn *c = conn_impl(conn);
@@ -76,36 +124,52 @@ static void close_client(struct conn *conn, enum proto_close code, const char *r
      * what else the peer sent, and answers a protocol error there with a
      * close frame of its own. */
     c->mid_message = peer_mid_message(c);
+    /* So do the frames gathered in this pass, in front of it. */
+    if (c->q.count && !c->peer_closed && !lws_partial_buffered(c->wsi) && write_some(c) < 0) {
+        write_failed(c);
+        return;
+    }
     if (c->q.count || lws_partial_buffered(c->wsi) || c->peer_closed || c->mid_message)
         lws_callback_on_writable(c->wsi);
     else if (!write_close_frame(c))
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-/* Write a frame at once, outside lws's WRITEABLE callback, when nothing is
- * waiting before it. Waiting for POLLOUT costs two epoll_ctl calls and a
- * pass of the loop per delivery, and a socket with room in its buffer (the
- * usual case) takes the frame now. What the kernel does not take, lws keeps
- * and flushes before it calls WRITEABLE again; until then frames queue. */
-static bool write_now(struct wsconn *c, struct frame *f)
+/*
+ * Before the loop waits: write what each connection got during the pass,
+ * in one write each (Redis's handleClientsWithPendingWrites). Written at
+ * once instead, a busy pass cost one send or SSL_write per frame; waiting
+ * for POLLOUT instead costs two epoll_ctl calls and a pass per connection,
+ * and a socket with room in its buffer (the usual case) takes the bytes
+ * now. A connection whose bytes lws still keeps from an earlier write
+ * waits for WRITEABLE (on_writable), as does what is left over the bound.
+ * Connections leave the list as they are written and when they are freed
+ * (wsconn_free), so a connection closed during the pass is never touched.
+ */
+static void write_gathered(void *arg)
 {
-    if (c->q.count || lws_partial_buffered(c->wsi))
-        return false;
-    if (lws_write(c->wsi, frame_payload(f), f->len, LWS_WRITE_TEXT) < (int)f->len) {
-        klog_debug("conn_write_failed");
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        c->close_code = PROTO_CLOSE_GOING_AWAY; /* nothing more to send */
-        conn_lost(c->c);
-        return true;
+    struct server *srv = arg;
+    struct lws_dll2 *d;
+    while ((d = lws_dll2_get_head(&srv->writing)) != NULL) {
+        lws_dll2_remove(d);
+        struct wsconn *c = lws_container_of(d, struct wsconn, writing);
+        if (!c->q.count)
+            continue; /* cut as too slow, or written by its close, since */
+        if (lws_partial_buffered(c->wsi)) {
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (write_some(c) < 0)
+            write_failed(c);
+        else if (c->q.count)
+            lws_callback_on_writable(c->wsi);
     }
-    metrics_add(METRIC_BYTES_OUT, f->len);
-    return true;
 }
 
 static void send_frame(struct conn *conn, struct frame *f)
 {
     struct wsconn *c = conn_impl(conn);
-    if (c->peer_closed || write_now(c, f))
+    if (c->peer_closed)
         return;
     if (sendq_push(&c->q, f) < 0) {
         klog_info("conn_cut reason=too_slow queued_frames=%u queued_bytes=%zu", c->q.count,
@@ -114,8 +178,8 @@ static void send_frame(struct conn *conn, struct frame *f)
         metrics_inc(METRIC_SLOW_CUT);
         return;
     }
-    if (c->q.count == 1)
-        lws_callback_on_writable(c->wsi);
+    if (lws_dll2_is_detached(&c->writing))
+        lws_dll2_add_tail(&c->writing, &c->srv->writing);
 }
 
 static const struct conn_ops ws_ops = {.send = send_frame, .close = close_client};
@@ -126,6 +190,7 @@ static struct wsconn *wsconn_new(struct lws *wsi, struct server *srv)
     c->wsi = wsi;
     c->srv = srv;
     sendq_init(&c->q, srv->cfg->limits.send_queue_frames, srv->cfg->limits.send_queue_bytes);
+    evloop_before_wait(srv->loop, write_gathered, srv);
     c->c = conn_new(srv, &ws_ops, c, false);
     return c;
 }
@@ -133,6 +198,7 @@ static struct wsconn *wsconn_new(struct lws *wsi, struct server *srv)
 static void wsconn_free(struct wsconn *c)
 {
     conn_free(c->c);
+    lws_dll2_remove(&c->writing);
     sendq_clear(&c->q);
     wsrx_clear(&c->rx);
     free(c);
@@ -179,21 +245,19 @@ static void on_receive(struct wsconn *c, const char *in, size_t len)
     }
 }
 
-/* Write queued frames until the socket would block, then the close frame if
- * the connection is closing. Returns -1 to have lws close the connection. */
+/* Write queued frames, one write per call (more: called again), then the
+ * close frame if the connection is closing. Returns -1 to have lws close
+ * the connection. */
 static int on_writable(struct wsconn *c)
 {
-    struct frame *f;
-    while ((f = sendq_peek(&c->q)) != NULL) {
-        if (lws_write(c->wsi, frame_payload(f), f->len, LWS_WRITE_TEXT) < (int)f->len) {
+    if (c->q.count) {
+        if (write_some(c) < 0) {
             klog_debug("conn_write_failed");
             return -1;
         }
-        metrics_add(METRIC_BYTES_OUT, f->len);
-        sendq_pop(&c->q);
-        /* lws_send_pipe_choked() costs a poll(2): ask only when something
-         * else (a frame or the close) would be written back to back. */
-        if ((c->q.count || c->close_code) && lws_send_pipe_choked(c->wsi)) {
+        /* The close frame goes behind the frames, once lws has written
+         * what it kept of them. */
+        if (c->q.count || (c->close_code && lws_partial_buffered(c->wsi))) {
             lws_callback_on_writable(c->wsi);
             return 0;
         }

@@ -2,8 +2,10 @@
  * ws: the WebSocket carrier of a connection (conn.h): the lws glue. Input
  * assembly (wsrx.c) with the size and fragment caps applied while bytes
  * arrive (nothing beyond max_message_bytes is ever buffered), the capped
- * send queue (sendq.c) that lws drains when the socket is writable, and
- * the closing handshake. Whole messages go to conn_receive; what the
+ * send queue (sendq.c), written once per pass of the loop (what a
+ * connection got during the pass, in one write, before the loop waits)
+ * and by lws when the socket is writable again, and the closing
+ * handshake. Whole messages go to conn_receive; what the
  * connection sends comes back through its operations.
  *
  * Knows nothing of rooms, the bus or the mirror.

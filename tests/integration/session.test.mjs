@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, connect, httpRequest, prepareConfig, resume, startServer, test, uid, within } from './lib/harness.mjs';
+import { REPO, assertConsecutive, connect, httpRequest, prepareConfig, resume, sessionFixture, startServer, test, uid, within } from './lib/harness.mjs';
 
 const KAMRATCTL = process.env.KAMRATCTL ?? path.join(REPO, 'build/tools/kamratctl');
 const PASSWORD = 'lived experience 2026';
@@ -252,6 +252,42 @@ test('kamratctl changes reach a running kamratd: a cancelled session ends, a dis
     assert.equal((await within(l.client.closed, 4000, 'disabled leader cut off')).code, 4401);
     const again = await hello(s, { invite: a.code, name: 'Pia' }, 'Pia again');
     assert.equal(again.reply.code, 'no_session', 'the cancelled session is gone for good');
+});
+
+// kamratd gathers what a connection gets during a pass of its loop and writes
+// it as one write (bench/README.md: writes gathered per pass). A burst far
+// larger than one write and than the socket's buffer, then the end of the
+// session in the same packet: the member gets every message whole, in order,
+// then state ended, then the close frame, over TLS.
+test('a burst then the end: every message in order, then state ended, then close 4410', async () => {
+    const fx = await sessionFixture({ participants: ['Sol'], limits: { rate_per_sec: 1000, rate_burst: 1000 } });
+    const { leader } = fx;
+    const sol = fx.p.Sol;
+    const BURST = 150;
+    const filler = 'x'.repeat(1000); // 150 frames of about 1.1 KB: 2.5 gathered writes, more than SO_SNDBUF
+    // One write on the leader's socket: kamratd reads the burst and the end
+    // back to back, in as few passes as its reads allow.
+    leader.ws._socket.cork();
+    for (let i = 0; i < BURST; i++) leader.send({ type: 'say', id: `b${i}`, text: `${i} ${filler}` });
+    leader.send({ type: 'end', id: 'end' });
+    process.nextTick(() => leader.ws._socket.uncork());
+
+    assert.equal((await within(sol.closed, 5000, 'Sol closed')).code, 4410);
+    const got = sol.all();
+    const said = got.filter((m) => m.type === 'message');
+    assert.deepEqual(said.map((m) => Number(m.text.split(' ')[0])), [...Array(BURST).keys()], 'every message once, in order');
+    assert.ok(said.every((m) => m.text.endsWith(filler)), 'every message whole');
+    assertConsecutive(said, 'the burst');
+    const last = got[got.length - 1];
+    assert.equal(last.type, 'state', `the last frame before the close: ${JSON.stringify(last)}`);
+    assert.equal(last.state, 'ended');
+    assert.ok(last.seq > said[said.length - 1].seq, 'state ended after the burst');
+    assert.deepEqual(sol.violations, [], 'every frame well formed');
+    // The leader got an ack for each, the end's last.
+    assert.equal((await within(leader.closed, 5000, 'leader closed')).code, 4410);
+    const acks = leader.all().filter((m) => m.type === 'ack' && typeof m.ref === 'string' && /^b\d+$/.test(m.ref));
+    assert.equal(acks.length, BURST);
+    assert.ok(leader.all().some((m) => m.type === 'ack' && m.ref === 'end'), 'end was acknowledged');
 });
 
 test('a group removed during its live session: the room ends (4410) and its session_end row is kept', async () => {

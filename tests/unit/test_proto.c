@@ -326,6 +326,24 @@ static void message_encoding_round_trips(void **state)
     json_decref(j);
 }
 
+/* Numbers are written digit by digit (jw_u64): zero, every digit and the
+ * largest a browser reads exactly (2^53 - 1). */
+static void numbers_are_written_in_full(void **state)
+{
+    (void)state;
+    struct frame *f = proto_encode_message(&(struct proto_message){.seq = 1234567890,
+                                                                   .member = 0,
+                                                                   .name = "A",
+                                                                   .text = "x",
+                                                                   .text_len = 1,
+                                                                   .ts = 9007199254740991});
+    const char *want = "{\"type\":\"message\",\"seq\":1234567890,\"member\":0,\"name\":\"A\","
+                       "\"text\":\"x\",\"ts\":9007199254740991}";
+    assert_int_equal(f->len, strlen(want));
+    assert_memory_equal(frame_payload(f), want, f->len);
+    frame_unref(f);
+}
+
 /* The message of the example called name in protocol/examples/server/<type>.json. */
 static json_t *server_example(const char *type, const char *name)
 {
@@ -815,6 +833,7 @@ int main(void)
         cmocka_unit_test(round_start_defaults),
         cmocka_unit_test(round_order_limits),
         cmocka_unit_test(message_encoding_round_trips),
+        cmocka_unit_test(numbers_are_written_in_full),
         cmocka_unit_test(error_and_ack_encoding),
         cmocka_unit_test(welcome_encoding),
         cmocka_unit_test(room_role_and_hands_events),
