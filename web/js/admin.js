@@ -55,7 +55,7 @@ function section(name, focus = false) {
     sectionOf(name).load();
 }
 
-await start();
+await start(['console']);
 switcher($('lang'));
 $('login-form').addEventListener('submit', login);
 $('logout').addEventListener('click', logout);

@@ -1,4 +1,6 @@
-// Words and dates. Exactly one catalog (i18n/<lang>.json) is loaded; the DOM carries
+// Words and dates. One catalog (i18n/<lang>.json) is loaded, and the pages that need
+// more words load a part beside it (the console's: i18n/console/<lang>.json), so a
+// participant's phone does not download the coordinators' words; the DOM carries
 // keys (data-i18n, data-i18n-label) and translate() fills them in again whenever the
 // language changes. Values put into strings are always text (bdi), never markup.
 
@@ -8,6 +10,7 @@ const PICK_KEY = 'kamrat.lang';
 
 let catalog = {};
 let current = null;
+let parts = []; // the catalog parts this page loads beside the common one
 // Whose language the page speaks: the user's own choice wins everywhere, then the
 // browser's; the group's language is only the default for someone with neither, so
 // the words never change under the user's feet between join, lobby and refusal.
@@ -94,8 +97,9 @@ export async function use(code, pick = false) {
     if (code === current) return;
     // Relative to this module, so the catalog comes from the same versioned
     // path as the page's code and the browser keeps it as long (server: webroot.h).
-    const res = await fetch(new URL(`../i18n/${code}.json`, import.meta.url));
-    catalog = await res.json();
+    const files = ['', ...parts.map((p) => `${p}/`)].map((dir) => fetch(new URL(`../i18n/${dir}${code}.json`, import.meta.url)));
+    const loaded = await Promise.all((await Promise.all(files)).map((res) => res.json()));
+    catalog = Object.assign({}, ...loaded);
     current = code;
     document.documentElement.lang = catalog._locale;
     document.documentElement.dir = catalog._dir;
@@ -106,8 +110,10 @@ export async function use(code, pick = false) {
 
 const known = (code) => (LANGS.includes(code) || code === PSEUDO ? code : null);
 
-/** The first language: ?lang=, then the user's earlier choice, then the browser's, then en. */
-export function start() {
+/** The first language: ?lang=, then the user's earlier choice, then the browser's, then en.
+ * `extra`: the catalog parts this page needs beside the common one (['console']). */
+export function start(extra = []) {
+    parts = extra;
     const param = known(new URLSearchParams(location.search).get('lang'));
     const stored = known(remembered());
     const browser = navigator.languages.map((l) => l.slice(0, 2).toLowerCase()).find((l) => LANGS.includes(l));

@@ -83,7 +83,7 @@ async function submit(ev) {
     $('setup-done-heading').focus();
 }
 
-await start();
+await start(['console']);
 switcher($('lang'));
 document.title = t('setup.title');
 document.addEventListener('langchange', () => {
