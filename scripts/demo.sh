@@ -105,7 +105,8 @@ if [ ! -s demo/leader-password ]; then
     ctl leader add demo --password-stdin <demo/leader-password >/dev/null
     ctl group leader add "$group" demo >/dev/null
 fi
-# A coordinator for the console at /admin (groups, audit log, health).
+# A coordinator for the console at /admin (groups, leaders, schedules and sessions,
+# invites, bans, attendance, audit log, health).
 if [ ! -s demo/coordinator-password ]; then
     (umask 077 && openssl rand -base64 15 >demo/coordinator-password)
     ctl coordinator add coordinator --password-stdin <demo/coordinator-password >/dev/null
