@@ -196,16 +196,20 @@ static void answered(struct ev_loop *ev, ev_io *w, int revents)
     if (c == 'Y') {
         char *text = room_handover_save(srv->rooms, &len);
         uint64_t n = len;
-        int rc = text ? write_all(w->fd, &n, sizeof(n)) : -1;
-        rc = rc == 0 ? write_all(w->fd, text, len) : rc;
+        /* Only why, never the state: it holds message text. */
+        const char *why = "encode";
+        if (text && (write_all(w->fd, &n, sizeof(n)) < 0 || write_all(w->fd, text, len) < 0))
+            why = strerror(errno);
+        else if (text)
+            why = NULL;
         if (text) {
             wipe(text, len); /* message text, names, the topic */
             free(text);
         }
-        if (rc < 0) {
+        if (why) {
             /* Too late to serve on: the new process has the sockets, and
              * starts without these rooms. */
-            klog_error("handover_state_failed reason=\"%s\"", text ? strerror(errno) : "encode");
+            klog_error("handover_state_failed reason=\"%s\"", why);
             rooms = 0;
         }
     } else {
