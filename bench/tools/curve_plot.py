@@ -7,9 +7,10 @@ usage: curve_plot.py RESULTS_DIR
 
 Writes curve.dat (the points: one gnuplot data block per shape and server), and for
 each shape curve-RxM.gp and, with gnuplot, curve-RxM.svg.  A server's line joins its
-steps in the order of their offered rate; the marks are curve_table.py's: passed,
-failed, disturbed, and "not reached" (the generator could not drive the step, so the
-point is the generator's limit, drawn where it is: at the rate that was delivered).
+points (a step's rounds merged by curve_table.points: their median) in the order of
+their offered rate; the marks are curve_table.py's: passed, failed, disturbed, and
+"not reached" (the generator could not drive the step, so the point is the
+generator's limit, drawn where it is: at the rate that was delivered).
 Colours and dashes are plot.py's (a TLS variant is dashed in its server's colour).
 """
 import math
@@ -99,14 +100,14 @@ def main():
     runs, _meta = table.load(d)
     load = table.max_load(table.read_env(d))
     shapes = []
-    dat = ['# the load curve, from curve_table.steps of this directory',
+    dat = ['# the load curve, from curve_table.points of this directory (the median of its rounds)',
            '# columns: delivered/s, server CPU s / 1M, p99 ms, failed, disturbed, not reached, offered deliveries/s']
     for cfg in table.fanout_configs(runs):
         series = []
         for s in table.SERVERS:
-            ps = [(x['delivered_s'], x['srv_cpu_s_per_M'], x['p99_ms'], int(table.judge(x)['failed']),
-                   int(bool(x.get('disturbed'))), int(bool(curve_table.unreached(x))), x['offered_deliv_s'])
-                  for x in curve_table.steps(runs, s, cfg)]
+            ps = [(x['delivered_s'], x['srv_cpu_s_per_M'], x['p99_ms'], int(x['failed']),
+                   int(x['disturbed']), int(bool(curve_table.unreached(x))), x['offered_deliv_s'])
+                  for x in curve_table.points(runs, s, cfg).values()]
             if ps:
                 series.append((s, ps))
                 dat += ['', '', f'# {block(cfg, s)}']
