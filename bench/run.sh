@@ -3,9 +3,9 @@
 # peers (mosquitto plain and TLS, the Node.js ws relay) and the raw epoll
 # ceiling, same workload, same generator, same run, on loopback.
 #
-#   bench/run.sh                   # everything (about 30 min)
+#   bench/run.sh                   # everything (about 75 min: 30, then the curve's 45)
 #   QUICK=1 bench/run.sh           # smoke run: 100x10 only, short windows, 500 idle
-#                                  # clients, 300 in the storm (about 100 s)
+#                                  # clients, 300 in the storm (about 3 min)
 #   SERVERS="kamrat mosquitto" CONFIGS=100x10 WORKLOADS=fanout bench/run.sh
 #
 # It installs what is missing (Debian: mosquitto; npm: ws for the Node relay),
@@ -17,7 +17,7 @@
 # Results: bench/results/<UTC time>/SERVER__WORKLOAD.jsonl, the logs, env.txt,
 # table.md (printed at the end) and p99.svg (tools/plot.py, when gnuplot is there).
 #
-# Workloads (WORKLOADS, default "idle storm fanout polltax"):
+# Workloads (WORKLOADS, default "idle storm fanout polltax curve"):
 #   idle     IDLE_CLIENTS clients joined to rooms of 10, no traffic: RSS growth per client
 #   storm    STORM_CLIENTS clients start connecting evenly over STORM_WINDOW seconds
 #            (TLS servers only, STORM_SERVERS): handshake p50/p99, time until all joined
@@ -25,11 +25,12 @@
 #            fixed step of FIXED_DELIV offered deliveries/s for WINDOW seconds
 #   polltax  100x10 at FIXED_DELIV with EXTRA_IDLE more idle clients connected
 #            (POLLTAX_SERVERS): what idle connections cost an event loop per delivery
+#   curve    the load curve, curve.sh, for the SERVERS it knows and CONFIGS, into
+#            OUT/curve (its own tables and plots; its knobs RATES and ROUNDS)
 #
 # Other knobs: SERVERS, WARMUP, SEARCH_WINDOW, SEARCH_STEPS, SEARCH_SECONDS, IDLE_HOLD,
 # BUDGET, STEAL_PCT, OTHERS_PCT (what marks a step disturbed, lib.sh), SERVER_CPU,
 # GEN_CPU, PEERS_DIR (the peers harness, read-only), OUT.
-# The load curve (CPU per delivery and p99 at fixed rates) is curve.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +43,7 @@ if [ "$QUICK" = 1 ]; then
 	: "${EXTRA_IDLE:=2000}" "${POLLTAX_SERVERS:=kamrat mosquitto}" "${BUDGET:=150}"
 fi
 SERVERS=${SERVERS:-"kamrat kamrat-tls mosquitto mosquitto-tls node prosody ceiling"}
-WORKLOADS=${WORKLOADS:-"idle storm fanout polltax"}
+WORKLOADS=${WORKLOADS:-"idle storm fanout polltax curve"}
 CONFIGS=${CONFIGS:-"100x10 10x100 1x500"}
 FIXED_DELIV=${FIXED_DELIV:-10000}
 WARMUP=${WARMUP:-2}
@@ -127,3 +128,18 @@ log "done in $((SECONDS - START)) s; results in $OUT"
 # that cannot be made is only logged
 python3 "$HERE/tools/plot.py" "$OUT" || log "no plot (see above); the tables follow"
 python3 "$HERE/tools/table.py" "$OUT" | tee "$OUT/table.md"
+
+if has "$WORKLOADS" curve; then
+	curve_servers=""
+	for srv in $SERVERS; do
+		if has "kamrat kamrat-tls mosquitto mosquitto-tls ceiling" "$srv"; then
+			curve_servers="$curve_servers${curve_servers:+ }$srv"
+		fi
+	done
+	if [ -n "$curve_servers" ]; then
+		log "the load curve (curve.sh) into $OUT/curve"
+		# its own windows and budget, not this script's
+		env -u WARMUP -u WINDOW -u BUDGET SERVERS="$curve_servers" CONFIGS="$CONFIGS" QUICK="$QUICK" \
+			OUT="$OUT/curve" "$HERE/curve.sh" || log "curve.sh exited with $?"
+	fi
+fi
