@@ -122,6 +122,10 @@ def main():
     rc = 0
     for cfg, series in shapes:
         heading = f'Load curve {cfg}: {os.path.basename(os.path.abspath(d))}'
+        rounds = max(x['rounds'] for s in table.SERVERS for x in curve_table.points(runs, s, cfg).values()) \
+            if any(curve_table.points(runs, s, cfg) for s in table.SERVERS) else 1
+        if rounds > 1:
+            heading += f', medians of {rounds} rounds'
         if load is not None and load > table.PRELIMINARY_LOAD:
             heading += f' (preliminary: load average up to {load:.2f})'
         gp, svg = script(d, cfg, series, heading)

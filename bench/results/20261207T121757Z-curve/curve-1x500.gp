@@ -8,7 +8,7 @@ set origin 0,0.85333
 set size 1,0.14667
 unset border; unset tics
 set xrange [0:1]; set yrange [0:1]
-set label 1 'Load curve 1x500: 20261207T121757Z-curve' at screen 0.5, screen 0.97867 center font "DejaVu Sans,13"
+set label 1 'Load curve 1x500: 20261207T121757Z-curve, medians of 3 rounds' at screen 0.5, screen 0.97867 center font "DejaVu Sans,13"
 set key at screen 0.25, screen 0.96000 center top vertical maxrows 4 width 0 samplen 2.5 spacing 1.1
 plot NaN with linespoints lw 2 dt solid pt 7 ps 0.7 lc rgb '#1f5fbf' title 'kamratd', \
      NaN with linespoints lw 2 dt (7,4) pt 7 ps 0.7 lc rgb '#1f5fbf' title 'kamratd TLS', \
