@@ -81,15 +81,20 @@ export function setGroups(list) {
     document.dispatchEvent(new CustomEvent('groupschange'));
 }
 
+/** An <option> per known group, its value the group's id. */
+function groupOptions() {
+    return groups.map((g) => {
+        const o = el('option', null, g.name);
+        o.value = String(g.id);
+        return o;
+    });
+}
+
 /** Offer the known groups in a <select> after its first option (an "all" or a
  * "pick one"), keeping the choice. */
 export function fillGroupPick(pick) {
     const chosen = pick.value;
-    pick.replaceChildren(pick.firstElementChild, ...groups.map((g) => {
-        const o = el('option', null, g.name);
-        o.value = g.id;
-        return o;
-    }));
+    pick.replaceChildren(pick.firstElementChild, ...groupOptions());
     pick.value = chosen;
 }
 
@@ -108,11 +113,7 @@ export function groupPicker(select, onPick) {
     return {
         fill() {
             const before = select.value;
-            select.replaceChildren(...groups.map((g) => {
-                const o = el('option', null, g.name);
-                o.value = String(g.id);
-                return o;
-            }));
+            select.replaceChildren(...groupOptions());
             if (groups.some((g) => String(g.id) === picked)) select.value = picked;
             picked = select.value;
             return select.value !== before;
