@@ -127,7 +127,7 @@ def main():
         if rounds > 1:
             heading += f', medians of {rounds} rounds'
         if load is not None and load > table.PRELIMINARY_LOAD:
-            heading += f' (preliminary: load average up to {load:.2f})'
+            heading += f' (preliminary: load average {load:.2f} as it began)'
         gp, svg = script(d, cfg, series, heading)
         rc |= plot.run_gnuplot(d, gp, svg, 'curve_plot.py')
     return rc

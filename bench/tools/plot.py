@@ -153,7 +153,7 @@ def main():
     load = table.max_load(env)
     heading = f'p99 latency against delivered rate: {os.path.basename(os.path.abspath(d))}'
     if load is not None and load > table.PRELIMINARY_LOAD:
-        heading += f' (preliminary: load average up to {load:.2f})'
+        heading += f' (preliminary: load average {load:.2f} as it began)'
 
     height = LEGEND_H + PANEL_H * len(panels)
     gp = [

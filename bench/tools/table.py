@@ -139,16 +139,19 @@ def fanout_configs(runs):
 
 
 def max_load(env):
-    """The highest 1-minute load average that env.txt recorded before or after the run."""
-    loads = [float(x) for x in re.findall(r'^load (?:before|after): ([0-9.]+)', env, re.M)]
+    """The 1-minute load average that env.txt recorded before the run (the highest, when
+    several runs wrote one).  The load after is left out: a run that drives both cores
+    raises it to ~2 by itself, and what other work did during a window is in its
+    steal and others readings."""
+    loads = [float(x) for x in re.findall(r'^load before: ([0-9.]+)', env, re.M)]
     return max(loads) if loads else None
 
 
 def preliminary(env):
-    """Say so at the top when other work was running around the run."""
+    """Say so at the top when other work was running as the run began."""
     load = max_load(env)
     if load is not None and load > PRELIMINARY_LOAD:
-        print(f'**Preliminary**: the 1-minute load average was {load:.2f} (> {PRELIMINARY_LOAD:g}) around the run; '
+        print(f'**Preliminary**: the 1-minute load average was {load:.2f} (> {PRELIMINARY_LOAD:g}) as the run began; '
               'other work shared the two cores.')
         print()
 
