@@ -16,7 +16,8 @@
 # server and shape, then round 2 ...), and the tables give each step's median:
 # on a VM the cost of a send and a wake-up drifts by 10-20 % over tens of seconds
 # (the hypervisor, not the server; syscall counts stay the same), which at a few
-# percent of a core no window length averages out, but turns spread over the run do.
+# percent of a core no window length averages out, but turns spread over the run do
+# (a level that moves for a whole run, as mosquitto's does, they cannot: README).
 # It builds, configures, starts and stops servers as run.sh does (lib.sh); every
 # loadgen run is bounded, and a run that would start after BUDGET is skipped.
 # Results: bench/results/<UTC time>-curve/SERVER__RxM.jsonl (every round, in order;
